@@ -1,0 +1,314 @@
+"""Records -> a NetworkX knowledge graph, one node per real-world thing.
+
+The graph is a :class:`networkx.MultiDiGraph`.  Every node has a ``kind`` and
+a stable id of the form ``"<kind>/<key>"`` (the path of its IRI, see
+:func:`kg.rdf.iri`):
+
+============  ==========================  ====================================
+kind          id                          identity
+============  ==========================  ====================================
+article       ``article/<sha256[:16]>``   canonical URL (or, for articles with
+                                          no URL, provider + title + date)
+provider      ``provider/<domain>``       registrable domain
+topic         ``topic/<slug>``            normalised label (:func:`topic_key`)
+image         ``image/<sha256[:16]>``     canonical image URL
+story         ``story/<sha256[:16]>``     added by :mod:`kg.stories`
+============  ==========================  ====================================
+
+Node attributes (absent when unknown, never ``None``):
+
+* every node: ``kind``; ``sources`` (sorted list of the input files, relative
+  paths, that mention the node).
+* article: ``title``, ``url``, ``urls`` (every canonical URL seen), ``excerpt``,
+  ``published`` (aware UTC :class:`~datetime.datetime`), ``type``,
+  ``category``, ``quality``, ``heat``, ``locale``, ``tags``, ``files`` (the
+  article's own files; empty for articles known only by reference),
+  ``reference_only`` (bool), ``alt_titles`` (other headlines seen for it).
+* provider: ``domain``, ``name`` (most frequent), ``alt_names``.
+* topic: ``label`` (most frequent spelling), ``key``, ``alt_labels``.
+* image: ``url``, ``width``, ``height``.
+
+Edges are keyed by their relation, stored again as ``rel``:
+``publishedBy`` (article -> provider), ``about`` (article -> topic),
+``related`` (article -> article), ``image`` (article -> image) and
+``inStory`` (article -> story).  Each edge has ``sources``: the files that
+assert it.
+
+>>> import kg
+>>> g = kg.build_graph(kg.load_corpus("seeds"))
+>>> sorted({d["kind"] for _, d in g.nodes(data=True)})
+['article', 'image', 'provider', 'topic']
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import networkx as nx
+
+from .normalize import short_hash, topic_key, topic_slug
+from .records import Article, Corpus, Problem
+
+__all__ = ["build_graph", "article_id", "provider_id", "topic_id", "image_id",
+           "RELATIONS", "KINDS", "nodes_of_kind"]
+
+KINDS = ("article", "provider", "topic", "image", "story")
+RELATIONS = ("publishedBy", "about", "related", "image", "inStory")
+
+
+def article_id(article: Article) -> str:
+    """The node id of an article: a hash of its canonical URL.
+
+    Articles without any URL are identified by provider, title and date.
+    """
+    if article.url:
+        return "article/" + short_hash(article.url)
+    parts = (
+        article.provider.domain if article.provider else "",
+        topic_key(article.title),
+        article.published.isoformat() if article.published else "",
+    )
+    return "article/" + short_hash("no-url\x1f" + "\x1f".join(parts))
+
+
+def provider_id(domain: str) -> str:
+    return "provider/" + domain
+
+
+def topic_id(key: str) -> str:
+    return "topic/" + topic_slug(key)
+
+
+def image_id(url: str) -> str:
+    return "image/" + short_hash(url)
+
+
+def nodes_of_kind(graph: nx.MultiDiGraph, kind: str) -> Iterator[str]:
+    """Ids of the nodes of one kind, in graph order."""
+    return (n for n, k in graph.nodes(data="kind") if k == kind)
+
+
+@contextmanager
+def _gc_paused():
+    # The cyclic collector rescans millions of young objects during bulk
+    # construction and finds nothing to free; pausing it is a large speed-up.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+_ARTICLE_FIELDS = ("url", "excerpt", "published", "type", "category", "quality",
+                   "heat", "locale")
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.g = nx.MultiDiGraph(name="newskg")
+        self.problems: list[Problem] = []
+        self.sources: dict[str, set[str]] = defaultdict(set)
+        self.edge_sources: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+        self.provider_names: dict[str, Counter] = defaultdict(Counter)
+        self.topic_labels: dict[str, Counter] = defaultdict(Counter)
+        self.alias: dict[str, str] = {}
+
+    # -- nodes -------------------------------------------------------------
+    def add_file_article(self, a: Article) -> str:
+        nid = article_id(a)
+        g = self.g
+        if nid in g:
+            node = g.nodes[nid]
+            node["files"].append(a.source)
+            if a.title != node["title"] and a.title not in node["alt_titles"]:
+                node["alt_titles"].append(a.title)
+                self.problems.append(Problem(
+                    path=a.source, reason="conflicting-duplicate", field="title",
+                    message=(f"same URL {a.url or '(none)'} as {node['files'][0]} but a "
+                             f"different headline ({a.title!r} vs {node['title']!r}); "
+                             "merged into one article that keeps both files")))
+        else:
+            attrs = {"kind": "article", "title": a.title}
+            for f in _ARTICLE_FIELDS:
+                v = getattr(a, f)
+                if v is not None:
+                    attrs[f] = v
+            attrs["urls"] = list(a.urls)
+            attrs["tags"] = list(a.tags)
+            attrs["files"] = [a.source]
+            attrs["reference_only"] = False
+            attrs["alt_titles"] = []
+            g.add_node(nid, **attrs)
+        self.sources[nid].add(a.source)
+        self._describe(nid, a, a.source)
+        for label in a.topics:
+            key = topic_key(label)
+            if not key:
+                continue
+            tid = topic_id(key)
+            if tid not in g:
+                g.add_node(tid, kind="topic", key=key)
+            self.topic_labels[tid][label] += 1
+            self.sources[tid].add(a.source)
+            self._edge(nid, tid, "about", a.source)
+        return nid
+
+    def _describe(self, nid: str, a: Article, source: str) -> None:
+        """Provider and image edges of an article, as one file states them."""
+        g = self.g
+        if a.provider is not None:
+            pid = provider_id(a.provider.domain)
+            if pid not in g:
+                g.add_node(pid, kind="provider", domain=a.provider.domain)
+            if a.provider.name:
+                self.provider_names[pid][a.provider.name] += 1
+            self.sources[pid].add(source)
+            self._edge(nid, pid, "publishedBy", source)
+        for img in a.images:
+            iid = image_id(img.url)
+            if iid not in g:
+                attrs = {"kind": "image", "url": img.url}
+                if img.width is not None:
+                    attrs["width"] = img.width
+                if img.height is not None:
+                    attrs["height"] = img.height
+                g.add_node(iid, **attrs)
+            self.sources[iid].add(source)
+            self._edge(nid, iid, "image", source)
+
+    def add_related(self, src_id: str, ref: Article, source: str) -> None:
+        target = self.alias.get(ref.url) if ref.url else None
+        if target is None:
+            target = next((self.alias[u] for u in ref.urls if u in self.alias), None)
+        g = self.g
+        if target is None:
+            target = article_id(ref)
+            if target not in g:
+                attrs = {"kind": "article", "title": ref.title}
+                for f in _ARTICLE_FIELDS:
+                    v = getattr(ref, f)
+                    if v is not None:
+                        attrs[f] = v
+                attrs["urls"] = list(ref.urls)
+                attrs["tags"] = []
+                attrs["files"] = []
+                attrs["reference_only"] = True
+                attrs["alt_titles"] = []
+                g.add_node(target, **attrs)
+            for u in ref.urls:
+                self.alias.setdefault(u, target)
+        if target == src_id:
+            return  # a file listing itself: no self-loop
+        if g.nodes[target]["reference_only"]:
+            self.sources[target].add(source)
+            self._describe(target, ref, source)
+        self._edge(src_id, target, "related", source)
+
+    def _edge(self, u: str, v: str, rel: str, source: str) -> None:
+        key = (u, v, rel)
+        if key not in self.edge_sources:
+            self.g.add_edge(u, v, key=rel, rel=rel)
+        self.edge_sources[key].add(source)
+
+    # -- finishing ----------------------------------------------------------
+    def finish(self) -> nx.MultiDiGraph:
+        g = self.g
+        for nid, srcs in self.sources.items():
+            g.nodes[nid]["sources"] = sorted(srcs)
+        for (u, v, rel), srcs in self.edge_sources.items():
+            g.edges[u, v, rel]["sources"] = sorted(srcs)
+        for pid, names in self.provider_names.items():
+            name, alt = _preferred(names)
+            g.nodes[pid]["name"] = name
+            g.nodes[pid]["alt_names"] = alt
+        for nid in nodes_of_kind(g, "provider"):
+            g.nodes[nid].setdefault("name", g.nodes[nid]["domain"])
+            g.nodes[nid].setdefault("alt_names", [])
+        for tid, labels in self.topic_labels.items():
+            label, alt = _preferred(labels)
+            g.nodes[tid]["label"] = label
+            g.nodes[tid]["alt_labels"] = alt
+        g.graph["problems"] = self.problems
+        return g
+
+
+def _preferred(counts: Counter) -> tuple[str, list[str]]:
+    """Most frequent value (ties: alphabetical) and the others, sorted."""
+    best = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+    return best, sorted(k for k in counts if k != best)
+
+
+def build_graph(corpus: Corpus | Iterable[Article]) -> nx.MultiDiGraph:
+    """Build the knowledge graph of a corpus.
+
+    Files are merged by canonical URL; ``related`` entries become ``related``
+    edges to the file article with a matching URL (web, AMP or original), or
+    to an article node marked ``reference_only``.  The result does not depend
+    on the order of the records.  Conflicts found while merging (one URL
+    under two headlines) are listed in ``graph.graph["problems"]``.
+
+    >>> import kg
+    >>> g = kg.build_graph(kg.load_corpus("seeds"))
+    >>> sum(1 for _, d in g.nodes(data=True) if d.get("reference_only"))
+    7
+    """
+    articles = corpus.articles if isinstance(corpus, Corpus) else list(corpus)
+    articles = sorted(articles, key=lambda a: a.source)
+    b = _Builder()
+    with _gc_paused():
+        ids = [b.add_file_article(a) for a in articles]
+        # URLs of files first, so a related entry always finds the file
+        # article whatever the order the files came in.
+        for a, nid in zip(articles, ids):
+            if a.url:
+                b.alias.setdefault(a.url, nid)
+        for a, nid in zip(articles, ids):
+            for u in a.urls:
+                b.alias.setdefault(u, nid)
+        for a, nid in zip(articles, ids):
+            for ref in a.related:
+                b.add_related(nid, ref, a.source)
+        return b.finish()
+
+
+def graph_summary(graph: nx.MultiDiGraph) -> dict:
+    """Counts that describe a graph: nodes by kind, edges by relation, ...
+
+    >>> import kg
+    >>> s = graph_summary(kg.build_graph(kg.load_corpus("seeds")))
+    >>> s["nodes"]["article"], s["edges"]["related"]
+    (8, 7)
+    """
+    kinds = Counter(k for _, k in graph.nodes(data="kind"))
+    rels = Counter(k for _, _, k in graph.edges(keys=True))
+    arts = [d for _, d in graph.nodes(data=True) if d["kind"] == "article"]
+    dates = [d["published"] for d in arts if isinstance(d.get("published"), datetime)]
+    top_providers = Counter()
+    top_topics = Counter()
+    for u, v, k in graph.edges(keys=True):
+        if k == "publishedBy":
+            top_providers[v] += 1
+        elif k == "about":
+            top_topics[v] += 1
+    nodes = graph.nodes
+
+    def top(counter: Counter, attr: str) -> list[list]:
+        items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+        return [[nodes[n].get(attr, n), c] for n, c in items]
+
+    return {
+        "nodes": {k: kinds.get(k, 0) for k in KINDS},
+        "edges": {r: rels.get(r, 0) for r in RELATIONS},
+        "articles_with_file": sum(1 for d in arts if not d.get("reference_only")),
+        "articles_reference_only": sum(1 for d in arts if d.get("reference_only")),
+        "source_files": len({f for d in arts for f in d.get("files", ())}),
+        "date_range": [min(dates).isoformat(), max(dates).isoformat()] if dates else None,
+        "top_providers": top(top_providers, "name"),
+        "top_topics": top(top_topics, "label"),
+    }

@@ -1,0 +1,280 @@
+"""Pure normalisation functions: URLs, domains, topic labels, text and dates.
+
+Everything here is deterministic and offline (the Public Suffix List comes
+bundled with the ``publicsuffixlist`` package).
+
+>>> canonical_url("HTTPS://WWW.Example.com:443/News/A?utm_source=x&id=2#top")
+'https://www.example.com/News/A?id=2'
+>>> web_url("https://theconversation-com.cdn.ampproject.org/c/s/theconversation.com/amp/story-1")
+'https://theconversation.com/story-1'
+>>> registrable_domain("www.cbc.ca")
+'cbc.ca'
+>>> repair_text("SAFRÂ® is here &#8217;")
+'SAFR® is here ’'
+>>> topic_key("  Coronavirus   in US ")
+'coronavirus in us'
+>>> parse_datetime("2019-08-19T14:00:10-07:00").isoformat()
+'2019-08-19T21:00:10+00:00'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from datetime import date, datetime, time, timezone
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+__all__ = [
+    "canonical_url", "web_url", "registrable_domain", "host_of", "topic_key",
+    "topic_slug", "repair_text", "clean_label", "parse_datetime", "short_hash",
+]
+
+# Query parameters that identify a campaign or a click, never the page.
+_TRACKING = frozenset({
+    "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "ocid", "cmpid",
+    "igshid", "_ga", "yclid", "twclid", "wt.mc_id", "cid", "ncid", "soc_src",
+    "soc_trk", "__twitter_impression", "ito", "ref_src",
+})
+_AMP_PARAMS = frozenset({"amp", "outputtype", "amp_js_v", "usqp", "amp_gsa"})
+_UNSAFE = re.compile(r'[ <>"{}|\\^`]')
+_AMP_CACHE = re.compile(r"^[a-z0-9-]+\.cdn\.ampproject\.org$")
+
+
+class URLError(ValueError):
+    """A value that is not an absolute http(s) URL."""
+
+
+@lru_cache(maxsize=200_000)
+def canonical_url(url: str) -> str:
+    """Return the canonical form of an http(s) URL, or raise :class:`URLError`.
+
+    Lower-cases scheme and host, drops default ports, the fragment and
+    tracking parameters (``utm_*``, ``fbclid``, ...), unwraps the AMP cache
+    (``*.cdn.ampproject.org/c/s/...``) and keeps the path's case.
+    """
+    if not isinstance(url, str):
+        raise URLError(f"not a string: {type(url).__name__}")
+    raw = url.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in raw):
+        raise URLError(f"control character in URL {raw[:80]!r}")
+    if _UNSAFE.search(raw):
+        # Characters no IRI may hold (a space in "apnews.com/Business Wire/...").
+        raw = _UNSAFE.sub(lambda m: quote(m.group(0), safe=""), raw)
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError as exc:
+        raise URLError(f"unparseable URL {raw[:80]!r}: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise URLError(f"not an http(s) URL: {raw[:80]!r}")
+    host = (parts.hostname or "").rstrip(".")
+    if not host or "." not in host and host != "localhost":
+        raise URLError(f"no host name in URL {raw[:80]!r}")
+    if _AMP_CACHE.match(host):
+        inner = _unwrap_amp_cache(parts.path, parts.query)
+        if inner is not None:
+            return canonical_url(inner)
+    netloc = host
+    if port is not None and not (scheme == "http" and port == 80 or scheme == "https" and port == 443):
+        netloc = f"{host}:{port}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        kept = [(k, v) for k, v in pairs if not _is_tracking(k)]
+        if len(kept) != len(pairs):
+            query = urlencode(kept, quote_via=quote, safe="/:@!$'()*+,;=")
+    path = parts.path or "/"
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _is_tracking(key: str) -> bool:
+    k = key.lower()
+    return k.startswith("utm_") or k in _TRACKING
+
+
+def _unwrap_amp_cache(path: str, query: str) -> str | None:
+    # https://example-com.cdn.ampproject.org/c/s/example.com/amp/x -> https://example.com/amp/x
+    # ("/c/" is content, "/v/" a viewer; "/s/" marks https; "/i/" images.)
+    m = re.match(r"^/(?:c|v|i)/(s/)?(.+)$", path)
+    if not m:
+        return None
+    scheme = "https" if m.group(1) else "http"
+    rest = m.group(2)
+    return f"{scheme}://{rest}" + (f"?{query}" if query else "")
+
+
+def web_url(url: str) -> str:
+    """Map an AMP variant of a URL to its web URL (canonicalised).
+
+    Handles the shapes seen in real feeds: AMP cache hosts, ``amp.`` hosts,
+    ``/amp/`` and ``/amp-...`` path segments, ``.amp.html`` / ``.amp``
+    suffixes, ``?amp``, ``?amp=1``, ``?outputType=amp``.
+
+    >>> web_url("https://amp.cnn.com/cnn/2020/05/01/us/story/index.html")
+    'https://cnn.com/cnn/2020/05/01/us/story/index.html'
+    >>> web_url("https://www.ft.com/content/abc?outputType=amp")
+    'https://www.ft.com/content/abc'
+    >>> web_url("https://nypost.com/2021/12/15/worcester-bans/amp/")
+    'https://nypost.com/2021/12/15/worcester-bans/'
+    """
+    canon = canonical_url(url)
+    parts = urlsplit(canon)
+    host = parts.hostname or ""
+    netloc = parts.netloc
+    if host.startswith("amp."):
+        netloc = netloc[4:]
+    path = parts.path
+    path = re.sub(r"/amp(?=/|$)", "", path) or "/"
+    path = re.sub(r"\.amp(\.html?)?$", lambda m: m.group(1) or "", path)
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        kept = [(k, v) for k, v in pairs
+                if not (k.lower() in _AMP_PARAMS and v.lower() in ("", "1", "true", "amp"))]
+        if len(kept) != len(pairs):
+            query = urlencode(kept, quote_via=quote, safe="/:@!$'()*+,;=")
+    return urlunsplit((parts.scheme, netloc, path, query, ""))
+
+
+def host_of(url: str) -> str:
+    """The host name of an (already canonical) URL."""
+    return urlsplit(url).hostname or ""
+
+
+_psl = None
+
+
+@lru_cache(maxsize=50_000)
+def registrable_domain(name: str) -> str | None:
+    """The registrable domain ("eTLD+1") of a host name, URL or domain field.
+
+    Uses the Public Suffix List bundled with ``publicsuffixlist`` (ICANN and
+    private sections), never the network.  Returns ``None`` for values that
+    are not a domain name under a public suffix.
+
+    >>> registrable_domain("https://amp.theguardian.com/world")
+    'theguardian.com'
+    >>> registrable_domain("news.bbc.co.uk")
+    'bbc.co.uk'
+    """
+    global _psl
+    if _psl is None:
+        from publicsuffixlist import PublicSuffixList
+
+        _psl = PublicSuffixList()
+    value = name.strip().lower()
+    if "/" in value:
+        value = urlsplit(value if "//" in value else "//" + value).hostname or ""
+    value = value.split(":")[0].strip(".")
+    if not value or not re.fullmatch(r"[a-z0-9.\-_]+|[^\s/@]+", value):
+        return None
+    try:
+        value = value.encode("idna").decode("ascii") if not value.isascii() else value
+    except UnicodeError:
+        return None
+    return _psl.privatesuffix(value)
+
+
+def clean_label(text: str) -> str:
+    """Repair a short label and collapse its whitespace."""
+    return " ".join(repair_text(text).split())
+
+
+def topic_key(label: str) -> str:
+    """The identity of a topic: NFKC, case-folded, single-spaced.
+
+    >>> topic_key("COVID‑19") == topic_key("covid-19")
+    True
+    """
+    text = unicodedata.normalize("NFKC", clean_label(label)).casefold()
+    text = text.translate(_DASHES)
+    return " ".join(text.split())
+
+
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2212"})
+
+
+def topic_slug(key: str) -> str:
+    """A readable, collision-free IRI segment for a topic key.
+
+    >>> topic_slug("coronavirus in us")
+    'coronavirus-in-us'
+    >>> topic_slug("c++")
+    'c-cedb1bac'
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", key).strip("-") or "topic"
+    if slug.replace("-", " ") != key:
+        slug = f"{slug}-{short_hash(key, 8)}"
+    return slug
+
+
+def short_hash(text: str, length: int = 16) -> str:
+    """A stable hex digest prefix (SHA-256) of a text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+_fix = None
+
+
+def repair_text(text: str) -> str:
+    """Repair mojibake and HTML entities in article text; strip control chars.
+
+    ASCII text without ``&`` is returned unchanged (the common, fast case).
+    Quotes are left curly: ``&#8217;`` becomes ``’``.
+    """
+    if text.isascii() and "&" not in text and text.isprintable():
+        return text.strip()
+    global _fix
+    if _fix is None:
+        import ftfy
+
+        config = ftfy.TextFixerConfig(
+            unescape_html=False, uncurl_quotes=False, fix_latin_ligatures=False,
+            fix_character_width=False, explain=False)
+        _fix = lambda s: ftfy.fix_text(s, config)  # noqa: E731
+    fixed = _fix(text)
+    if "&" in fixed:
+        fixed = html.unescape(fixed)
+        fixed = _fix(fixed) if not fixed.isascii() else fixed
+    # Remove remaining C0/C1 controls except newline and tab.
+    fixed = "".join(c for c in fixed if c in "\n\t" or unicodedata.category(c) != "Cc")
+    return fixed.strip()
+
+
+class DateError(ValueError):
+    """A date value that cannot be read as a point in time."""
+
+
+def parse_datetime(value: object) -> datetime:
+    """Read a YAML date/datetime or an ISO 8601 / RFC 2822 string as aware UTC.
+
+    Naive values are taken to be UTC.
+
+    >>> parse_datetime("2021-12-15T12:20:00Z").isoformat()
+    '2021-12-15T12:20:00+00:00'
+    >>> parse_datetime("Wed, 15 Dec 2021 12:20:00 +0100").isoformat()
+    '2021-12-15T11:20:00+00:00'
+    """
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime.combine(value, time(0, 0))
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            try:
+                dt = parsedate_to_datetime(text)
+            except (TypeError, ValueError, IndexError):
+                raise DateError(f"not a date: {text[:60]!r}") from None
+    else:
+        raise DateError(f"not a date: {type(value).__name__}")
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)

@@ -1,0 +1,104 @@
+"""Records: the contract between the ingest stage and the graph stage.
+
+A :class:`Corpus` is what :func:`kg.load_corpus` returns: one :class:`Article`
+per readable article file (in sorted path order), the :class:`SourceFile` of
+every input file, and every :class:`Problem` found on the way.  Records hold
+*normalised* values (canonical URLs, registrable domains, repaired text,
+UTC datetimes); the raw input is never rewritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(slots=True, frozen=True)
+class Problem:
+    """Something wrong with one input file.
+
+    ``severity`` is ``"error"`` when the file could not be used at all and
+    ``"warning"`` when the file was kept without the offending part.
+    ``reason`` is a short stable code (``yaml-syntax``, ``wrong-type``, ...)
+    that reports group by; ``message`` says what happened in words.
+    """
+
+    path: str
+    reason: str
+    message: str
+    severity: Severity = "warning"
+    field: str | None = None
+    line: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(slots=True, frozen=True)
+class Provider:
+    """A publisher as one file names it: ``domain`` is the registrable domain."""
+
+    domain: str
+    name: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class Image:
+    url: str
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(slots=True)
+class Article:
+    """One article as described by a file, or by a ``related`` entry of a file.
+
+    ``url`` is the canonical URL (``None`` for articles published without any
+    URL, such as some videos); ``urls`` lists every canonical URL under which
+    the article was seen (web, AMP, AMP cache, original), used to match
+    ``related`` entries to files.  ``source`` is the file the record came
+    from; ``related`` holds the entries of that file's ``related`` list.
+    """
+
+    source: str
+    title: str
+    url: str | None = None
+    urls: tuple[str, ...] = ()
+    excerpt: str | None = None
+    published: datetime | None = None
+    type: str | None = None
+    category: str | None = None
+    quality: int | None = None
+    heat: int | None = None
+    locale: str | None = None
+    provider: Provider | None = None
+    topics: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    images: tuple[Image, ...] = ()
+    related: tuple["Article", ...] = ()
+
+
+@dataclass(slots=True, frozen=True)
+class SourceFile:
+    """One input file: its path relative to the input root and a content hash."""
+
+    path: str
+    sha256: str
+    size: int
+    ok: bool
+
+
+@dataclass(slots=True)
+class Corpus:
+    """Everything read from a set of input folders."""
+
+    articles: list[Article] = field(default_factory=list)
+    files: list[SourceFile] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return (f"Corpus({len(self.articles)} articles from {len(self.files)} files, "
+                f"{len(self.problems)} problems)")
