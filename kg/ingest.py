@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,7 +171,7 @@ def read_article(path: str | os.PathLike, name: str | None = None, *,
         return fail("yaml-aliases", f"refused: {exc} (a YAML alias bomb?)")
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 2 if mark else None  # +1 for 1-based, +1 for the opening ---
+        line = mark.line + 1 if mark else None  # 0-based, after the opening ---
         reason = f"{exc.problem or exc.context}".strip()
         return fail("yaml-syntax", f"malformed YAML: {reason}", line)
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
@@ -180,7 +180,7 @@ def read_article(path: str | os.PathLike, name: str | None = None, *,
         return fail("not-a-mapping", f"front matter is a {type(meta).__name__}, not a mapping")
     for key, line in duplicates:
         problems.append(Problem(name, "duplicate-key", f"key {key!r} appears more than "
-                                "once; the last value is used", "warning", str(key), line + 2))
+                                "once; the last value is used", "warning", str(key), line + 1))
     v = _Validator(name, fm_text, problems)
     article = v.article(meta)
     if article is None:
@@ -232,7 +232,7 @@ class _Validator:
     def _line_of(self, field: str) -> int | None:
         top = re.split(r"[\[.]", field, maxsplit=1)[0]
         m = re.search(rf"^{re.escape(top)}\s*:", self.fm_text, re.MULTILINE)
-        return self.fm_text.count("\n", 0, m.start()) + 2 if m else None
+        return self.fm_text.count("\n", 0, m.start()) + 1 if m else None
 
     # scalars
     def text(self, value: Any, field: str, limit: int) -> str | None:
@@ -411,8 +411,11 @@ class _Validator:
 
 
 # -- corpus -------------------------------------------------------------------
-def load_corpus(*paths: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> Corpus:
+def load_corpus(*paths: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES,
+                progress: Callable[[int, int], None] | None = None) -> Corpus:
     """Read every article file (``.md``, ``.markdown``, ``.txt``) under the paths.
+
+    ``progress(done, total)`` is called now and then while files are read.
 
     >>> load_corpus("seeds").articles[0].published.isoformat()
     '2021-12-15T12:20:00+00:00'
@@ -420,10 +423,15 @@ def load_corpus(*paths: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> C
     if not paths:
         raise TypeError("load_corpus() needs at least one path")
     corpus = Corpus()
-    for path, name in iter_article_files(paths):
+    files = iter_article_files(paths)
+    for i, (path, name) in enumerate(files):
+        if progress is not None and i % 500 == 0:
+            progress(i, len(files))
         result = read_article(path, name, max_bytes=max_bytes)
         corpus.files.append(result.file)
         corpus.problems.extend(result.problems)
         if result.article is not None:
             corpus.articles.append(result.article)
+    if progress is not None:
+        progress(len(files), len(files))
     return corpus

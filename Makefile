@@ -1,0 +1,34 @@
+# The README's two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+N      ?= 100000
+
+.PHONY: demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+## demo: install, then build the knowledge graph of seeds/ into exports/
+demo: $(VENV)/.installed
+	$(BIN)/kg build seeds --out exports
+
+## test: install the test extras, then run the whole test suite
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+## bench: the performance benchmark (N articles; see benchmarks/README.md)
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run.py --n $(N)
+
+clean:
+	rm -rf exports/* .pytest_cache test-artifacts

@@ -1,0 +1,237 @@
+"""The export folder: write and read the graph, problems and build manifest.
+
+``kg build`` writes into one folder (``exports/`` by default):
+
+=====================  =====================================================
+``newskg.graphml``     the graph as GraphML (list values as JSON text)
+``newskg.json``        the graph as node-link JSON (read back by
+                       :func:`read_graph`)
+``problems.jsonl``     one JSON object per :class:`~kg.records.Problem`
+``manifest.json``      input files with content hashes, counts by kind
+=====================  =====================================================
+
+Every file is written atomically (temporary file + rename) and
+deterministically: the same input gives byte-identical files.
+
+>>> import kg, tempfile
+>>> out = tempfile.mkdtemp()
+>>> result = kg.build("seeds", out=out)
+>>> g = kg.read_graph(out)
+>>> g.number_of_nodes() == result.graph.number_of_nodes()
+True
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+from xml.sax.saxutils import escape, quoteattr
+
+import networkx as nx
+import orjson
+
+from .graph import build_graph, graph_summary
+from .ingest import load_corpus
+from .records import Corpus, Problem
+
+__all__ = ["build", "BuildResult", "write_graph", "read_graph", "write_problems",
+           "read_problems", "atomic_writer", "GRAPH_JSON", "GRAPHML", "PROBLEMS",
+           "MANIFEST"]
+
+GRAPH_JSON = "newskg.json"
+GRAPHML = "newskg.graphml"
+PROBLEMS = "problems.jsonl"
+MANIFEST = "manifest.json"
+
+
+@contextmanager
+def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+    """Open a temporary file beside ``path``; rename it over ``path`` on success.
+
+    An interrupted write leaves the previous file (or none), never half a file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": "\n"})) as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+# -- node-link JSON -------------------------------------------------------------
+def _json_line(obj: dict) -> bytes:
+    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+
+
+def write_graph_json(graph: nx.MultiDiGraph, path: str | os.PathLike) -> None:
+    """Node-link JSON, one node or edge per line (diff-friendly)."""
+    meta = {k: v for k, v in graph.graph.items() if k != "problems"}
+    with atomic_writer(path) as f:
+        f.write(b'{"directed": true, "multigraph": true, "graph": ' + _json_line(meta))
+        f.write(b',\n"nodes": [\n')
+        first = True
+        for n, d in graph.nodes(data=True):
+            f.write((b"" if first else b",\n") + _json_line({"id": n, **d}))
+            first = False
+        f.write(b'\n],\n"edges": [\n')
+        first = True
+        for u, v, k, d in graph.edges(keys=True, data=True):
+            f.write((b"" if first else b",\n") + _json_line({"source": u, "target": v, "key": k, **d}))
+            first = False
+        f.write(b"\n]}\n")
+
+
+_DATETIME_ATTRS = ("published",)
+
+
+def read_graph(path: str | os.PathLike = "exports") -> nx.MultiDiGraph:
+    """Read the graph written by ``kg build`` (a folder or its ``newskg.json``).
+
+    Datetimes come back as aware :class:`~datetime.datetime` objects, lists
+    as lists: the result equals the graph that was written.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / GRAPH_JSON
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: run `kg build` first")
+    data = orjson.loads(path.read_bytes())
+    g = nx.MultiDiGraph(**data.get("graph", {}))
+    for node in data["nodes"]:
+        nid = node.pop("id")
+        for a in _DATETIME_ATTRS:
+            if a in node:
+                node[a] = datetime.fromisoformat(node[a])
+        g.add_node(nid, **node)
+    for e in data["edges"]:
+        g.add_edge(e.pop("source"), e.pop("target"), key=e.pop("key"), **e)
+    return g
+
+
+# -- GraphML --------------------------------------------------------------------
+_GRAPHML_TYPES = {bool: "boolean", int: "long", float: "double", str: "string"}
+
+
+def _graphml_value(value: object) -> tuple[str, str]:
+    if isinstance(value, (list, tuple, dict)):
+        return "string", orjson.dumps(value).decode()
+    if isinstance(value, datetime):
+        return "string", value.isoformat()
+    kind = _GRAPHML_TYPES.get(type(value), "string")
+    if kind == "boolean":
+        return kind, "true" if value else "false"
+    return kind, str(value)
+
+
+def write_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike) -> None:
+    """GraphML that ``networkx.read_graphml`` (and Gephi, yEd, igraph) reads.
+
+    Streamed by hand: NetworkX's writer builds the whole XML tree in memory.
+    List values are written as JSON text, datetimes as ISO 8601.
+    """
+    keys: dict[tuple[str, str], str] = {}
+    for _, d in graph.nodes(data=True):
+        for k, v in d.items():
+            keys.setdefault(("node", k), _graphml_value(v)[0])
+    for _, _, d in graph.edges(data=True):
+        for k, v in d.items():
+            keys.setdefault(("edge", k), _graphml_value(v)[0])
+    ids = {fk: f"d{i}" for i, fk in enumerate(sorted(keys))}
+    with atomic_writer(path, "w") as f:
+        f.write("<?xml version='1.0' encoding='utf-8'?>\n"
+                '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
+                'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+                'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
+                'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n')
+        for (domain, name), kid in sorted(ids.items(), key=lambda kv: int(kv[1][1:])):
+            f.write(f'<key id="{kid}" for="{domain}" attr.name={quoteattr(name)} '
+                    f'attr.type="{keys[domain, name]}"/>\n')
+        f.write('<graph edgedefault="directed">\n')
+        for n, d in graph.nodes(data=True):
+            f.write(f"<node id={quoteattr(n)}>")
+            for k, v in d.items():
+                f.write(f'<data key="{ids["node", k]}">{escape(_graphml_value(v)[1])}</data>')
+            f.write("</node>\n")
+        for u, v, k, d in graph.edges(keys=True, data=True):
+            f.write(f"<edge source={quoteattr(u)} target={quoteattr(v)} id={quoteattr(k)}>")
+            for a, val in d.items():
+                f.write(f'<data key="{ids["edge", a]}">{escape(_graphml_value(val)[1])}</data>')
+            f.write("</edge>\n")
+        f.write("</graph>\n</graphml>\n")
+
+
+def write_graph(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> list[Path]:
+    """Write ``newskg.json`` and ``newskg.graphml`` into ``out_dir``."""
+    out = Path(out_dir)
+    write_graph_json(graph, out / GRAPH_JSON)
+    write_graphml(graph, out / GRAPHML)
+    return [out / GRAPH_JSON, out / GRAPHML]
+
+
+# -- problems -------------------------------------------------------------------
+def write_problems(problems: Iterable[Problem], path: str | os.PathLike) -> None:
+    with atomic_writer(path) as f:
+        for p in problems:
+            f.write(orjson.dumps(p.to_dict()) + b"\n")
+
+
+def read_problems(path: str | os.PathLike = "exports") -> list[Problem]:
+    path = Path(path)
+    if path.is_dir():
+        path = path / PROBLEMS
+    if not path.exists():
+        return []
+    return [Problem(**orjson.loads(line)) for line in path.read_bytes().splitlines() if line]
+
+
+# -- the whole build --------------------------------------------------------------
+@dataclass
+class BuildResult:
+    """What :func:`build` produced."""
+
+    corpus: Corpus
+    graph: nx.MultiDiGraph
+    problems: list[Problem]
+    outputs: list[Path] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+
+
+def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
+          progress: Callable[[int, int], None] | None = None) -> BuildResult:
+    """Run the pipeline on article folders and write the export folder.
+
+    Returns the corpus, the graph, every problem (ingest and merge) and the
+    paths written.
+    """
+    out = Path(out)
+    corpus = load_corpus(*paths, progress=progress)
+    graph = build_graph(corpus)
+    problems = corpus.problems + graph.graph["problems"]
+    problems.sort(key=lambda p: (p.path, p.line or 0, p.field or "", p.reason))
+    outputs = write_graph(graph, out)
+    write_problems(problems, out / PROBLEMS)
+    outputs.append(out / PROBLEMS)
+    summary = graph_summary(graph)
+    summary["files"] = {"read": len(corpus.files),
+                        "articles": sum(f.ok for f in corpus.files),
+                        "skipped": sum(not f.ok for f in corpus.files)}
+    summary["problems"] = dict(sorted(Counter(p.reason for p in problems).items()))
+    manifest = {"summary": summary, "files": [asdict(f) for f in corpus.files]}
+    with atomic_writer(out / MANIFEST) as f:
+        f.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
+    outputs.append(out / MANIFEST)
+    return BuildResult(corpus, graph, problems, outputs, summary)

@@ -1,0 +1,130 @@
+"""Unit tests of the pure normalisation functions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from kg.normalize import (DateError, URLError, canonical_url, clean_label, parse_datetime,
+                          registrable_domain, repair_text, topic_key, topic_slug, web_url)
+
+
+@pytest.mark.parametrize("raw, canon", [
+    ("HTTPS://WWW.Example.COM/Path/Case", "https://www.example.com/Path/Case"),
+    ("http://example.com:80/a", "http://example.com/a"),
+    ("https://example.com:443/a", "https://example.com/a"),
+    ("https://example.com:8443/a", "https://example.com:8443/a"),
+    ("https://example.com/a#section-2", "https://example.com/a"),
+    ("https://example.com/a?utm_source=tw&utm_medium=x&id=7", "https://example.com/a?id=7"),
+    ("https://example.com/a?fbclid=abc", "https://example.com/a"),
+    ("https://example.com", "https://example.com/"),
+    ("  https://example.com/a  ", "https://example.com/a"),
+    ("https://apnews.com/Business Wire/5054", "https://apnews.com/Business%20Wire/5054"),
+])
+def test_canonical_url(raw, canon):
+    assert canonical_url(raw) == canon
+
+
+@pytest.mark.parametrize("bad", [
+    "javascript:alert(1)", "JAVASCRIPT:alert(1)", "data:text/html,<script>x</script>",
+    "ftp://example.com/a", "mailto:a@b.c", "/relative/path", "not a url", "https://",
+    "https://exa\nmple.com/", "http://[::1/",
+])
+def test_canonical_url_refuses_non_http(bad):
+    with pytest.raises(URLError):
+        canonical_url(bad)
+
+
+@pytest.mark.parametrize("amp, web", [
+    # AMP cache, with the host's hyphens doubled
+    ("https://wap-business--standard-com.cdn.ampproject.org/c/s/wap.business-standard.com/article-amp/x.html",
+     "https://wap.business-standard.com/article-amp/x.html"),
+    ("https://theconversation-com.cdn.ampproject.org/c/s/theconversation.com/amp/info-173584",
+     "https://theconversation.com/info-173584"),
+    ("https://www-timesunion-com.cdn.ampproject.org/c/s/www.timesunion.com/news/amp/Indy-15250835.php",
+     "https://www.timesunion.com/news/Indy-15250835.php"),
+    # /amp/ path segment, amp. host, .amp.html, ?amp, ?outputType=amp, amp=1
+    ("https://nypost.com/2021/12/15/worcester-bans/amp/", "https://nypost.com/2021/12/15/worcester-bans/"),
+    ("https://amp.cnn.com/cnn/2020/05/01/us/x/index.html", "https://cnn.com/cnn/2020/05/01/us/x/index.html"),
+    ("https://www.example.com/news/story.amp.html", "https://www.example.com/news/story.html"),
+    ("https://www.bbc.co.uk/news/uk-123.amp", "https://www.bbc.co.uk/news/uk-123"),
+    ("https://www.example.com/story?amp", "https://www.example.com/story"),
+    ("https://www.example.com/story?amp=1&id=3", "https://www.example.com/story?id=3"),
+    ("https://www.ft.com/content/abc?outputType=amp", "https://www.ft.com/content/abc"),
+])
+def test_web_url_of_amp_variants(amp, web):
+    assert web_url(amp) == web
+
+
+def test_web_url_keeps_words_that_merely_contain_amp():
+    url = "https://example.com/news/amplifiers-and-campers"
+    assert web_url(url) == url
+
+
+@pytest.mark.parametrize("name, domain", [
+    ("www.cbc.ca", "cbc.ca"), ("cbc.ca", "cbc.ca"), ("CBC.CA", "cbc.ca"),
+    ("dailymail.co.uk", "dailymail.co.uk"), ("www.dailymail.co.uk", "dailymail.co.uk"),
+    ("https://amp.theguardian.com/world/x", "theguardian.com"),
+    ("news.bbc.co.uk", "bbc.co.uk"), ("example.com:8080", "example.com"),
+    ("foo.blogspot.com", "foo.blogspot.com"),  # a private suffix: each blog is its own
+])
+def test_registrable_domain(name, domain):
+    assert registrable_domain(name) == domain
+
+
+@pytest.mark.parametrize("bad", ["", "localhost", "co.uk", "not a domain", "com"])
+def test_registrable_domain_of_non_domains(bad):
+    assert registrable_domain(bad) is None
+
+
+@pytest.mark.parametrize("raw, fixed", [
+    ("SAFRÂ® from RealNetworks", "SAFR® from RealNetworks"),
+    ("it&#8217;s", "it\u2019s"),
+    ("Tom &amp; Jerry", "Tom & Jerry"),
+    ("CafÃ© au lait", "Café au lait"),
+    ("plain ascii", "plain ascii"),
+    ("quotes ‘stay’ “curly”", "quotes ‘stay’ “curly”"),
+    ("bell\x07 and null\x00 gone", "bell and null gone"),
+    ("&lt;script&gt;", "<script>"),  # unescaped once, to text: escaping is the view's job
+    ("&amp;amp;", "&amp;"),           # exactly one level of entities
+])
+def test_repair_text(raw, fixed):
+    assert repair_text(raw) == fixed
+
+
+def test_topic_identity_ignores_case_space_and_unicode_form():
+    assert topic_key("Coronavirus in US") == topic_key("  coronavirus   IN us ")
+    assert topic_key("COVID\u201119") == topic_key("covid-19")
+    assert topic_key("Ｃｏｖｉｄ") == topic_key("covid")  # full-width (NFKC)
+    assert topic_key("AI") != topic_key("A.I.")
+    assert clean_label("  Power\tApps ") == "Power Apps"
+
+
+def test_topic_slugs_do_not_collide():
+    keys = ["c++", "c#", "c", "ai", "a.i.", "power apps", "power-apps"]
+    slugs = [topic_slug(k) for k in keys]
+    assert len(set(slugs)) == len(slugs)
+    assert topic_slug("power apps") == "power-apps"
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2021-12-15T12:20:00Z", datetime(2021, 12, 15, 12, 20, tzinfo=timezone.utc)),
+    ("2019-08-19T14:00:10-07:00", datetime(2019, 8, 19, 21, 0, 10, tzinfo=timezone.utc)),
+    ("2021-12-15 12:20:00", datetime(2021, 12, 15, 12, 20, tzinfo=timezone.utc)),
+    ("2021-12-15", datetime(2021, 12, 15, tzinfo=timezone.utc)),
+    ("Wed, 15 Dec 2021 13:20:00 +0100", datetime(2021, 12, 15, 12, 20, tzinfo=timezone.utc)),
+    (datetime(2021, 12, 15, 12, 20), datetime(2021, 12, 15, 12, 20, tzinfo=timezone.utc)),
+    (datetime(2021, 12, 15, 14, 20, tzinfo=timezone(timedelta(hours=2))),
+     datetime(2021, 12, 15, 12, 20, tzinfo=timezone.utc)),
+    (date(2021, 12, 15), datetime(2021, 12, 15, tzinfo=timezone.utc)),
+])
+def test_parse_datetime_gives_aware_utc(value, expected):
+    got = parse_datetime(value)
+    assert got == expected and got.tzinfo == timezone.utc
+
+
+@pytest.mark.parametrize("bad", ["2021-13-45T10:00:00Z", "yesterday", "", 12345, None, ["2021"]])
+def test_parse_datetime_refuses_impossible_dates(bad):
+    with pytest.raises(DateError):
+        parse_datetime(bad)
