@@ -6,10 +6,12 @@
 'Caixin Global'
 """
 
+from .exports import BuildResult, build, read_graph, write_graph
 from .graph import build_graph
 from .ingest import load_corpus
 from .records import Article, Corpus, Image, Problem, Provider, SourceFile
 
-__all__ = ["load_corpus", "build_graph", "Article", "Corpus", "Image", "Problem",
+__all__ = ["load_corpus", "build_graph", "build", "BuildResult", "read_graph", "write_graph",
+           "Article", "Corpus", "Image", "Problem",
            "Provider", "SourceFile"]
 __version__ = "0.1.0"
