@@ -1,0 +1,552 @@
+"""SPARQL stores: one small interface, an embedded Oxigraph backend.
+
+:class:`Store` is the interface every backend implements: the embedded
+:class:`EmbeddedStore` here (pyoxigraph, on disk, no server) and the remote
+SPARQL 1.1 endpoint in :mod:`kg.remote`.  Queries are written against the
+default graph, which every backend answers as the *union* of the per-file
+named graphs (see ``ontology/newskg.ttl``).
+
+:class:`QueryResult` is backend-neutral: it holds the answer as pyoxigraph
+RDF terms and gives rows of plain Python values, a pandas DataFrame, or the
+exact SPARQL 1.1 Results CSV/TSV/JSON (N-Triples/Turtle for graphs).
+
+>>> import kg, tempfile
+>>> from pathlib import Path
+>>> out = Path(tempfile.mkdtemp())
+>>> files = kg.write_rdf(kg.build_graph(kg.load_corpus("seeds")), out)
+>>> build_store(files["nquads"], out / "store")
+PosixPath('...store')
+>>> with kg.open_store(out) as store:
+...     store.query("SELECT (COUNT(?a) AS ?n) WHERE { ?a a schema:NewsArticle }").rows
+[(8,)]
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import io
+import os
+import re
+import shutil
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal as TLiteral, Protocol, runtime_checkable
+
+import orjson
+import pyoxigraph as ox
+
+__all__ = ["Store", "QueryResult", "EmbeddedStore", "open_store", "build_store",
+           "StoreError", "QuerySyntaxError", "StoreNotFoundError", "to_term",
+           "PREFIXES", "DEFAULT_STORE", "STORE_DIR"]
+
+DEFAULT_STORE = Path("exports") / "store"
+STORE_DIR = "store"
+
+#: Prefixes every query may use without declaring them.
+PREFIXES: dict[str, str] = {
+    "nkg": "https://w3id.org/newskg/ontology#",
+    "schema": "https://schema.org/",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "prov": "http://www.w3.org/ns/prov#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "id": "https://w3id.org/newskg/id/",
+}
+
+
+class StoreError(Exception):
+    """Something went wrong with a store (missing, unreadable, bad data)."""
+
+
+class StoreNotFoundError(StoreError, FileNotFoundError):
+    """No store at the given place: run ``kg build`` first."""
+
+
+class QuerySyntaxError(StoreError, ValueError):
+    """A malformed SPARQL query; ``line``/``column`` locate the error (1-based)."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+Kind = TLiteral["select", "ask", "graph"]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What every SPARQL backend offers (embedded Oxigraph, remote endpoint).
+
+    * ``query(sparql, bindings=...)`` runs SELECT/ASK/CONSTRUCT/DESCRIBE
+      against the union of the named graphs.  ``bindings`` maps variable
+      names (without ``?``) to values that are substituted as RDF terms,
+      never spliced into the text (see :func:`to_term` for the mapping of
+      Python values).  Queries meant to take bindings should project the
+      bound variables, so that a backend may implement them with a trailing
+      ``VALUES`` clause.
+    * ``load(nquads_path)`` adds the quads of an N-Quads file.
+    * ``replace_graph(graph_iri, nquads)`` replaces one named graph
+      atomically with the given triples (N-Quads in that graph, or N-Triples).
+    * ``drop_graph(graph_iri)`` removes a named graph (no error if absent).
+    * ``graph_counts()`` -> ``{graph IRI: number of triples}``.
+    * ``close()``; stores are context managers.
+    """
+
+    def query(self, sparql: str, *, bindings: Mapping[str, object] | None = None) -> "QueryResult": ...
+
+    def load(self, nquads_path: str | os.PathLike) -> None: ...
+
+    def replace_graph(self, graph_iri: str, nquads: bytes | str) -> None: ...
+
+    def drop_graph(self, graph_iri: str) -> None: ...
+
+    def graph_counts(self) -> dict[str, int]: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> "Store": ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+# -- RDF terms <-> Python values ----------------------------------------------------
+XSD = "http://www.w3.org/2001/XMLSchema#"
+_XSD_STRING = XSD + "string"
+_RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+_INTEGER_TYPES = {XSD + t for t in (
+    "integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
+    "negativeInteger", "nonPositiveInteger", "unsignedLong", "unsignedInt",
+    "unsignedShort", "unsignedByte")}
+_FLOAT_TYPES = {XSD + "decimal", XSD + "double", XSD + "float"}
+
+
+def to_python(term: Term | None) -> object:
+    """A plain Python value for an RDF term.
+
+    IRIs -> ``str``; blank nodes -> ``"_:id"``; literals by datatype: integers
+    -> ``int``, decimal/double/float -> ``float``, boolean -> ``bool``,
+    dateTime -> aware ``datetime``, date -> ``date``, anything else (and any
+    ill-typed literal) -> its lexical form; unbound -> ``None``.
+
+    >>> to_python(ox.Literal("42", datatype=ox.NamedNode(XSD + "integer")))
+    42
+    >>> to_python(ox.NamedNode("https://w3id.org/newskg/id/topic/ai"))
+    'https://w3id.org/newskg/id/topic/ai'
+    """
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return term.value
+    if isinstance(term, ox.BlankNode):
+        return "_:" + term.value
+    if isinstance(term, ox.Literal):
+        lex = term.value
+        dt = term.datatype.value
+        try:
+            if dt in _INTEGER_TYPES:
+                return int(lex)
+            if dt in _FLOAT_TYPES:
+                return float(lex)
+            if dt == XSD + "boolean":
+                return lex in ("true", "1")
+            if dt == XSD + "dateTime":
+                return datetime.fromisoformat(lex)
+            if dt == XSD + "date":
+                return date.fromisoformat(lex)
+        except ValueError:
+            return lex
+        return lex
+    return str(term)  # RDF-star triple term
+
+
+def to_term(value: object) -> Term:
+    """The RDF term a Python binding value stands for.
+
+    IRIs must be given as ``pyoxigraph.NamedNode`` or ``rdflib.URIRef`` (a
+    plain ``str`` is a string literal); ``bool``/``int``/``float``/
+    ``datetime``/``date`` become typed literals.
+
+    >>> str(to_term("Coronavirus")), str(to_term(3))
+    ('"Coronavirus"', '"3"^^<http://www.w3.org/2001/XMLSchema#integer>')
+    """
+    if isinstance(value, (ox.NamedNode, ox.BlankNode, ox.Literal, ox.Triple)):
+        return value
+    cls = type(value).__name__
+    if cls == "URIRef":  # rdflib, without importing it
+        return ox.NamedNode(str(value))
+    if cls == "Literal" and hasattr(value, "datatype"):  # rdflib.Literal
+        if value.language:
+            return ox.Literal(str(value), language=value.language)
+        if value.datatype:
+            return ox.Literal(str(value), datatype=ox.NamedNode(str(value.datatype)))
+        return ox.Literal(str(value))
+    if isinstance(value, bool):
+        return ox.Literal("true" if value else "false", datatype=ox.NamedNode(XSD + "boolean"))
+    if isinstance(value, int):
+        return ox.Literal(str(value), datatype=ox.NamedNode(XSD + "integer"))
+    if isinstance(value, float):
+        return ox.Literal(repr(value), datatype=ox.NamedNode(XSD + "double"))
+    if isinstance(value, datetime):
+        return ox.Literal(value.isoformat(), datatype=ox.NamedNode(XSD + "dateTime"))
+    if isinstance(value, date):
+        return ox.Literal(value.isoformat(), datatype=ox.NamedNode(XSD + "date"))
+    if isinstance(value, str):
+        return ox.Literal(value)
+    raise TypeError(f"cannot use a {type(value).__name__} as a SPARQL binding")
+
+
+# -- results ------------------------------------------------------------------------
+_NT_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_NT_ESCAPE_RE = re.compile(r'[\\"\n\r\t]')
+_TSV_INTEGER = re.compile(r"[+-]?[0-9]+\Z")
+_TSV_DECIMAL = re.compile(r"[+-]?[0-9]*\.[0-9]+\Z")
+_TSV_DOUBLE = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)[eE][+-]?[0-9]+\Z")
+
+
+def _tsv_term(term: Term | None) -> str:
+    """A term in SPARQL TSV: Turtle syntax, numbers and booleans abbreviated."""
+    if term is None:
+        return ""
+    if isinstance(term, ox.Literal):
+        lex, dt = term.value, term.datatype.value
+        if ((dt == XSD + "integer" and _TSV_INTEGER.match(lex))
+                or (dt == XSD + "decimal" and _TSV_DECIMAL.match(lex))
+                or (dt == XSD + "double" and _TSV_DOUBLE.match(lex))
+                or (dt == XSD + "boolean" and lex in ("true", "false"))):
+            return lex
+        text = '"' + _NT_ESCAPE_RE.sub(lambda m: _NT_ESCAPES[m.group()], lex) + '"'
+        if term.language:
+            return text + "@" + term.language
+        if dt != _XSD_STRING:
+            return text + "^^<" + dt + ">"
+        return text
+    if isinstance(term, ox.BlankNode):
+        return "_:" + term.value
+    return str(term)
+
+
+def _csv_value(term: Term | None) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.BlankNode):
+        return "_:" + term.value
+    if isinstance(term, (ox.NamedNode, ox.Literal)):
+        return term.value
+    return str(term)
+
+
+def _json_term(term: Term) -> dict:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out: dict[str, str] = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype.value != _XSD_STRING:
+            out["datatype"] = term.datatype.value
+        return out
+    return {"type": "triple", "value": {
+        "subject": _json_term(term.subject), "predicate": _json_term(term.predicate),
+        "object": _json_term(term.object)}}
+
+
+class QueryResult:
+    """The answer to a query, backend-neutral.
+
+    ``kind`` is ``"select"``, ``"ask"`` or ``"graph"`` (CONSTRUCT/DESCRIBE).
+    Iterating gives rows of plain Python values (:func:`to_python`): one
+    tuple per solution in ``variables`` order for SELECT, one ``(s, p, o)``
+    per triple for graphs; ASK results have ``boolean`` and no rows.
+    ``terms`` / ``triples`` keep the RDF terms.
+
+    >>> r = QueryResult("select", ["n"], [(ox.Literal("1", datatype=ox.NamedNode(XSD + "integer")),)])
+    >>> r.rows, r.serialize("csv")
+    ([(1,)], 'n\\r\\n1\\r\\n')
+    """
+
+    def __init__(self, kind: Kind, variables: list[str] | None = None,
+                 terms: list[tuple[Term | None, ...]] | None = None,
+                 boolean: bool | None = None, triples: list[ox.Triple] | None = None):
+        self.kind: Kind = kind
+        self.variables: list[str] = list(variables or [])
+        self.terms: list[tuple[Term | None, ...]] = list(terms or [])
+        self.boolean: bool | None = boolean
+        self.triples: list[ox.Triple] = list(triples or [])
+
+    @property
+    def rows(self) -> list[tuple]:
+        """All rows as tuples of Python values."""
+        return list(self)
+
+    def __iter__(self) -> Iterator[tuple]:
+        if self.kind == "graph":
+            for t in self.triples:
+                yield (to_python(t.subject), to_python(t.predicate), to_python(t.object))
+        else:
+            for row in self.terms:
+                yield tuple(to_python(t) for t in row)
+
+    def __len__(self) -> int:
+        return len(self.triples) if self.kind == "graph" else len(self.terms)
+
+    def __bool__(self) -> bool:
+        return bool(self.boolean) if self.kind == "ask" else len(self) > 0
+
+    def __repr__(self) -> str:
+        if self.kind == "ask":
+            return f"QueryResult(ask: {self.boolean})"
+        return f"QueryResult({self.kind}: {len(self)} rows, variables={self.variables})"
+
+    def dicts(self) -> list[dict[str, object]]:
+        """SELECT rows as ``{variable: value}`` dicts (unbound -> ``None``)."""
+        return [dict(zip(self.variables, row)) for row in self]
+
+    def to_dataframe(self):
+        """A pandas DataFrame of the rows (requires pandas).
+
+        Columns are the SELECT variables, or ``subject``/``predicate``/``object``.
+        """
+        try:
+            import pandas as pd
+        except ImportError as e:  # pragma: no cover - depends on the install
+            raise ImportError("to_dataframe() needs pandas: pip install pandas") from e
+        if self.kind == "ask":
+            return pd.DataFrame({"boolean": [self.boolean]})
+        columns = ["subject", "predicate", "object"] if self.kind == "graph" else self.variables
+        return pd.DataFrame(self.rows, columns=columns)
+
+    def serialize(self, format: str = "json") -> str:
+        """The result in a standard format.
+
+        SELECT/ASK: ``csv``, ``tsv``, ``json`` (SPARQL 1.1 Query Results
+        CSV/TSV and JSON).  Graphs: ``nt`` (N-Triples) or ``ttl`` (Turtle).
+        """
+        fmt = format.lower()
+        if self.kind == "graph":
+            rdf_format = {"nt": ox.RdfFormat.N_TRIPLES, "ntriples": ox.RdfFormat.N_TRIPLES,
+                          "n-triples": ox.RdfFormat.N_TRIPLES, "ttl": ox.RdfFormat.TURTLE,
+                          "turtle": ox.RdfFormat.TURTLE}.get(fmt)
+            if rdf_format is None:
+                raise ValueError(f"graph results serialize as nt or ttl, not {format!r}")
+            prefixes = PREFIXES if rdf_format == ox.RdfFormat.TURTLE else None
+            return ox.serialize(self.triples, format=rdf_format, prefixes=prefixes).decode()
+        if fmt == "json":
+            if self.kind == "ask":
+                doc: dict[str, Any] = {"head": {}, "boolean": bool(self.boolean)}
+            else:
+                doc = {"head": {"vars": self.variables}, "results": {"bindings": [
+                    {v: _json_term(t) for v, t in zip(self.variables, row) if t is not None}
+                    for row in self.terms]}}
+            return orjson.dumps(doc).decode()
+        if fmt == "csv":
+            if self.kind == "ask":
+                return "true" if self.boolean else "false"
+            buf = io.StringIO()
+            w = csv.writer(buf, lineterminator="\r\n")
+            w.writerow(self.variables)
+            for row in self.terms:
+                w.writerow([_csv_value(t) for t in row])
+            return buf.getvalue()
+        if fmt == "tsv":
+            if self.kind == "ask":
+                return "true" if self.boolean else "false"
+            lines = ["\t".join("?" + v for v in self.variables)]
+            lines += ["\t".join(_tsv_term(t) for t in row) for row in self.terms]
+            return "\n".join(lines) + "\n"
+        raise ValueError(f"unknown result format {format!r} (csv, tsv or json)")
+
+    @classmethod
+    def from_oxigraph(cls, result: Any) -> "QueryResult":
+        """Wrap what ``pyoxigraph.Store.query`` returned (consumes it)."""
+        if isinstance(result, ox.QueryBoolean):
+            return cls("ask", boolean=bool(result))
+        if isinstance(result, ox.QuerySolutions):
+            names = [v.value for v in result.variables]
+            return cls("select", names, [tuple(s[i] for i in range(len(names))) for s in result])
+        return cls("graph", triples=list(result))
+
+
+# -- the embedded backend -------------------------------------------------------------
+_POSITION = re.compile(r"(\d+):(\d+)")
+
+
+def _syntax_error(e: SyntaxError) -> QuerySyntaxError:
+    msg = str(e)
+    m = _POSITION.search(msg)
+    if m:
+        return QuerySyntaxError(f"malformed SPARQL query: {msg}", int(m.group(1)), int(m.group(2)))
+    return QuerySyntaxError(f"malformed SPARQL query: {msg}")
+
+
+def _nquads_for_graph(graph_iri: str, nquads: bytes | str) -> list[ox.Quad]:
+    """Parse N-Quads/N-Triples meant for one named graph; reject other graphs."""
+    data = nquads.encode() if isinstance(nquads, str) else nquads
+    g = ox.NamedNode(graph_iri)
+    out = []
+    try:
+        for q in ox.parse(data, format=ox.RdfFormat.N_QUADS):
+            if isinstance(q.graph_name, ox.DefaultGraph):
+                q = ox.Quad(q.subject, q.predicate, q.object, g)
+            elif q.graph_name != g:
+                raise StoreError(f"quad in graph {q.graph_name} given for graph <{graph_iri}>")
+            out.append(q)
+    except SyntaxError as e:
+        raise StoreError(f"invalid N-Quads for <{graph_iri}>: {e}") from e
+    return out
+
+
+class EmbeddedStore:
+    """An on-disk (or in-memory, ``path=None``) Oxigraph store.
+
+    Read-only stores can be opened by many processes at once; a writable one
+    by one process.  ``query`` answers against the union of the named graphs.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False):
+        self.path = Path(path) if path is not None else None
+        self.read_only = read_only
+        try:
+            if self.path is None:
+                self._store = ox.Store()
+            elif read_only:
+                if not (self.path / "CURRENT").exists():
+                    raise StoreNotFoundError(f"no store at {self.path}: run `kg build` first")
+                self._store = ox.Store.read_only(str(self.path))
+            else:
+                self._store = ox.Store(str(self.path))
+        except OSError as e:
+            raise StoreError(f"cannot open the store at {self.path}: {e}") from e
+
+    # context manager / lifecycle
+    def __enter__(self) -> "EmbeddedStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Flush and release the store (pyoxigraph closes it when collected)."""
+        store = self.__dict__.pop("_store", None)
+        if store is not None and not self.read_only:
+            store.flush()
+        del store
+        gc.collect()
+
+    @property
+    def oxigraph(self) -> ox.Store:
+        """The underlying ``pyoxigraph.Store``."""
+        try:
+            return self._store
+        except AttributeError:
+            raise StoreError("the store is closed") from None
+
+    def query(self, sparql: str, *, bindings: Mapping[str, object] | None = None) -> QueryResult:
+        """Run a SPARQL query against the union of the named graphs.
+
+        The prefixes in :data:`PREFIXES` need no declaration.
+        """
+        subs = {ox.Variable(k): to_term(v) for k, v in (bindings or {}).items()}
+        try:
+            result = self.oxigraph.query(sparql, use_default_graph_as_union=True,
+                                         prefixes=PREFIXES, substitutions=subs or None)
+        except SyntaxError as e:
+            raise _syntax_error(e) from None
+        except RuntimeError as e:  # e.g. a binding for a variable the query does not project
+            raise StoreError(f"cannot run the query: {e}") from None
+        return QueryResult.from_oxigraph(result)
+
+    def load(self, nquads_path: str | os.PathLike) -> None:
+        """Bulk-load an N-Quads file (fast; not transactional)."""
+        try:
+            self.oxigraph.bulk_load(path=str(nquads_path), format=ox.RdfFormat.N_QUADS)
+        except SyntaxError as e:
+            raise StoreError(f"invalid N-Quads in {nquads_path}: {e}") from e
+
+    def replace_graph(self, graph_iri: str, nquads: bytes | str) -> None:
+        """Replace one named graph by the given triples in one transaction."""
+        quads = _nquads_for_graph(graph_iri, nquads)
+        g = ox.NamedNode(graph_iri)
+        # One SPARQL update is one transaction: readers see the old graph or
+        # the new one, never a mix.
+        body = " .\n".join(f"{q.subject} {q.predicate} {q.object}" for q in quads)
+        self.oxigraph.update(f"DROP SILENT GRAPH {g} ;\nINSERT DATA {{ GRAPH {g} {{\n{body}\n}} }}")
+
+    def drop_graph(self, graph_iri: str) -> None:
+        self.oxigraph.update(f"DROP SILENT GRAPH {ox.NamedNode(graph_iri)}")
+
+    def graph_counts(self) -> dict[str, int]:
+        """Triples per named graph, sorted by graph IRI."""
+        r = self.oxigraph.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } "
+                                "GROUP BY ?g ORDER BY ?g")
+        return {s["g"].value: int(s["n"].value) for s in r}
+
+    def __len__(self) -> int:
+        return len(self.oxigraph)
+
+
+def build_store(nquads_path: str | os.PathLike, store_dir: str | os.PathLike = DEFAULT_STORE) -> Path:
+    """Bulk-load an N-Quads file into a fresh store at ``store_dir``, atomically.
+
+    The store is built in a temporary folder beside ``store_dir`` and then
+    renamed into place: a crash mid-build leaves the previous store (or
+    none), never a half-loaded one.
+    """
+    store_dir = Path(store_dir)
+    store_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = store_dir.with_name(f".{store_dir.name}.tmp-{os.getpid()}")
+    old = store_dir.with_name(f".{store_dir.name}.old-{os.getpid()}")
+    for d in (tmp, old):
+        shutil.rmtree(d, ignore_errors=True)
+    try:
+        s = EmbeddedStore(tmp)
+        s.load(nquads_path)
+        s.close()
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if store_dir.exists():
+        os.rename(store_dir, old)
+    os.rename(tmp, store_dir)
+    shutil.rmtree(old, ignore_errors=True)
+    return store_dir
+
+
+def _store_path(path: Path) -> Path:
+    """Accept the store folder itself or an export folder that holds ``store/``."""
+    if (path / "CURRENT").exists():
+        return path
+    return path / STORE_DIR
+
+
+def open_store(path_or_url: str | os.PathLike = "exports", *, read_only: bool = True) -> Store:
+    """Open the store of an export folder (or a store folder, or a SPARQL URL).
+
+    A path opens the embedded store (read-only by default, so many readers
+    can share it); an ``http(s)://`` URL opens :class:`kg.remote.RemoteStore`.
+
+    >>> import kg
+    >>> kg.open_store("/nonexistent")
+    Traceback (most recent call last):
+    ...
+    kg.store.StoreNotFoundError: no store at /nonexistent/store: run `kg build` first
+    """
+    text = os.fspath(path_or_url)
+    if text.startswith(("http://", "https://")):
+        try:
+            from .remote import RemoteStore
+        except ImportError as e:
+            raise StoreError(f"remote SPARQL endpoints need kg.remote, which is not available: {e}") from e
+        return RemoteStore(text)
+    path = _store_path(Path(text))
+    if not read_only:
+        return EmbeddedStore(path)
+    return EmbeddedStore(path, read_only=True)
