@@ -1,0 +1,644 @@
+"""The knowledge graph as RDF under the newskg ontology (``ontology/newskg.ttl``).
+
+IRIs come from the graph's node ids (:func:`iri`), so the same input gives
+the same IRIs on any machine.  Every triple sits in the named graph of each
+source file that states it (:func:`source_iri`); what no file states
+(computed stories, story membership, the topic concept scheme) sits in
+:data:`COMPUTED_GRAPH`.  Queries read the union of the named graphs.
+
+Serialisation is streamed by hand from the NetworkX graph, never through
+rdflib's ``Graph.add``: N-Quads (all named graphs), Turtle and JSON-LD of
+the union, each written atomically and deterministically
+(:func:`write_rdf`).  :func:`to_rdf` gives an :class:`rdflib.Dataset` for
+convenience, :func:`from_rdf` reads RDF back into NetworkX, and
+:func:`validate` checks an export against ``ontology/shapes.ttl`` (SHACL).
+
+>>> import kg
+>>> g = kg.build_graph(kg.load_corpus("seeds"))
+>>> iri("provider/caixinglobal.com")
+'https://w3id.org/newskg/id/provider/caixinglobal.com'
+>>> ds = kg.to_rdf(g)
+>>> from rdflib import RDF, SDO
+>>> len(set(ds.subjects(RDF.type, SDO.NewsArticle)))
+8
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+import networkx as nx
+import orjson
+
+from .exports import atomic_writer
+
+__all__ = ["iri", "node_id", "source_iri", "source_path", "write_rdf", "iter_quads",
+           "nquads_of_graph", "to_rdf", "from_rdf", "validate", "ValidationReport",
+           "Violation", "RDFError", "NKG", "ID", "SOURCE", "COMPUTED_GRAPH",
+           "TOPIC_SCHEME", "ONTOLOGY_DIR", "NQUADS", "TURTLE", "JSONLD"]
+
+NKG = "https://w3id.org/newskg/ontology#"
+ID = "https://w3id.org/newskg/id/"
+SOURCE = "https://w3id.org/newskg/source/"
+COMPUTED_GRAPH = "https://w3id.org/newskg/graph/computed"
+TOPIC_SCHEME = ID + "topics"
+SCHEMA = "https://schema.org/"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+DCTERMS = "http://purl.org/dc/terms/"
+PROV = "http://www.w3.org/ns/prov#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+NQUADS = "newskg.nq"
+TURTLE = "newskg.ttl"
+JSONLD = "newskg.jsonld"
+ONTOLOGY_DIR = Path(__file__).resolve().parent.parent / "ontology"
+
+
+class RDFError(Exception):
+    """RDF that newskg cannot read (not an export of ours, bad syntax, ...)."""
+
+
+# -- identifiers -------------------------------------------------------------------
+def iri(node: str) -> str:
+    """The IRI of a graph node id (percent-encoded where needed).
+
+    >>> iri("topic/coronavirus-in-us")
+    'https://w3id.org/newskg/id/topic/coronavirus-in-us'
+    """
+    return ID + quote(node, safe="/")
+
+
+def node_id(node_iri: str) -> str:
+    """The node id of an IRI made by :func:`iri` (its inverse).
+
+    >>> node_id(iri("provider/bbc.co.uk"))
+    'provider/bbc.co.uk'
+    """
+    if not node_iri.startswith(ID):
+        raise RDFError(f"<{node_iri}> is not a newskg node IRI (expected {ID}...)")
+    return unquote(node_iri[len(ID):])
+
+
+def source_iri(path: str) -> str:
+    """The IRI of a source file: its named graph and its ``nkg:SourceFile``.
+
+    >>> source_iri("real/2020-05-06 x.md")
+    'https://w3id.org/newskg/source/real/2020-05-06%20x.md'
+    """
+    return SOURCE + quote(path, safe="/")
+
+
+def source_path(graph_iri: str) -> str:
+    """The relative file name of a source IRI (inverse of :func:`source_iri`)."""
+    if not graph_iri.startswith(SOURCE):
+        raise RDFError(f"<{graph_iri}> is not a newskg source IRI")
+    return unquote(graph_iri[len(SOURCE):])
+
+
+# -- terms --------------------------------------------------------------------------
+# A statement is (property, lexical value, datatype); the datatype is "@id" for
+# an IRI, "" for xsd:string, "@<tag>" for a language-tagged string, else an
+# xsd local name.  Properties are the JSON-LD terms of ontology/context.jsonld.
+PROPERTIES: dict[str, str] = {
+    "type": RDF_TYPE,
+    "headline": SCHEMA + "headline",
+    "alternativeHeadline": SCHEMA + "alternativeHeadline",
+    "description": SCHEMA + "description",
+    "datePublished": SCHEMA + "datePublished",
+    "url": SCHEMA + "url",
+    "alternateUrl": NKG + "alternateUrl",
+    "articleSection": SCHEMA + "articleSection",
+    "contentType": NKG + "contentType",
+    "quality": NKG + "quality",
+    "heat": NKG + "heat",
+    "inLanguage": SCHEMA + "inLanguage",
+    "keywords": SCHEMA + "keywords",
+    "wasDerivedFrom": PROV + "wasDerivedFrom",
+    "referenceOnly": NKG + "referenceOnly",
+    "name": SCHEMA + "name",
+    "alternateName": SCHEMA + "alternateName",
+    "domain": NKG + "domain",
+    "prefLabel": SKOS + "prefLabel",
+    "altLabel": SKOS + "altLabel",
+    "notation": SKOS + "notation",
+    "inScheme": SKOS + "inScheme",
+    "contentUrl": SCHEMA + "contentUrl",
+    "width": SCHEMA + "width",
+    "height": SCHEMA + "height",
+    "label": RDFS + "label",
+    "method": NKG + "method",
+    "threshold": NKG + "threshold",
+    "score": NKG + "score",
+    "size": NKG + "size",
+    "windowDays": NKG + "windowDays",
+    "identifier": DCTERMS + "identifier",
+    # edges
+    "publisher": SCHEMA + "publisher",
+    "about": SCHEMA + "about",
+    "relatedArticle": NKG + "relatedArticle",
+    "image": SCHEMA + "image",
+    "inStory": NKG + "inStory",
+}
+#: Graph relation (edge key) -> property.
+EDGE_PROPERTIES = {"publishedBy": "publisher", "about": "about", "related": "relatedArticle",
+                   "image": "image", "inStory": "inStory"}
+#: Node kind -> class.
+CLASSES = {"article": SCHEMA + "NewsArticle", "provider": SCHEMA + "NewsMediaOrganization",
+           "topic": SKOS + "Concept", "image": SCHEMA + "ImageObject", "story": NKG + "Story"}
+SOURCE_FILE_CLASS = NKG + "SourceFile"
+_CLASS_TERMS = {CLASSES["article"]: "NewsArticle", CLASSES["provider"]: "NewsMediaOrganization",
+                CLASSES["topic"]: "Concept", CLASSES["image"]: "ImageObject",
+                CLASSES["story"]: "Story", SOURCE_FILE_CLASS: "SourceFile",
+                SKOS + "ConceptScheme": "ConceptScheme"}
+_PREFIXES = (("schema", SCHEMA), ("nkg", NKG), ("skos", SKOS), ("dcterms", DCTERMS),
+             ("prov", PROV), ("rdfs", RDFS), ("xsd", XSD))
+
+
+def _curie(full: str) -> str:
+    for p, ns in _PREFIXES:
+        if full.startswith(ns):
+            return f"{p}:{full[len(ns):]}"
+    return f"<{full}>"
+
+
+_NT_PRED = {k: f"<{v}>" for k, v in PROPERTIES.items()}
+_TTL_PRED = {k: ("a" if k == "type" else _curie(v)) for k, v in PROPERTIES.items()}
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"}
+_NEEDS_ESCAPE = re.compile(r'[\\"\n\r\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]')
+
+
+def _escape_char(m: re.Match) -> str:
+    c = m.group()
+    if c in _ESCAPES:
+        return _ESCAPES[c]
+    if "\ud800" <= c <= "\udfff":  # a lone surrogate cannot be encoded: replace it
+        return "\ufffd"
+    return f"\\u{ord(c):04X}"
+
+
+def escape_literal(text: str) -> str:
+    """Escape a string for an N-Triples/N-Quads/Turtle ``"..."`` literal.
+
+    Backslash, quote, CR and LF must be escaped; other control characters are
+    escaped as ``\\uXXXX`` so the file stays readable; lone surrogates (which
+    no UTF-8 file can hold) become U+FFFD.
+
+    >>> print(escape_literal('say "hi"\\n\\\\ \\x01'))
+    say \\"hi\\"\\n\\\\ \\u0001
+    """
+    if _NEEDS_ESCAPE.search(text) is None:
+        return text
+    return _NEEDS_ESCAPE.sub(_escape_char, text)
+
+
+_LANG = re.compile(r"[a-z]{2,3}(-[a-z0-9]{1,8})*\Z")
+
+
+def _lang(locale: object) -> str:
+    """A BCP 47 tag (lower case, as RDF stores normalise it) or '' if unusable."""
+    if not isinstance(locale, str):
+        return ""
+    tag = locale.strip().replace("_", "-").lower()
+    return tag if _LANG.match(tag) else ""
+
+
+def _datetime(value: datetime) -> str:
+    if value.tzinfo is None:  # the graph holds aware UTC datetimes; be safe
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _double(value: float) -> str:
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "INF" if value > 0 else "-INF"
+    return repr(value)
+
+
+Statement = tuple[str, str, str]  # (property, lexical form or IRI, datatype)
+
+
+def _describe(nid: str, d: dict) -> list[Statement]:
+    """The statements about one node (without its edges)."""
+    kind = d.get("kind")
+    st: list[Statement] = [("type", CLASSES[kind], "@id")]
+    add = st.append
+    if kind == "article":
+        tag = _lang(d.get("locale"))
+        text_type = "@" + tag if tag else ""
+        add(("headline", d["title"], text_type))
+        for t in d.get("alt_titles", ()):
+            add(("alternativeHeadline", t, text_type))
+        if d.get("excerpt") is not None:
+            add(("description", d["excerpt"], text_type))
+        if isinstance(d.get("published"), datetime):
+            add(("datePublished", _datetime(d["published"]), "dateTime"))
+        url = d.get("url")
+        if url:
+            add(("url", url, "anyURI"))
+        for u in d.get("urls", ()):
+            if u != url:
+                add(("alternateUrl", u, "anyURI"))
+        if d.get("category") is not None:
+            add(("articleSection", d["category"], ""))
+        if d.get("type") is not None:
+            add(("contentType", d["type"], ""))
+        for attr in ("quality", "heat"):
+            if d.get(attr) is not None:
+                add((attr, str(int(d[attr])), "integer"))
+        if d.get("locale") is not None:
+            add(("inLanguage", d["locale"], ""))
+        for t in d.get("tags", ()):
+            add(("keywords", t, ""))
+        # Own files; an article known only by reference comes from the files
+        # that list it.
+        for f in (d.get("files") or d.get("sources") or ()):
+            add(("wasDerivedFrom", source_iri(f), "@id"))
+        add(("referenceOnly", "true" if d.get("reference_only") else "false", "boolean"))
+    elif kind == "provider":
+        add(("name", d.get("name") or d["domain"], ""))
+        for n in d.get("alt_names", ()):
+            add(("alternateName", n, ""))
+        add(("domain", d["domain"], ""))
+    elif kind == "topic":
+        add(("prefLabel", d["label"], ""))
+        for n in d.get("alt_labels", ()):
+            add(("altLabel", n, ""))
+        add(("notation", d["key"], ""))
+        add(("inScheme", TOPIC_SCHEME, "@id"))
+    elif kind == "image":
+        add(("contentUrl", d["url"], "anyURI"))
+        for attr in ("width", "height"):
+            if d.get(attr) is not None:
+                add((attr, str(int(d[attr])), "integer"))
+    elif kind == "story":
+        add(("label", str(d.get("label", nid)), ""))
+        if d.get("method") is not None:
+            add(("method", str(d["method"]), ""))
+        for attr in ("threshold", "score"):
+            if d.get(attr) is not None:
+                add((attr, _double(d[attr]), "double"))
+        if d.get("size") is not None:
+            add(("size", str(int(d["size"])), "integer"))
+        if d.get("window_days") is not None:
+            add(("windowDays", _double(d["window_days"]), "double"))
+    return st
+
+
+def _source_statements(path: str) -> list[Statement]:
+    return [("type", SOURCE_FILE_CLASS, "@id"), ("identifier", path, "")]
+
+
+_SCHEME_STATEMENTS: list[Statement] = [
+    ("type", SKOS + "ConceptScheme", "@id"), ("prefLabel", "newskg topics", "@en")]
+
+
+def _nt_object(value: str, dtype: str) -> str:
+    if dtype == "@id":
+        return f"<{value}>"
+    lit = '"' + escape_literal(value) + '"'
+    if not dtype:
+        return lit
+    if dtype[0] == "@":
+        return lit + dtype
+    return f"{lit}^^<{XSD}{dtype}>"
+
+
+def _ttl_object(value: str, dtype: str) -> str:
+    if dtype == "@id":
+        if value.startswith(ID):
+            return f"<{value[len(ID):]}>"  # relative to @base
+        if value in _CLASS_TERMS:
+            return _curie(value)
+        return f"<{value}>"
+    lit = '"' + escape_literal(value) + '"'
+    if not dtype:
+        return lit
+    if dtype[0] == "@":
+        return lit + dtype
+    return f"{lit}^^xsd:{dtype}"
+
+
+# -- the walk over the graph --------------------------------------------------------
+@dataclass
+class _Subject:
+    iri: str
+    statements: list[Statement]
+    graphs: list[str]                                 # graphs of the node statements
+    edges: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (prop, object IRI, graphs)
+
+
+def _sources_graphs(sources: Iterable[str] | None) -> list[str]:
+    graphs = [source_iri(s) for s in (sources or ())]
+    return graphs or [COMPUTED_GRAPH]
+
+
+def _subjects(graph: nx.MultiDiGraph) -> Iterator[_Subject]:
+    """Every subject of the export, in a deterministic order."""
+    iris: dict[str, str] = {}
+    files: set[str] = set()
+    has_topics = False
+    nodes = graph.nodes
+    out_edges: dict[str, list] = defaultdict(list)
+    for u, v, k, d in graph.edges(keys=True, data=True):
+        prop = EDGE_PROPERTIES.get(k)
+        if prop is None or nodes[u].get("kind") not in CLASSES or nodes[v].get("kind") not in CLASSES:
+            continue  # relations outside the ontology are not exported
+        srcs = d.get("sources") or ()
+        files.update(srcs)
+        out_edges[u].append((prop, v, srcs))
+    for nid in sorted(nodes):
+        d = nodes[nid]
+        if d.get("kind") not in CLASSES:
+            continue
+        has_topics = has_topics or d["kind"] == "topic"
+        srcs = d.get("sources") or ()
+        files.update(srcs)
+        files.update(d.get("files") or ())
+        s = _Subject(iris.setdefault(nid, iri(nid)), _describe(nid, d), _sources_graphs(srcs))
+        for prop, v, esrcs in sorted(out_edges.get(nid, ()), key=lambda e: (e[0], e[1])):
+            target = iris.get(v) or iris.setdefault(v, iri(v))
+            s.edges.append((prop, target, _sources_graphs(esrcs)))
+        yield s
+    if has_topics:
+        yield _Subject(TOPIC_SCHEME, _SCHEME_STATEMENTS, [COMPUTED_GRAPH])
+    for f in sorted(files):
+        g = source_iri(f)
+        yield _Subject(g, _source_statements(f), [g])
+
+
+def _nquads_chunks(graph: nx.MultiDiGraph) -> dict[str, list[str]]:
+    """Graph IRI -> N-Quads text chunks, in subject order."""
+    chunks: dict[str, list[str]] = defaultdict(list)
+    nt_pred = _NT_PRED
+    for s in _subjects(graph):
+        subj = f"<{s.iri}> "
+        lines = [subj + nt_pred[p] + " " + _nt_object(v, t) for p, v, t in s.statements]
+        for g in s.graphs:
+            tail = f" <{g}> .\n"
+            chunks[g].append(tail.join(lines) + tail)
+        for prop, target, graphs in s.edges:
+            line = f"{subj}{nt_pred[prop]} <{target}>"
+            for g in graphs:
+                chunks[g].append(f"{line} <{g}> .\n")
+    return chunks
+
+
+def iter_quads(graph: nx.MultiDiGraph) -> Iterator[str]:
+    """N-Quads text of the whole graph, in chunks, grouped by named graph.
+
+    Named graphs come in IRI order; within one, subjects in node-id order.
+
+    >>> import kg
+    >>> text = "".join(iter_quads(kg.build_graph(kg.load_corpus("seeds"))))
+    >>> text.count(" .\\n") == text.count("\\n")
+    True
+    """
+    chunks = _nquads_chunks(graph)
+    for g in sorted(chunks):
+        yield from chunks[g]
+
+
+def nquads_of_graph(graph: nx.MultiDiGraph, graph_iri: str) -> str:
+    """The N-Quads of one named graph (e.g. one source file), for
+    :meth:`kg.store.Store.replace_graph`."""
+    return "".join(_nquads_chunks(graph).get(graph_iri, ()))
+
+
+def _turtle(graph: nx.MultiDiGraph) -> Iterator[str]:
+    yield f"@base <{ID}> .\n"
+    for p, ns in _PREFIXES:
+        yield f"@prefix {p}: <{ns}> .\n"
+    for s in _subjects(graph):
+        pairs = [(p, _ttl_object(v, t)) for p, v, t in s.statements]
+        pairs += [(p, _ttl_object(target, "@id")) for p, target, _ in s.edges]
+        parts: list[str] = []
+        last = None
+        for p, o in pairs:  # consecutive objects of one property: "p o1, o2"
+            if p == last:
+                parts[-1] += ", " + o
+            else:
+                parts.append(f"{_TTL_PRED[p]} {o}")
+                last = p
+        yield f"\n{_ttl_object(s.iri, '@id')} " + " ;\n    ".join(parts) + " .\n"
+
+
+def _jsonld_value(value: str, dtype: str, coerced: bool) -> object:
+    if dtype == "@id":
+        if value.startswith(ID):
+            return value[len(ID):]
+        return _CLASS_TERMS.get(value, value)
+    if dtype and dtype[0] == "@":
+        return {"@value": value, "@language": dtype[1:]}
+    if dtype and not coerced:
+        return {"@value": value, "@type": "xsd:" + dtype}
+    return value
+
+
+def _context() -> dict:
+    return orjson.loads((ONTOLOGY_DIR / "context.jsonld").read_bytes())["@context"]
+
+
+def _jsonld(graph: nx.MultiDiGraph) -> Iterator[bytes]:
+    context = _context()
+    # Terms whose datatype the context already coerces need no @type per value.
+    coerced = {k for k, v in context.items() if isinstance(v, dict) and "@type" in v}
+    yield b'{"@context": ' + orjson.dumps(context) + b',\n"@graph": [\n'
+    first = True
+    for s in _subjects(graph):
+        obj: dict[str, object] = {"id": _jsonld_value(s.iri, "@id", True)}
+        for p, v, t in s.statements:
+            _append(obj, p, _jsonld_value(v, t, p in coerced))
+        for p, target, _ in s.edges:
+            _append(obj, p, _jsonld_value(target, "@id", True))
+        yield (b"" if first else b",\n") + orjson.dumps(obj)
+        first = False
+    yield b"\n]}\n"
+
+
+def _append(obj: dict, key: str, value: object) -> None:
+    old = obj.get(key)
+    if old is None:
+        obj[key] = value
+    elif isinstance(old, list):
+        old.append(value)
+    else:
+        obj[key] = [old, value]
+
+
+def write_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> dict:
+    """Write ``newskg.nq``, ``newskg.ttl`` and ``newskg.jsonld`` into ``out_dir``.
+
+    N-Quads hold every named graph; Turtle and JSON-LD hold the union (for
+    reading).  Each file is written atomically; the same graph gives
+    byte-identical files.  Returns the paths (``nquads``, ``turtle``,
+    ``jsonld``) and counts (``quads``, ``graphs``).
+
+    >>> import kg, tempfile
+    >>> info = write_rdf(kg.build_graph(kg.load_corpus("seeds")), tempfile.mkdtemp())
+    >>> info["nquads"].name, info["graphs"]
+    ('newskg.nq', 2)
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    chunks = _nquads_chunks(graph)
+    graphs = len(chunks)
+    quads = 0
+    with atomic_writer(out / NQUADS, "w") as f:
+        for g in sorted(chunks):
+            text = "".join(chunks[g])
+            quads += text.count("\n")
+            f.write(text)
+    del chunks
+    with atomic_writer(out / TURTLE, "w") as f:
+        f.writelines(_turtle(graph))
+    with atomic_writer(out / JSONLD, "wb") as f:
+        f.writelines(_jsonld(graph))
+    return {"nquads": out / NQUADS, "turtle": out / TURTLE, "jsonld": out / JSONLD,
+            "quads": quads, "graphs": graphs}
+
+
+def to_rdf(graph: nx.MultiDiGraph):
+    """The graph as an :class:`rdflib.Dataset` (one named graph per file).
+
+    The dataset's default graph is the union of the named graphs, as in the
+    store.  Slower than :func:`write_rdf`; meant for scripts.
+
+    >>> import kg
+    >>> ds = to_rdf(kg.build_graph(kg.load_corpus("seeds")))
+    >>> len(list(ds.graphs())) >= 2
+    True
+    """
+    from rdflib import Dataset
+
+    ds = Dataset(default_union=True)
+    for p, ns in _PREFIXES:
+        ds.bind(p, ns)
+    ds.parse(data="".join(iter_quads(graph)), format="nquads")
+    return ds
+
+
+# -- RDF -> NetworkX ------------------------------------------------------------------
+_KINDS = {v: k for k, v in CLASSES.items()}
+_EDGE_RELATIONS = {PROPERTIES[p]: rel for rel, p in EDGE_PROPERTIES.items()}
+_LIST_ATTRS = {  # property -> (attribute, kinds)
+    PROPERTIES["alternativeHeadline"]: "alt_titles", PROPERTIES["alternateUrl"]: "urls",
+    PROPERTIES["keywords"]: "tags", PROPERTIES["wasDerivedFrom"]: "files",
+    PROPERTIES["alternateName"]: "alt_names", PROPERTIES["altLabel"]: "alt_labels",
+}
+_SCALAR_ATTRS = {  # property -> (attribute, parser)
+    PROPERTIES["headline"]: ("title", str), PROPERTIES["description"]: ("excerpt", str),
+    PROPERTIES["datePublished"]: ("published", datetime.fromisoformat),
+    PROPERTIES["url"]: ("url", str), PROPERTIES["articleSection"]: ("category", str),
+    PROPERTIES["contentType"]: ("type", str), PROPERTIES["quality"]: ("quality", int),
+    PROPERTIES["heat"]: ("heat", int), PROPERTIES["inLanguage"]: ("locale", str),
+    PROPERTIES["referenceOnly"]: ("reference_only", lambda s: s in ("true", "1")),
+    PROPERTIES["name"]: ("name", str), PROPERTIES["domain"]: ("domain", str),
+    PROPERTIES["prefLabel"]: ("label", str), PROPERTIES["notation"]: ("key", str),
+    PROPERTIES["contentUrl"]: ("url", str), PROPERTIES["width"]: ("width", int),
+    PROPERTIES["height"]: ("height", int), PROPERTIES["label"]: ("label", str),
+    PROPERTIES["method"]: ("method", str), PROPERTIES["threshold"]: ("threshold", float),
+    PROPERTIES["score"]: ("score", float), PROPERTIES["size"]: ("size", int),
+    PROPERTIES["windowDays"]: ("window_days", float),
+}
+
+
+def _rdflib_quads(data) -> Iterator[tuple[str, str, str, bool, str | None]]:
+    """(subject, predicate, object, object is IRI, graph) from rdflib or a file."""
+    from rdflib import URIRef
+
+    if isinstance(data, (str, os.PathLike)):
+        import pyoxigraph as ox
+
+        with open(data, "rb") as f:
+            for q in ox.parse(f, format=ox.RdfFormat.N_QUADS):
+                o = q.object
+                g = q.graph_name
+                yield (q.subject.value, q.predicate.value, o.value, isinstance(o, ox.NamedNode),
+                       g.value if isinstance(g, ox.NamedNode) else None)
+        return
+    for s, p, o, g in data.quads((None, None, None, None)):
+        gid = getattr(g, "identifier", g)
+        yield str(s), str(p), str(o), isinstance(o, URIRef), (str(gid) if gid is not None else None)
+
+
+def from_rdf(data) -> nx.MultiDiGraph:
+    """Read a newskg export back into a NetworkX graph.
+
+    ``data`` is an :class:`rdflib.Dataset` (e.g. from :func:`to_rdf`) or the
+    path of an N-Quads file.  Node ids, kinds, attributes, edges and the
+    ``sources`` of nodes and edges (from the named graphs) come back; list
+    attributes come back sorted (RDF has no order), the canonical URL first
+    in ``urls``.
+
+    >>> import kg
+    >>> g = kg.build_graph(kg.load_corpus("seeds"))
+    >>> h = from_rdf(to_rdf(g))
+    >>> sorted(h.nodes) == sorted(g.nodes), sorted(h.edges(keys=True)) == sorted(g.edges(keys=True))
+    (True, True)
+    """
+    kinds: dict[str, str] = {}
+    node_graphs: dict[str, set[str]] = defaultdict(set)
+    attrs: dict[str, dict] = defaultdict(dict)
+    lists: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    edges: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for s, p, o, o_is_iri, g in _rdflib_quads(data):
+        if not s.startswith(ID) or s == TOPIC_SCHEME:
+            continue
+        if p == RDF_TYPE:
+            if o in _KINDS:
+                kinds[s] = _KINDS[o]
+                if g is not None and g.startswith(SOURCE):
+                    node_graphs[s].add(source_path(g))
+        elif p in _EDGE_RELATIONS and o_is_iri:
+            srcs = edges[(s, o, _EDGE_RELATIONS[p])]
+            if g is not None and g.startswith(SOURCE):
+                srcs.add(source_path(g))
+        elif p in _LIST_ATTRS:
+            lists[s][_LIST_ATTRS[p]].add(source_path(o) if p == PROPERTIES["wasDerivedFrom"] else o)
+        elif p in _SCALAR_ATTRS:
+            name, parse = _SCALAR_ATTRS[p]
+            try:
+                attrs[s][name] = parse(o)
+            except ValueError as e:
+                raise RDFError(f"<{s}> <{p}>: cannot read {o!r}: {e}") from e
+    g = nx.MultiDiGraph(name="newskg")
+    for s in sorted(kinds):
+        kind = kinds[s]
+        d: dict = {"kind": kind, **attrs.get(s, {})}
+        ls = lists.get(s, {})
+        if kind == "article":
+            alts = sorted(ls.get("urls", ()))
+            d["urls"] = ([d["url"]] if "url" in d else []) + alts
+            d["tags"] = sorted(ls.get("tags", ()))
+            d["alt_titles"] = sorted(ls.get("alt_titles", ()))
+            d.setdefault("reference_only", False)
+            d["files"] = [] if d["reference_only"] else sorted(ls.get("files", ()))
+        elif kind == "provider":
+            d["alt_names"] = sorted(ls.get("alt_names", ()))
+        elif kind == "topic":
+            d["alt_labels"] = sorted(ls.get("alt_labels", ()))
+        if node_graphs.get(s):
+            d["sources"] = sorted(node_graphs[s])
+        g.add_node(node_id(s), **d)
+    for (s, o, rel), srcs in sorted(edges.items()):
+        if s not in kinds or o not in kinds:
+            continue
+        d = {"rel": rel}
+        if srcs:
+            d["sources"] = sorted(srcs)
+        g.add_edge(node_id(s), node_id(o), key=rel, **d)
+    return g
