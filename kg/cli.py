@@ -30,6 +30,24 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT)
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(func=_cmd_stats)
+
+    q = sub.add_parser("query", help="run a SPARQL query on the built store",
+                       description="Run SELECT/ASK/CONSTRUCT/DESCRIBE against the union of the "
+                                   "named graphs. DIR is an export folder (default exports/) or "
+                                   "a SPARQL endpoint URL.")
+    q.add_argument("args", nargs="+", metavar="[DIR] QUERY|FILE.rq")
+    q.add_argument("--format", "-f", choices=["table", "csv", "tsv", "json", "nt", "ttl"],
+                   help="output format (default: table in a terminal, else csv; "
+                        "graph results: ttl or nt)")
+    q.add_argument("--bind", action="append", default=[], metavar="VAR=VALUE",
+                   help="bind a variable: VALUE is a string, an integer, or <IRI> (repeatable)")
+    q.set_defaults(func=_cmd_query)
+
+    v = sub.add_parser("validate", help="check the RDF export against the SHACL shapes")
+    v.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT)
+    v.add_argument("--shapes", type=Path, help="SHACL shapes (default: ontology/shapes.ttl)")
+    v.add_argument("--max", type=int, default=50, help="print at most this many results")
+    v.set_defaults(func=_cmd_validate)
     return p
 
 
@@ -91,6 +109,101 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     else:
         _print_summary(summary, title=f"Knowledge graph in {args.dir}/")
     return 0
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from .store import QuerySyntaxError, StoreError, open_store, to_term
+
+    if len(args.args) > 2:
+        print("kg query: expected [DIR] QUERY|FILE.rq", file=sys.stderr)
+        return 2
+    target, text = (args.args if len(args.args) == 2 else [str(DEFAULT_OUT), args.args[0]])
+    if text.endswith(".rq") or (len(text) < 300 and "{" not in text and Path(text).is_file()):
+        try:
+            text = Path(text).read_text(encoding="utf-8")
+        except OSError as exc:
+            print(f"kg query: cannot read {text}: {exc}", file=sys.stderr)
+            return 2
+    bindings: dict[str, object] = {}
+    for item in args.bind:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            print(f"kg query: --bind expects VAR=VALUE, got {item!r}", file=sys.stderr)
+            return 2
+        if value.startswith("<") and value.endswith(">"):
+            import pyoxigraph
+            bindings[name.lstrip("?$")] = pyoxigraph.NamedNode(value[1:-1])
+        else:
+            bindings[name.lstrip("?$")] = int(value) if value.lstrip("-").isdigit() else value
+    try:
+        with open_store(target) as store:
+            result = store.query(text, bindings=bindings)
+    except QuerySyntaxError as exc:  # the message gives line and column
+        print(f"kg query: {exc}", file=sys.stderr)
+        return 2
+    except (StoreError, ValueError) as exc:
+        print(f"kg query: {exc}", file=sys.stderr)
+        return 2
+    fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
+    if result.kind == "graph":
+        fmt = fmt if fmt in ("nt", "ttl") else "ttl"
+    elif fmt in ("nt", "ttl"):
+        print(f"kg query: --format {fmt} is for CONSTRUCT/DESCRIBE results", file=sys.stderr)
+        return 2
+    if fmt == "table":
+        print(_table(result))
+    else:
+        sys.stdout.write(result.serialize(fmt))
+        if fmt != "csv" or result.kind == "ask":
+            sys.stdout.write("" if fmt == "tsv" else "\n")
+    return 0
+
+
+def _table(result) -> str:
+    """A SELECT result as an aligned text table; ASK as true/false."""
+    from .store import PREFIXES
+
+    if result.kind == "ask":
+        return "true" if result.boolean else "false"
+
+    def cell(term) -> str:
+        if term is None:
+            return ""
+        value = term.value
+        if type(term).__name__ == "NamedNode":
+            for p, ns in PREFIXES.items():
+                if value.startswith(ns):
+                    value = f"{p}:{value[len(ns):]}"
+                    break
+        value = value.replace("\n", " ")
+        return value if len(value) <= 70 else value[:69] + "…"
+
+    rows = [[cell(t) for t in row] for row in result.terms]
+    header = result.variables
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(lines)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .rdf import validate
+
+    try:
+        report = validate(args.dir, shapes=args.shapes)
+    except FileNotFoundError as exc:
+        print(f"kg validate: {exc}", file=sys.stderr)
+        return 2
+    for r in report.results[:args.max]:
+        print(r)
+    if len(report.results) > args.max:
+        print(f"... and {len(report.results) - args.max:,} more")
+    status = "conforms" if report.conforms else "does NOT conform"
+    print(f"{args.dir}: {report.triples:,} triples; SHACL {status}: "
+          f"{len(report.violations):,} violations, {len(report.warnings):,} warnings")
+    return 0 if report.conforms else 1
 
 
 def _print_summary(s: dict, title: str) -> None:

@@ -40,7 +40,7 @@ import orjson
 
 from .exports import atomic_writer
 
-__all__ = ["iri", "node_id", "source_iri", "source_path", "write_rdf", "iter_quads",
+__all__ = ["iri", "node_id", "source_iri", "source_path", "write_rdf", "export_rdf", "iter_quads",
            "nquads_of_graph", "to_rdf", "from_rdf", "validate", "ValidationReport",
            "Violation", "RDFError", "NKG", "ID", "SOURCE", "COMPUTED_GRAPH",
            "TOPIC_SCHEME", "ONTOLOGY_DIR", "NQUADS", "TURTLE", "JSONLD"]
@@ -642,3 +642,130 @@ def from_rdf(data) -> nx.MultiDiGraph:
             d["sources"] = sorted(srcs)
         g.add_edge(node_id(s), node_id(o), key=rel, **d)
     return g
+
+
+# -- SHACL --------------------------------------------------------------------------
+SH = "http://www.w3.org/ns/shacl#"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One SHACL validation result, readable with ``str()``."""
+
+    severity: str          # "Violation", "Warning" or "Info"
+    focus: str             # the node that failed
+    path: str | None       # the property (CURIE where known)
+    message: str
+    value: str | None = None
+    shape: str | None = None
+
+    def __str__(self) -> str:
+        where = _short(self.focus) + (f" {self.path}" if self.path else "")
+        value = f" (value {self.value})" if self.value is not None else ""
+        return f"{self.severity}: {where}: {self.message}{value}"
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of :func:`validate`: ``conforms`` is False when any result
+    has severity Violation (warnings are listed but do not fail)."""
+
+    conforms: bool
+    results: list[Violation]
+    triples: int
+
+    @property
+    def violations(self) -> list[Violation]:
+        return [r for r in self.results if r.severity == "Violation"]
+
+    @property
+    def warnings(self) -> list[Violation]:
+        return [r for r in self.results if r.severity != "Violation"]
+
+
+def _short(term: str) -> str:
+    if term.startswith(ID):
+        return "<" + term[len(ID):] + ">"
+    return _curie(term) if term.startswith("http") else term
+
+
+def _data_graph(data):
+    """An rdflib Graph of the union for ``validate``."""
+    from rdflib import Dataset, Graph
+
+    if isinstance(data, nx.Graph):
+        data = to_rdf(data)
+    if isinstance(data, (str, os.PathLike)):
+        path = Path(data)
+        if path.is_dir():
+            for name, fmt in ((TURTLE, "turtle"), (NQUADS, "nquads")):
+                if (path / name).exists():
+                    path, data = path / name, None
+                    break
+            else:
+                raise FileNotFoundError(f"no {TURTLE} or {NQUADS} in {path}: run `kg build` first")
+        if not path.exists():
+            raise FileNotFoundError(f"{path} not found")
+        fmt = "nquads" if path.suffix == ".nq" else ("json-ld" if path.suffix == ".jsonld" else "turtle")
+        if fmt == "nquads":
+            ds = Dataset()
+            ds.parse(path, format="nquads")
+            data = ds
+        else:
+            return Graph().parse(path, format=fmt)
+    if isinstance(data, Dataset):
+        g = Graph()
+        for s, p, o, _ in data.quads((None, None, None, None)):
+            g.add((s, p, o))
+        return g
+    return data
+
+
+def validate(data, shapes: str | os.PathLike | None = None) -> ValidationReport:
+    """Validate an export against ``ontology/shapes.ttl`` with pySHACL.
+
+    ``data`` is an export folder (its ``newskg.ttl``, else ``newskg.nq``), an
+    RDF file, an rdflib graph/dataset or a NetworkX graph.
+
+    >>> import kg
+    >>> report = validate(kg.build_graph(kg.load_corpus("seeds")))
+    >>> report.conforms, report.violations
+    (True, [])
+    """
+    import pyshacl
+    from rdflib import Graph, URIRef
+
+    g = _data_graph(data)
+    sg = Graph().parse(shapes or ONTOLOGY_DIR / "shapes.ttl", format="turtle")
+    _, results, _ = pyshacl.validate(g, shacl_graph=sg, inference="none",
+                                     allow_warnings=True, advanced=False)
+    sh = lambda name: URIRef(SH + name)  # noqa: E731
+    out = []
+    for r in results.subjects(URIRef(RDF_TYPE), sh("ValidationResult")):
+        sev = str(results.value(r, sh("resultSeverity")) or SH + "Violation")[len(SH):]
+        path = results.value(r, sh("resultPath"))
+        value = results.value(r, sh("value"))
+        out.append(Violation(
+            severity=sev,
+            focus=str(results.value(r, sh("focusNode"))),
+            path=_curie(str(path)) if isinstance(path, URIRef) else (None if path is None else "(path)"),
+            message=str(results.value(r, sh("resultMessage")) or "does not conform"),
+            value=None if value is None else value.n3(),
+            shape=str(results.value(r, sh("sourceShape")) or "") or None))
+    out.sort(key=lambda v: (v.severity != "Violation", v.focus, v.path or "", v.message, v.value or ""))
+    return ValidationReport(conforms=not any(v.severity == "Violation" for v in out),
+                            results=out, triples=len(g))
+
+
+def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> list[Path]:
+    """The RDF part of ``kg build``: write the RDF files, then (re)build the
+    embedded store ``out_dir/store`` from the N-Quads, atomically.
+
+    Returns the paths written (``newskg.nq``, ``newskg.ttl``,
+    ``newskg.jsonld``, ``store``).
+    """
+    from .store import STORE_DIR, build_store
+
+    info = write_rdf(graph, out_dir)
+    store = build_store(info["nquads"], Path(out_dir) / STORE_DIR)
+    return [info["nquads"], info["turtle"], info["jsonld"], store]

@@ -39,7 +39,7 @@ import pyoxigraph as ox
 
 __all__ = ["Store", "QueryResult", "EmbeddedStore", "open_store", "build_store",
            "StoreError", "QuerySyntaxError", "StoreNotFoundError", "to_term",
-           "PREFIXES", "DEFAULT_STORE", "STORE_DIR"]
+           "PREFIXES", "BASE", "DEFAULT_STORE", "STORE_DIR"]
 
 DEFAULT_STORE = Path("exports") / "store"
 STORE_DIR = "store"
@@ -57,6 +57,8 @@ PREFIXES: dict[str, str] = {
     "owl": "http://www.w3.org/2002/07/owl#",
     "id": "https://w3id.org/newskg/id/",
 }
+#: Base IRI of queries: ``<topic/ai>`` is ``https://w3id.org/newskg/id/topic/ai``.
+BASE = "https://w3id.org/newskg/id/"
 
 
 class StoreError(Exception):
@@ -87,7 +89,8 @@ class Store(Protocol):
     * ``query(sparql, bindings=...)`` runs SELECT/ASK/CONSTRUCT/DESCRIBE
       against the union of the named graphs.  ``bindings`` maps variable
       names (without ``?``) to values that are substituted as RDF terms,
-      never spliced into the text (see :func:`to_term` for the mapping of
+      never spliced into the text.  :data:`PREFIXES` and the base IRI
+      :data:`BASE` are predeclared (see :func:`to_term` for the mapping of
       Python values).  Queries meant to take bindings should project the
       bound variables, so that a backend may implement them with a trailing
       ``VALUES`` clause.
@@ -337,7 +340,9 @@ class QueryResult:
                           "turtle": ox.RdfFormat.TURTLE}.get(fmt)
             if rdf_format is None:
                 raise ValueError(f"graph results serialize as nt or ttl, not {format!r}")
-            prefixes = PREFIXES if rdf_format == ox.RdfFormat.TURTLE else None
+            # not "id:": node IRIs hold "/", which Turtle names must escape
+            prefixes = ({p: ns for p, ns in PREFIXES.items() if p != "id"}
+                        if rdf_format == ox.RdfFormat.TURTLE else None)
             return ox.serialize(self.triples, format=rdf_format, prefixes=prefixes).decode()
         if fmt == "json":
             if self.kind == "ask":
@@ -376,14 +381,16 @@ class QueryResult:
 
 
 # -- the embedded backend -------------------------------------------------------------
-_POSITION = re.compile(r"(\d+):(\d+)")
+_POSITION = re.compile(r"error at (\d+):(\d+)")
 
 
 def _syntax_error(e: SyntaxError) -> QuerySyntaxError:
     msg = str(e)
-    m = _POSITION.search(msg)
-    if m:
-        return QuerySyntaxError(f"malformed SPARQL query: {msg}", int(m.group(1)), int(m.group(2)))
+    m = _POSITION.match(msg)
+    if m:  # pyoxigraph says "error at LINE:COLUMN: what was expected"
+        line, col = int(m.group(1)), int(m.group(2))
+        return QuerySyntaxError(f"malformed SPARQL query at line {line}, column {col}: "
+                                f"{msg[m.end():].lstrip(': ')}", line, col)
     return QuerySyntaxError(f"malformed SPARQL query: {msg}")
 
 
@@ -414,12 +421,12 @@ class EmbeddedStore:
     def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False):
         self.path = Path(path) if path is not None else None
         self.read_only = read_only
+        if read_only and self.path is not None and not (self.path / "CURRENT").exists():
+            raise StoreNotFoundError(f"no store at {self.path}: run `kg build` first")
         try:
             if self.path is None:
                 self._store = ox.Store()
             elif read_only:
-                if not (self.path / "CURRENT").exists():
-                    raise StoreNotFoundError(f"no store at {self.path}: run `kg build` first")
                 self._store = ox.Store.read_only(str(self.path))
             else:
                 self._store = ox.Store(str(self.path))
@@ -452,11 +459,13 @@ class EmbeddedStore:
     def query(self, sparql: str, *, bindings: Mapping[str, object] | None = None) -> QueryResult:
         """Run a SPARQL query against the union of the named graphs.
 
-        The prefixes in :data:`PREFIXES` need no declaration.
+        The prefixes in :data:`PREFIXES` need no declaration, and relative
+        IRIs resolve against :data:`BASE` (``<article/…>``, as in the Turtle
+        export).
         """
         subs = {ox.Variable(k): to_term(v) for k, v in (bindings or {}).items()}
         try:
-            result = self.oxigraph.query(sparql, use_default_graph_as_union=True,
+            result = self.oxigraph.query(sparql, use_default_graph_as_union=True, base_iri=BASE,
                                          prefixes=PREFIXES, substitutions=subs or None)
         except SyntaxError as e:
             raise _syntax_error(e) from None
