@@ -9,9 +9,13 @@
 from .exports import BuildResult, build, read_graph, write_graph
 from .graph import build_graph
 from .ingest import load_corpus
+from .rdf import from_rdf, to_rdf, validate, write_rdf
 from .records import Article, Corpus, Image, Problem, Provider, SourceFile
+from .store import QueryResult, Store, build_store, open_store
 
 __all__ = ["load_corpus", "build_graph", "build", "BuildResult", "read_graph", "write_graph",
            "Article", "Corpus", "Image", "Problem",
-           "Provider", "SourceFile"]
+           "Provider", "SourceFile",
+           "to_rdf", "from_rdf", "write_rdf", "validate", "open_store", "build_store", "Store",
+           "QueryResult"]
 __version__ = "0.1.0"
