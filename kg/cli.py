@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
                         "graph results: ttl or nt)")
     q.add_argument("--bind", action="append", default=[], metavar="VAR=VALUE",
                    help="bind a variable: VALUE is a string, an integer, or <IRI> (repeatable)")
+    q.add_argument("--endpoint", metavar="URL",
+                   help="query this SPARQL 1.1 endpoint instead of a built store")
     q.set_defaults(func=_cmd_query)
 
     v = sub.add_parser("validate", help="check the RDF export against the SHACL shapes")
@@ -48,6 +50,27 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--shapes", type=Path, help="SHACL shapes (default: ontology/shapes.ttl)")
     v.add_argument("--max", type=int, default=50, help="print at most this many results")
     v.set_defaults(func=_cmd_validate)
+
+    pu = sub.add_parser("push", help="send the build to a SPARQL 1.1 endpoint (incremental)")
+    pu.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT,
+                    help="export folder holding newskg.nq (default: exports/)")
+    pu.add_argument("--endpoint", required=True, metavar="URL", help="SPARQL query endpoint")
+    pu.add_argument("--update", metavar="URL", help="SPARQL Update endpoint (default: derived)")
+    pu.add_argument("--graph-store", metavar="URL", help="Graph Store Protocol endpoint")
+    pu.add_argument("--method", choices=["auto", "quads", "update", "put"], default="auto",
+                    help="how graphs are sent (default: auto)")
+    pu.add_argument("--full", action="store_true", help="replace every graph, ignore push-state.json")
+    pu.add_argument("--batch-triples", type=int, metavar="N", help="triples per request")
+    pu.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    pu.set_defaults(func=_cmd_push)
+
+    sv = sub.add_parser("serve", help="serve the store over the SPARQL 1.1 Protocol (oxigraph)")
+    sv.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT)
+    sv.add_argument("--port", type=int, default=7878)
+    sv.add_argument("--host", default="127.0.0.1",
+                    help="address to bind (default 127.0.0.1; anything else exposes the store)")
+    sv.add_argument("--writable", action="store_true", help="accept SPARQL Update (default: read-only)")
+    sv.set_defaults(func=_cmd_serve)
     return p
 
 
@@ -118,6 +141,11 @@ def _cmd_query(args: argparse.Namespace) -> int:
         print("kg query: expected [DIR] QUERY|FILE.rq", file=sys.stderr)
         return 2
     target, text = (args.args if len(args.args) == 2 else [str(DEFAULT_OUT), args.args[0]])
+    if args.endpoint:
+        if len(args.args) == 2:
+            print("kg query: give either DIR or --endpoint, not both", file=sys.stderr)
+            return 2
+        target = args.endpoint
     if text.endswith(".rq") or (len(text) < 300 and "{" not in text and Path(text).is_file()):
         try:
             text = Path(text).read_text(encoding="utf-8")
@@ -222,6 +250,62 @@ def _print_summary(s: dict, title: str) -> None:
     if "problems" in s:
         probs = s["problems"]
         print("  problems: " + (", ".join(f"{r} {n:,}" for r, n in probs.items()) or "none"))
+
+
+def _cmd_push(args: argparse.Namespace) -> int:
+    from .remote import PushError, RemoteError, RemoteStore, push
+
+    try:
+        store = RemoteStore(args.endpoint, update_url=args.update,
+                            graph_store_url=args.graph_store, method=args.method,
+                            batch_triples=args.batch_triples)
+        report = push(args.dir, store, full=args.full)
+    except PushError as exc:
+        print(f"kg push: {exc}", file=sys.stderr)
+        return 2
+    except RemoteError as exc:
+        print(f"kg push: {exc}", file=sys.stderr)
+        return 1
+    for warning in report.warnings:
+        print(f"kg push: warning: {warning}", file=sys.stderr)
+    if not args.quiet:
+        if not report.graphs_replaced and not report.graphs_dropped:
+            print(f"{args.endpoint}: up to date ({report.graphs_total:,} graphs), nothing sent")
+        else:
+            print(f"{args.endpoint}: replaced {report.graphs_replaced:,} graphs, dropped "
+                  f"{report.graphs_dropped:,}, unchanged {report.graphs_unchanged:,}; "
+                  f"{report.triples_sent:,} triples in {report.requests:,} requests, "
+                  f"{report.seconds:.1f}s ({report.triples_per_second:,.0f} triples/s)")
+    return 1 if report.warnings else 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import signal
+
+    from .remote import RemoteError, serve
+
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"kg serve: warning: binding {args.host} makes the store reachable from other "
+              "machines", file=sys.stderr)
+    try:
+        server = serve(args.dir, host=args.host, port=args.port, read_only=not args.writable)
+    except RemoteError as exc:
+        print(f"kg serve: {exc}", file=sys.stderr)
+        return 1
+    # SIGTERM like Ctrl-C: stop the child server, remove any temporary store.
+    def _interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    mode = "read-write" if args.writable else "read-only"
+    print(f"SPARQL endpoint ({mode}): {server.url}   (Ctrl-C to stop)", flush=True)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
