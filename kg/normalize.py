@@ -40,7 +40,11 @@ _TRACKING = frozenset({
     "soc_trk", "__twitter_impression", "ito", "ref_src",
 })
 _AMP_PARAMS = frozenset({"amp", "outputtype", "amp_js_v", "usqp", "amp_gsa"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _UNSAFE = re.compile(r'[ <>"{}|\\^`]')
+# An http(s) URL with a lower-case host, no port, no fragment, no
+# characters that need quoting and a non-empty path: canonical as it stands.
+_PLAIN = re.compile(r"https?://[a-z0-9][a-z0-9.\-]*\.[a-z0-9\-]+/[^\s#<>\"{}|\\^`\x00-\x1f\x7f]*\Z")
 _AMP_CACHE = re.compile(r"^[a-z0-9-]+\.cdn\.ampproject\.org$")
 
 
@@ -58,8 +62,10 @@ def canonical_url(url: str) -> str:
     """
     if not isinstance(url, str):
         raise URLError(f"not a string: {type(url).__name__}")
+    if _PLAIN.match(url) and "cdn.ampproject.org" not in url and not _has_tracking(url):
+        return url  # already canonical: the common case, without urlsplit
     raw = url.strip()
-    if any(ord(c) < 32 or ord(c) == 127 for c in raw):
+    if _CONTROL.search(raw):
         raise URLError(f"control character in URL {raw[:80]!r}")
     if _UNSAFE.search(raw):
         # Characters no IRI may hold (a space in "apnews.com/Business Wire/...").
@@ -92,6 +98,12 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
+def _has_tracking(url: str) -> bool:
+    q = url.find("?")
+    return q >= 0 and any(_is_tracking(k.partition("=")[0])
+                          for k in url[q + 1:].split("&"))
+
+
 def _is_tracking(key: str) -> bool:
     k = key.lower()
     return k.startswith("utm_") or k in _TRACKING
@@ -108,6 +120,7 @@ def _unwrap_amp_cache(path: str, query: str) -> str | None:
     return f"{scheme}://{rest}" + (f"?{query}" if query else "")
 
 
+@lru_cache(maxsize=200_000)
 def web_url(url: str) -> str:
     """Map an AMP variant of a URL to its web URL (canonicalised).
 
@@ -123,6 +136,8 @@ def web_url(url: str) -> str:
     'https://nypost.com/2021/12/15/worcester-bans/'
     """
     canon = canonical_url(url)
+    if "amp" not in canon.lower():
+        return canon
     parts = urlsplit(canon)
     host = parts.hostname or ""
     netloc = parts.netloc
@@ -218,32 +233,36 @@ def short_hash(text: str, length: int = 16) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _fix = None
 
 
 def repair_text(text: str) -> str:
     """Repair mojibake and HTML entities in article text; strip control chars.
 
-    ASCII text without ``&`` is returned unchanged (the common, fast case).
-    Quotes are left curly: ``&#8217;`` becomes ``’``.
+    Quotes stay curly: ``&#8217;`` becomes ``’``.  Text that neither holds an
+    entity nor looks like mojibake (ftfy's badness test) is only NFC
+    normalised: the common case, and much faster than a full repair.
     """
-    if text.isascii() and "&" not in text and text.isprintable():
-        return text.strip()
+    if text.isascii() and "&" not in text:
+        return _CONTROLS.sub("", text).strip()
     global _fix
     if _fix is None:
         import ftfy
+        from ftfy.badness import is_bad
 
         config = ftfy.TextFixerConfig(
             unescape_html=False, uncurl_quotes=False, fix_latin_ligatures=False,
             fix_character_width=False, explain=False)
-        _fix = lambda s: ftfy.fix_text(s, config)  # noqa: E731
-    fixed = _fix(text)
-    if "&" in fixed:
-        fixed = html.unescape(fixed)
-        fixed = _fix(fixed) if not fixed.isascii() else fixed
-    # Remove remaining C0/C1 controls except newline and tab.
-    fixed = "".join(c for c in fixed if c in "\n\t" or unicodedata.category(c) != "Cc")
-    return fixed.strip()
+
+        def _fix(s: str) -> str:
+            if "&" in s or is_bad(s):
+                s = ftfy.fix_text(s, config)
+                if "&" in s:  # entities, one level only
+                    s = html.unescape(s)
+                    s = ftfy.fix_text(s, config) if not s.isascii() else s
+            return unicodedata.normalize("NFC", s)
+    return _CONTROLS.sub("", _fix(text)).strip()
 
 
 class DateError(ValueError):

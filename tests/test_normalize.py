@@ -128,3 +128,18 @@ def test_parse_datetime_gives_aware_utc(value, expected):
 def test_parse_datetime_refuses_impossible_dates(bad):
     with pytest.raises(DateError):
         parse_datetime(bad)
+
+
+def test_canonical_url_fast_path_agrees_with_the_full_parse(corpus_dir):
+    import yaml_rs
+
+    import kg.normalize as n
+    urls = []
+    for path in sorted(corpus_dir("real").glob("*.md"))[:1500]:
+        meta = yaml_rs.loads(path.read_text(encoding="utf-8").split("---\n")[1], parse_datetime=False)
+        for entry in [meta] + (meta.get("related") or []):
+            urls += [entry[k] for k in ("webUrl", "ampWebUrl", "cdnAmpWebUrl", "originalUrl") if entry.get(k)]
+            urls += [img["url"] for img in entry.get("images") or []]
+    assert len(urls) > 5000
+    # A leading space never matches the fast path: it forces the full parse.
+    assert [n.canonical_url(u) for u in urls] == [n.canonical_url.__wrapped__(" " + u) for u in urls]
