@@ -178,3 +178,20 @@ def test_topic_counts(built):
     about = Counter(v for _, v, k in graph.edges(keys=True) if k == "about")
     assert sorted(about.values()) == sorted(
         sum(1 for m in raw.by_canon.values() if t in raw.files[m]["topics"]) for t in labels)
+
+
+def test_fast_yaml_parser_gives_the_same_values_as_libyaml(corpus_dir):
+    from kg.ingest import _parse_yaml, _parse_yaml_libyaml
+
+    for name in ("real", "ai-facial"):
+        for path in sorted(corpus_dir(name).glob("*.md")):
+            fm = path.read_text(encoding="utf-8").split("---\n")[1]
+            assert _parse_yaml(fm) == _parse_yaml_libyaml(fm), path
+
+
+def test_parallel_reading_gives_the_same_corpus(corpus_dir):
+    folder = corpus_dir("real")
+    one = kg.load_corpus(folder, workers=1)
+    two = kg.load_corpus(folder, workers=2)
+    assert one.articles == two.articles and one.files == two.files
+    assert one.problems == two.problems
