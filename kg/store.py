@@ -411,11 +411,26 @@ def _nquads_for_graph(graph_iri: str, nquads: bytes | str) -> list[ox.Quad]:
     return out
 
 
+_FILL_UNION = "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
+
+
+def _unassert(g: ox.NamedNode) -> str:
+    """Update removing from the default (union) graph what only graph g holds."""
+    return (f"DELETE {{ ?s ?p ?o }} WHERE {{ GRAPH {g} {{ ?s ?p ?o }} "
+            f"FILTER NOT EXISTS {{ GRAPH ?h {{ ?s ?p ?o }} FILTER(?h != {g}) }} }}")
+
+
 class EmbeddedStore:
     """An on-disk (or in-memory, ``path=None``) Oxigraph store.
 
     Read-only stores can be opened by many processes at once; a writable one
     by one process.  ``query`` answers against the union of the named graphs.
+
+    The union is materialised: the store's default graph holds each triple of
+    the named graphs once, and every method here keeps it in step.  We do not
+    use pyoxigraph's ``use_default_graph_as_union`` because up to 0.5 it
+    yields a triple once *per named graph* that holds it (oxigraph issue
+    #1919), so shared providers and topics would be counted several times.
     """
 
     def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False):
@@ -465,20 +480,30 @@ class EmbeddedStore:
         """
         subs = {ox.Variable(k): to_term(v) for k, v in (bindings or {}).items()}
         try:
-            result = self.oxigraph.query(sparql, use_default_graph_as_union=True, base_iri=BASE,
-                                         prefixes=PREFIXES, substitutions=subs or None)
+            result = self.oxigraph.query(sparql, base_iri=BASE, prefixes=PREFIXES,
+                                         substitutions=subs or None)
         except SyntaxError as e:
             raise _syntax_error(e) from None
         except RuntimeError as e:  # e.g. a binding for a variable the query does not project
             raise StoreError(f"cannot run the query: {e}") from None
         return QueryResult.from_oxigraph(result)
 
-    def load(self, nquads_path: str | os.PathLike) -> None:
-        """Bulk-load an N-Quads file (fast; not transactional)."""
+    def load(self, nquads_path: str | os.PathLike, *, union: str | os.PathLike | None = None) -> None:
+        """Bulk-load an N-Quads file (fast; not transactional).
+
+        ``union``: optionally, a Turtle/N-Triples file that holds exactly the
+        union of those quads' triples (such as ``newskg.ttl``), loaded as the
+        default graph; faster than computing the union in the store.
+        """
         try:
             self.oxigraph.bulk_load(path=str(nquads_path), format=ox.RdfFormat.N_QUADS)
+            if union is not None:
+                self.oxigraph.bulk_load(path=str(union), format=ox.RdfFormat.from_extension(
+                    Path(union).suffix.lstrip(".")) or ox.RdfFormat.TURTLE)
+            else:
+                self.oxigraph.update(_FILL_UNION)
         except SyntaxError as e:
-            raise StoreError(f"invalid N-Quads in {nquads_path}: {e}") from e
+            raise StoreError(f"invalid RDF in {nquads_path}: {e}") from e
 
     def replace_graph(self, graph_iri: str, nquads: bytes | str) -> None:
         """Replace one named graph by the given triples in one transaction."""
@@ -487,10 +512,13 @@ class EmbeddedStore:
         # One SPARQL update is one transaction: readers see the old graph or
         # the new one, never a mix.
         body = " .\n".join(f"{q.subject} {q.predicate} {q.object}" for q in quads)
-        self.oxigraph.update(f"DROP SILENT GRAPH {g} ;\nINSERT DATA {{ GRAPH {g} {{\n{body}\n}} }}")
+        self.oxigraph.update(f"{_unassert(g)} ;\nDROP SILENT GRAPH {g} ;\n"
+                             f"INSERT DATA {{ GRAPH {g} {{\n{body}\n}} }} ;\n"
+                             f"INSERT DATA {{\n{body}\n}}")
 
     def drop_graph(self, graph_iri: str) -> None:
-        self.oxigraph.update(f"DROP SILENT GRAPH {ox.NamedNode(graph_iri)}")
+        g = ox.NamedNode(graph_iri)
+        self.oxigraph.update(f"{_unassert(g)} ;\nDROP SILENT GRAPH {g}")
 
     def graph_counts(self) -> dict[str, int]:
         """Triples per named graph, sorted by graph IRI."""
@@ -499,11 +527,16 @@ class EmbeddedStore:
         return {s["g"].value: int(s["n"].value) for s in r}
 
     def __len__(self) -> int:
+        """Number of quads, named graphs and the union together."""
         return len(self.oxigraph)
 
 
-def build_store(nquads_path: str | os.PathLike, store_dir: str | os.PathLike = DEFAULT_STORE) -> Path:
+def build_store(nquads_path: str | os.PathLike, store_dir: str | os.PathLike = DEFAULT_STORE,
+                *, union: str | os.PathLike | None = None) -> Path:
     """Bulk-load an N-Quads file into a fresh store at ``store_dir``, atomically.
+
+    ``union`` is as in :meth:`EmbeddedStore.load` (e.g. the ``newskg.ttl``
+    written beside the N-Quads).
 
     The store is built in a temporary folder beside ``store_dir`` and then
     renamed into place: a crash mid-build leaves the previous store (or
@@ -517,7 +550,7 @@ def build_store(nquads_path: str | os.PathLike, store_dir: str | os.PathLike = D
         shutil.rmtree(d, ignore_errors=True)
     try:
         s = EmbeddedStore(tmp)
-        s.load(nquads_path)
+        s.load(nquads_path, union=union)
         s.close()
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
