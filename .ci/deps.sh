@@ -13,3 +13,9 @@ apt_install() {  # apt_install PACKAGE...: one apt-get update per run, then inst
 if ! command -v virtuoso-t >/dev/null || ! command -v isql-vt >/dev/null; then
   apt_install virtuoso-opensource-7-bin
 fi
+
+# Chromium (tests/test_browser.py drives Debian's chromium through playwright;
+# never `playwright install`).
+if [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium
+fi

@@ -71,6 +71,21 @@ def _parser() -> argparse.ArgumentParser:
                     help="address to bind (default 127.0.0.1; anything else exposes the store)")
     sv.add_argument("--writable", action="store_true", help="accept SPARQL Update (default: read-only)")
     sv.set_defaults(func=_cmd_serve)
+
+    vw = sub.add_parser("view", help="write an interactive HTML view (offline, self-contained)")
+    vw.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT,
+                    help="export folder of `kg build`, or a folder of article files (default: exports/)")
+    which = vw.add_mutually_exclusive_group(required=True)
+    which.add_argument("--story", metavar="TEXT", help="articles whose text or topics contain TEXT")
+    which.add_argument("--topic", metavar="LABEL", help="articles about a topic")
+    which.add_argument("--article", metavar="URL", help="one article (URL or id)")
+    which.add_argument("--provider", metavar="DOMAIN", help="articles of a provider")
+    which.add_argument("--all", action="store_true", help="index.html plus one page per topic cluster")
+    vw.add_argument("--hops", type=int, default=1, metavar="K", help="expand K hops (default 1)")
+    vw.add_argument("--max-nodes", type=int, default=400, metavar="N", help="cap (default 400)")
+    vw.add_argument("-o", "--output", type=Path, metavar="FILE",
+                    help="output file (default exports/views/<name>.html; --all: a folder)")
+    vw.set_defaults(func=_cmd_view)
     return p
 
 
@@ -306,6 +321,44 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return 0
+
+
+def _cmd_view(args: argparse.Namespace) -> int:
+    import re
+
+    from .views import ViewError, draw_view, select, write_all
+
+    src = args.dir
+    try:
+        if (src / "newskg.json").exists() or src.suffix == ".json":
+            from .exports import read_graph
+            graph = read_graph(src)
+        elif src.exists():
+            from .graph import build_graph
+            from .ingest import load_corpus
+            from .stories import add_stories
+            graph = build_graph(load_corpus(src))
+            add_stories(graph)
+        else:
+            print(f"kg view: {src} not found (run `kg build` first)", file=sys.stderr)
+            return 2
+        views_dir = DEFAULT_OUT / "views"
+        if args.all:
+            index = write_all(graph, args.output or views_dir, max_nodes=args.max_nodes)
+            print(f"wrote {index} and {len(list(index.parent.glob('cluster-*.html')))} cluster pages")
+            return 0
+        chosen = dict(story=args.story, topic=args.topic, article=args.article, provider=args.provider)
+        name = next(v for v in chosen.values() if v is not None)
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "view"
+        out = args.output or views_dir / f"{slug}.html"
+        view = select(graph, hops=args.hops, max_nodes=args.max_nodes, **chosen)
+        print(view.summary)
+        draw_view(graph, out, hops=args.hops, max_nodes=args.max_nodes, **chosen)
+        print(f"wrote {out} ({len(view.nodes)} nodes)")
+        return 0
+    except ViewError as exc:
+        print(f"kg view: {exc}", file=sys.stderr)
+        return 1
 
 
 def main(argv: list[str] | None = None) -> int:

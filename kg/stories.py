@@ -450,7 +450,7 @@ def cluster_labels(graph: nx.MultiDiGraph, clusters: dict[str, int], *,
         tf: Counter = Counter()
         for a in ms:
             tf.update(article_terms[a])
-        scored = sorted(((-(cnt / size) * math.log(n / df[w] + 1.0), w)
+        scored = sorted(((-(cnt / size) * math.log(n / df[w]), w)
                          for w, cnt in tf.items() if cnt >= min(2, size)), key=lambda x: x)
         words = [w for _, w in scored[:top]]
         parts = []

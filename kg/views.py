@@ -1,0 +1,463 @@
+"""Interactive HTML views of the knowledge graph: offline, safe, stable.
+
+A view is the subgraph around a story text, a topic, an article or a
+provider (:func:`select`), drawn with vis-network (the copy bundled with the
+``pyvis`` package) into one self-contained HTML file (:func:`draw_view`):
+
+* **offline**: the vis-network script and style are inlined, nothing is
+  loaded from the network, and a Content-Security-Policy forbids it anyway;
+* **safe**: every article field travels as JSON data (``<``, ``>`` and ``&``
+  escaped as ``\\u003c``...) inside a ``<script type="application/json">``
+  block and reaches the page through ``textContent`` only, tooltips included
+  (pyvis' own template switches to ``innerHTML`` as soon as a title contains
+  ``href``, which is why it is not used);
+* **readable**: articles are coloured by topic cluster
+  (:func:`kg.stories.topic_clusters`), other kinds by kind; hub topics and
+  mega-providers (on more than ``hub_share`` of the articles shown) become
+  legend facets instead of nodes, so they cannot turn the picture into a
+  star; large neighbourhoods are capped at ``max_nodes``, keeping the most
+  central articles;
+* **stable**: the layout seed is fixed, physics runs until stabilised before
+  the graph is shown and is then switched off.
+
+>>> import kg, tempfile, pathlib
+>>> g = kg.build_graph(kg.load_corpus("seeds"))
+>>> view = select(g, story="FACIAL recognition")
+>>> view.summary.split(";")[0]
+'7 articles match "FACIAL recognition"'
+>>> out = draw_view(g, pathlib.Path(tempfile.mkdtemp()) / "v.html", story="facial recognition")
+>>> "cdn" in out.read_text() or "https://unpkg" in out.read_text()
+False
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import re
+import tempfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+import networkx as nx
+
+from .normalize import topic_key
+from .stories import cluster_labels, fold, topic_clusters
+
+__all__ = ["View", "ViewError", "select", "draw_view", "render_view", "write_all",
+           "KIND_STYLE", "CLUSTER_COLOURS"]
+
+DEFAULT_MAX_NODES = 400
+DEFAULT_HUB_SHARE = 0.5
+
+#: vis-network shape and colour of each kind (articles take their cluster's colour).
+KIND_STYLE = {
+    "article": {"shape": "dot", "color": "#9e9e9e"},
+    "provider": {"shape": "square", "color": "#455a64"},
+    "topic": {"shape": "diamond", "color": "#8d6e63"},
+    "story": {"shape": "star", "color": "#fbc02d"},
+    "image": {"shape": "triangle", "color": "#bdbdbd"},
+}
+#: Colours of the first clusters (then grey): distinguishable, colour-blind aware.
+CLUSTER_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
+                   "#e377c2", "#8c564b", "#bcbd22", "#393b79", "#637939", "#843c39"]
+# Preferred edge lengths: article-article links short, hub-ish links long, so
+# sub-stories sit apart even when they share a provider or a topic.
+_EDGE_LENGTH = {"related": 90, "inStory": 60, "publishedBy": 220, "about": 260}
+
+
+class ViewError(ValueError):
+    """A view that cannot be made: nothing matched, or no selector given."""
+
+
+@dataclass
+class View:
+    """What a view shows: node ids, the matched articles and what was left out."""
+
+    nodes: list[str]
+    matched: list[str]
+    summary: str
+    title: str
+    dropped: int = 0
+    facets: dict[str, int] = field(default_factory=dict)  # hub node -> articles
+    clusters: dict[str, int] = field(default_factory=dict)
+    labels: dict[int, str] = field(default_factory=dict)
+
+
+# -- selection -------------------------------------------------------------------
+
+def _articles(graph: nx.MultiDiGraph) -> list[str]:
+    return [n for n, k in graph.nodes(data="kind") if k == "article"]
+
+
+def _match_text(graph: nx.MultiDiGraph, text: str) -> list[str]:
+    """Articles whose title, other titles, excerpt or a topic contain ``text``."""
+    needle = " ".join(fold(text).split())
+    if not needle:
+        raise ViewError("empty search text")
+    hits = set()
+    topics = {t for t, d in graph.nodes(data=True)
+              if d["kind"] == "topic" and needle in fold(" ".join([d.get("label", "")] + d.get("alt_labels", [])))}
+    for n, d in graph.nodes(data=True):
+        if d["kind"] != "article":
+            continue
+        hay = " ".join([d.get("title", ""), d.get("excerpt", "")] + list(d.get("alt_titles", [])))
+        if needle in " ".join(fold(hay).split()):
+            hits.add(n)
+        elif topics and any(v in topics for _, v, k in graph.out_edges(n, keys=True) if k == "about"):
+            hits.add(n)
+    return sorted(hits)
+
+
+def _match_topic(graph: nx.MultiDiGraph, label: str) -> list[str]:
+    key = topic_key(label)
+    wanted = fold(key)
+    topics = [t for t, d in graph.nodes(data=True) if d["kind"] == "topic"
+              and (fold(d.get("key", "")) == wanted or t == label
+                   or any(fold(topic_key(a)) == wanted for a in d.get("alt_labels", [])))]
+    return sorted({u for t in topics for u, _, k in graph.in_edges(t, keys=True) if k == "about"})
+
+
+def _match_article(graph: nx.MultiDiGraph, url: str) -> list[str]:
+    if url in graph and graph.nodes[url]["kind"] == "article":
+        return [url]
+    from .normalize import URLError, canonical_url, web_url
+    try:
+        forms = {canonical_url(url), web_url(url)}
+    except URLError as exc:
+        raise ViewError(f"not an article URL or id: {url!r} ({exc})") from None
+    return sorted(n for n, d in graph.nodes(data=True) if d["kind"] == "article"
+                  and (d.get("url") in forms or forms & set(d.get("urls", ()))))
+
+
+def _match_provider(graph: nx.MultiDiGraph, domain: str) -> tuple[list[str], str]:
+    from .normalize import registrable_domain
+    d = domain.strip().lower()
+    d = d.split("://", 1)[-1].split("/", 1)[0]
+    pid = d if d.startswith("provider/") else "provider/" + registrable_domain(d)
+    if pid not in graph:
+        return [], pid
+    return sorted(u for u, _, k in graph.in_edges(pid, keys=True) if k == "publishedBy"), pid
+
+
+def _article_neighbours(graph: nx.MultiDiGraph, a: str) -> set[str]:
+    """Articles one hop away: related either way, or in the same story."""
+    out = set()
+    for _, v, k in graph.out_edges(a, keys=True):
+        if k == "related":
+            out.add(v)
+        elif k == "inStory":
+            out.update(u for u, _, kk in graph.in_edges(v, keys=True) if kk == "inStory")
+    for u, _, k in graph.in_edges(a, keys=True):
+        if k == "related":
+            out.add(u)
+    out.discard(a)
+    return out
+
+
+def select(graph: nx.MultiDiGraph, *, story: str | None = None, topic: str | None = None,
+           article: str | None = None, provider: str | None = None, articles: list[str] | None = None,
+           hops: int = 1, max_nodes: int = DEFAULT_MAX_NODES,
+           hub_share: float = DEFAULT_HUB_SHARE, seed: int = 42, title: str | None = None) -> View:
+    """Choose the nodes of a view and say what was found.
+
+    Exactly one selector: ``story`` (text matched case- and accent-
+    insensitively in titles, excerpts and topic labels), ``topic`` (label),
+    ``article`` (URL or id), ``provider`` (domain) or ``articles`` (ids).
+    The matched articles are expanded ``hops`` times through ``related``
+    links and shared stories; their providers, topics and stories are added.
+    Past ``max_nodes`` the most central articles are kept.
+
+    >>> import kg
+    >>> g = kg.build_graph(kg.load_corpus("seeds"))
+    >>> v = select(g, provider="www.nypost.com", hops=0)
+    >>> v.title, len(v.matched)
+    ('provider nypost.com', 1)
+    """
+    given = [(k, v) for k, v in (("story", story), ("topic", topic), ("article", article),
+                                  ("provider", provider), ("articles", articles)) if v is not None]
+    if len(given) != 1:
+        raise ViewError("give exactly one of story, topic, article, provider or articles")
+    if hops < 0 or max_nodes < 1:
+        raise ViewError("hops must be >= 0 and max_nodes >= 1")
+    kind, value = given[0]
+    if kind == "story":
+        matched, what = _match_text(graph, value), f'"{value}"'
+    elif kind == "topic":
+        matched, what = _match_topic(graph, value), f"topic {value}"
+    elif kind == "article":
+        matched, what = _match_article(graph, value), f"article {value}"
+    elif kind == "provider":
+        matched, pid = _match_provider(graph, value)
+        what = f"provider {pid.removeprefix('provider/')}"
+    else:
+        matched = sorted(a for a in value if a in graph and graph.nodes[a]["kind"] == "article")
+        what = f"{len(value)} given articles"
+    if not matched:
+        raise ViewError(f"nothing matches {what}")
+    chosen = set(matched)
+    frontier = set(matched)
+    for _ in range(hops):
+        nxt = set()
+        for a in sorted(frontier):
+            nxt |= _article_neighbours(graph, a)
+        frontier = nxt - chosen
+        chosen |= frontier
+        if not frontier:
+            break
+    arts = sorted(chosen)
+    dropped = 0
+    # Room for the articles' providers/topics/stories too: about 1 in 4.
+    budget = max(1, int(max_nodes * 0.75)) if len(arts) > 1 else 1
+    if len(arts) > budget:
+        arts = _most_central(graph, arts, set(matched), budget)
+        dropped = len(chosen) - len(arts)
+    clusters = topic_clusters(graph, arts, seed=seed, hub_share=hub_share)
+    labels = cluster_labels(graph, clusters, hub_share=hub_share)
+    nodes, facets = _with_context(graph, arts, hub_share, max_nodes)
+    counts = Counter(clusters.values())
+    parts = [f"{len(matched)} article{'s' if len(matched) != 1 else ''} match {what}"]
+    if len(chosen) > len(matched):
+        parts.append(f"{len(chosen) - len(matched)} more within {hops} hop{'s' if hops != 1 else ''}")
+    if dropped:
+        parts.append(f"{dropped} less central article{'s' if dropped != 1 else ''} left out (max {max_nodes} nodes)")
+    big = [f"{labels[c]} ({n})" for c, n in sorted(counts.items()) if n >= 2][:8]
+    if big:
+        parts.append("clusters: " + ", ".join(big))
+    if facets:
+        parts.append("hubs shown as facets: " + ", ".join(
+            f"{graph.nodes[h].get('label') or graph.nodes[h].get('name') or h} ({c})" for h, c in facets.items()))
+    if title is None:
+        title = what.strip('"') if kind != "story" else value
+    return View(nodes=nodes, matched=matched, summary="; ".join(parts), title=title,
+                dropped=dropped, facets=facets, clusters=clusters, labels=labels)
+
+
+def _most_central(graph: nx.MultiDiGraph, arts: list[str], matched: set[str], budget: int) -> list[str]:
+    """The ``budget`` articles with most links inside the selection (matches first on ties)."""
+    inside = set(arts)
+    shared: dict[str, Counter] = defaultdict(Counter)
+    for a in arts:
+        for _, v, k in graph.out_edges(a, keys=True):
+            if k in ("about", "inStory", "publishedBy"):
+                shared[k][v] += 1
+
+    def score(a: str) -> tuple:
+        deg = len(_article_neighbours(graph, a) & inside)
+        context = sum(math.log1p(shared[k][v]) for _, v, k in graph.out_edges(a, keys=True)
+                      if k in shared)
+        return (-(deg + 0.1 * context), a not in matched, a)
+
+    return sorted(sorted(arts, key=score)[:budget])
+
+
+def _with_context(graph: nx.MultiDiGraph, arts: list[str], hub_share: float,
+                  max_nodes: int) -> tuple[list[str], dict[str, int]]:
+    """Articles plus their providers, topics and stories; hubs become facets."""
+    counts: Counter = Counter()
+    for a in arts:
+        counts.update({v for _, v, k in graph.out_edges(a, keys=True)
+                       if k in ("about", "publishedBy", "inStory")})
+    n = len(arts)
+    facets = {}
+    context = []
+    for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        kind = graph.nodes[v]["kind"]
+        if kind in ("topic", "provider") and n >= 4 and c > hub_share * n:
+            facets[v] = c
+        else:
+            context.append(v)
+    room = max(0, max_nodes - n)
+    return sorted(arts) + sorted(context[:room]), facets
+
+
+# -- rendering -------------------------------------------------------------------
+
+def _vis_assets() -> tuple[str, str]:
+    lib = resources.files("pyvis") / "templates" / "lib" / "vis-9.1.2"
+    js = (lib / "vis-network.min.js").read_text(encoding="utf-8")
+    css = (lib / "vis-network.css").read_text(encoding="utf-8")
+    js = re.sub(r"//# sourceMappingURL=\S+", "", js)
+    css = re.sub(r"/\*# sourceMappingURL=.*?\*/", "", css)
+    # Inline <script>/<style>: a closing tag inside would end the block early.
+    if re.search(r"</(script|style)", js + css, re.I):
+        raise RuntimeError("vis-network asset contains a closing tag")
+    return js, css
+
+
+def _template(name: str) -> Template:
+    return Template((resources.files("kg") / "templates" / name).read_text(encoding="utf-8"))
+
+
+def _json_for_script(data) -> str:
+    """JSON that cannot end its <script> block or open a comment/CDATA."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def _brief(text: str, words: int = 4, chars: int = 28) -> str:
+    ws = text.split()
+    out = " ".join(ws[:words])
+    if len(out) > chars:
+        out = out[:chars].rstrip()
+    return out + ("…" if out != text.strip() else "")
+
+
+def _safe_url(url) -> str:
+    return url if isinstance(url, str) and re.match(r"^https?://", url, re.I) else ""
+
+
+def _node_name(graph: nx.MultiDiGraph, n: str) -> str:
+    d = graph.nodes[n]
+    return d.get("title") or d.get("label") or d.get("name") or d.get("url") or n
+
+
+def view_data(graph: nx.MultiDiGraph, view: View, *, seed: int = 42) -> dict:
+    """The JSON-able description of a view that the page draws (no markup)."""
+    shown = set(view.nodes)
+    provider_of = {}
+    for a in view.nodes:
+        if graph.nodes[a]["kind"] == "article":
+            ps = [v for _, v, k in graph.out_edges(a, keys=True) if k == "publishedBy"]
+            provider_of[a] = ps[0] if ps else ""
+    edges = []
+    for u in view.nodes:
+        for _, v, k in graph.out_edges(u, keys=True):
+            if v in shown and k in _EDGE_LENGTH:
+                edges.append({"from": u, "to": v, "rel": k, "length": _EDGE_LENGTH[k]})
+    edges.sort(key=lambda e: (e["from"], e["to"], e["rel"]))
+    degree = Counter()
+    for e in edges:
+        degree[e["from"]] += 1
+        degree[e["to"]] += 1
+    nodes = []
+    for n in view.nodes:
+        d = graph.nodes[n]
+        kind = d["kind"]
+        name = _node_name(graph, n)
+        item = {"id": n, "kind": kind, "name": name, "label": _brief(name),
+                "size": round(8 + 5 * math.sqrt(degree[n]), 2), "degree": degree[n]}
+        if kind == "article":
+            c = view.clusters.get(n, -1)
+            item["cluster"] = c
+            p = provider_of.get(n, "")
+            item["provider"] = graph.nodes[p].get("name", p) if p else ""
+            item["providerId"] = p
+            pub = d.get("published")
+            item["date"] = pub.strftime("%Y-%m-%d %H:%M UTC") if hasattr(pub, "strftime") else ""
+            item["sortDate"] = pub.isoformat() if hasattr(pub, "isoformat") else ""
+            item["url"] = _safe_url(d.get("url"))
+            item["matched"] = n in view.matched
+        elif kind == "provider":
+            item["domain"] = d.get("domain", "")
+        elif kind == "story":
+            item["score"] = d.get("score")
+        nodes.append(item)
+    counts = Counter(view.clusters.values())
+    clusters = [{"id": c, "label": view.labels.get(c, str(c)), "size": counts[c],
+                 "color": CLUSTER_COLOURS[c] if 0 <= c < len(CLUSTER_COLOURS) else KIND_STYLE["article"]["color"]}
+                for c in sorted(counts)]
+    facets = [{"id": h, "kind": graph.nodes[h]["kind"], "name": _node_name(graph, h), "count": c}
+              for h, c in view.facets.items()]
+    providers = sorted({(graph.nodes[p].get("name", p), p) for p in provider_of.values() if p})
+    return {"title": view.title, "summary": view.summary, "nodes": nodes, "edges": edges,
+            "clusters": clusters, "facets": facets, "kinds": KIND_STYLE,
+            "providers": [{"id": p, "name": name} for name, p in providers],
+            "seed": seed, "dropped": view.dropped}
+
+
+def render_view(graph: nx.MultiDiGraph, view: View, *, seed: int = 42) -> str:
+    """The HTML page of a view (a string, self-contained)."""
+    js, css = _vis_assets()
+    page = _template("view.html").substitute(
+        title=html.escape(view.title, quote=True),
+        vis_css=css, vis_js=js,
+        data=_json_for_script(view_data(graph, view, seed=seed)),
+    )
+    return page
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def draw_view(graph: nx.MultiDiGraph, out: str | os.PathLike, *, story: str | None = None,
+              topic: str | None = None, article: str | None = None, provider: str | None = None,
+              articles: list[str] | None = None, hops: int = 1,
+              max_nodes: int = DEFAULT_MAX_NODES, hub_share: float = DEFAULT_HUB_SHARE,
+              seed: int = 42, title: str | None = None) -> Path:
+    """Write the view selected as in :func:`select` to ``out`` (HTML); return its path.
+
+    >>> import kg, tempfile, pathlib
+    >>> g = kg.build_graph(kg.load_corpus("seeds"))
+    >>> p = draw_view(g, pathlib.Path(tempfile.mkdtemp()) / "x.html", topic="computer vision")
+    >>> p.read_text().count("</script>")
+    3
+    """
+    view = select(graph, story=story, topic=topic, article=article, provider=provider,
+                  articles=articles, hops=hops, max_nodes=max_nodes, hub_share=hub_share,
+                  seed=seed, title=title)
+    path = Path(out)
+    _write_atomic(path, render_view(graph, view, seed=seed))
+    return path
+
+
+def write_all(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
+              max_nodes: int = DEFAULT_MAX_NODES, min_size: int = 3, max_pages: int = 60,
+              seed: int = 42, hub_share: float = DEFAULT_HUB_SHARE) -> Path:
+    """One page per topic cluster of the whole graph plus ``index.html``.
+
+    Clusters of at least ``min_size`` articles get a page (the ``max_pages``
+    largest); the index links them with their label, size and dates.
+
+    >>> import kg, tempfile
+    >>> g = kg.build_graph(kg.load_corpus("seeds"))
+    >>> index = write_all(g, tempfile.mkdtemp(), min_size=2)
+    >>> sorted(p.name for p in index.parent.iterdir())
+    ['cluster-000.html', 'cluster-001.html', 'index.html']
+    """
+    out = Path(out_dir)
+    arts = _articles(graph)
+    clusters = topic_clusters(graph, arts, seed=seed, hub_share=hub_share)
+    labels = cluster_labels(graph, clusters, hub_share=hub_share)
+    members: dict[int, list[str]] = defaultdict(list)
+    for a, c in clusters.items():
+        members[c].append(a)
+    entries = []
+    for c in sorted(members):
+        ms = sorted(members[c])
+        if len(ms) < min_size or len(entries) >= max_pages:
+            continue
+        name = f"cluster-{c:03d}.html"
+        label = labels[c]
+        draw_view(graph, out / name, articles=ms, hops=0, max_nodes=max_nodes, seed=seed,
+                  hub_share=hub_share, title=f"Cluster {c}: {label}")
+        dates = sorted(graph.nodes[a]["published"].date().isoformat() for a in ms
+                       if hasattr(graph.nodes[a].get("published"), "date"))
+        providers = len({v for a in ms for _, v, k in graph.out_edges(a, keys=True) if k == "publishedBy"})
+        entries.append({"href": name, "label": label, "size": len(ms), "providers": providers,
+                        "first": dates[0] if dates else "", "last": dates[-1] if dates else ""})
+    stories = sum(1 for _, k in graph.nodes(data="kind") if k == "story")
+    rows = "\n".join(
+        f'<tr><td><a href="{html.escape(e["href"])}">{html.escape(e["label"])}</a></td>'
+        f'<td>{e["size"]}</td><td>{e["providers"]}</td><td>{e["first"]}</td><td>{e["last"]}</td></tr>'
+        for e in entries)
+    page = _template("index.html").substitute(
+        rows=rows, articles=len(arts), clusters=len(members), pages=len(entries), stories=stories)
+    index = out / "index.html"
+    _write_atomic(index, page)
+    return index

@@ -1,0 +1,124 @@
+"""Views without a browser: selection, capping, hubs, escaping, determinism, CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+import kg
+from kg import stories, views
+from kg.cli import main
+
+
+@pytest.fixture(scope="module")
+def seeds_graph(seeds_dir):
+    g = kg.build_graph(kg.load_corpus(seeds_dir))
+    stories.add_stories(g)
+    return g
+
+
+@pytest.fixture(scope="module")
+def aif_graph(corpus_dir):
+    g = kg.build_graph(kg.load_corpus(corpus_dir("ai-facial")))
+    stories.add_stories(g)
+    return g
+
+
+def _data(page: str) -> dict:
+    m = re.search(r'<script type="application/json" id="kg-data">(.*?)</script>', page, re.S)
+    return json.loads(m.group(1))
+
+
+def test_story_text_is_case_and_accent_insensitive(seeds_graph):
+    a = views.select(seeds_graph, story="facial recognition", hops=0)
+    b = views.select(seeds_graph, story="  FÁCIAL   Récognition ", hops=0)
+    assert a.matched == b.matched and len(a.matched) == 7
+    assert 'match "  FÁCIAL   Récognition "' in b.summary
+
+
+def test_selectors_and_errors(seeds_graph):
+    assert len(views.select(seeds_graph, topic="computer VISION", hops=0).matched) == 1
+    url = "https://nypost.com/2021/12/15/worcester-bans-city-use-of-facial-recognition-technology/amp/"
+    assert len(views.select(seeds_graph, article=url, hops=0).matched) == 1
+    assert views.select(seeds_graph, provider="https://www.caixinglobal.com/x", hops=0).matched
+    with pytest.raises(views.ViewError):
+        views.select(seeds_graph, story="no such words anywhere")
+    with pytest.raises(views.ViewError):
+        views.select(seeds_graph, story="a", topic="b")
+
+
+def test_page_is_self_contained_and_deterministic(seeds_graph, tmp_path):
+    p1 = views.draw_view(seeds_graph, tmp_path / "a.html", story="facial recognition")
+    p2 = views.draw_view(seeds_graph, tmp_path / "b.html", story="facial recognition")
+    page = p1.read_text(encoding="utf-8")
+    assert page == p2.read_text(encoding="utf-8")
+    # No external reference of any kind: every src/href attribute is local.
+    assert not re.search(r'<(script|link|img|iframe)[^>]*(src|href)=', page, re.I)
+    assert "bootstrap" not in page.lower() and "cdn.jsdelivr" not in page and "unpkg.com" not in page
+    assert "Content-Security-Policy" in page
+    data = _data(page)
+    ids = [n["id"] for n in data["nodes"]]
+    assert ids == sorted(set(ids), key=ids.index)
+    assert {e["from"] for e in data["edges"]} | {e["to"] for e in data["edges"]} <= set(ids)
+
+
+def test_hub_topics_become_facets_on_ai_facial(aif_graph):
+    v = views.select(aif_graph, story="facial recognition")
+    assert "topic/ai" in v.facets and "topic/computer-vision" in v.facets
+    assert "topic/ai" not in v.nodes
+    # Sub-stories: the UK fine, the French order and the Worcester ban are
+    # clusters of their own.
+    def cluster_of(title_part):
+        cs = {v.clusters[a] for a in v.clusters if title_part in aif_graph.nodes[a]["title"]}
+        return cs
+    uk, france, worcester = cluster_of("£17m"), cluster_of("France"), cluster_of("Worcester")
+    assert len(uk) == 1 and len(worcester) == 1
+    assert uk.isdisjoint(france) and uk.isdisjoint(worcester) and france.isdisjoint(worcester)
+    assert len(set(v.clusters.values())) >= 4
+
+
+def test_cap_keeps_the_most_central(aif_graph):
+    v = views.select(aif_graph, story="facial recognition", max_nodes=40)
+    assert len(v.nodes) <= 40 and v.dropped > 0
+    assert "left out" in v.summary
+    kept = [n for n in v.nodes if aif_graph.nodes[n]["kind"] == "article"]
+    full = views.select(aif_graph, story="facial recognition")
+    inside = {n for n in full.nodes if aif_graph.nodes[n]["kind"] == "article"}
+    deg = {a: len(views._article_neighbours(aif_graph, a) & inside) for a in inside}
+    assert min(deg[a] for a in kept) >= sorted(deg.values())[len(deg) // 2]
+
+
+def test_hostile_text_stays_data(tmp_path):
+    hostile = '</script><script>window.__pwned=1</script><img src=x onerror="window.__pwned=1"> & "q" <a href=x>'
+    art = kg.Article(source="hostile/1.md", title=hostile, url="https://example.com/a",
+                     excerpt=hostile, provider=kg.Provider(domain="example.com", name=hostile),
+                     topics=["AI <b>"])
+    g = kg.build_graph([art])
+    page = views.draw_view(g, tmp_path / "h.html", story="script").read_text(encoding="utf-8")
+    assert page.count("</script>") == 3  # only our own three blocks end
+    assert "<img src=x" not in page and "onerror=\"window" not in page
+    assert _data(page)["nodes"][0]["name"] == hostile  # round-trips exactly
+
+
+def test_write_all_index(aif_graph, tmp_path):
+    index = views.write_all(aif_graph, tmp_path)
+    pages = sorted(tmp_path.glob("cluster-*.html"))
+    assert len(pages) >= 4
+    text = index.read_text(encoding="utf-8")
+    for p in pages:
+        assert f'href="{p.name}"' in text
+
+
+def test_cli_view(seeds_dir, tmp_path, capsys):
+    out = tmp_path / "v.html"
+    assert main(["view", str(seeds_dir), "--story", "facial recognition", "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert 'articles match "facial recognition"' in said and out.exists()
+    assert main(["view", str(seeds_dir), "--topic", "no such topic", "-o", str(out)]) == 1
+    assert main(["view", str(seeds_dir), "--all", "-o", str(tmp_path / "all")]) == 0
+    assert (tmp_path / "all" / "index.html").exists()
+    with pytest.raises(SystemExit) as e:
+        main(["view", str(seeds_dir)])
+    assert e.value.code == 2
