@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 problems found (bad input files, SHACL violations, ...),
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import sys
 import time
@@ -193,12 +194,12 @@ def _cmd_query(args: argparse.Namespace) -> int:
     elif fmt in ("nt", "ttl"):
         print(f"kg query: --format {fmt} is for CONSTRUCT/DESCRIBE results", file=sys.stderr)
         return 2
-    if fmt == "table":
-        print(_table(result))
-    else:
-        sys.stdout.write(result.serialize(fmt))
-        if fmt != "csv" or result.kind == "ask":
-            sys.stdout.write("" if fmt == "tsv" else "\n")
+    text = _table(result) if fmt == "table" else result.serialize(fmt)
+    try:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `kg query ... | head`
+        sys.stdout = open(os.devnull, "w")
     return 0
 
 
