@@ -24,10 +24,8 @@ True
 from __future__ import annotations
 
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +35,9 @@ from xml.sax.saxutils import escape, quoteattr
 import networkx as nx
 import orjson
 
+from ._util import atomic_writer
 from .graph import build_graph, graph_summary
+from .cache import RecordCache
 from .ingest import load_corpus
 from .records import Corpus, Problem
 
@@ -49,27 +49,7 @@ GRAPH_JSON = "newskg.json"
 GRAPHML = "newskg.graphml"
 PROBLEMS = "problems.jsonl"
 MANIFEST = "manifest.json"
-
-
-@contextmanager
-def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
-    """Open a temporary file beside ``path``; rename it over ``path`` on success.
-
-    An interrupted write leaves the previous file (or none), never half a file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": "\n"})) as f:
-            yield f
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+CACHE = ".cache/records.jsonl"
 
 
 # -- node-link JSON -------------------------------------------------------------
@@ -211,15 +191,24 @@ class BuildResult:
 
 
 def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
+          cache: bool = True, rdf: bool = True,
           progress: Callable[[int, int], None] | None = None) -> BuildResult:
-    """Run the pipeline on article folders and write the export folder.
+    """Run the whole pipeline on article folders and write the export folder.
 
-    Returns the corpus, the graph, every problem (ingest and merge) and the
-    paths written.
+    files -> records (with the record cache of ``out/.cache`` unless
+    ``cache=False``) -> graph with stories -> ``newskg.json``,
+    ``newskg.graphml``, ``problems.jsonl``, ``manifest.json`` and, unless
+    ``rdf=False``, the RDF files and the embedded SPARQL store.  Returns the
+    corpus, the graph, every problem (ingest and merge) and the paths written.
     """
+    from .rdf import export_rdf
+    from .stories import add_stories
+
     out = Path(out)
-    corpus = load_corpus(*paths, progress=progress)
+    record_cache = RecordCache(out / CACHE) if cache else None
+    corpus = load_corpus(*paths, progress=progress, cache=record_cache)
     graph = build_graph(corpus)
+    add_stories(graph)
     problems = corpus.problems + graph.graph["problems"]
     problems.sort(key=lambda p: (p.path, p.line or 0, p.field or "", p.reason))
     outputs = write_graph(graph, out)
@@ -234,4 +223,8 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     with atomic_writer(out / MANIFEST) as f:
         f.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
     outputs.append(out / MANIFEST)
+    if rdf:
+        outputs += export_rdf(graph, out)
+    if record_cache is not None:
+        record_cache.save()  # last: a failed build never caches its records
     return BuildResult(corpus, graph, problems, outputs, summary)

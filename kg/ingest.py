@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import frontmatter
 import yaml
@@ -30,6 +30,9 @@ from ._util import gc_paused
 from .normalize import (DateError, URLError, canonical_url, clean_label, host_of,
                         parse_datetime, registrable_domain, repair_text, web_url)
 from .records import Article, Corpus, Image, Problem, Provider, SourceFile
+
+if TYPE_CHECKING:
+    from .cache import RecordCache
 
 __all__ = ["load_corpus", "read_article", "iter_article_files", "ARTICLE_SUFFIXES",
            "MAX_FILE_BYTES"]
@@ -163,22 +166,32 @@ def read_article(path: str | os.PathLike, name: str | None = None, *,
     """
     path = Path(path)
     name = name or path.name
-    problems: list[Problem] = []
-
-    def fail(reason: str, message: str, line: int | None = None) -> FileResult:
-        problems.append(Problem(name, reason, message, "error", None, line))
-        return FileResult(None, SourceFile(name, digest, size, False), problems)
-
-    digest, size = "", 0
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            digest = _hash_file(path)
-            return fail("too-large", f"{size:,} bytes, more than the limit of {max_bytes:,}")
+            return _refuse(name, _hash_file(path), size, "too-large",
+                           f"{size:,} bytes, more than the limit of {max_bytes:,}")
         data = path.read_bytes()
     except OSError as exc:
-        return fail("unreadable", f"cannot read: {exc.strerror or exc}")
-    digest = hashlib.sha256(data).hexdigest()
+        return _refuse(name, "", 0, "unreadable", f"cannot read: {exc.strerror or exc}")
+    return parse_article(data, name)
+
+
+def _refuse(name: str, digest: str, size: int, reason: str, message: str,
+            problems: list[Problem] | None = None, line: int | None = None) -> FileResult:
+    problems = problems or []
+    problems.append(Problem(name, reason, message, "error", None, line))
+    return FileResult(None, SourceFile(name, digest, size, False), problems)
+
+
+def parse_article(data: bytes, name: str) -> FileResult:
+    """Parse, validate and normalise the bytes of one article file."""
+    problems: list[Problem] = []
+    digest, size = hashlib.sha256(data).hexdigest(), len(data)
+
+    def fail(reason: str, message: str, line: int | None = None) -> FileResult:
+        return _refuse(name, digest, size, reason, message, problems, line)
+
     if not data.strip():
         return fail("empty", "empty file")
     if b"\x00" in data:
@@ -448,13 +461,15 @@ def _read_chunk(chunk: list[tuple[str, str]], max_bytes: int) -> list[FileResult
 
 
 def load_corpus(*paths: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES,
-                workers: int | None = None,
+                workers: int | None = None, cache: "RecordCache | None" = None,
                 progress: Callable[[int, int], None] | None = None) -> Corpus:
     """Read every article file (``.md``, ``.markdown``, ``.txt``) under the paths.
 
     Large corpora are read by ``workers`` processes (default: one per core);
-    the result is the same whatever the number.  ``progress(done, total)`` is
-    called now and then while files are read.
+    the result is the same whatever the number.  With a
+    :class:`~kg.cache.RecordCache`, files whose content was parsed before are
+    taken from it and only new or changed files are parsed.
+    ``progress(done, total)`` is called now and then while files are read.
 
     >>> load_corpus("seeds").articles[0].published.isoformat()
     '2021-12-15T12:20:00+00:00'
@@ -462,36 +477,63 @@ def load_corpus(*paths: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES,
     if not paths:
         raise TypeError("load_corpus() needs at least one path")
     files = [(str(path), name) for path, name in iter_article_files(paths)]
-    chunks = [files[i:i + _CHUNK] for i in range(0, len(files), _CHUNK)]
-    if workers is None:
-        workers = (os.cpu_count() or 1) if len(files) >= PARALLEL_MIN_FILES else 1
-    corpus = Corpus()
-    done = 0
-    if progress is not None:
-        progress(0, len(files))
-
-    def collect(results: list[FileResult]) -> None:
-        nonlocal done
-        for result in results:
-            corpus.files.append(result.file)
-            corpus.problems.extend(result.problems)
-            if result.article is not None:
-                corpus.articles.append(result.article)
-        done += len(results)
-        if progress is not None:
-            progress(done, len(files))
-
-    if workers <= 1 or len(chunks) <= 1:
-        for chunk in chunks:
-            collect(_read_chunk(chunk, max_bytes))
-        return corpus
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    # fork: workers inherit the loaded modules (no re-import per worker).
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+    results: list[FileResult | None] = [None] * len(files)
+    todo = list(range(len(files)))
+    report = progress or (lambda done, total: None)
+    report(0, len(files))
+    if cache is not None and len(cache):
+        todo = []
         with gc_paused():
-            for results in pool.map(_read_chunk, chunks, [max_bytes] * len(chunks)):
-                collect(results)  # map() keeps the order: same corpus as one process
+            for i, (path, name) in enumerate(files):
+                try:
+                    if os.stat(path).st_size > max_bytes:
+                        todo.append(i)
+                        continue
+                    data = Path(path).read_bytes()
+                except OSError:
+                    todo.append(i)
+                    continue
+                hit = cache.get(name, hashlib.sha256(data).hexdigest())
+                if hit is None:
+                    results[i] = parse_article(data, name)
+                    cache.put(results[i])
+                else:
+                    results[i] = hit
+                if i % 1000 == 0:
+                    report(i, len(files))
+    chunks = [[files[i] for i in todo[k:k + _CHUNK]] for k in range(0, len(todo), _CHUNK)]
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(todo) >= PARALLEL_MIN_FILES else 1
+    if workers <= 1 or len(chunks) <= 1:
+        parsed = map(_read_chunk, chunks, [max_bytes] * len(chunks))
+        pool = None
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # fork: workers inherit the loaded modules (no re-import per worker).
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+        parsed = pool.map(_read_chunk, chunks, [max_bytes] * len(chunks))
+    try:
+        done = len(files) - len(todo)
+        with gc_paused():
+            for k, chunk_results in zip(range(0, len(todo), _CHUNK), parsed):
+                for i, result in zip(todo[k:k + _CHUNK], chunk_results):
+                    results[i] = result  # in file order, whatever the workers
+                    if cache is not None:
+                        cache.misses += 1  # parsed without a look-up: cache empty
+                        cache.put(result)
+                done += len(chunk_results)
+                report(done, len(files))
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    corpus = Corpus()
+    for result in results:
+        corpus.files.append(result.file)
+        corpus.problems.extend(result.problems)
+        if result.article is not None:
+            corpus.articles.append(result.article)
+    report(len(files), len(files))
     return corpus
