@@ -24,6 +24,7 @@ True
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -188,6 +189,7 @@ class BuildResult:
     problems: list[Problem]
     outputs: list[Path] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)  # seconds per stage
 
 
 def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
@@ -201,14 +203,27 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     ``rdf=False``, the RDF files and the embedded SPARQL store.  Returns the
     corpus, the graph, every problem (ingest and merge) and the paths written.
     """
-    from .rdf import export_rdf
+    from .rdf import write_rdf
+    from .store import STORE_DIR, build_store
     from .stories import add_stories
 
     out = Path(out)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round(now - clock, 3)
+        clock = now
+
     record_cache = RecordCache(out / CACHE) if cache else None
     corpus = load_corpus(*paths, progress=progress, cache=record_cache)
+    lap("parse")
     graph = build_graph(corpus)
+    lap("graph")
     add_stories(graph)
+    lap("stories")
     problems = corpus.problems + graph.graph["problems"]
     problems.sort(key=lambda p: (p.path, p.line or 0, p.field or "", p.reason))
     outputs = write_graph(graph, out)
@@ -223,8 +238,16 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     with atomic_writer(out / MANIFEST) as f:
         f.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
     outputs.append(out / MANIFEST)
+    lap("graph_exports")
     if rdf:
-        outputs += export_rdf(graph, out)
+        info = write_rdf(graph, out)
+        outputs += [info["nquads"], info["turtle"], info["jsonld"]]
+        summary["quads"] = info["quads"]
+        lap("rdf")
+        outputs.append(build_store(info["nquads"], out / STORE_DIR, union=info["turtle"]))
+        lap("store")
     if record_cache is not None:
         record_cache.save()  # last: a failed build never caches its records
+        lap("cache")
+    return BuildResult(corpus, graph, problems, outputs, summary, timings)
     return BuildResult(corpus, graph, problems, outputs, summary)
