@@ -233,11 +233,11 @@ def _table(result) -> str:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .rdf import validate
+    from .rdf import RDFError, validate
 
     try:
         report = validate(args.dir, shapes=args.shapes)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, RDFError) as exc:
         print(f"kg validate: {exc}", file=sys.stderr)
         return 2
     for r in report.results[:args.max]:

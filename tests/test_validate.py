@@ -1,0 +1,97 @@
+"""SHACL: the exports of the seeds and of both real corpora conform to
+ontology/shapes.ttl; deliberately broken graphs do not, with readable results."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+import rdflib
+from rdflib import SDO, URIRef
+
+from kg.rdf import NKG, iri, validate
+from test_rdf import built, fixture_graph
+from test_store import kg_cli
+
+
+def test_fixture_conforms():
+    report = validate(fixture_graph())
+    assert report.conforms and report.results == []
+
+
+def test_seeds_export_conforms(seeds_dir):
+    _, out = built(str(seeds_dir))
+    report = validate(out)
+    assert report.conforms, "\n".join(map(str, report.results))
+    assert report.triples > 100
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", ["real", "ai-facial"])
+def test_real_corpus_exports_conform(corpus_dir, name):
+    _, out = built(str(corpus_dir(name)))
+    report = validate(out)  # newskg.ttl: the union (same triples as newskg.nq, see test_rdf)
+    assert report.conforms, "\n".join(map(str, report.violations[:20]))
+
+
+def _messages(report) -> set[tuple[str, str | None]]:
+    return {(v.focus, v.path) for v in report.violations}
+
+
+def test_broken_graph_does_not_conform():
+    g = fixture_graph()
+    art = next(n for n, d in g.nodes(data=True) if d["kind"] == "article" and not d["reference_only"])
+    g.nodes[art]["title"] = ""                           # empty headline
+    g.nodes["provider/cnn.com"]["domain"] = "not a domain"
+    g.add_edge(art, "provider/cnn.com", key="about", rel="about", sources=["f/a.md"])  # not a topic
+    g.nodes["story/s1"]["method"] = None                 # a story without its method
+    report = validate(g)
+    assert not report.conforms
+    assert _messages(report) >= {
+        (iri(art), "schema:headline"), (iri("provider/cnn.com"), "nkg:domain"),
+        (iri(art), "schema:about"), (iri("story/s1"), "nkg:method")}
+    text = "\n".join(map(str, report.violations))
+    assert "<provider/cnn.com> nkg:domain" in text and "not a domain" in text
+
+
+def test_broken_rdf_does_not_conform():
+    """Breakage the NetworkX graph cannot express: two headlines, a wrong
+    datatype, a non-UTC date, a missing class."""
+    from kg.rdf import to_rdf
+    ds = to_rdf(fixture_graph())
+    g = rdflib.Graph()
+    for s, p, o, _ in ds.quads((None, None, None, None)):
+        g.add((s, p, o))
+    art = next(g.subjects(SDO.headline, rdflib.Literal("Markets fall")))
+    g.add((art, SDO.headline, rdflib.Literal("A second headline")))
+    g.set((art, URIRef(NKG + "quality"), rdflib.Literal("high")))
+    g.set((art, SDO.datePublished, rdflib.Literal("2020-03-03T09:00:00+01:00", datatype=rdflib.XSD.dateTime,
+                                                  normalize=False)))
+    g.remove((URIRef(iri("provider/reuters.com")), rdflib.RDF.type, None))
+    report = validate(g)
+    assert not report.conforms
+    assert _messages(report) >= {(str(art), "schema:headline"), (str(art), "nkg:quality"),
+                                 (str(art), "schema:datePublished"), (str(art), "schema:publisher")}
+
+
+def test_article_without_url_is_a_warning_not_a_violation():
+    g = fixture_graph()
+    art = next(n for n, d in g.nodes(data=True) if d.get("url") == "https://cnn.com/e")
+    del g.nodes[art]["url"]
+    g.nodes[art]["urls"] = []
+    report = validate(g)
+    assert report.conforms
+    assert [(w.focus, w.path, w.severity) for w in report.warnings] == [(iri(art), "schema:url", "Warning")]
+
+
+def test_cli_validate_exit_codes(seeds_dir, tmp_path):
+    _, out = built(str(seeds_dir))
+    r = kg_cli("validate", str(out))
+    assert r.returncode == 0 and "conforms" in r.stdout
+    broken = tmp_path / "newskg.ttl"
+    text = (out / "newskg.ttl").read_text()
+    broken.write_text(text.replace("schema:name ", "schema:name 42, ", 1))
+    r = kg_cli("validate", str(tmp_path))
+    assert r.returncode == 1 and "does NOT conform" in r.stdout and "schema:name" in r.stdout
+    r = kg_cli("validate", str(tmp_path / "missing"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
