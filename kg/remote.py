@@ -60,17 +60,21 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from .store import BASE, PREFIXES, QueryResult, StoreError, _nquads_for_graph, to_term
+from .store import (BASE, PREFIXES, QueryResult, StoreError, _nquads_for_graph, build_store,
+                    to_term)
 
 __all__ = [
     "RemoteStore", "RemoteError", "EndpointError", "AuthenticationError",
     "PushError", "ServeError", "PushReport", "Server", "push", "serve",
     "sparql_string", "sparql_iri", "sparql_term", "bind_values", "query_form",
-    "write_split_nquads", "read_graphs", "graph_hash", "NEWSKG_GRAPHS",
+    "write_split_nquads", "read_graphs", "graph_hash", "NEWSKG_GRAPHS", "UNION_GRAPH",
 ]
 
 #: Every named graph newskg writes lives under this namespace.
 NEWSKG_GRAPHS = "https://w3id.org/newskg/"
+#: Where the set union of the named graphs is kept on servers whose default
+#: graph is already the (bag) union of every graph, such as Virtuoso.
+UNION_GRAPH = "https://w3id.org/newskg/graph/union"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 STATE_FILE = "push-state.json"
 EXPORT_FILE = "newskg.nq"
@@ -484,7 +488,7 @@ class RemoteStore:
                  graph_store_url: str | None = None, method: str = "auto",
                  timeout: float = 300.0, retries: int = 4, backoff: float = 0.5,
                  batch_triples: int | None = None, graph_prefix: str | None = NEWSKG_GRAPHS,
-                 ) -> None:
+                 union_graph: str | None = "auto") -> None:
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
             raise RemoteError(f"not an http(s) endpoint URL: {url!r}")
         if method not in ("auto", "quads", "update", "put"):
@@ -498,6 +502,7 @@ class RemoteStore:
         self.method = method
         self.batch_triples = batch_triples
         self.graph_prefix = graph_prefix
+        self._union_graph = union_graph
         self.http = _Http(url, timeout=timeout, retries=retries, backoff=backoff)
         self._server: str | None = None
 
@@ -527,6 +532,19 @@ class RemoteStore:
             self._server = resp.headers.get("Server") or ""
         return self._server
 
+    def union_graph(self) -> str | None:
+        """Where the set union of the named graphs lives on this endpoint.
+
+        ``None``: the store's own default graph (Oxigraph and Fuseki not in
+        union mode), which push fills, as the embedded store does.  An IRI
+        (:data:`UNION_GRAPH`, automatically for Virtuoso, whose default graph
+        is every graph, a triple counted once per graph): push fills that
+        graph and queries name it as their ``default-graph-uri``.
+        """
+        if self._union_graph != "auto":
+            return self._union_graph
+        return UNION_GRAPH if "virtuoso" in self.server().lower() else None
+
     def load_method(self) -> str:
         if self.method != "auto":
             return self.method
@@ -542,8 +560,11 @@ class RemoteStore:
         return 200_000 if self.load_method() == "quads" else 5_000
 
     # -- queries ----------------------------------------------------------------
-    def _post_query(self, query: str, accept: str) -> _Response:
-        body = urllib.parse.urlencode({"query": query}).encode()
+    def _post_query(self, query: str, accept: str, default_graph: str | None = None) -> _Response:
+        params = [("query", query)]
+        if default_graph:
+            params.append(("default-graph-uri", default_graph))
+        body = urllib.parse.urlencode(params).encode()
         return self.http.request("POST", self.url, body=body, headers={
             "Content-Type": "application/x-www-form-urlencoded", "Accept": accept})
 
@@ -559,13 +580,17 @@ class RemoteStore:
             raise ValueError("query() runs queries; use update() for SPARQL Update")
         terms = {k: to_term(v) for k, v in (bindings or {}).items()}
         text = with_prefixes(bind_values(sparql, terms))
+        # The union graph is the default graph unless the query picks its own.
+        has_from = any(k == "word" and t == "FROM" for k, t, _ in _top_level(sparql))
+        dg = None if has_from else self.union_graph()
         if form in ("select", "ask"):
-            resp = self._post_query(text, "application/sparql-results+json")
+            resp = self._post_query(text, "application/sparql-results+json", dg)
             if resp.content_type not in ("application/sparql-results+json", "application/json"):
                 raise EndpointError(f"{self.url}: unexpected answer type {resp.content_type!r}",
                                     url=self.url)
             return _parse_json_results(resp.body, form, self.url)
-        resp = self._post_query(text, "application/n-triples, text/plain;q=0.9, text/turtle;q=0.8")
+        resp = self._post_query(text, "application/n-triples, text/plain;q=0.9, text/turtle;q=0.8",
+                                dg)
         ctype = "application/n-triples" if resp.content_type == "text/plain" else resp.content_type
         return _parse_graph(resp.body, ctype, self.url)
 
@@ -577,7 +602,7 @@ class RemoteStore:
 
     def graph_counts(self) -> dict[str, int]:
         """Triples per named graph (those under ``graph_prefix``, default newskg's)."""
-        where = "GRAPH ?g { ?s ?p ?o }"
+        where = f"GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != {sparql_iri(UNION_GRAPH)})"
         if self.graph_prefix:
             where += f" FILTER(STRSTARTS(STR(?g), {sparql_string(self.graph_prefix)}))"
         res = self.query(f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ {where} }} GROUP BY ?g ORDER BY ?g")
@@ -586,7 +611,7 @@ class RemoteStore:
     # -- loading ------------------------------------------------------------------
     def drop_graph(self, graph_iri: str) -> None:
         """Remove one named graph (no error when it does not exist)."""
-        self.update(f"DROP SILENT GRAPH {sparql_iri(graph_iri)}")
+        self.drop_graphs([graph_iri])
 
     def replace_graph(self, graph_iri: str, nquads: bytes | str) -> None:
         """Replace one named graph with the triples of N-Triples/N-Quads text."""
@@ -606,34 +631,57 @@ class RemoteStore:
         ``on_batch`` is called with the graphs of each completed batch.
         """
         method = self.load_method()
-        if method == "put" and not self.graph_store_url:
-            raise RemoteError("method 'put' needs a graph store URL (--graph-store)")
+        if method in ("put", "quads") and not self.graph_store_url:
+            raise RemoteError(f"method {method!r} needs a graph store URL (--graph-store)")
+        union = self.union_graph()
         for batch in _batches(graphs, self.default_batch()):
-            if method == "put":
-                for iri in batch:
-                    self._put_graph(iri, graphs[iri])
-            elif method == "quads":
-                self.update(";\n".join(f"DROP SILENT GRAPH {sparql_iri(i)}" for i in batch))
-                body = b"".join(b"".join(graphs[i]) for i in batch)
-                self.http.request("POST", self.graph_store_url or "", body=body,
-                                  headers={"Content-Type": "application/n-quads"})
+            if method == "update":
+                self.update(_unassert(batch, union) + ";\n" + _insert_update(batch, graphs, union))
             else:
-                self.update(_insert_update(batch, graphs))
+                self.update(_unassert(batch, union) + ";\n" + _drops(batch))
+                if method == "put":
+                    for iri in batch:
+                        self._gsp("PUT", iri, b"".join(_strip_graph(x) for x in graphs[iri]))
+                else:
+                    body = b"".join(b"".join(graphs[i]) for i in batch)
+                    self.http.request("POST", self.graph_store_url or "", body=body,
+                                      headers={"Content-Type": "application/n-quads"})
+                self._gsp("POST", union, b"".join(sorted(
+                    {_strip_graph(x) for i in batch for x in graphs[i]})))
             if on_batch:
                 on_batch(batch)
 
-    def _put_graph(self, iri: str, lines: list[bytes]) -> None:
-        body = b"".join(_strip_graph(line) for line in lines)
+    def _gsp(self, method: str, graph: str | None, ntriples: bytes) -> None:
+        """A Graph Store request on one graph (``None``: the default graph)."""
+        query = (urllib.parse.urlencode({self.graph_param: graph}) if graph else "default")
         sep = "&" if "?" in (self.graph_store_url or "") else "?"
-        url = f"{self.graph_store_url}{sep}{urllib.parse.urlencode({self.graph_param: iri})}"
-        self.http.request("PUT", url, body=body, headers={"Content-Type": "application/n-triples"})
+        self.http.request(method, f"{self.graph_store_url}{sep}{query}", body=ntriples,
+                          headers={"Content-Type": "application/n-triples"})
 
     def drop_graphs(self, iris: Iterable[str], per_request: int = 1000) -> None:
-        """Drop many named graphs, a bounded number per SPARQL Update."""
+        """Drop named graphs (and what only they held from the union), in chunks."""
         iris = list(iris)
+        union = self.union_graph() if iris else None
         for i in range(0, len(iris), per_request):
-            self.update(";\n".join(f"DROP SILENT GRAPH {sparql_iri(g)}"
-                                   for g in iris[i:i + per_request]))
+            chunk = iris[i:i + per_request]
+            self.update(_unassert(chunk, union) + ";\n" + _drops(chunk))
+
+
+def _drops(batch: list[str]) -> str:
+    return ";\n".join(f"DROP SILENT GRAPH {sparql_iri(i)}" for i in batch)
+
+
+def _unassert(batch: list[str], union: str | None) -> str:
+    """Update removing from the union what only the batch's graphs hold.
+
+    Run before the batch is replaced; its new triples are then added to the
+    union again, so the union stays the set union of the named graphs.
+    """
+    values = " ".join(sparql_iri(g) for g in batch)
+    keep_out = ", ".join([sparql_iri(g) for g in batch] + ([sparql_iri(union)] if union else []))
+    target = f"GRAPH {sparql_iri(union)} {{ ?s ?p ?o }}" if union else "?s ?p ?o"
+    return (f"DELETE {{ {target} }} WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} "
+            f"FILTER NOT EXISTS {{ GRAPH ?h {{ ?s ?p ?o }} FILTER(?h NOT IN ({keep_out})) }} }}")
 
 
 def _batches(graphs: Mapping[str, list[bytes]], max_triples: int) -> Iterator[list[str]]:
@@ -652,17 +700,19 @@ def _batches(graphs: Mapping[str, list[bytes]], max_triples: int) -> Iterator[li
         yield batch
 
 
-def _insert_update(batch: list[str], graphs: Mapping[str, list[bytes]]) -> str:
-    """DROP + INSERT DATA for a batch, every term re-escaped by sparql_term."""
-    parts = [f"DROP SILENT GRAPH {sparql_iri(i)}" for i in batch]
+def _insert_update(batch: list[str], graphs: Mapping[str, list[bytes]], union: str | None) -> str:
+    """DROP + INSERT DATA for a batch (and its triples into the union),
+    every term re-escaped by :func:`sparql_term`."""
     blocks = []
+    union_triples: set[str] = set()
     for iri in batch:
-        triples = " ".join(
-            f"{sparql_term(q.subject)} {sparql_term(q.predicate)} {sparql_term(q.object)} ."
-            for q in ox.parse(b"".join(graphs[iri]), ox.RdfFormat.N_QUADS))
-        blocks.append(f"GRAPH {sparql_iri(iri)} {{ {triples} }}")
-    parts.append("INSERT DATA { " + "\n".join(blocks) + " }")
-    return ";\n".join(parts)
+        triples = [f"{sparql_term(q.subject)} {sparql_term(q.predicate)} {sparql_term(q.object)} ."
+                   for q in ox.parse(b"".join(graphs[iri]), ox.RdfFormat.N_QUADS)]
+        union_triples.update(triples)
+        blocks.append(f"GRAPH {sparql_iri(iri)} {{ " + " ".join(triples) + " }")
+    all_triples = " ".join(sorted(union_triples))
+    blocks.append(f"GRAPH {sparql_iri(union)} {{ {all_triples} }}" if union else all_triples)
+    return _drops(batch) + ";\nINSERT DATA { " + "\n".join(blocks) + " }"
 
 
 # ------------------------------------------------------------ N-Quads files --
@@ -845,21 +895,30 @@ def push(source: str | os.PathLike[str], store: RemoteStore, *, full: bool = Fal
     report.graphs_replaced = len(changed)
     save(force=True)
     if check_union and changed:
-        probe = graphs[changed[0]][0]
-        q = next(iter(ox.parse(probe, ox.RdfFormat.N_QUADS)))
-        ask = (f"ASK {{ {sparql_term(q.subject)} {sparql_term(q.predicate)} "
-               f"{sparql_term(q.object)} }}")
-        if not store.query(ask).boolean:
-            report.warnings.append(
-                f"{store.url} does not answer the default graph as the union of the named "
-                "graphs: newskg's queries will find nothing there. Enable it (Oxigraph: "
-                "--union-default-graph; Fuseki: tdb2:unionDefaultGraph true; see the README's "
-                "'Scaling out').")
+        report.warnings += _check_union(store, graphs[changed[0]][0])
     report.requests = store.http.requests - req0
     report.bytes_sent = store.http.bytes_sent - bytes0
     report.retries = store.http.retried - retry0
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _check_union(store: RemoteStore, line: bytes) -> list[str]:
+    """A pushed triple must be in the default graph once: not zero times (the
+    server does not see the union) nor once per graph (a bag union)."""
+    q = next(iter(ox.parse(line, ox.RdfFormat.N_QUADS)))
+    pattern = f"{sparql_term(q.subject)} {sparql_term(q.predicate)} {sparql_term(q.object)}"
+    n = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {pattern} }}").rows[0][0]
+    if n == 1:
+        return []
+    if n == 0:
+        return [f"{store.url}: a query of the default graph does not find the triples just "
+                "pushed; newskg's queries will find nothing there (see the README's "
+                "'Scaling out' for this server's setting)"]
+    return [f"{store.url}: the default graph holds a pushed triple {n} times, so counts will be "
+            "inflated: the server unions the named graphs into the default graph as a bag "
+            "(Oxigraph --union-default-graph, Fuseki unionDefaultGraph). Run it without; newskg "
+            "keeps the set union in the default graph itself (or pass union_graph=UNION_GRAPH)."]
 
 
 # ------------------------------------------------------------------ serve --
@@ -951,7 +1010,8 @@ def serve(source: str | os.PathLike[str], *, host: str = "127.0.0.1", port: int 
     ``source`` is an export folder (its embedded store, or else its
     ``newskg.nq`` loaded into a temporary store) or an N-Quads file.  The
     default graph is the union of the named graphs, as in the embedded
-    store; read-only unless ``read_only=False``; ``port=0`` picks a free one.
+    store (it is materialised there); read-only unless ``read_only=False``;
+    ``port=0`` picks a free one.
     """
     src = Path(source)
     tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -962,18 +1022,18 @@ def serve(source: str | os.PathLike[str], *, host: str = "127.0.0.1", port: int 
         if not nq.is_file():
             raise ServeError(f"no store and no {EXPORT_FILE} in {src}: run `kg build` first")
         tmp = tempfile.TemporaryDirectory(prefix="newskg-serve-")
-        location = Path(tmp.name)
-        done = subprocess.run([binary, "load", "--location", str(location), "--file", str(nq),
-                               "--format", "application/n-quads"], capture_output=True)
-        if done.returncode:
+        try:
+            location = build_store(nq, Path(tmp.name) / "store")
+        except StoreError:
             tmp.cleanup()
-            raise ServeError(f"oxigraph load failed: {done.stderr.decode(errors='replace')}")
+            raise
     if port == 0:
         port = _free_port(host)
     mode = "serve-read-only" if read_only else "serve"
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    proc = subprocess.Popen([binary, mode, "--location", str(location), "--bind", bind,
-                             "--union-default-graph"],
+    # No --union-default-graph: the store's default graph already holds the
+    # set union, and the flag would add each triple once per named graph.
+    proc = subprocess.Popen([binary, mode, "--location", str(location), "--bind", bind],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     server = Server(proc, host, port, location, tmp)
     probe_host = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)

@@ -57,7 +57,7 @@ class Endpoint:
 
 
 # -- Oxigraph --------------------------------------------------------------------
-def start_oxigraph(location: Path, *, union: bool = True, read_only: bool = False) -> Endpoint:
+def start_oxigraph(location: Path, *, union: bool = False, read_only: bool = False) -> Endpoint:
     port = free_port()
     args = [oxigraph_binary(), "serve-read-only" if read_only else "serve",
             "--location", str(location), "--bind", f"127.0.0.1:{port}"]
@@ -75,7 +75,8 @@ def start_oxigraph(location: Path, *, union: bool = True, read_only: bool = Fals
 
 @pytest.fixture
 def oxigraph(tmp_path: Path) -> Iterator[Endpoint]:
-    """A fresh writable Oxigraph server, default graph = union of named graphs."""
+    """A fresh writable Oxigraph server (its default graph is a real graph, which
+    push fills with the set union of the named graphs)."""
     ep = start_oxigraph(tmp_path / "oxigraph")
     yield ep
     stop_pid(ep.process)
