@@ -18,9 +18,11 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@ $(VENV)/.installed
 
-## demo: install, then build the knowledge graph of seeds/ into exports/
+## demo: install, build the knowledge graph of seeds/ into exports/, draw the story view
 demo: $(VENV)/.installed
 	$(BIN)/kg build seeds --out exports
+	$(BIN)/kg view exports --story "facial recognition"
+	@echo "open exports/views/facial-recognition.html in a browser"
 
 ## test: install the test extras, then run the whole test suite
 test: $(VENV)/.installed-test
