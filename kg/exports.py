@@ -31,7 +31,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO
-from xml.sax.saxutils import escape, quoteattr
 
 import networkx as nx
 import orjson
@@ -104,18 +103,28 @@ def read_graph(path: str | os.PathLike = "exports") -> nx.MultiDiGraph:
 
 
 # -- GraphML --------------------------------------------------------------------
-_GRAPHML_TYPES = {bool: "boolean", int: "long", float: "double", str: "string"}
+_GRAPHML_TYPES = {bool: "boolean", int: "long", float: "double"}
+_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 
 
-def _graphml_value(value: object) -> tuple[str, str]:
-    if isinstance(value, (list, tuple, dict)):
-        return "string", orjson.dumps(value).decode()
-    if isinstance(value, datetime):
-        return "string", value.isoformat()
-    kind = _GRAPHML_TYPES.get(type(value), "string")
-    if kind == "boolean":
-        return kind, "true" if value else "false"
-    return kind, str(value)
+def _xml(text: str) -> str:
+    """Escape text for XML content or a double-quoted attribute."""
+    if "&" in text or "<" in text or ">" in text or '"' in text:
+        return text.translate(_XML_ESCAPES)
+    return text
+
+
+def _graphml_text(value: object) -> str:
+    kind = type(value)
+    if kind is str:
+        return _xml(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int or kind is float:
+        return repr(value)
+    if kind is datetime:
+        return value.isoformat()
+    return _xml(orjson.dumps(value).decode())  # lists: JSON text
 
 
 def write_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike) -> None:
@@ -127,31 +136,41 @@ def write_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike) -> None:
     keys: dict[tuple[str, str], str] = {}
     for _, d in graph.nodes(data=True):
         for k, v in d.items():
-            keys.setdefault(("node", k), _graphml_value(v)[0])
+            if ("node", k) not in keys:
+                keys["node", k] = _GRAPHML_TYPES.get(type(v), "string")
     for _, _, d in graph.edges(data=True):
         for k, v in d.items():
-            keys.setdefault(("edge", k), _graphml_value(v)[0])
-    ids = {fk: f"d{i}" for i, fk in enumerate(sorted(keys))}
+            if ("edge", k) not in keys:
+                keys["edge", k] = _GRAPHML_TYPES.get(type(v), "string")
+    ordered = sorted(keys)
+    node_ids = {name: f"d{i}" for i, (dom, name) in enumerate(ordered) if dom == "node"}
+    edge_ids = {name: f"d{i}" for i, (dom, name) in enumerate(ordered) if dom == "edge"}
     with atomic_writer(path, "w") as f:
         f.write("<?xml version='1.0' encoding='utf-8'?>\n"
                 '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
                 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
                 'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
                 'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n')
-        for (domain, name), kid in sorted(ids.items(), key=lambda kv: int(kv[1][1:])):
-            f.write(f'<key id="{kid}" for="{domain}" attr.name={quoteattr(name)} '
+        for i, (domain, name) in enumerate(ordered):
+            f.write(f'<key id="d{i}" for="{domain}" attr.name="{_xml(name)}" '
                     f'attr.type="{keys[domain, name]}"/>\n')
         f.write('<graph edgedefault="directed">\n')
+        out: list[str] = []
         for n, d in graph.nodes(data=True):
-            f.write(f"<node id={quoteattr(n)}>")
-            for k, v in d.items():
-                f.write(f'<data key="{ids["node", k]}">{escape(_graphml_value(v)[1])}</data>')
-            f.write("</node>\n")
+            out.append(f'<node id="{_xml(n)}">')
+            out.extend(f'<data key="{node_ids[k]}">{_graphml_text(v)}</data>' for k, v in d.items())
+            out.append("</node>\n")
+            if len(out) > 50_000:
+                f.write("".join(out))
+                out.clear()
         for u, v, k, d in graph.edges(keys=True, data=True):
-            f.write(f"<edge source={quoteattr(u)} target={quoteattr(v)} id={quoteattr(k)}>")
-            for a, val in d.items():
-                f.write(f'<data key="{ids["edge", a]}">{escape(_graphml_value(val)[1])}</data>')
-            f.write("</edge>\n")
+            out.append(f'<edge source="{_xml(u)}" target="{_xml(v)}" id="{_xml(k)}">')
+            out.extend(f'<data key="{edge_ids[a]}">{_graphml_text(x)}</data>' for a, x in d.items())
+            out.append("</edge>\n")
+            if len(out) > 50_000:
+                f.write("".join(out))
+                out.clear()
+        f.write("".join(out))
         f.write("</graph>\n</graphml>\n")
 
 
