@@ -200,6 +200,7 @@ def clean_label(text: str) -> str:
     return " ".join(repair_text(text).split())
 
 
+@lru_cache(maxsize=100_000)
 def topic_key(label: str) -> str:
     """The identity of a topic: NFKC, case-folded, single-spaced.
 
@@ -214,6 +215,7 @@ def topic_key(label: str) -> str:
 _DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2212"})
 
 
+@lru_cache(maxsize=100_000)
 def topic_slug(key: str) -> str:
     """A readable, collision-free IRI segment for a topic key.
 
