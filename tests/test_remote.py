@@ -8,6 +8,7 @@ serving and query safety with hostile article text.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -28,7 +29,8 @@ from kg.rdf import COMPUTED_GRAPH, export_rdf, source_iri
 from kg.remote import (AuthenticationError, RemoteStore, push, read_graphs, serve,
                        sparql_string)
 from kg.store import EmbeddedStore
-from servers import Endpoint, oxigraph, start_oxigraph, stop_pid, virtuoso, virtuoso_server  # noqa: F401
+from servers import (Endpoint, oxigraph, start_oxigraph, stop_pid, virtuoso,  # noqa: F401
+                     virtuoso_fresh, virtuoso_server)
 
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +45,8 @@ QUERIES = {
     "topics": """SELECT ?label (COUNT(DISTINCT ?a) AS ?n) WHERE {
         ?a schema:about ?t . ?t skos:prefLabel ?label } GROUP BY ?label""",
     "cooccurrence": """SELECT ?x ?y (COUNT(DISTINCT ?a) AS ?n) WHERE {
-        ?a schema:about ?t1, ?t2 . ?t1 skos:notation ?x . ?t2 skos:notation ?y FILTER(?x < ?y) }
+        ?a schema:about ?t1, ?t2 . ?t1 skos:notation ?x . ?t2 skos:notation ?y
+        FILTER(STR(?x) < STR(?y)) }
         GROUP BY ?x ?y HAVING (COUNT(DISTINCT ?a) > 2)""",
     "timeline": """SELECT ?a ?title ?date ?lang WHERE { ?a schema:headline ?title ;
         schema:datePublished ?date . OPTIONAL { ?a schema:inLanguage ?lang } }""",
@@ -99,8 +102,11 @@ def small_corpus(corpus_dir, tmp_path: Path) -> Path:
 
 
 # -- same queries, same results -------------------------------------------------------
-def test_push_real_corpus_then_queries_match_embedded(endpoint: Endpoint, real_export: Path,
-                                                      tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", ["oxigraph", "virtuoso_fresh"])
+def test_push_real_corpus_then_queries_match_embedded(server: str, real_export: Path,
+                                                      tmp_path: Path,
+                                                      request: pytest.FixtureRequest) -> None:
+    endpoint = request.getfixturevalue(server)
     export = tmp_path / "export"
     export.mkdir()
     shutil.copy(real_export / "newskg.nq", export / "newskg.nq")
@@ -111,6 +117,10 @@ def test_push_real_corpus_then_queries_match_embedded(endpoint: Endpoint, real_e
     assert store.graph_counts() == local_counts(export)
     with EmbeddedStore(real_export / "store", read_only=True) as local:
         for name, query in example_queries().items():
+            if endpoint.name == "virtuoso":
+                # SPARQL defines `<` on literals, not IRIs; Virtuoso orders
+                # IRIs its own way, so compare their strings (portable form).
+                query = re.sub(r"FILTER\((\?\w+) < (\?\w+)\)", r"FILTER(STR(\1) < STR(\2))", query)
             assert answer(store, query) == answer(local, query), name
         # the same bound query gives the same answer
         q = "SELECT ?a ?label WHERE { ?a schema:about ?t . ?t skos:prefLabel ?label }"
