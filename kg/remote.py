@@ -1063,8 +1063,13 @@ def serve(source: str | os.PathLike[str], *, host: str = "127.0.0.1", port: int 
 # ------------------------------------------------------- bulk-loader chunks --
 
 def write_split_nquads(nq_path: str | os.PathLike[str], out_dir: str | os.PathLike[str],
-                       max_triples: int) -> list[Path]:
+                       max_triples: int, *, union: bool = True) -> list[Path]:
     """Split an N-Quads file into gzipped chunks of at most ``max_triples`` lines.
+
+    With ``union`` (the default) the chunks end with the set union of the
+    named graphs as default-graph triples: the default graph newskg queries
+    (a loader puts them in its default graph, or in the graph it is told,
+    e.g. Virtuoso's ``ld_dir(..., 'https://w3id.org/newskg/graph/union')``).
 
     The chunks (``newskg-00001.nq.gz``, ...) are what the bulk loaders of
     Virtuoso (``ld_dir``), Neptune, QLever and ``oxigraph load`` take.  Byte
@@ -1076,6 +1081,8 @@ def write_split_nquads(nq_path: str | os.PathLike[str], out_dir: str | os.PathLi
     >>> _ = (d / "x.nq").write_text('<https://e/a> <https://e/p> "1" <https://e/g> .\\n' * 3)
     >>> [p.name for p in write_split_nquads(d / "x.nq", d / "chunks", 2)]
     ['newskg-00001.nq.gz', 'newskg-00002.nq.gz']
+    >>> len(write_split_nquads(d / "x.nq", d / "chunks", 2, union=False))
+    2
     """
     if max_triples < 1:
         raise ValueError("max_triples must be at least 1")
@@ -1090,14 +1097,24 @@ def write_split_nquads(nq_path: str | os.PathLike[str], out_dir: str | os.PathLi
         written.append(path)
 
     chunk: list[bytes] = []
+
+    def add(line: bytes) -> None:
+        nonlocal chunk
+        chunk.append(line)
+        if len(chunk) >= max_triples:
+            flush(chunk)
+            chunk = []
+    triples: set[bytes] = set()
     with open(nq_path, "rb") as fh:
         for line in fh:
             if not line.strip():
                 continue
-            chunk.append(line if line.endswith(b"\n") else line + b"\n")
-            if len(chunk) >= max_triples:
-                flush(chunk)
-                chunk = []
+            line = line if line.endswith(b"\n") else line + b"\n"
+            add(line)
+            if union:
+                triples.add(_strip_graph(line))
+    for line in sorted(triples):
+        add(line)
     if chunk:
         flush(chunk)
     keep = {p.name for p in written}

@@ -185,16 +185,24 @@ def test_split_nquads_chunks_are_bounded_complete_and_deterministic(tmp_path: Pa
     lines = [f'<https://e/s{i}> <https://e/p> "{i}" <https://e/g{i % 7}> .\n' for i in range(25)]
     src = tmp_path / "x.nq"
     src.write_text("".join(lines))
-    chunks = write_split_nquads(src, tmp_path / "out", 10)
+    chunks = write_split_nquads(src, tmp_path / "out", 10, union=False)
     assert [p.name for p in chunks] == ["newskg-00001.nq.gz", "newskg-00002.nq.gz",
                                         "newskg-00003.nq.gz"]
     texts = [gzip.decompress(p.read_bytes()).decode() for p in chunks]
     assert [t.count("\n") for t in texts] == [10, 10, 5]
     assert "".join(texts) == "".join(lines)
     first = [p.read_bytes() for p in chunks]
-    again = write_split_nquads(src, tmp_path / "out", 10)
+    again = write_split_nquads(src, tmp_path / "out", 10, union=False)
     assert [p.read_bytes() for p in again] == first
-    assert len(write_split_nquads(src, tmp_path / "out", 30)) == 1
+    # With the union: every quad, then each distinct triple once in the default graph.
+    src.write_text("".join(lines) + lines[0].replace("<https://e/g0>", "<https://e/g9>"))
+    with_union = write_split_nquads(src, tmp_path / "out", 30)
+    loaded = ox.Store()
+    for p in with_union:
+        loaded.load(gzip.decompress(p.read_bytes()), ox.RdfFormat.N_QUADS)
+    assert len(loaded) == 26 + 25
+    assert len(list(loaded.quads_for_pattern(None, None, None, ox.DefaultGraph()))) == 25
+    assert len(write_split_nquads(src, tmp_path / "out", 60)) == 1
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["newskg-00001.nq.gz"]
 
 
