@@ -386,10 +386,17 @@ def _nquads_chunks(graph: nx.MultiDiGraph) -> dict[str, list[str]]:
     nt_pred = _NT_PRED
     for s in _subjects(graph):
         subj = f"<{s.iri}> "
-        lines = [subj + nt_pred[p] + " " + _nt_object(v, t) for p, v, t in s.statements]
+        lines = [subj + nt_pred[p] + " " + _nt_object(v, t)
+                 for p, v, t in s.statements if p != "wasDerivedFrom"]
         for g in s.graphs:
             tail = f" <{g}> .\n"
             chunks[g].append(tail.join(lines) + tail)
+        for p, v, t in s.statements:
+            if p == "wasDerivedFrom":
+                # "derived from file F" is what file F states: asserting it in
+                # every file's graph would grow as (files per article) squared.
+                for g in ([v] if v in s.graphs else s.graphs):
+                    chunks[g].append(f"{subj}{nt_pred[p]} <{v}> <{g}> .\n")
         for prop, target, graphs in s.edges:
             line = f"{subj}{nt_pred[prop]} <{target}>"
             for g in graphs:
