@@ -270,8 +270,7 @@ class Article:
     tags: list[str] = field(default_factory=list)
     images: list[tuple[str, int, int, bool]] = field(default_factory=list)
     related: list[int | Article] = field(default_factory=list)   # int: index of a file
-    rich: bool = True
-    images_null: bool = False
+    rich: bool = True            # the seed's style; else the older feed style
     logo: str | None = None      # provider logo URL (provider.images), rich files only
     secured: str = ""
     story: int = -1
@@ -326,6 +325,8 @@ class _Rng(random.Random):
         return seq[int(self.random() * len(seq))]
 
     def randrange(self, start, stop=None, step=1):  # type: ignore[override]
+        if step != 1:
+            raise ValueError("only step=1 is supported")
         if stop is None:
             start, stop = 0, start
         return start + int(self.random() * (stop - start))
@@ -674,7 +675,6 @@ class _Builder:
             k = rng.choices((0, 1, 2), (12, 80, 8))[0]
             cached = rich and rng.random() < 0.5
             a.images = [self.image(p, slug, when, cached) for _ in range(k)]
-            a.images_null = not rich and k == 0
         if rich:
             a.quality = max(0, min(170, int(rng.gauss(64, 35))))
             a.published = rng.random() < 0.12
