@@ -9,6 +9,7 @@
 from .exports import BuildResult, build, read_graph, write_graph
 from .graph import build_graph
 from .ingest import load_corpus
+from .remote import RemoteStore, push, serve
 from .rdf import from_rdf, to_rdf, validate, write_rdf
 from .records import Article, Corpus, Image, Problem, Provider, SourceFile
 from .store import QueryResult, Store, build_store, open_store
@@ -21,5 +22,5 @@ __all__ = ["load_corpus", "build_graph", "build", "BuildResult", "read_graph", "
            "to_rdf", "from_rdf", "write_rdf", "validate", "open_store", "build_store", "Store",
            "QueryResult",
            "add_stories", "find_stories", "topic_clusters", "cluster_labels",
-           "draw_view", "write_all"]
+           "draw_view", "write_all", "RemoteStore", "push", "serve"]
 __version__ = "0.1.0"

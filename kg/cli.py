@@ -25,6 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     b.add_argument("--out", type=Path, default=DEFAULT_OUT, help="export folder (default: exports/)")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    b.add_argument("--split-nq", type=int, metavar="N",
+                   help="also write gzipped N-Quads chunks of at most N triples into "
+                        "DIR/chunks/, for bulk loaders")
     b.set_defaults(func=_cmd_build)
 
     s = sub.add_parser("stats", help="describe a built graph")
@@ -117,6 +120,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"kg build: {exc}", file=sys.stderr)
         return 2
+    if args.split_nq:
+        from .remote import write_split_nquads
+
+        result.outputs += write_split_nquads(args.out / "newskg.nq", args.out / "chunks",
+                                             args.split_nq)
     if not args.quiet:
         _print_summary(result.summary, title=f"Built {args.out}/ in {time.monotonic() - started:.1f}s")
         print("wrote: " + ", ".join(p.name for p in result.outputs))
@@ -185,7 +193,13 @@ def _cmd_query(args: argparse.Namespace) -> int:
     except QuerySyntaxError as exc:  # the message gives line and column
         print(f"kg query: {exc}", file=sys.stderr)
         return 2
-    except (StoreError, ValueError) as exc:
+    except StoreError as exc:
+        # A server that fails or refuses (connection, authentication) is not a usage error.
+        from .remote import RemoteError
+
+        print(f"kg query: {exc}", file=sys.stderr)
+        return 1 if isinstance(exc, RemoteError) else 2
+    except ValueError as exc:
         print(f"kg query: {exc}", file=sys.stderr)
         return 2
     fmt = args.format or ("table" if sys.stdout.isatty() else "csv")

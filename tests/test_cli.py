@@ -110,3 +110,15 @@ def test_build_of_several_folders(seeds_dir, corpus_dir, tmp_path):
 def test_help(flag):
     run = kg_cli(flag)
     assert run.returncode == 0 and "build" in run.stdout and "stats" in run.stdout
+
+
+def test_build_split_nq_writes_bounded_gzipped_chunks(seeds_dir, tmp_path):
+    import gzip
+
+    out = tmp_path / "out"
+    assert main(["build", str(seeds_dir), "--out", str(out), "-q", "--split-nq", "50"]) == 0
+    chunks = sorted((out / "chunks").glob("newskg-*.nq.gz"))
+    lines = [gzip.decompress(c.read_bytes()).decode().splitlines() for c in chunks]
+    assert len(chunks) >= 2 and all(0 < len(part) <= 50 for part in lines)
+    every = {line for part in lines for line in part}
+    assert set((out / "newskg.nq").read_text().splitlines()) <= every
