@@ -25,6 +25,7 @@ convenience, :func:`from_rdf` reads RDF back into NetworkX, and
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -89,6 +90,7 @@ def node_id(node_iri: str) -> str:
     return unquote(node_iri[len(ID):])
 
 
+@functools.lru_cache(maxsize=1 << 20)  # one per input file, asked for once per node mention
 def source_iri(path: str) -> str:
     """The IRI of a source file: its named graph and its ``nkg:SourceFile``.
 
@@ -380,11 +382,11 @@ def _subjects(graph: nx.MultiDiGraph) -> Iterator[_Subject]:
         yield _Subject(g, _source_statements(f), [g])
 
 
-def _nquads_chunks(graph: nx.MultiDiGraph) -> dict[str, list[str]]:
+def _nquads_chunks(subjects: Iterable[_Subject]) -> dict[str, list[str]]:
     """Graph IRI -> N-Quads text chunks, in subject order."""
     chunks: dict[str, list[str]] = defaultdict(list)
     nt_pred = _NT_PRED
-    for s in _subjects(graph):
+    for s in subjects:
         subj = f"<{s.iri}> "
         lines = [subj + nt_pred[p] + " " + _nt_object(v, t)
                  for p, v, t in s.statements if p != "wasDerivedFrom"]
@@ -414,7 +416,7 @@ def iter_quads(graph: nx.MultiDiGraph) -> Iterator[str]:
     >>> text.count(" .\\n") == text.count("\\n")
     True
     """
-    chunks = _nquads_chunks(graph)
+    chunks = _nquads_chunks(_subjects(graph))
     for g in sorted(chunks):
         yield from chunks[g]
 
@@ -422,14 +424,14 @@ def iter_quads(graph: nx.MultiDiGraph) -> Iterator[str]:
 def nquads_of_graph(graph: nx.MultiDiGraph, graph_iri: str) -> str:
     """The N-Quads of one named graph (e.g. one source file), for
     :meth:`kg.store.Store.replace_graph`."""
-    return "".join(_nquads_chunks(graph).get(graph_iri, ()))
+    return "".join(_nquads_chunks(_subjects(graph)).get(graph_iri, ()))
 
 
-def _turtle(graph: nx.MultiDiGraph) -> Iterator[str]:
+def _turtle(subjects: Iterable[_Subject]) -> Iterator[str]:
     yield f"@base <{ID}> .\n"
     for p, ns in _PREFIXES:
         yield f"@prefix {p}: <{ns}> .\n"
-    for s in _subjects(graph):
+    for s in subjects:
         pairs = [(p, _ttl_object(v, t)) for p, v, t in s.statements]
         pairs += [(p, _ttl_object(target, "@id")) for p, target, _ in s.edges]
         parts: list[str] = []
@@ -459,13 +461,13 @@ def _context() -> dict:
     return orjson.loads((ONTOLOGY_DIR / "context.jsonld").read_bytes())["@context"]
 
 
-def _jsonld(graph: nx.MultiDiGraph) -> Iterator[bytes]:
+def _jsonld(subjects: Iterable[_Subject]) -> Iterator[bytes]:
     context = _context()
     # Terms whose datatype the context already coerces need no @type per value.
     coerced = {k for k, v in context.items() if isinstance(v, dict) and "@type" in v}
     yield b'{"@context": ' + orjson.dumps(context) + b',\n"@graph": [\n'
     first = True
-    for s in _subjects(graph):
+    for s in subjects:
         obj: dict[str, object] = {"id": _jsonld_value(s.iri, "@id", True)}
         for p, v, t in s.statements:
             _append(obj, p, _jsonld_value(v, t, p in coerced))
@@ -501,7 +503,8 @@ def write_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> dict:
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    chunks = _nquads_chunks(graph)
+    subjects = list(_subjects(graph))  # walked once, written three times
+    chunks = _nquads_chunks(subjects)
     graphs = len(chunks)
     quads = 0
     with atomic_writer(out / NQUADS, "w") as f:
@@ -511,9 +514,9 @@ def write_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> dict:
             f.write(text)
     del chunks
     with atomic_writer(out / TURTLE, "w") as f:
-        f.writelines(_turtle(graph))
+        f.writelines(_turtle(subjects))
     with atomic_writer(out / JSONLD, "wb") as f:
-        f.writelines(_jsonld(graph))
+        f.writelines(_jsonld(subjects))
     return {"nquads": out / NQUADS, "turtle": out / TURTLE, "jsonld": out / JSONLD,
             "quads": quads, "graphs": graphs}
 
