@@ -62,7 +62,16 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 NQUADS = "newskg.nq"
 TURTLE = "newskg.ttl"
 JSONLD = "newskg.jsonld"
-ONTOLOGY_DIR = Path(__file__).resolve().parent.parent / "ontology"
+def _ontology_dir() -> Path:
+    # A checkout has ontology/ beside kg/; an installed package has kg/ontology/.
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "ontology", here / "ontology"):
+        if (candidate / "newskg.ttl").is_file():
+            return candidate
+    return here.parent / "ontology"
+
+
+ONTOLOGY_DIR = _ontology_dir()
 
 
 class RDFError(Exception):
