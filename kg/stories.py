@@ -36,10 +36,13 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from itertools import chain
 from dataclasses import dataclass
 from datetime import timedelta
 
 import networkx as nx
+
+from ._util import gc_paused
 
 __all__ = [
     "Story", "find_stories", "add_stories", "story_id", "fold", "terms",
@@ -127,54 +130,77 @@ class Story:
 
 
 class _Docs:
-    """Article term vectors, IDF weights and publication times."""
+    """Article term vectors, IDF weights and publication times.
+
+    Terms are numbered by rarity (document frequency, then the term), so an
+    article's vector, a dict keyed by term number in increasing order, lists
+    its rarest terms first, and sums over shared terms run in the same order
+    whatever ``PYTHONHASHSEED`` is.
+    """
 
     def __init__(self, graph: nx.MultiDiGraph, nodes: Iterable[str] | None = None):
         if nodes is None:
             nodes = (n for n, k in graph.nodes(data="kind") if k == "article")
-        ids: list[str] = []
-        title_terms: list[set[str]] = []
-        body_terms: list[set[str]] = []
-        df: Counter = Counter()
-        for n in sorted(nodes):
-            d = graph.nodes[n]
-            t = _term_set(_strip_tail(d.get("title", "")))
-            b = _term_set(d.get("excerpt", "")) - t
-            ids.append(n)
-            title_terms.append(t)
-            body_terms.append(b)
-            df.update(t)
-            df.update(b)
+        ids = sorted(nodes)
+        attrs = graph.nodes
+        with gc_paused():  # millions of small sets and dicts, none of them cyclic
+            seen: dict[str, set[str]] = {}  # same-story copies repeat their texts
+            title_terms: list[set[str]] = []
+            body_terms: list[set[str]] = []
+            times: list[float | None] = []
+            for n in ids:
+                d = attrs[n]
+                text = _strip_tail(d.get("title", ""))
+                t = seen.get(text)
+                if t is None:
+                    t = seen[text] = _term_set(text)
+                text = d.get("excerpt", "")
+                b = seen.get(text)
+                if b is None:
+                    b = seen[text] = _term_set(text)
+                title_terms.append(t)
+                body_terms.append(b - t)
+                times.append(_timestamp(d.get("published")))
+            del seen
+            df = Counter(chain.from_iterable(title_terms))
+            df.update(chain.from_iterable(body_terms))
+            total = max(len(ids), 1)
+            vocab = sorted(df, key=lambda w: (df[w], w))
+            rank = {w: r for r, w in enumerate(vocab)}
+            idf = [(math.log((1 + total) / (1 + df[w])) + 1.0) ** IDF_POWER for w in vocab]
+            title_idf = [x * _TITLE_WEIGHT for x in idf]
+            vectors: list[dict[int, float]] = []
+            for t, b in zip(title_terms, body_terms):
+                v = {r: title_idf[r] for r in map(rank.__getitem__, t)}
+                for r in map(rank.__getitem__, b):
+                    v[r] = idf[r]
+                keys = sorted(v)
+                norm = math.sqrt(sum([v[r] * v[r] for r in keys])) or 1.0
+                vectors.append({r: v[r] / norm for r in keys})
         self.graph = graph
         self.ids = ids
         self.index = {n: i for i, n in enumerate(ids)}
-        self.df = df
-        total = max(len(ids), 1)
         self.n = total
-        idf = {w: (math.log((1 + total) / (1 + c)) + 1.0) ** IDF_POWER for w, c in df.items()}
-        self.idf = idf
-        vectors: list[dict[str, float]] = []
-        for t, b in zip(title_terms, body_terms):
-            v = {w: idf[w] * _TITLE_WEIGHT for w in t}
-            for w in b:
-                v[w] = idf[w]
-            norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
-            vectors.append({w: x / norm for w, x in v.items()})
         self.vectors = vectors
-        self.title_terms = title_terms
-        self.times = [_timestamp(graph.nodes[n].get("published")) for n in ids]
+        self.times = times
 
     def cosine(self, i: int, j: int) -> float:
+        if j < i:
+            i, j = j, i
         a, b = self.vectors[i], self.vectors[j]
-        return sum([a[w] * b[w] for w in a.keys() & b.keys()])
+        # In the lower index's term order: the same float sum every run.
+        return sum([x * b[w] for w, x in a.items() if w in b])
 
     def related_pairs(self) -> set[tuple[int, int]]:
         out = set()
         index = self.index
-        for u, v, k in self.graph.edges(keys=True):
-            if k == "related" and u in index and v in index and u != v:
-                i, j = index[u], index[v]
-                out.add((i, j) if i < j else (j, i))
+        succ = self.graph._succ  # networkx's adjacency dict: its views cost 2x here
+        for i, u in enumerate(self.ids):
+            for v, keys in succ[u].items():
+                if "related" in keys and v != u:
+                    j = index.get(v)
+                    if j is not None:
+                        out.add((i, j) if i < j else (j, i))
         return out
 
     def candidates(self, window: float) -> set[tuple[int, int]]:
@@ -184,30 +210,42 @@ class _Docs:
         term index and keeps the articles that hold at least two of them
         (or its only one); near-duplicates share most of their rare terms.
         """
-        df = self.df
-        rank = {w: r for r, w in enumerate(sorted(df, key=lambda w: (df[w], w)))}
-        order = sorted((t, i) for i, t in enumerate(self.times) if t is not None)
-        post_ids: dict[str, list[int]] = defaultdict(list)
-        post_times: dict[str, list[float]] = defaultdict(list)
         vectors = self.vectors
-        for t, i in order:  # time order, so every posting list is sorted by time
-            for w in vectors[i]:
-                post_ids[w].append(i)
-                post_times[w].append(t)
+        order = sorted((t, i) for i, t in enumerate(self.times) if t is not None)
         pairs: set[tuple[int, int]] = set()
-        for t, i in order:
-            ks = sorted(vectors[i], key=rank.__getitem__)[:_KEYS]
-            need = min(2, len(ks))
-            met: Counter = Counter()
-            for w in ks:
-                times = post_times[w]
-                lo = bisect_left(times, t - window)
-                hi = bisect_right(times, t + window)
-                if hi - lo > _MAX_POSTINGS:
+        with gc_paused():
+            keys = {i: list(vectors[i])[:_KEYS] for _, i in order}
+            # Only terms that are some article's key are ever looked up.
+            looked_up = set(chain.from_iterable(keys.values()))
+            post_ids: dict[int, list[int]] = {w: [] for w in looked_up}
+            for _, i in order:  # time order, so every posting list is sorted by time
+                for w in looked_up.intersection(vectors[i]):
+                    post_ids[w].append(i)
+            all_times = self.times
+            post_times = {w: [all_times[i] for i in p] for w, p in post_ids.items()}
+            for t, i in order:
+                ks = keys[i]
+                slices = []
+                for w in ks:
+                    times = post_times[w]
+                    if len(times) < 2:
+                        continue  # only this article holds it
+                    lo = bisect_left(times, t - window)
+                    hi = bisect_right(times, t + window)
+                    if 1 < hi - lo <= _MAX_POSTINGS:
+                        slices.append(post_ids[w][lo:hi])
+                # Every slice holds article i itself (its own time is in the window).
+                if len(ks) == 1:
+                    found = set(slices[0]) if slices else set()
+                elif len(slices) < 2:
                     continue
-                met.update(post_ids[w][lo:hi])
-            for j, c in met.items():
-                if c >= need and j != i:
+                else:  # the articles in at least two of the slices
+                    held, found = set(slices[0]), set()
+                    for sl in slices[1:]:
+                        found.update(held.intersection(sl))
+                        held.update(sl)
+                found.discard(i)
+                for j in found:
                     pairs.add((i, j) if i < j else (j, i))
         return pairs
 
@@ -221,8 +259,10 @@ class _Docs:
             if times[i] is not None and times[j] is not None and abs(times[i] - times[j]) <= span:
                 pairs.add((i, j))
         out = []
-        for i, j in pairs:
-            s = self.cosine(i, j)
+        vectors = self.vectors
+        for i, j in pairs:  # i < j; the sum of cosine(), inlined
+            a, b = vectors[i], vectors[j]
+            s = sum([x * b[w] for w, x in a.items() if w in b])
             if (i, j) in related:
                 s += RELATED_BONUS
             if s >= floor:
@@ -254,6 +294,11 @@ def find_stories(graph: nx.MultiDiGraph, *, threshold: float = DEFAULT_THRESHOLD
     """
     if not 0.0 <= threshold <= 1.5:
         raise ValueError(f"threshold must be between 0 and 1.5, not {threshold}")
+    with gc_paused():  # builds millions of small, acyclic objects
+        return _find_stories(graph, threshold, window)
+
+
+def _find_stories(graph: nx.MultiDiGraph, threshold: float, window: timedelta) -> list[Story]:
     docs = _Docs(graph)
     span = window.total_seconds()
     parent = list(range(len(docs.ids)))
