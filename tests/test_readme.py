@@ -1,0 +1,54 @@
+"""The README's examples are what the commands print on the seeds."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def examples() -> list[tuple[str, str]]:
+    """(command, expected output) for every `$ kg ...` line of a code block."""
+    found = []
+    for block in re.findall(r"^```[a-z]*\n(.*?)^```$", README, re.S | re.M):
+        parts = re.split(r"^\$ ", block, flags=re.M)
+        for part in parts[1:]:
+            command, _, output = part.partition("\n")
+            if command.startswith("kg query") or command.startswith("kg view"):
+                found.append((command, output.strip("\n")))
+    return found
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("readme")
+    shutil.copytree(ROOT / "seeds", work / "seeds")
+    shutil.copytree(ROOT / "ontology", work / "ontology")
+    run = subprocess.run([sys.executable, "-m", "kg.cli", "build", "seeds", "-q"], cwd=work,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return work
+
+
+def test_readme_has_examples():
+    commands = [c for c, _ in examples()]
+    assert len(commands) >= 5 and any("--story" in c for c in commands)
+
+
+@pytest.mark.parametrize("command, expected", examples(), ids=lambda v: v[:60] if isinstance(v, str) else None)
+def test_readme_example_output(workdir, command, expected):
+    argv = shlex.split(command)[1:]
+    if argv[0] == "query" and "--format" not in argv:
+        argv += ["--format", "table"]  # what a terminal shows
+    run = subprocess.run([sys.executable, "-m", "kg.cli", *argv], cwd=workdir,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip("\n") == expected
