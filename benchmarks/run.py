@@ -175,6 +175,7 @@ def _worker_build(corpus: str, out: str, cache: bool) -> dict[str, Any]:
     total = time.monotonic() - t0
     s = result.summary
     return {"start": t0, "build_seconds": round(total, 3), "timings": result.timings,
+            "stage_order": list(result.timings),  # the JSON below sorts the keys
             "files": s.get("files", {}), "quads": s.get("quads"),
             "nodes": result.graph.number_of_nodes(), "edges": result.graph.number_of_edges(),
             "problems": len(result.problems)}
@@ -298,7 +299,8 @@ def run_build(corpus: Path, out: Path, cache: bool) -> dict[str, Any]:
     data = json.loads(r["stdout"])
     stages: dict[str, dict[str, float | None]] = {}
     t = data["start"]
-    for name, secs in data["timings"].items():
+    for name in data["stage_order"]:
+        secs = data["timings"][name]
         stages[name] = {"seconds": secs, "peak_pss_mb": r["sampler"].peak(t, t + secs)}
         t += secs
     u = _usage(r)
@@ -325,7 +327,7 @@ def _digest_exports(out: Path) -> dict[str, str]:
 
 def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians of a list of build runs."""
-    stage_names = list(runs[0]["stages"])
+    stage_names = list(runs[0]["stages"])  # in pipeline order
     return {
         "wall": _median([r["wall"] for r in runs]),
         "build_seconds": _median([r["build_seconds"] for r in runs]),
