@@ -269,4 +269,3 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         record_cache.save()  # last: a failed build never caches its records
         lap("cache")
     return BuildResult(corpus, graph, problems, outputs, summary, timings)
-    return BuildResult(corpus, graph, problems, outputs, summary)
