@@ -317,15 +317,20 @@ _SCHEME_STATEMENTS: list[Statement] = [
     ("type", SKOS + "ConceptScheme", "@id"), ("prefLabel", "newskg topics", "@en")]
 
 
-def _nt_object(value: str, dtype: str) -> str:
-    if dtype == "@id":
-        return f"<{value}>"
+def _literal(value: str, dtype: str, datatype: str) -> str:
+    """A literal with its language tag (``@en``) or ``datatype`` reference."""
     lit = '"' + escape_literal(value) + '"'
     if not dtype:
         return lit
     if dtype[0] == "@":
         return lit + dtype
-    return f"{lit}^^<{XSD}{dtype}>"
+    return lit + "^^" + datatype
+
+
+def _nt_object(value: str, dtype: str) -> str:
+    if dtype == "@id":
+        return f"<{value}>"
+    return _literal(value, dtype, f"<{XSD}{dtype}>")
 
 
 def _ttl_object(value: str, dtype: str) -> str:
@@ -335,12 +340,7 @@ def _ttl_object(value: str, dtype: str) -> str:
         if value in _CLASS_TERMS:
             return _curie(value)
         return f"<{value}>"
-    lit = '"' + escape_literal(value) + '"'
-    if not dtype:
-        return lit
-    if dtype[0] == "@":
-        return lit + dtype
-    return f"{lit}^^xsd:{dtype}"
+    return _literal(value, dtype, f"xsd:{dtype}")
 
 
 # -- the walk over the graph --------------------------------------------------------
