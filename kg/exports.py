@@ -263,7 +263,9 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         outputs += [info["nquads"], info["turtle"], info["jsonld"]]
         summary["quads"] = info["quads"]
         lap("rdf")
-        outputs.append(build_store(info["nquads"], out / STORE_DIR, union=info["turtle"]))
+        # trusted: we just wrote these files, so Oxigraph need not re-validate them
+        outputs.append(build_store(info["nquads"], out / STORE_DIR, union=info["turtle"],
+                                   trusted=True))
         lap("store")
     if record_cache is not None:
         record_cache.save()  # last: a failed build never caches its records

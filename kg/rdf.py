@@ -818,5 +818,6 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> list[Path]
     from .store import STORE_DIR, build_store
 
     info = write_rdf(graph, out_dir)
-    store = build_store(info["nquads"], Path(out_dir) / STORE_DIR, union=info["turtle"])
+    store = build_store(info["nquads"], Path(out_dir) / STORE_DIR, union=info["turtle"],
+                        trusted=True)
     return [info["nquads"], info["turtle"], info["jsonld"], store]
