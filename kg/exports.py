@@ -35,7 +35,7 @@ from typing import IO
 import networkx as nx
 import orjson
 
-from ._util import atomic_writer
+from ._util import atomic_writer, forked
 from .graph import build_graph, graph_summary
 from .cache import RecordCache
 from .ingest import load_corpus
@@ -198,6 +198,12 @@ def read_problems(path: str | os.PathLike = "exports") -> list[Problem]:
     return [Problem(**orjson.loads(line)) for line in path.read_bytes().splitlines() if line]
 
 
+def _write_manifest(summary: dict, corpus: Corpus, path: Path) -> None:
+    manifest = {"summary": summary, "files": [asdict(f) for f in corpus.files]}
+    with atomic_writer(path) as f:
+        f.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
+
+
 # -- the whole build --------------------------------------------------------------
 @dataclass
 class BuildResult:
@@ -222,7 +228,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     ``rdf=False``, the RDF files and the embedded SPARQL store.  Returns the
     corpus, the graph, every problem (ingest and merge) and the paths written.
     """
-    from .rdf import write_rdf
+    from .rdf import JSONLD, NQUADS, TURTLE, RdfWriter
     from .store import STORE_DIR, build_store
     from .stories import add_stories
 
@@ -245,28 +251,32 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     lap("stories")
     problems = corpus.problems + graph.graph["problems"]
     problems.sort(key=lambda p: (p.path, p.line or 0, p.field or "", p.reason))
-    outputs = write_graph(graph, out)
-    write_problems(problems, out / PROBLEMS)
-    outputs.append(out / PROBLEMS)
     summary = graph_summary(graph)
     summary["files"] = {"read": len(corpus.files),
                         "articles": sum(f.ok for f in corpus.files),
                         "skipped": sum(not f.ok for f in corpus.files)}
     summary["problems"] = dict(sorted(Counter(p.reason for p in problems).items()))
-    manifest = {"summary": summary, "files": [asdict(f) for f in corpus.files]}
-    with atomic_writer(out / MANIFEST) as f:
-        f.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
-    outputs.append(out / MANIFEST)
-    lap("graph_exports")
+    side: list[tuple[Callable, tuple]] = []  # written by a second process
     if rdf:
-        info = write_rdf(graph, out)
-        outputs += [info["nquads"], info["turtle"], info["jsonld"]]
-        summary["quads"] = info["quads"]
-        lap("rdf")
-        # trusted: we just wrote these files, so Oxigraph need not re-validate them
-        outputs.append(build_store(info["nquads"], out / STORE_DIR, union=info["turtle"],
-                                   trusted=True))
-        lap("store")
+        writer = RdfWriter(graph)
+        # The Turtle comes first: the store loads it as its default graph.
+        side += [(writer.write_turtle, (out / TURTLE,)), (writer.write_jsonld, (out / JSONLD,))]
+    side += [(write_graph, (graph, out)), (write_problems, (problems, out / PROBLEMS)),
+             (_write_manifest, (summary, corpus, out / MANIFEST))]
+    outputs: list[Path] = []
+    with forked(side) as written:
+        if rdf:
+            summary["quads"], _ = writer.write_nquads(out / NQUADS)
+            lap("rdf")
+            written[0].result()
+            # trusted: we just wrote these files, so Oxigraph need not re-validate them
+            store = build_store(out / NQUADS, out / STORE_DIR, union=out / TURTLE, trusted=True)
+            lap("store")
+            outputs += [out / NQUADS, out / TURTLE, out / JSONLD, store]
+        for f in written:
+            f.result()
+        lap("exports")  # what is left of the second process's work
+    outputs = [out / GRAPH_JSON, out / GRAPHML, out / PROBLEMS, out / MANIFEST] + outputs
     if record_cache is not None:
         record_cache.save()  # last: a failed build never caches its records
         lap("cache")

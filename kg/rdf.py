@@ -41,7 +41,7 @@ import orjson
 
 from .exports import atomic_writer
 
-__all__ = ["iri", "node_id", "source_iri", "source_path", "write_rdf", "export_rdf", "iter_quads",
+__all__ = ["iri", "node_id", "source_iri", "source_path", "write_rdf", "RdfWriter", "export_rdf", "iter_quads",
            "nquads_of_graph", "to_rdf", "from_rdf", "validate", "ValidationReport",
            "Violation", "RDFError", "NKG", "ID", "SOURCE", "COMPUTED_GRAPH",
            "TOPIC_SCHEME", "ONTOLOGY_DIR", "NQUADS", "TURTLE", "JSONLD"]
@@ -391,28 +391,57 @@ def _subjects(graph: nx.MultiDiGraph) -> Iterator[_Subject]:
         yield _Subject(g, _source_statements(f), [g])
 
 
-def _nquads_chunks(subjects: Iterable[_Subject]) -> dict[str, list[str]]:
-    """Graph IRI -> N-Quads text chunks, in subject order."""
-    chunks: dict[str, list[str]] = defaultdict(list)
+def _graph_parts(s: _Subject) -> Iterator[str]:
+    """The graphs subject ``s`` says something in, each once."""
+    yield from s.graphs
+    for p, v, _ in s.statements:
+        if p == "wasDerivedFrom":
+            yield from ([v] if v in s.graphs else s.graphs)
+    for _, _, graphs in s.edges:
+        yield from graphs
+
+
+def _nquads_by_graph(subjects: list[_Subject]) -> Iterator[tuple[str, list[str]]]:
+    """(graph IRI, N-Quads text chunks) for every named graph, in IRI order.
+
+    Streamed: one graph's text is built at a time, from an index of the
+    subjects each graph mentions, so the whole N-Quads never sit in memory
+    (1.2 GB at 100,000 articles).  Within a graph, subjects keep their order.
+    """
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(subjects):
+        for g in dict.fromkeys(_graph_parts(s)):
+            members[g].append(i)
     nt_pred = _NT_PRED
-    for s in subjects:
-        subj = f"<{s.iri}> "
-        lines = [subj + nt_pred[p] + " " + _nt_object(v, t)
-                 for p, v, t in s.statements if p != "wasDerivedFrom"]
-        for g in s.graphs:
-            tail = f" <{g}> .\n"
-            chunks[g].append(tail.join(lines) + tail)
-        for p, v, t in s.statements:
-            if p == "wasDerivedFrom":
+    shared: dict[int, list[str]] = {}  # node lines of subjects stated in several graphs
+
+    def node_lines(i: int, s: _Subject) -> list[str]:
+        lines = shared.get(i)
+        if lines is None:
+            subj = f"<{s.iri}> "
+            lines = [subj + nt_pred[p] + " " + _nt_object(v, t)
+                     for p, v, t in s.statements if p != "wasDerivedFrom"]
+            if len(s.graphs) > 1:
+                shared[i] = lines
+        return lines
+
+    for g in sorted(members):
+        tail = f" <{g}> .\n"
+        out: list[str] = []
+        for i in members[g]:
+            s = subjects[i]
+            subj = f"<{s.iri}> "
+            if g in s.graphs:
+                out.append(tail.join(node_lines(i, s)) + tail)
+            for p, v, t in s.statements:
                 # "derived from file F" is what file F states: asserting it in
                 # every file's graph would grow as (files per article) squared.
-                for g in ([v] if v in s.graphs else s.graphs):
-                    chunks[g].append(f"{subj}{nt_pred[p]} <{v}> <{g}> .\n")
-        for prop, target, graphs in s.edges:
-            line = f"{subj}{nt_pred[prop]} <{target}>"
-            for g in graphs:
-                chunks[g].append(f"{line} <{g}> .\n")
-    return chunks
+                if p == "wasDerivedFrom" and g in ([v] if v in s.graphs else s.graphs):
+                    out.append(f"{subj}{nt_pred[p]} <{v}>{tail}")
+            for prop, target, graphs in s.edges:
+                if g in graphs:
+                    out.append(f"{subj}{nt_pred[prop]} <{target}>{tail}")
+        yield g, out
 
 
 def iter_quads(graph: nx.MultiDiGraph) -> Iterator[str]:
@@ -425,15 +454,16 @@ def iter_quads(graph: nx.MultiDiGraph) -> Iterator[str]:
     >>> text.count(" .\\n") == text.count("\\n")
     True
     """
-    chunks = _nquads_chunks(_subjects(graph))
-    for g in sorted(chunks):
-        yield from chunks[g]
+    for _, chunks in _nquads_by_graph(list(_subjects(graph))):
+        yield from chunks
 
 
 def nquads_of_graph(graph: nx.MultiDiGraph, graph_iri: str) -> str:
     """The N-Quads of one named graph (e.g. one source file), for
     :meth:`kg.store.Store.replace_graph`."""
-    return "".join(_nquads_chunks(_subjects(graph)).get(graph_iri, ()))
+    subjects = [s for s in _subjects(graph) if graph_iri in _graph_parts(s)]
+    return "".join(chunk for g, chunks in _nquads_by_graph(subjects) if g == graph_iri
+                   for chunk in chunks)
 
 
 def _turtle(subjects: Iterable[_Subject]) -> Iterator[str]:
@@ -497,6 +527,47 @@ def _append(obj: dict, key: str, value: object) -> None:
         obj[key] = [old, value]
 
 
+class RdfWriter:
+    """The RDF files of one graph, written one by one.
+
+    The graph is walked once; each ``write_*`` method then writes one file,
+    atomically and deterministically.  :func:`write_rdf` writes all three;
+    ``kg build`` writes the Turtle and JSON-LD in a second process while it
+    writes the N-Quads and loads the store.
+
+    >>> import kg, tempfile, pathlib
+    >>> w = RdfWriter(kg.build_graph(kg.load_corpus("seeds")))
+    >>> w.write_nquads(pathlib.Path(tempfile.mkdtemp()) / NQUADS)
+    (155, 2)
+    """
+
+    def __init__(self, graph: nx.MultiDiGraph) -> None:
+        self.subjects = list(_subjects(graph))
+
+    def write_nquads(self, path: str | os.PathLike) -> tuple[int, int]:
+        """Stream every named graph to ``path``; returns (quads, graphs)."""
+        quads = graphs = 0
+        with atomic_writer(path, "w") as f:
+            for _, chunks in _nquads_by_graph(self.subjects):
+                text = "".join(chunks)
+                quads += text.count("\n")
+                graphs += 1
+                f.write(text)
+        return quads, graphs
+
+    def write_turtle(self, path: str | os.PathLike) -> Path:
+        """The union of the named graphs as Turtle."""
+        with atomic_writer(path, "w") as f:
+            f.writelines(_turtle(self.subjects))
+        return Path(path)
+
+    def write_jsonld(self, path: str | os.PathLike) -> Path:
+        """The union of the named graphs as JSON-LD (``ontology/context.jsonld``)."""
+        with atomic_writer(path, "wb") as f:
+            f.writelines(_jsonld(self.subjects))
+        return Path(path)
+
+
 def write_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> dict:
     """Write ``newskg.nq``, ``newskg.ttl`` and ``newskg.jsonld`` into ``out_dir``.
 
@@ -512,20 +583,10 @@ def write_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> dict:
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    subjects = list(_subjects(graph))  # walked once, written three times
-    chunks = _nquads_chunks(subjects)
-    graphs = len(chunks)
-    quads = 0
-    with atomic_writer(out / NQUADS, "w") as f:
-        for g in sorted(chunks):
-            text = "".join(chunks[g])
-            quads += text.count("\n")
-            f.write(text)
-    del chunks
-    with atomic_writer(out / TURTLE, "w") as f:
-        f.writelines(_turtle(subjects))
-    with atomic_writer(out / JSONLD, "wb") as f:
-        f.writelines(_jsonld(subjects))
+    writer = RdfWriter(graph)
+    quads, graphs = writer.write_nquads(out / NQUADS)
+    writer.write_turtle(out / TURTLE)
+    writer.write_jsonld(out / JSONLD)
     return {"nquads": out / NQUADS, "turtle": out / TURTLE, "jsonld": out / JSONLD,
             "quads": quads, "graphs": graphs}
 
