@@ -352,14 +352,18 @@ class _Subject:
     edges: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (prop, object IRI, graphs)
 
 
-def _sources_graphs(sources: Iterable[str] | None) -> list[str]:
-    graphs = [source_iri(s) for s in (sources or ())]
-    return graphs or [COMPUTED_GRAPH]
-
-
 def _subjects(graph: nx.MultiDiGraph) -> Iterator[_Subject]:
     """Every subject of the export, in a deterministic order."""
     iris: dict[str, str] = {}
+    graphs_of: dict[tuple[str, ...], list[str]] = {}  # sources -> graph IRIs, shared
+
+    def _sources_graphs(sources: Iterable[str] | None) -> list[str]:
+        key = tuple(sources or ())
+        graphs = graphs_of.get(key)
+        if graphs is None:
+            graphs = graphs_of[key] = [source_iri(s) for s in key] or [COMPUTED_GRAPH]
+        return graphs
+
     files: set[str] = set()
     has_topics = False
     nodes = graph.nodes
@@ -425,6 +429,7 @@ def _nquads_by_graph(subjects: list[_Subject]) -> Iterator[tuple[str, list[str]]
                 shared[i] = lines
         return lines
 
+    derived_pred = nt_pred["wasDerivedFrom"]
     for g in sorted(members):
         tail = f" <{g}> .\n"
         out: list[str] = []
@@ -433,11 +438,11 @@ def _nquads_by_graph(subjects: list[_Subject]) -> Iterator[tuple[str, list[str]]
             subj = f"<{s.iri}> "
             if g in s.graphs:
                 out.append(tail.join(node_lines(i, s)) + tail)
-            for p, v, t in s.statements:
+            for p, v, _ in s.statements:
                 # "derived from file F" is what file F states: asserting it in
                 # every file's graph would grow as (files per article) squared.
-                if p == "wasDerivedFrom" and g in ([v] if v in s.graphs else s.graphs):
-                    out.append(f"{subj}{nt_pred[p]} <{v}>{tail}")
+                if p == "wasDerivedFrom" and (g == v or (g in s.graphs and v not in s.graphs)):
+                    out.append(f"{subj}{derived_pred} <{v}>{tail}")
             for prop, target, graphs in s.edges:
                 if g in graphs:
                     out.append(f"{subj}{nt_pred[prop]} <{target}>{tail}")
