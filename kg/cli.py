@@ -128,6 +128,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
     if not args.quiet:
         _print_summary(result.summary, title=f"Built {args.out}/ in {time.monotonic() - started:.1f}s")
         print("wrote: " + ", ".join(p.name for p in result.outputs))
+        if "store_graphs_replaced" in result.summary:
+            print(f"store: updated in place, {result.summary['store_graphs_replaced']:,} "
+                  "named graphs replaced")
     if result.problems:
         by_reason = Counter(p.reason for p in result.problems)
         print(f"{len(result.problems):,} problems (details in {args.out / 'problems.jsonl'}): "

@@ -227,9 +227,14 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     ``newskg.graphml``, ``problems.jsonl``, ``manifest.json`` and, unless
     ``rdf=False``, the RDF files and the embedded SPARQL store.  Returns the
     corpus, the graph, every problem (ingest and merge) and the paths written.
+
+    When ``out`` already holds a store built from nearly the same input, only
+    the named graphs whose N-Quads changed are replaced in it (one
+    transaction; ``summary["store_graphs_replaced"]`` says how many);
+    otherwise the store is rebuilt from scratch.
     """
     from .rdf import JSONLD, NQUADS, TURTLE, RdfWriter
-    from .store import STORE_DIR, build_store
+    from .store import STORE_DIR, StoreUpdate, build_store
     from .stories import add_stories
 
     out = Path(out)
@@ -266,13 +271,18 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     outputs: list[Path] = []
     with forked(side) as written:
         if rdf:
-            summary["quads"], _ = writer.write_nquads(out / NQUADS)
+            update = StoreUpdate(out / STORE_DIR)
+            summary["quads"], _ = writer.write_nquads(out / NQUADS, each_graph=update.add)
             lap("rdf")
-            written[0].result()
-            # trusted: we just wrote these files, so Oxigraph need not re-validate them
-            store = build_store(out / NQUADS, out / STORE_DIR, union=out / TURTLE, trusted=True)
+            if update.worthwhile:  # a few files changed: replace their graphs
+                summary["store_graphs_replaced"] = update.apply()
+            else:
+                written[0].result()
+                # trusted: we just wrote these files, so Oxigraph need not re-validate them
+                build_store(out / NQUADS, out / STORE_DIR, union=out / TURTLE, trusted=True,
+                            digests=update.digests)
             lap("store")
-            outputs += [out / NQUADS, out / TURTLE, out / JSONLD, store]
+            outputs += [out / NQUADS, out / TURTLE, out / JSONLD, out / STORE_DIR]
         for f in written:
             f.result()
         lap("exports")  # what is left of the second process's work

@@ -30,7 +30,7 @@ import math
 import os
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -549,15 +549,22 @@ class RdfWriter:
     def __init__(self, graph: nx.MultiDiGraph) -> None:
         self.subjects = list(_subjects(graph))
 
-    def write_nquads(self, path: str | os.PathLike) -> tuple[int, int]:
-        """Stream every named graph to ``path``; returns (quads, graphs)."""
+    def write_nquads(self, path: str | os.PathLike,
+                     each_graph: Callable[[str, str], None] | None = None) -> tuple[int, int]:
+        """Stream every named graph to ``path``; returns (quads, graphs).
+
+        ``each_graph(graph_iri, nquads_text)`` is called for every graph
+        as it is written.
+        """
         quads = graphs = 0
         with atomic_writer(path, "w") as f:
-            for _, chunks in _nquads_by_graph(self.subjects):
+            for g, chunks in _nquads_by_graph(self.subjects):
                 text = "".join(chunks)
                 quads += text.count("\n")
                 graphs += 1
                 f.write(text)
+                if each_graph is not None:
+                    each_graph(g, text)
         return quads, graphs
 
     def write_turtle(self, path: str | os.PathLike) -> Path:

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import csv
 import gc
+import hashlib
 import io
 import os
 import re
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal as TLiteral, Protocol, runtime_checkable
@@ -37,7 +38,10 @@ from typing import Any, Literal as TLiteral, Protocol, runtime_checkable
 import orjson
 import pyoxigraph as ox
 
+from ._util import atomic_writer
+
 __all__ = ["Store", "QueryResult", "EmbeddedStore", "open_store", "build_store",
+           "StoreUpdate", "graph_digest",
            "StoreError", "QuerySyntaxError", "StoreNotFoundError", "to_term",
            "PREFIXES", "BASE", "DEFAULT_STORE", "STORE_DIR"]
 
@@ -511,18 +515,33 @@ class EmbeddedStore:
 
     def replace_graph(self, graph_iri: str, nquads: bytes | str) -> None:
         """Replace one named graph by the given triples in one transaction."""
-        quads = _nquads_for_graph(graph_iri, nquads)
-        g = ox.NamedNode(graph_iri)
-        # One SPARQL update is one transaction: readers see the old graph or
-        # the new one, never a mix.
-        body = " .\n".join(f"{q.subject} {q.predicate} {q.object}" for q in quads)
-        self.oxigraph.update(f"{_unassert(g)} ;\nDROP SILENT GRAPH {g} ;\n"
-                             f"INSERT DATA {{ GRAPH {g} {{\n{body}\n}} }} ;\n"
-                             f"INSERT DATA {{\n{body}\n}}")
+        self.update_graphs({graph_iri: nquads})
 
     def drop_graph(self, graph_iri: str) -> None:
-        g = ox.NamedNode(graph_iri)
-        self.oxigraph.update(f"{_unassert(g)} ;\nDROP SILENT GRAPH {g}")
+        self.update_graphs({}, drop=[graph_iri])
+
+    def update_graphs(self, replace: Mapping[str, bytes | str],
+                      drop: Iterable[str] = ()) -> None:
+        """Replace some named graphs and drop others, all in one transaction.
+
+        ``replace`` maps graph IRIs to their new N-Quads (or N-Triples); the
+        union in the default graph is kept in step.  This is how ``kg build``
+        updates the store when only a few files changed.
+        """
+        ops: list[str] = []
+        for graph_iri in drop:
+            g = ox.NamedNode(graph_iri)
+            ops += [_unassert(g), f"DROP SILENT GRAPH {g}"]
+        for graph_iri, nquads in replace.items():
+            quads = _nquads_for_graph(graph_iri, nquads)
+            g = ox.NamedNode(graph_iri)
+            body = " .\n".join(f"{q.subject} {q.predicate} {q.object}" for q in quads)
+            ops += [_unassert(g), f"DROP SILENT GRAPH {g}",
+                    f"INSERT DATA {{ GRAPH {g} {{\n{body}\n}} }}", f"INSERT DATA {{\n{body}\n}}"]
+        if ops:
+            # One SPARQL update is one transaction: readers see the old graphs
+            # or the new ones, never a mix.
+            self.oxigraph.update(" ;\n".join(ops))
 
     def graph_counts(self) -> dict[str, int]:
         """Triples per named graph, sorted by graph IRI."""
@@ -536,11 +555,15 @@ class EmbeddedStore:
 
 
 def build_store(nquads_path: str | os.PathLike, store_dir: str | os.PathLike = DEFAULT_STORE,
-                *, union: str | os.PathLike | None = None, trusted: bool = False) -> Path:
+                *, union: str | os.PathLike | None = None, trusted: bool = False,
+                digests: Mapping[str, str] | None = None) -> Path:
     """Bulk-load an N-Quads file into a fresh store at ``store_dir``, atomically.
 
     ``union`` and ``trusted`` are as in :meth:`EmbeddedStore.load` (e.g. the
-    ``newskg.ttl`` written beside the N-Quads).
+    ``newskg.ttl`` written beside the N-Quads).  ``digests`` (graph IRI ->
+    :func:`graph_digest` of its N-Quads) are saved beside the store so that
+    the next build can update only the graphs that changed
+    (:class:`StoreUpdate`).
 
     The store is built in a temporary folder beside ``store_dir`` and then
     renamed into place: a crash mid-build leaves the previous store (or
@@ -552,6 +575,8 @@ def build_store(nquads_path: str | os.PathLike, store_dir: str | os.PathLike = D
     old = store_dir.with_name(f".{store_dir.name}.old-{os.getpid()}")
     for d in (tmp, old):
         shutil.rmtree(d, ignore_errors=True)
+    state = _state_path(store_dir)
+    state.unlink(missing_ok=True)  # it describes the store being replaced
     try:
         s = EmbeddedStore(tmp)
         s.load(nquads_path, union=union, trusted=trusted)
@@ -563,7 +588,85 @@ def build_store(nquads_path: str | os.PathLike, store_dir: str | os.PathLike = D
         os.rename(store_dir, old)
     os.rename(tmp, store_dir)
     shutil.rmtree(old, ignore_errors=True)
+    if digests is not None:
+        _write_state(state, digests)
     return store_dir
+
+
+# -- incremental updates of the embedded store ------------------------------------
+def graph_digest(nquads: str) -> str:
+    """Content hash of one named graph's N-Quads text, as ``kg build`` writes it."""
+    return hashlib.blake2b(nquads.encode(), digest_size=16).hexdigest()
+
+
+def _state_path(store_dir: Path) -> Path:
+    return store_dir.parent / ".cache" / f"{store_dir.name}-graphs.json"
+
+
+def _write_state(path: Path, digests: Mapping[str, str]) -> None:
+    with atomic_writer(path) as f:
+        f.write(orjson.dumps({"version": 1, "graphs": dict(digests)}))
+
+
+def _read_state(path: Path) -> dict[str, str]:
+    try:
+        state = orjson.loads(path.read_bytes())
+        graphs = state["graphs"] if state.get("version") == 1 else {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}  # no state, or an unreadable one: the store is rebuilt
+    return graphs if isinstance(graphs, dict) else {}
+
+
+class StoreUpdate:
+    """Which named graphs changed since the store at ``store_dir`` was loaded.
+
+    Feed it every graph of the new export (``add``, e.g. as
+    :meth:`kg.rdf.RdfWriter.write_nquads`'s ``each_graph``).  If the store
+    and its saved digests exist and at most ``max_share`` of the graphs (or
+    100) changed, :meth:`apply` replaces just those graphs (one transaction) and
+    ``worthwhile`` is true; otherwise rebuild with :func:`build_store`,
+    passing ``digests``.
+
+    >>> import tempfile, pathlib
+    >>> u = StoreUpdate(pathlib.Path(tempfile.mkdtemp()) / "store")
+    >>> u.add("urn:g", "<urn:s> <urn:p> <urn:o> <urn:g> .\\n")
+    >>> u.worthwhile  # no store there yet
+    False
+    """
+
+    def __init__(self, store_dir: str | os.PathLike, *, max_share: float = 0.01) -> None:
+        self.store_dir = Path(store_dir)
+        self.state_path = _state_path(self.store_dir)
+        exists = (self.store_dir / "CURRENT").exists()
+        self.old = _read_state(self.state_path) if exists else {}
+        self.digests: dict[str, str] = {}
+        self.changed: dict[str, str] = {}
+        # Replacing a graph takes ~15 ms at 100,000 articles; a rebuild ~40 s.
+        self._limit = max(100, int(max_share * len(self.old)))
+
+    def add(self, graph_iri: str, nquads: str) -> None:
+        digest = self.digests[graph_iri] = graph_digest(nquads)
+        if self.old.get(graph_iri) != digest and len(self.changed) <= self._limit:
+            self.changed[graph_iri] = nquads
+
+    @property
+    def gone(self) -> list[str]:
+        return sorted(g for g in self.old if g not in self.digests)
+
+    @property
+    def worthwhile(self) -> bool:
+        return bool(self.old) and len(self.changed) + len(self.gone) <= self._limit
+
+    def apply(self) -> int:
+        """Replace the changed graphs and drop the gone ones; returns how many."""
+        # Without its digests a store is rebuilt next time: so a crash
+        # between the update and the new digests costs a rebuild, never a
+        # store that silently disagrees with its export.
+        self.state_path.unlink(missing_ok=True)
+        with EmbeddedStore(self.store_dir) as store:
+            store.update_graphs(self.changed, drop=self.gone)
+        _write_state(self.state_path, self.digests)
+        return len(self.changed) + len(self.gone)
 
 
 def _store_path(path: Path) -> Path:

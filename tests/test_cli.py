@@ -122,3 +122,15 @@ def test_build_split_nq_writes_bounded_gzipped_chunks(seeds_dir, tmp_path):
     assert len(chunks) >= 2 and all(0 < len(part) <= 50 for part in lines)
     every = {line for part in lines for line in part}
     assert set((out / "newskg.nq").read_text().splitlines()) <= every
+
+
+def test_second_build_updates_the_store_in_place(seeds_dir, tmp_path):
+    out = tmp_path / "exports"
+    first = kg_cli("build", str(seeds_dir), "--out", str(out))
+    assert first.returncode == 0 and "updated in place" not in first.stdout
+    second = kg_cli("build", str(seeds_dir), "--out", str(out))
+    assert second.returncode == 0
+    assert "store: updated in place, 0 named graphs replaced" in second.stdout
+    csv = kg_cli("query", str(out), "SELECT (COUNT(*) AS ?n) WHERE { ?a a schema:NewsArticle }",
+                 "--format", "csv").stdout
+    assert csv.split() == ["n", "8"]

@@ -5,6 +5,7 @@ NetworkX graph and the store on the real corpora."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -299,3 +300,83 @@ def test_nothing_lost_seeds(seeds_dir):
 @pytest.mark.parametrize("name", ["real", "ai-facial"])
 def test_nothing_lost_real_corpora(corpus_dir, name):
     check_nothing_lost(*built(str(corpus_dir(name))))
+
+
+# -- incremental updates ------------------------------------------------------------
+def _all_quads(store_dir: Path) -> list[str]:
+    with EmbeddedStore(store_dir, read_only=True) as s:
+        return sorted(str(q) for q in s.oxigraph)
+
+
+def _slice_of(corpus_dir, dest: Path, n: int = 60, name: str = "ai-facial") -> list[Path]:
+    dest.mkdir()
+    files = sorted(corpus_dir(name).rglob("*.md"))[:n]
+    assert len(files) == n
+    return [Path(shutil.copy(f, dest / f.name)) for f in files]
+
+
+def test_build_replaces_only_changed_graphs_and_equals_a_rebuild(corpus_dir, tmp_path):
+    files = _slice_of(corpus_dir, tmp_path / "in")
+    out = tmp_path / "out"
+    first = kg.build(tmp_path / "in", out=out, cache=False)
+    assert "store_graphs_replaced" not in first.summary  # first build: bulk load
+    # one file changes its headline, another disappears
+    text = files[3].read_text(encoding="utf-8")
+    title = next(line for line in text.splitlines() if line.startswith("title:"))
+    files[3].write_text(text.replace(title, 'title: "A changed headline <b>"', 1), encoding="utf-8")
+    files[7].unlink()
+    second = kg.build(tmp_path / "in", out=out, cache=False)
+    assert second.summary["store_graphs_replaced"] >= 2
+    fresh = tmp_path / "fresh"
+    kg.build(tmp_path / "in", out=fresh, cache=False)
+    assert _all_quads(out / "store") == _all_quads(fresh / "store")
+    with kg.open_store(out) as s:
+        assert s.query('ASK { ?a schema:headline "A changed headline <b>" }').boolean
+        assert not s.query(f"ASK {{ GRAPH <{source_iri(files[7].name)}> {{ ?s ?p ?o }} }}").boolean
+    # nothing changed: nothing replaced, same store
+    third = kg.build(tmp_path / "in", out=out, cache=False)
+    assert third.summary["store_graphs_replaced"] == 0
+    assert _all_quads(out / "store") == _all_quads(fresh / "store")
+
+
+def test_store_is_rebuilt_when_its_digests_are_missing_or_broken(corpus_dir, tmp_path):
+    _slice_of(corpus_dir, tmp_path / "in", n=20)
+    out = tmp_path / "out"
+    kg.build(tmp_path / "in", out=out, cache=False)
+    state = out / ".cache" / "store-graphs.json"
+    assert state.exists()
+    for damage in (b"{not json", b'{"version": 1, "graphs": []}'):
+        state.write_bytes(damage)
+        again = kg.build(tmp_path / "in", out=out, cache=False)
+        assert "store_graphs_replaced" not in again.summary
+        assert json.loads(state.read_bytes())["version"] == 1
+    state.unlink()
+    assert "store_graphs_replaced" not in kg.build(tmp_path / "in", out=out, cache=False).summary
+
+
+def test_many_changes_rebuild_the_store(corpus_dir, tmp_path):
+    files = _slice_of(corpus_dir, tmp_path / "in", n=150, name="real")
+    out = tmp_path / "out"
+    kg.build(tmp_path / "in", out=out, cache=False)
+    for f in files[:110]:  # more than 100 graphs and 1%
+        f.unlink()
+    again = kg.build(tmp_path / "in", out=out, cache=False)
+    assert "store_graphs_replaced" not in again.summary
+    fresh = tmp_path / "fresh"
+    kg.build(tmp_path / "in", out=fresh, cache=False)
+    assert _all_quads(out / "store") == _all_quads(fresh / "store")
+
+
+def test_update_graphs_is_one_transaction_keeping_the_union(tmp_path):
+    s = EmbeddedStore(None)
+    g1, g2 = "urn:g1", "urn:g2"
+    s.update_graphs({g1: "<urn:a> <urn:p> <urn:b> .\n<urn:a> <urn:q> \"x\" .\n",
+                     g2: "<urn:a> <urn:p> <urn:b> .\n"})
+    assert count(s, "?s ?p ?o") == 2  # the shared triple once in the union
+    s.update_graphs({g1: "<urn:c> <urn:p> <urn:d> .\n"}, drop=[g2])
+    union = [(q.subject.value, q.predicate.value, q.object.value)
+             for q in s.oxigraph.quads_for_pattern(None, None, None, ox.DefaultGraph())]
+    assert union == [("urn:c", "urn:p", "urn:d")]
+    with pytest.raises(StoreError):  # a quad for another graph: nothing changes
+        s.update_graphs({g1: "<urn:e> <urn:p> <urn:f> <urn:other> .\n"})
+    assert count(s, "?s ?p ?o") == 1
