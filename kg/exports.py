@@ -104,13 +104,14 @@ def read_graph(path: str | os.PathLike = "exports") -> nx.MultiDiGraph:
 
 # -- GraphML --------------------------------------------------------------------
 _GRAPHML_TYPES = {bool: "boolean", int: "long", float: "double"}
-_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 
 
 def _xml(text: str) -> str:
     """Escape text for XML content or a double-quoted attribute."""
     if "&" in text or "<" in text or ">" in text or '"' in text:
-        return text.translate(_XML_ESCAPES)
+        # str.replace runs in C; str.translate with a dict is ~10x slower here
+        return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                .replace('"', "&quot;"))
     return text
 
 
