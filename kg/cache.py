@@ -1,14 +1,21 @@
-"""A content-hash cache of parsed article files, for incremental builds.
+"""A cache of parsed article files, for incremental builds.
 
 ``kg build`` keeps it in ``<export folder>/.cache/records.jsonl``: one line
-per input file, keyed by the file's name *and* the SHA-256 of its bytes, so a
-changed file is a miss whatever its modification time.  Nothing in it is
-trusted blindly:
+per input file, keyed by the file's name and holding the SHA-256 of the bytes
+it was parsed from.  Nothing in it is trusted blindly:
 
 * the header names the code that wrote it (a fingerprint of the ingest
   modules and of the parsing libraries' versions); any other code ignores it;
-* every line carries a checksum of its payload; a line that does not match,
-  or that does not decode, is dropped and its file parsed again.
+* every line carries a checksum of its content; a line that does not match,
+  or that does not decode, is dropped and its file parsed again;
+* a file is taken from the cache when its content hash matches, or, without
+  reading it, when its size, modification and status-change times (ns) and
+  inode all match what they were when it was parsed.  Those are recorded
+  only for files last changed over two seconds before they were read, so a
+  file changed within the file system's clock tick of being read is hashed
+  again (git's "racy clean" rule).  Any write to a file moves its change
+  time, which no tool sets back; ``RecordCache(path, trust_stat=False)``
+  hashes every file all the same.
 
 >>> import tempfile, kg
 >>> cache = RecordCache(tempfile.mkdtemp() + "/records.jsonl")
@@ -24,18 +31,23 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
 from ._util import atomic_writer
-from .records import Article, Image, Problem, Provider, SourceFile
+
+if TYPE_CHECKING:
+    from .ingest import FileResult
 
 __all__ = ["RecordCache"]
 
-FORMAT = 1
+FORMAT = 2
+#: Files changed less than this before they were read keep no stat key.
+RACY_NS = 2_000_000_000
+_NO_STAT = b"-"
 
 
 def _fingerprint() -> str:
@@ -44,7 +56,7 @@ def _fingerprint() -> str:
     here = Path(__file__).parent
     for module in ("ingest.py", "normalize.py", "records.py", "cache.py"):
         h.update((here / module).read_bytes())
-    for dist in ("yaml-rs", "PyYAML", "ftfy", "publicsuffixlist", "python-frontmatter"):
+    for dist in ("yaml-rs", "PyYAML", "ftfy", "publicsuffixlist", "orjson"):
         try:
             h.update(f"{dist}={metadata.version(dist)}".encode())
         except metadata.PackageNotFoundError:
@@ -52,38 +64,51 @@ def _fingerprint() -> str:
     return h.hexdigest()[:32]
 
 
-def _checksum(payload: bytes) -> bytes:
-    return hashlib.blake2b(payload, digest_size=8).hexdigest().encode()
+def file_stat(st: os.stat_result, read_ns: int) -> tuple[int, int, int, int, int]:
+    """What the cache keeps of a file's ``stat`` (size, mtime_ns, ctime_ns,
+    inode) and when it was taken (``time.time_ns()`` before the file was read)."""
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, read_ns
 
 
-def _article(d: dict) -> Article:
-    return Article(
-        source=d["source"], title=d["title"], url=d["url"], urls=tuple(d["urls"]),
-        excerpt=d["excerpt"],
-        published=datetime.fromisoformat(d["published"]) if d["published"] else None,
-        type=d["type"], category=d["category"], quality=d["quality"], heat=d["heat"],
-        locale=d["locale"], provider=Provider(**d["provider"]) if d["provider"] else None,
-        topics=tuple(d["topics"]), tags=tuple(d["tags"]),
-        images=tuple(Image(**i) for i in d["images"]),
-        related=tuple(_article(r) for r in d["related"]))
+def encode_row(row: tuple) -> bytes | None:
+    """The cache payload of a result row (``None`` if it holds what JSON cannot)."""
+    try:
+        return orjson.dumps(row)
+    except TypeError:  # e.g. an integer beyond 64 bits: parsed again next time
+        return None
+
+
+def _checksum(body: bytes) -> bytes:
+    return hashlib.sha256(body).hexdigest()[:16].encode()
 
 
 class RecordCache:
-    """Parsed files by (name, content hash); see the module docstring."""
+    """Parsed files by name and content; see the module docstring.
 
-    def __init__(self, path: str | os.PathLike) -> None:
-        from .ingest import FileResult  # ingest uses the cache: import late
+    A line is ``checksum sha256 stat<TAB>"name"<TAB>payload``: the checksum
+    covers the rest of the line, the name is JSON, the payload is the
+    file's result row (see :mod:`kg.ingest`) as JSON.
+    """
 
-        self._result = FileResult
+    def __init__(self, path: str | os.PathLike, *, trust_stat: bool = True,
+                 racy_ns: int = RACY_NS) -> None:
+        from .ingest import result_from_row  # ingest uses the cache: import late
+
+        self._from_row = result_from_row
         self.path = Path(path)
         self.fingerprint = _fingerprint()
-        self._lines: dict[tuple[str, str], bytes] = {}
-        self._used: dict[str, bytes] = {}
+        self.trust_stat = trust_stat
+        self.racy_ns = racy_ns
+        # name -> (sha256, stat field, payload, line)
+        self._entries: dict[str, tuple[str, bytes, bytes, bytes]] = {}
+        self._used: dict[str, bytes] = {}  # name -> line, for save()
+        self._changed = True  # whether save() has anything new to write
+        self._providers: dict = {}  # one Provider object per (domain, name)
         self.hits = self.misses = self.corrupt = 0
         self._read()
 
     def __len__(self) -> int:
-        return len(self._lines)
+        return len(self._entries)
 
     def _read(self) -> None:
         try:
@@ -96,51 +121,117 @@ class RecordCache:
                 return  # written by other code: start afresh
         except orjson.JSONDecodeError:
             return
-        for line in body.splitlines():
-            check, _, payload = line.partition(b" ")
-            if _checksum(payload) != check:
-                self.corrupt += 1
+        entries = self._entries
+        for line in body.split(b"\n"):
+            if not line:
                 continue
-            # the key from the payload's first fields, without decoding it all
+            check, _, rest = line.partition(b" ")
             try:
-                head = orjson.loads(payload[:payload.index(b',"article"')] + b"}")
-                self._lines[head["name"], head["sha256"]] = payload
-            except (ValueError, KeyError, orjson.JSONDecodeError):
+                if _checksum(rest) != check:
+                    raise ValueError("checksum")
+                head, name, payload = rest.split(b"\t", 2)
+                sha256, stat = head.split(b" ")
+                entries[orjson.loads(name)] = (sha256.decode("ascii"), stat, payload, line)
+            except (ValueError, orjson.JSONDecodeError):
                 self.corrupt += 1
+        self._changed = self.corrupt > 0
 
-    def get(self, name: str, sha256: str):  # -> FileResult | None
-        """The cached result of a file with this name and content, if valid."""
-        payload = self._lines.get((name, sha256))
-        if payload is None:
-            self.misses += 1
-            return None
+    def _stat_field(self, stat: tuple[int, int, int, int, int] | None) -> bytes:
+        """The stat key of a line: none for a file changed within ``racy_ns``
+        of being read, as a later change might keep its times."""
+        if stat is None or max(stat[1], stat[2]) >= stat[4] - self.racy_ns:
+            return _NO_STAT
+        return b"%d,%d,%d,%d" % stat[:4]
+
+    def _result(self, name: str, payload: bytes) -> FileResult | None:
         try:
-            d = orjson.loads(payload)
-            result = self._result(
-                _article(d["article"]) if d["article"] else None,
-                SourceFile(**d["file"]),
-                [Problem(**p) for p in d["problems"]])
-        except (KeyError, TypeError, ValueError, orjson.JSONDecodeError):
+            return self._from_row(name, orjson.loads(payload), self._providers)
+        except (KeyError, TypeError, ValueError, IndexError, orjson.JSONDecodeError):
             self.corrupt += 1
+            return None
+
+    def lookup(self, path: str, name: str, max_bytes: int, now_ns: int) -> FileResult | None:
+        """The cached result of the file at ``path``, if it has not changed.
+
+        Counts a hit or a miss.  ``now_ns`` is when the build started
+        (``time.time_ns()``).
+        """
+        entry = self._entries.get(name)
+        result = None
+        if entry is not None:
+            sha256, stat, payload, line = entry
+            try:
+                st = os.stat(path)
+                if st.st_size <= max_bytes:
+                    key = self._stat_field(file_stat(st, now_ns))
+                    if not (self.trust_stat and stat != _NO_STAT and key == stat):
+                        with open(path, "rb") as f:
+                            if hashlib.sha256(f.read()).hexdigest() != sha256:
+                                raise LookupError(name)  # changed: parse again
+                    result = self._result(name, payload)
+            except (OSError, LookupError):
+                pass
+        if result is None:
             self.misses += 1
             return None
         self.hits += 1
-        self._used[name] = payload
+        if key != stat:  # same content, other times: record the new ones
+            line = self._line(sha256, key, name, payload)
+            self._changed = True
+        self._used[name] = line
         return result
 
-    def put(self, result) -> None:  # result: FileResult
+    def get(self, name: str, sha256: str) -> FileResult | None:
+        """The cached result of a file with this name and content, if valid."""
+        entry = self._entries.get(name)
+        result = None
+        if entry is not None and entry[0] == sha256:
+            result = self._result(name, entry[2])
+        if result is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._used[name] = entry[3]
+        return result
+
+    def put(self, result: FileResult) -> None:
         """Remember a freshly parsed file (saved by :meth:`save`)."""
-        if not result.file.sha256:
-            return  # unreadable: nothing to key it by
-        self._used[result.file.path] = orjson.dumps({
-            "name": result.file.path, "sha256": result.file.sha256,
-            "article": result.article, "file": result.file,
-            "problems": [p.to_dict() for p in result.problems]})
+        f = result.file
+        article = result.article
+        row = ((f.sha256, f.size, f.ok), None if article is None else _article_row(article),
+               [(p.reason, p.message, p.severity, p.field, p.line) for p in result.problems])
+        self.store(f.path, f.sha256, None, encode_row(row))
+
+    def store(self, name: str, sha256: str, stat: tuple[int, int, int, int, int] | None,
+              payload: bytes | None) -> None:
+        """Remember the payload of a file parsed from content with this hash
+        (``stat``: see :func:`file_stat`; ``None`` if unknown)."""
+        if not sha256 or payload is None:
+            return  # unreadable (nothing to key it by) or not encodable
+        self._used[name] = self._line(sha256, self._stat_field(stat), name, payload)
+        self._changed = True
+
+    @staticmethod
+    def _line(sha256: str, stat: bytes, name: str, payload: bytes) -> bytes:
+        rest = b"%s %s\t%s\t%s" % (sha256.encode("ascii"), stat, orjson.dumps(name), payload)
+        return _checksum(rest) + b" " + rest
 
     def save(self) -> None:
-        """Write the entries of this build (entries of deleted files are gone)."""
+        """Write the entries of this build (entries of deleted files are gone).
+
+        Nothing is written when the file would stay the same.
+        """
+        if not self._changed and len(self._used) == len(self._entries) and self.path.exists():
+            return
         with atomic_writer(self.path) as f:
             f.write(orjson.dumps({"format": FORMAT, "fingerprint": self.fingerprint}) + b"\n")
-            for name in sorted(self._used):
-                payload = self._used[name]
-                f.write(_checksum(payload) + b" " + payload + b"\n")
+            used = self._used
+            f.write(b"".join([used[name] + b"\n" for name in sorted(used)]))
+        self._changed = False
+
+
+def _article_row(a) -> tuple:  # a: Article
+    return (a.title, a.url, a.urls, a.excerpt, a.published, a.type, a.category, a.quality,
+            a.heat, a.locale, None if a.provider is None else (a.provider.domain, a.provider.name),
+            a.topics, a.tags, [(i.url, i.width, i.height) for i in a.images],
+            [_article_row(r) for r in a.related])

@@ -46,6 +46,7 @@ _UNSAFE = re.compile(r'[ <>"{}|\\^`]')
 # characters that need quoting and a non-empty path: canonical as it stands.
 _PLAIN = re.compile(r"https?://[a-z0-9][a-z0-9.\-]*\.[a-z0-9\-]+/[^\s#<>\"{}|\\^`\x00-\x1f\x7f]*\Z")
 _AMP_CACHE = re.compile(r"^[a-z0-9-]+\.cdn\.ampproject\.org$")
+_AMP_CACHE_PATH = re.compile(r"^/(?:c|v|i)/(s/)?(.+)$")
 
 
 class URLError(ValueError):
@@ -62,8 +63,16 @@ def canonical_url(url: str) -> str:
     """
     if not isinstance(url, str):
         raise URLError(f"not a string: {type(url).__name__}")
-    if _PLAIN.match(url) and "cdn.ampproject.org" not in url and not _has_tracking(url):
-        return url  # already canonical: the common case, without urlsplit
+    if _PLAIN.match(url):  # the common case, without urlsplit
+        if "cdn.ampproject.org" not in url:
+            if "?" not in url or not _has_tracking(url):
+                return url  # already canonical
+        else:
+            _, host, path, query = _split_plain(url)
+            if _AMP_CACHE.match(host):
+                inner = _unwrap_amp_cache(path, query)
+                if inner is not None:
+                    return canonical_url(inner)
     raw = url.strip()
     if _CONTROL.search(raw):
         raise URLError(f"control character in URL {raw[:80]!r}")
@@ -98,6 +107,15 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
+def _split_plain(url: str) -> tuple[str, str, str, str]:
+    """(scheme, host, path, query) of a URL that ``_PLAIN`` matches: what
+    ``urlsplit`` gives for it (scheme, netloc, path, query; no fragment)."""
+    scheme, _, rest = url.partition("://")
+    slash = rest.index("/")
+    path, _, query = rest[slash:].partition("?")
+    return scheme, rest[:slash], path, query
+
+
 def _has_tracking(url: str) -> bool:
     q = url.find("?")
     return q >= 0 and any(_is_tracking(k.partition("=")[0])
@@ -112,7 +130,7 @@ def _is_tracking(key: str) -> bool:
 def _unwrap_amp_cache(path: str, query: str) -> str | None:
     # https://example-com.cdn.ampproject.org/c/s/example.com/amp/x -> https://example.com/amp/x
     # ("/c/" is content, "/v/" a viewer; "/s/" marks https; "/i/" images.)
-    m = re.match(r"^/(?:c|v|i)/(s/)?(.+)$", path)
+    m = _AMP_CACHE_PATH.match(path)
     if not m:
         return None
     scheme = "https" if m.group(1) else "http"
@@ -138,24 +156,31 @@ def web_url(url: str) -> str:
     canon = canonical_url(url)
     if "amp" not in canon.lower():
         return canon
-    parts = urlsplit(canon)
-    host = parts.hostname or ""
-    netloc = parts.netloc
+    if _PLAIN.match(canon):
+        scheme, netloc, path, query = _split_plain(canon)
+        host = netloc
+    else:
+        parts = urlsplit(canon)
+        scheme, netloc, path, query = parts.scheme, parts.netloc, parts.path, parts.query
+        host = parts.hostname or ""
     if host.startswith("amp."):
         netloc = netloc[4:]
-    path = parts.path
-    path = re.sub(r"/amp(?=/|$)", "", path) or "/"
-    path = re.sub(r"\.amp(\.html?)?$", lambda m: m.group(1) or "", path)
-    query = parts.query
+    path = _AMP_SEGMENT.sub("", path) or "/"
+    path = _AMP_SUFFIX.sub(lambda m: m.group(1) or "", path)
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
         kept = [(k, v) for k, v in pairs
                 if not (k.lower() in _AMP_PARAMS and v.lower() in ("", "1", "true", "amp"))]
         if len(kept) != len(pairs):
             query = urlencode(kept, quote_via=quote, safe="/:@!$'()*+,;=")
-    return urlunsplit((parts.scheme, netloc, path, query, ""))
+    return urlunsplit((scheme, netloc, path, query, ""))
 
 
+_AMP_SEGMENT = re.compile(r"/amp(?=/|$)")
+_AMP_SUFFIX = re.compile(r"\.amp(\.html?)?$")
+
+
+@lru_cache(maxsize=50_000)
 def host_of(url: str) -> str:
     """The host name of an (already canonical) URL."""
     return urlsplit(url).hostname or ""
@@ -195,6 +220,7 @@ def registrable_domain(name: str) -> str | None:
     return _psl.privatesuffix(value)
 
 
+@lru_cache(maxsize=100_000)  # provider names and topic labels repeat across files
 def clean_label(text: str) -> str:
     """Repair a short label and collapse its whitespace."""
     return " ".join(repair_text(text).split())
@@ -247,24 +273,81 @@ def repair_text(text: str) -> str:
     normalised: the common case, and much faster than a full repair.
     """
     if text.isascii() and "&" not in text:
-        return _CONTROLS.sub("", text).strip()
+        # printable ASCII holds no control character: skip the regex
+        return text.strip() if text.isprintable() else _CONTROLS.sub("", text).strip()
     global _fix
     if _fix is None:
         import ftfy
-        from ftfy.badness import is_bad
+        from ftfy.badness import BADNESS_RE, is_bad
 
         config = ftfy.TextFixerConfig(
             unescape_html=False, uncurl_quotes=False, fix_latin_ligatures=False,
             fix_character_width=False, explain=False)
+        suspects = _needed_chars(BADNESS_RE)
 
         def _fix(s: str) -> str:
-            if "&" in s or is_bad(s):
+            if "&" in s or (suspects is None or suspects.search(s)) and is_bad(s):
                 s = ftfy.fix_text(s, config)
                 if "&" in s:  # entities, one level only
                     s = html.unescape(s)
                     s = ftfy.fix_text(s, config) if not s.isascii() else s
             return unicodedata.normalize("NFC", s)
     return _CONTROLS.sub("", _fix(text)).strip()
+
+
+#: Typography common in clean text; the characters :func:`_needed_chars`
+#: picks avoid these where it can choose.
+_TYPOGRAPHY = frozenset("\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u2022\u00b7\u00ab\u00bb\u00a0")
+
+
+def _needed_chars(pattern: re.Pattern) -> re.Pattern | None:
+    """A character class such that no text without one of its characters
+    matches ``pattern`` (ftfy's mojibake test), or ``None`` if none is found.
+
+    Every alternative of the pattern is a sequence; each sequence has some
+    element that matches one character of a fixed non-ASCII set, and a match
+    must consume one of those.  Searching for this class is ~50x cheaper than
+    the pattern, and most non-ASCII text (curly quotes, dashes) has none.
+    """
+    try:
+        from re import _constants as sre, _parser  # how re itself reads a pattern
+
+        if pattern.flags & re.IGNORECASE:
+            return None
+        items = list(_parser.parse(pattern.pattern, pattern.flags).data)
+        if len(items) == 1 and items[0][0] is sre.BRANCH:
+            branches = [list(b.data) for b in items[0][1][1]]
+        else:
+            branches = [items]
+        needed: set[str] = set()
+        for branch in branches:
+            sets = [s for s in map(_charset, branch) if s and not any(c.isascii() for c in s)]
+            if not sets:
+                return None
+            needed |= min(sets, key=lambda s: (len(s & _TYPOGRAPHY), len(s)))
+        return re.compile("[" + "".join(map(re.escape, sorted(needed))) + "]")
+    except Exception:  # noqa: BLE001 - another Python's re internals: test every text
+        return None
+
+
+def _charset(item: tuple) -> set[str] | None:
+    """The characters one parsed regex element matches, if it is a plain set."""
+    from re import _constants as sre
+
+    op, arg = item
+    if op is sre.LITERAL:
+        return {chr(arg)}
+    if op is not sre.IN:
+        return None
+    out: set[str] = set()
+    for kind, value in arg:
+        if kind is sre.LITERAL:
+            out.add(chr(value))
+        elif kind is sre.RANGE:
+            out.update(map(chr, range(value[0], value[1] + 1)))
+        else:  # NEGATE, CATEGORY (\s, \w): not a fixed set
+            return None
+    return out
 
 
 class DateError(ValueError):
@@ -286,16 +369,26 @@ def parse_datetime(value: object) -> datetime:
     elif isinstance(value, date):
         dt = datetime.combine(value, time(0, 0))
     elif isinstance(value, str):
-        text = value.strip()
-        try:
-            dt = datetime.fromisoformat(text)
-        except ValueError:
-            try:
-                dt = parsedate_to_datetime(text)
-            except (TypeError, ValueError, IndexError):
-                raise DateError(f"not a date: {text[:60]!r}") from None
+        return _parse_datetime_text(value)
     else:
         raise DateError(f"not a date: {type(value).__name__}")
+    return _as_utc(dt)
+
+
+@lru_cache(maxsize=100_000)  # related entries repeat the same dates across files
+def _parse_datetime_text(value: str) -> datetime:
+    text = value.strip()
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            dt = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            raise DateError(f"not a date: {text[:60]!r}") from None
+    return _as_utc(dt)
+
+
+def _as_utc(dt: datetime) -> datetime:
     if dt.tzinfo is None:
         return dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc)

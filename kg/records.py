@@ -9,6 +9,7 @@ UTC datetimes); the raw input is never rewritten.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -102,3 +103,38 @@ class Corpus:
     def __repr__(self) -> str:
         return (f"Corpus({len(self.articles)} articles from {len(self.files)} files, "
                 f"{len(self.problems)} problems)")
+
+
+def article_from_row(source: str, row: Sequence, providers: dict) -> Article:
+    """The :class:`Article` of a compact row (how parsed files travel between
+    processes and sit in the record cache).
+
+    The row holds the article's fields after ``source``, in order, with the
+    provider as ``(domain, name)``, images as ``(url, width, height)``, related
+    articles as rows, and the date as a datetime or its ISO text; lists may
+    stand for tuples (as JSON gives them).  ``providers`` maps ``(domain,
+    name)`` to a :class:`Provider` already made, so equal providers are one
+    object.
+
+    >>> a = article_from_row("x.md", ("T", None, [], None, "2021-12-15T12:20:00+00:00", None,
+    ...     None, None, None, None, ["example.org", "Example"], ["AI"], [], [], []), {})
+    >>> a.published.isoformat(), a.provider, a.topics
+    ('2021-12-15T12:20:00+00:00', Provider(domain='example.org', name='Example'), ('AI',))
+    """
+    (title, url, urls, excerpt, published, type_, category, quality, heat, locale,
+     provider, topics, tags, images, related) = row
+    if published.__class__ is str:
+        published = _fromisoformat(published)
+    if provider is not None:
+        key = (provider[0], provider[1])
+        provider = providers.get(key)
+        if provider is None:
+            provider = providers[key] = Provider(*key)
+    return Article(source, title, url, tuple(urls), excerpt, published, type_, category,
+                   quality, heat, locale, provider, tuple(topics), tuple(tags),
+                   tuple([Image(*i) for i in images]) if images else (),
+                   tuple([article_from_row(source, r, providers) for r in related])
+                   if related else ())
+
+
+_fromisoformat = datetime.fromisoformat

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
+import orjson
 import pytest
 
 import kg
@@ -54,8 +56,10 @@ def test_a_changed_file_is_the_only_one_parsed_again(folder, tmp_path):
 def test_corrupted_entries_are_detected_and_parsed_again(folder, tmp_path):
     first, _ = load(folder, tmp_path / "c.jsonl")
     lines = (tmp_path / "c.jsonl").read_bytes().splitlines(keepends=True)
-    lines[5] = lines[5].replace(b'"title":"', b'"title":"Tampered ', 1)  # checksum no longer matches
-    lines[9] = lines[9][:40] + b"\n"                                       # truncated
+    title = orjson.dumps(sorted(first.articles, key=lambda a: a.source)[4].title)  # line 5's file
+    assert title in lines[5]
+    lines[5] = lines[5].replace(title, b'"Tampered ' + title[1:], 1)  # checksum no longer matches
+    lines[9] = lines[9][:40] + b"\n"                                  # truncated
     (tmp_path / "c.jsonl").write_bytes(b"".join(lines))
     second, cache = load(folder, tmp_path / "c.jsonl")
     assert cache.corrupt == 2 and (cache.hits, cache.misses) == (70, 2)
@@ -79,3 +83,88 @@ def test_exports_are_byte_identical_with_and_without_the_cache(folder, tmp_path)
     assert (tmp_path / "warm" / CACHE).is_file() and not (tmp_path / "cold" / CACHE).exists()
     for name in OUTPUTS:
         assert (tmp_path / "cold" / name).read_bytes() == (tmp_path / "warm" / name).read_bytes(), name
+
+
+def stat_fields(cache_path: Path) -> list[bytes]:
+    """The stat key of each line of a cache file (``b"-"`` when none)."""
+    lines = cache_path.read_bytes().splitlines()[1:]
+    return [line.split(b"\t", 1)[0].split(b" ")[2] for line in lines]
+
+
+def test_files_changed_just_before_reading_keep_no_stat_key(folder, tmp_path):
+    # copied a moment ago: their times could not tell a change made in the same tick
+    load(folder, tmp_path / "c.jsonl")
+    assert set(stat_fields(tmp_path / "c.jsonl")) == {b"-"}
+
+
+def retag(cache_path: Path, name: str, sha256: str) -> None:
+    """Give a file's cache line another content hash (and a valid checksum)."""
+    from kg.cache import _checksum
+
+    lines = cache_path.read_bytes().splitlines(keepends=True)
+    for i, line in enumerate(lines[1:], 1):
+        _, _, rest = line.rstrip(b"\n").partition(b" ")
+        if orjson.dumps(name) in rest.split(b"\t")[1]:
+            head, tail = rest.split(b"\t", 1)
+            _, stat = head.split(b" ")
+            rest = sha256.encode() + b" " + stat + b"\t" + tail
+            lines[i] = _checksum(rest) + b" " + rest + b"\n"
+    cache_path.write_bytes(b"".join(lines))
+
+
+def test_unchanged_times_spare_reading_and_a_content_check_is_available(folder, tmp_path):
+    cache_path = tmp_path / "c.jsonl"
+    cache = RecordCache(cache_path, racy_ns=0)  # trust the times of files copied just now
+    first = kg.load_corpus(folder, cache=cache, workers=1)
+    cache.save()
+    assert b"-" not in stat_fields(cache_path)
+    name = first.files[3].path
+    retag(cache_path, name, "0" * 64)  # the cached hash no longer matches the file
+    by_times = RecordCache(cache_path, racy_ns=0)
+    again = kg.load_corpus(folder, cache=by_times, workers=1)
+    assert (by_times.hits, by_times.misses) == (72, 0)  # times match: not read, not hashed
+    assert again.articles == first.articles
+    by_content = RecordCache(cache_path, racy_ns=0, trust_stat=False)
+    kg.load_corpus(folder, cache=by_content, workers=1)
+    assert (by_content.hits, by_content.misses) == (71, 1)  # every file hashed
+
+
+def test_a_rewrite_that_keeps_size_and_mtime_is_still_detected(folder, tmp_path):
+    cache_path = tmp_path / "c.jsonl"
+    cache = RecordCache(cache_path, racy_ns=0)
+    kg.load_corpus(folder, cache=cache, workers=1)
+    cache.save()
+    victim = sorted(folder.glob("*.md"))[7]
+    st = victim.stat()
+    text = victim.read_text(encoding="utf-8")
+    i = text.index("title: ") + 9
+    changed = text[:i] + ("x" if text[i] != "x" else "y") + text[i + 1:]  # one letter of the title
+    assert len(changed.encode()) == st.st_size and changed != text
+    victim.write_text(changed, encoding="utf-8")
+    os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))  # the old mtime; the ctime moves on
+    again = RecordCache(cache_path, racy_ns=0)
+    corpus = kg.load_corpus(folder, cache=again, workers=1)
+    assert (again.hits, again.misses) == (71, 1)
+    fresh = kg.load_corpus(folder)
+    assert corpus.files == fresh.files and corpus.articles == fresh.articles
+
+
+def test_parallel_loads_fill_and_use_the_cache(corpus_dir, tmp_path):
+    folder = corpus_dir("real")  # enough files for worker processes
+    cold = RecordCache(tmp_path / "c.jsonl")
+    first = kg.load_corpus(folder, cache=cold, workers=2)
+    cold.save()
+    warm = RecordCache(tmp_path / "c.jsonl")
+    second = kg.load_corpus(folder, cache=warm, workers=2)
+    assert warm.hits == len(first.files) and warm.misses == 0
+    plain = kg.load_corpus(folder, workers=1)
+    for corpus in (first, second):
+        assert corpus.articles == plain.articles and corpus.files == plain.files
+        assert corpus.problems == plain.problems
+
+
+def test_an_unchanged_cache_is_not_rewritten(folder, tmp_path):
+    load(folder, tmp_path / "c.jsonl")
+    os.utime(tmp_path / "c.jsonl", ns=(0, 0))
+    _, cache = load(folder, tmp_path / "c.jsonl")
+    assert cache.hits == 72 and (tmp_path / "c.jsonl").stat().st_mtime_ns == 0

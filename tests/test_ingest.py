@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import random
 import time
 import tracemalloc
 from datetime import timezone
@@ -10,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import kg
-from kg.ingest import iter_article_files, read_article
+from kg.ingest import _front_matter, iter_article_files, parse_article, read_article
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_e8d8b023fb041968.txt"
 
@@ -274,3 +276,94 @@ def test_seed_record(seeds_dir):
     assert "https://theconversation.com/amp/information-is-key-to-public-support-for-police-use-of-facial-recognition-technology-173584" in conv.urls
     assert conv.provider.domain == "theconversation.com"
     assert a.related[2].provider.name == "Omaha.com" and a.related[2].provider.domain == "apnews.com"
+
+
+def _odd_texts() -> list[str]:
+    """Texts around the front-matter fences: every short combination of odd
+    lines and line ends, and random longer ones."""
+    lines = ["---", "--- ", "----", "---x", " ---", "---\t", "---\u00a0", "---\u2028", "---\x1c",
+             "---\x85", "", "  ", "title: x", "\ufeff---", "...", "# c"]
+    ends = ["\n", "\r\n", "\r", ""]
+    texts = ["".join(x) for x in itertools.product(lines[:10], ends, lines, ends)]
+    rng = random.Random(4)
+    for _ in range(20_000):
+        texts.append("".join(rng.choice(lines) + rng.choice(ends) for _ in range(rng.randint(1, 8))))
+    return texts
+
+
+def test_front_matter_split_is_python_frontmatters():
+    import frontmatter  # the library the split replaces, as the reference
+
+    handler = frontmatter.YAMLHandler()
+    for text in _odd_texts():
+        if not handler.detect(text):
+            expected = None
+        else:
+            try:
+                expected = handler.split(text)[0]
+            except ValueError:
+                expected = False
+        assert _front_matter(text) == expected, repr(text)
+
+
+@pytest.mark.parametrize("value, kind", [("[a, b]", "list"), ("{a: 1}", "dict")])
+def test_urls_that_are_lists_or_mappings_are_reported(tmp_path, value, kind):
+    extra = f"originalUrl: {value}\nimages:\n  - url: {value}\n    width: 5\n"
+    corpus = build_folder(tmp_path, "url.md", article(extra=extra))
+    bad = [p for p in corpus.problems if p.reason == "bad-url"]
+    assert [p.field for p in bad] == ["originalUrl", "images[0].url"]
+    assert all(f"not a string: {kind}" in p.message for p in bad)
+    kept = next(a for a in corpus.articles if a.source == "in/url.md")
+    assert kept.url == "https://example.org/t" and kept.images == ()
+    assert_good_files_built(corpus)
+
+
+RELATED = """related:
+  - title: "Shared story"
+    webUrl: "https://news.example.com/shared"
+    ampWebUrl: "https://news.example.com/shared/amp/"
+    provider: {name: News, domain: news.example.com}
+    quality: QUALITY
+    images:
+      - url: "https://img.example.com/a.jpg"
+        width: 300
+"""
+
+
+def test_related_entries_repeated_across_files(tmp_path):
+    good = RELATED.replace("QUALITY", "40")
+    bad = RELATED.replace("QUALITY", "lots")  # a problem in every file that lists it
+    nan = RELATED.replace("QUALITY", ".nan")  # orjson would write NaN like null
+    null = RELATED.replace("QUALITY", "null")
+    texts = [article(extra=good), article(extra=bad), article(extra=good), article(extra=bad),
+             article(extra=null), article(extra=nan), article(extra=nan)]
+    results = [parse_article(t.encode(), f"f{i}.md") for i, t in enumerate(texts)]
+    refs = [r.article.related for r in results]
+    assert all(len(r) == 1 and r[0].title == "Shared story" for r in refs)
+    assert [r[0].source for r in refs] == [f"f{i}.md" for i in range(7)]
+    assert [r[0].quality for r in refs] == [40, None, 40, None, None, None, None]
+    assert refs[0][0].urls == ("https://news.example.com/shared",
+                               "https://news.example.com/shared/amp/",
+                               "https://news.example.com/shared/")
+    assert refs[0][0].provider.domain == "example.com"
+    assert [[(p.path, p.field) for p in r.problems] for r in results] == [
+        [], [("f1.md", "related[0].quality")], [], [("f3.md", "related[0].quality")],
+        [], [("f5.md", "related[0].quality")], [("f6.md", "related[0].quality")]]
+    assert results[1].problems[0].line == 12
+
+
+def test_parallel_reading_of_good_and_bad_files(tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    bad = [b"", b"\x00\x01", "# no front matter\n", "---\ntitle: [1\n---\n", "---\ntitle: x\n",
+           article(extra="related: nope\n"), article(date='"soon"'), b"\xef\xbb\xbf" + article().encode(),
+           article().replace("\n", "\r\n"), article(title='"Caf\xe9"').encode("latin-1")]
+    for i in range(1_200):
+        data = bad[i % len(bad)] if i % 7 == 0 else article(title=f'"Story {i}"', extra=RELATED
+                                                            .replace("QUALITY", str(i % 3)))
+        (folder / f"{i:04d}.md").write_bytes(data if isinstance(data, bytes) else data.encode())
+    one = kg.load_corpus(folder, workers=1)
+    two = kg.load_corpus(folder, workers=2)
+    assert one.articles == two.articles and one.files == two.files and one.problems == two.problems
+    assert len(one.files) == 1_200 and {p.reason for p in one.problems} >= {
+        "empty", "binary", "no-front-matter", "yaml-syntax", "wrong-type", "bad-date", "encoding"}

@@ -130,16 +130,74 @@ def test_parse_datetime_refuses_impossible_dates(bad):
         parse_datetime(bad)
 
 
-def test_canonical_url_fast_path_agrees_with_the_full_parse(corpus_dir):
+def _corpus_urls(corpus_dir) -> list[str]:
     import yaml_rs
 
-    import kg.normalize as n
     urls = []
     for path in sorted(corpus_dir("real").glob("*.md"))[:1500]:
         meta = yaml_rs.loads(path.read_text(encoding="utf-8").split("---\n")[1], parse_datetime=False)
         for entry in [meta] + (meta.get("related") or []):
             urls += [entry[k] for k in ("webUrl", "ampWebUrl", "cdnAmpWebUrl", "originalUrl") if entry.get(k)]
             urls += [img["url"] for img in entry.get("images") or []]
+    return urls
+
+
+def test_canonical_url_fast_path_agrees_with_the_full_parse(corpus_dir):
+    import kg.normalize as n
+    urls = _corpus_urls(corpus_dir)
     assert len(urls) > 5000
     # A leading space never matches the fast path: it forces the full parse.
     assert [n.canonical_url(u) for u in urls] == [n.canonical_url.__wrapped__(" " + u) for u in urls]
+
+
+def test_plain_url_split_is_urlsplits(corpus_dir):
+    from urllib.parse import urlsplit
+
+    import kg.normalize as n
+    odd = ["https://a.org/?", "https://a.org/p?q?r", "http://a-b.c.org/x/?y=1&z", "https://a.org/é?x=ü",
+           "https://a.org//double//slash", "https://x.cdn.ampproject.org/c/s/a.org/p?amp=1"]
+    plain = [u for u in _corpus_urls(corpus_dir) + odd if n._PLAIN.match(u)]
+    assert len(plain) > 5000
+    for u in plain:
+        parts = urlsplit(u)
+        assert n._split_plain(u) == (parts.scheme, parts.netloc, parts.path, parts.query), u
+        assert parts.fragment == "" and parts.hostname == parts.netloc
+
+
+def test_web_url_fast_path_agrees_with_the_full_parse(corpus_dir):
+    import kg.normalize as n
+    canon = {n.canonical_url(u) for u in _corpus_urls(corpus_dir)}
+    amp = [u for u in canon if "amp" in u.lower()]
+    assert len(amp) > 1000
+    # A leading space makes canonical_url take the full parse; web_url then splits what it gives.
+    assert [n.web_url(u) for u in amp] == [n.web_url.__wrapped__(" " + u) for u in amp]
+
+
+def _texts(corpus_dir) -> list[str]:
+    import yaml_rs
+
+    texts = []
+    for name in ("real", "ai-facial"):
+        for path in sorted(corpus_dir(name).glob("*.md")):
+            meta = yaml_rs.loads(path.read_text(encoding="utf-8").split("---\n")[1], parse_datetime=False)
+            for entry in [meta] + (meta.get("related") or []):
+                texts += [v for k in ("title", "excerpt") if isinstance(v := entry.get(k), str)]
+    return texts
+
+
+def test_the_mojibake_prefilter_never_hides_mojibake(corpus_dir):
+    from ftfy.badness import BADNESS_RE, is_bad
+
+    from kg.normalize import _needed_chars
+    needed = _needed_chars(BADNESS_RE)
+    assert needed is not None
+    texts = [t for t in _texts(corpus_dir) if not t.isascii()]
+    # mojibake made the usual ways: UTF-8 bytes read as Windows-1252, Latin-1, MacRoman
+    for t in texts[:3000]:
+        for codec in ("cp1252", "latin-1", "mac_roman"):
+            texts.append(t.encode("utf-8").decode(codec, errors="replace"))
+    bad = [t for t in texts if is_bad(t)]
+    assert len(bad) > 1000
+    assert all(needed.search(t) for t in bad)
+    # typography alone never needs the full test
+    assert not needed.search("It’s “quoted” – and — so on… • « »\u00a0‘x’")
