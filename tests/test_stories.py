@@ -243,6 +243,80 @@ def test_fold_and_terms():
     assert stories.terms("The FRANÇAIS régulateur & Clearview") == ["francais", "regulateur", "clearview"]
 
 
+def test_bulk_terms_match_terms():
+    """_text_terms numbers words with numpy (8-byte integers, a folded join of
+    all texts); every text must get exactly the set of terms() it has alone."""
+    import random
+    texts = ["", "   ", "The FRANÇAIS régulateur & Clearview", "Clearview AI faces £17m fine in the UK",
+             "a b c de", "snake_case under_scores", "Straße ΣΊΣΥΦΟΣ ﬁnance Kelvin", "ＦＵＬＬ ①②③ ½ x²",
+             "中文 字符 日本語テキスト", "nul\x00inside\x00text \x00", "x" * 30 + " longwordsofmanyletters",
+             "tab\tnew\nline\r\n", "lone \ud800 surrogate", "12 4567 89012345678 987654321a",
+             "ÀÉÎÕÜ àéîõü", "it's a test - Reuters", "emoji 😀 text", "ABCDEFGH abcdefgh abcdefghi zzzzzzzz"]
+    rng = random.Random(7)
+    alphabet = "abcXYZ09 _-'.\u00e9\u00df\u0301\u03a3\u4e2d\x00\u2014\u00a0\ufb01"
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(40))) for _ in range(2000)]
+    for batch in ([t for t in texts if "\x00" not in t], texts):  # "\x00" joins them
+        words, ptr, term = stories._text_terms(batch)
+        assert words == sorted(set(words))
+        for k, text in enumerate(batch):
+            mine = term[ptr[k]:ptr[k + 1]].tolist()
+            assert mine == sorted(set(mine))
+            assert {words[w] for w in mine} == set(stories.terms(text)), repr(text)
+
+
+def _reference_candidates(docs, window: float) -> set[tuple[int, int]]:
+    """The candidate pairs as the first, pure-Python version found them."""
+    from bisect import bisect_left, bisect_right
+    vectors = [docs.vector(i) for i in range(len(docs.ids))]
+    order = sorted((t, i) for i, t in enumerate(docs.times) if t is not None)
+    keys = {i: list(vectors[i])[:stories._KEYS] for _, i in order}
+    post: dict[int, list[int]] = {}
+    for _, i in order:
+        for w in vectors[i]:
+            post.setdefault(w, []).append(i)
+    pairs = set()
+    for t, i in order:
+        slices = []
+        for w in keys[i]:
+            times = [docs.times[j] for j in post[w]]
+            lo, hi = bisect_left(times, t - window), bisect_right(times, t + window)
+            if 1 < hi - lo <= stories._MAX_POSTINGS:
+                slices.append(set(post[w][lo:hi]))
+        if len(keys[i]) == 1:
+            found = slices[0] if slices else set()
+        elif len(slices) < 2:
+            continue
+        else:
+            found = {j for j in set().union(*slices) if sum(j in s for s in slices) >= 2}
+        pairs.update((min(i, j), max(i, j)) for j in found if j != i)
+    return pairs
+
+
+def test_candidates_and_screening_match_a_plain_computation(graphs):
+    g = graphs["real"]
+    docs = stories._Docs(g)
+    n = len(docs.ids)
+    for days in (4, 14):
+        span = days * 86400.0
+        found = {divmod(c, n) for c in docs.candidates(span).tolist()}
+        assert found == _reference_candidates(docs, span)
+        related = {divmod(c, n) for c in docs.related_pairs().tolist()}
+        assert related == {tuple(sorted((docs.index[u], docs.index[v])))
+                           for u, v, k in g.edges(keys=True)
+                           if k == "related" and u != v and u in docs.index and v in docs.index}
+        # Screening by approximate cosines must keep every pair that an
+        # exact score puts at or above the floor, with the exact score.
+        for floor in (0.3, 0.6):
+            expect = []
+            for i, j in found | {(i, j) for i, j in related
+                                 if abs(docs.times[i] - docs.times[j]) <= span}:
+                s = docs.cosine(i, j) + (stories.RELATED_BONUS if (i, j) in related else 0.0)
+                if s >= floor:
+                    expect.append((round(min(s, 1.0), 4), i, j))
+            expect.sort(key=lambda x: (-x[0], x[1], x[2]))
+            assert docs.scored_pairs(timedelta(days=days), floor) == expect
+
+
 def test_stories_scale_to_100k_articles(graphs):
     """100,000 articles: the real corpus copied 26 times, 120 days apart."""
     import networkx as nx
