@@ -35,7 +35,7 @@ from typing import IO
 import networkx as nx
 import orjson
 
-from ._util import atomic_writer, forked
+from ._util import atomic_writer, forked, gc_paused
 from .graph import build_graph, graph_summary
 from .cache import RecordCache
 from .ingest import load_corpus
@@ -248,47 +248,50 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         timings[stage] = round(now - clock, 3)
         clock = now
 
-    record_cache = RecordCache(out / CACHE) if cache else None
-    corpus = load_corpus(*paths, progress=progress, cache=record_cache)
-    lap("parse")
-    graph = build_graph(corpus)
-    lap("graph")
-    add_stories(graph)
-    lap("stories")
-    problems = corpus.problems + graph.graph["problems"]
-    problems.sort(key=lambda p: (p.path, p.line or 0, p.field or "", p.reason))
-    summary = graph_summary(graph)
-    summary["files"] = {"read": len(corpus.files),
-                        "articles": sum(f.ok for f in corpus.files),
-                        "skipped": sum(not f.ok for f in corpus.files)}
-    summary["problems"] = dict(sorted(Counter(p.reason for p in problems).items()))
-    side: list[tuple[Callable, tuple]] = []  # written by a second process
-    if rdf:
-        writer = RdfWriter(graph)
-        # The Turtle comes first: the store loads it as its default graph.
-        side += [(writer.write_turtle, (out / TURTLE,)), (writer.write_jsonld, (out / JSONLD,))]
-    side += [(write_graph, (graph, out)), (write_problems, (problems, out / PROBLEMS)),
-             (_write_manifest, (summary, corpus, out / MANIFEST))]
-    outputs: list[Path] = []
-    with forked(side) as written:
+    # The collector would rescan the growing graph again and again and find
+    # nothing to free; paused, the forked writer also shares more pages.
+    with gc_paused():
+        record_cache = RecordCache(out / CACHE) if cache else None
+        corpus = load_corpus(*paths, progress=progress, cache=record_cache)
+        lap("parse")
+        graph = build_graph(corpus)
+        lap("graph")
+        add_stories(graph)
+        lap("stories")
+        problems = corpus.problems + graph.graph["problems"]
+        problems.sort(key=lambda p: (p.path, p.line or 0, p.field or "", p.reason))
+        summary = graph_summary(graph)
+        summary["files"] = {"read": len(corpus.files),
+                            "articles": sum(f.ok for f in corpus.files),
+                            "skipped": sum(not f.ok for f in corpus.files)}
+        summary["problems"] = dict(sorted(Counter(p.reason for p in problems).items()))
+        side: list[tuple[Callable, tuple]] = []  # written by a second process
         if rdf:
-            update = StoreUpdate(out / STORE_DIR)
-            summary["quads"], _ = writer.write_nquads(out / NQUADS, each_graph=update.add)
-            lap("rdf")
-            if update.worthwhile:  # a few files changed: replace their graphs
-                summary["store_graphs_replaced"] = update.apply()
-            else:
-                written[0].result()
-                # trusted: we just wrote these files, so Oxigraph need not re-validate them
-                build_store(out / NQUADS, out / STORE_DIR, union=out / TURTLE, trusted=True,
-                            digests=update.digests)
-            lap("store")
-            outputs += [out / NQUADS, out / TURTLE, out / JSONLD, out / STORE_DIR]
-        for f in written:
-            f.result()
-        lap("exports")  # what is left of the second process's work
-    outputs = [out / GRAPH_JSON, out / GRAPHML, out / PROBLEMS, out / MANIFEST] + outputs
-    if record_cache is not None:
-        record_cache.save()  # last: a failed build never caches its records
-        lap("cache")
+            writer = RdfWriter(graph)
+            # The Turtle comes first: the store loads it as its default graph.
+            side += [(writer.write_turtle, (out / TURTLE,)), (writer.write_jsonld, (out / JSONLD,))]
+        side += [(write_graph, (graph, out)), (write_problems, (problems, out / PROBLEMS)),
+                 (_write_manifest, (summary, corpus, out / MANIFEST))]
+        outputs: list[Path] = []
+        with forked(side) as written:
+            if rdf:
+                update = StoreUpdate(out / STORE_DIR)
+                summary["quads"], _ = writer.write_nquads(out / NQUADS, each_graph=update.add)
+                lap("rdf")
+                if update.worthwhile:  # a few files changed: replace their graphs
+                    summary["store_graphs_replaced"] = update.apply()
+                else:
+                    written[0].result()
+                    # trusted: we just wrote these files, so Oxigraph need not re-validate them
+                    build_store(out / NQUADS, out / STORE_DIR, union=out / TURTLE, trusted=True,
+                                digests=update.digests)
+                lap("store")
+                outputs += [out / NQUADS, out / TURTLE, out / JSONLD, out / STORE_DIR]
+            for f in written:
+                f.result()
+            lap("exports")  # what is left of the second process's work
+        outputs = [out / GRAPH_JSON, out / GRAPHML, out / PROBLEMS, out / MANIFEST] + outputs
+        if record_cache is not None:
+            record_cache.save()  # last: a failed build never caches its records
+            lap("cache")
     return BuildResult(corpus, graph, problems, outputs, summary, timings)
