@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from ._util import atomic_writer
+from ._util import atomic_writer, gc_paused
 
 if TYPE_CHECKING:
     from .ingest import FileResult
@@ -87,23 +87,23 @@ class RecordCache:
 
     A line is ``checksum sha256 stat<TAB>"name"<TAB>payload``: the checksum
     covers the rest of the line, the name is JSON, the payload is the
-    file's result row (see :mod:`kg.ingest`) as JSON.
+    file's result row (see :mod:`kg.ingest`) as JSON.  Lines are checked
+    when looked up, so a damaged line counts as ``corrupt`` then.
     """
 
     def __init__(self, path: str | os.PathLike, *, trust_stat: bool = True,
                  racy_ns: int = RACY_NS) -> None:
-        from .ingest import result_from_row  # ingest uses the cache: import late
+        from .ingest import records_from_row  # ingest uses the cache: import late
 
-        self._from_row = result_from_row
+        self._records = records_from_row
         self.path = Path(path)
         self.fingerprint = _fingerprint()
         self.trust_stat = trust_stat
         self.racy_ns = racy_ns
-        # name -> (sha256, stat field, payload, line)
-        self._entries: dict[str, tuple[str, bytes, bytes, bytes]] = {}
+        # the name as JSON -> its line, checked and parsed when looked up
+        self._entries: dict[bytes, bytes] = {}
         self._used: dict[str, bytes] = {}  # name -> line, for save()
         self._changed = True  # whether save() has anything new to write
-        self._providers: dict = {}  # one Provider object per (domain, name)
         self.hits = self.misses = self.corrupt = 0
         self._read()
 
@@ -122,19 +122,31 @@ class RecordCache:
         except orjson.JSONDecodeError:
             return
         entries = self._entries
-        for line in body.split(b"\n"):
-            if not line:
-                continue
-            check, _, rest = line.partition(b" ")
-            try:
-                if _checksum(rest) != check:
-                    raise ValueError("checksum")
-                head, name, payload = rest.split(b"\t", 2)
-                sha256, stat = head.split(b" ")
-                entries[orjson.loads(name)] = (sha256.decode("ascii"), stat, payload, line)
-            except (ValueError, orjson.JSONDecodeError):
-                self.corrupt += 1
+        with gc_paused():
+            for line in body.split(b"\n"):
+                fields = line.split(b"\t", 2)
+                if len(fields) == 3:
+                    entries[fields[1]] = line
+                elif line:
+                    self.corrupt += 1
         self._changed = self.corrupt > 0
+
+    def _entry(self, name: str) -> tuple[str, bytes, bytes, bytes] | None:
+        """(sha256, stat key, payload, line) of a name's line, if it is intact."""
+        line = self._entries.get(orjson.dumps(name))
+        if line is None:
+            return None
+        check, _, rest = line.partition(b" ")
+        try:
+            if _checksum(rest) != check:
+                raise ValueError("checksum")
+            head, _, payload = rest.split(b"\t", 2)
+            sha256, stat = head.split(b" ")
+            return sha256.decode("ascii"), stat, payload, line
+        except ValueError:
+            self.corrupt += 1
+            self._changed = True
+            return None
 
     def _stat_field(self, stat: tuple[int, int, int, int, int] | None) -> bytes:
         """The stat key of a line: none for a file changed within ``racy_ns``
@@ -143,20 +155,22 @@ class RecordCache:
             return _NO_STAT
         return b"%d,%d,%d,%d" % stat[:4]
 
-    def _result(self, name: str, payload: bytes) -> FileResult | None:
+    def _decode(self, name: str, payload: bytes, shared: dict) -> tuple | None:
         try:
-            return self._from_row(name, orjson.loads(payload), self._providers)
+            return self._records(name, orjson.loads(payload), shared)
         except (KeyError, TypeError, ValueError, IndexError, orjson.JSONDecodeError):
             self.corrupt += 1
             return None
 
-    def lookup(self, path: str, name: str, max_bytes: int, now_ns: int) -> FileResult | None:
-        """The cached result of the file at ``path``, if it has not changed.
+    def lookup(self, path: str, name: str, max_bytes: int, now_ns: int,
+               shared: dict) -> tuple | None:
+        """The cached records (file, article, problems) of the file at ``path``,
+        if it has not changed (see :func:`kg.ingest.records_from_row`).
 
         Counts a hit or a miss.  ``now_ns`` is when the build started
         (``time.time_ns()``).
         """
-        entry = self._entries.get(name)
+        entry = self._entry(name)
         result = None
         if entry is not None:
             sha256, stat, payload, line = entry
@@ -168,7 +182,7 @@ class RecordCache:
                         with open(path, "rb") as f:
                             if hashlib.sha256(f.read()).hexdigest() != sha256:
                                 raise LookupError(name)  # changed: parse again
-                    result = self._result(name, payload)
+                    result = self._decode(name, payload, shared)
             except (OSError, LookupError):
                 pass
         if result is None:
@@ -183,16 +197,19 @@ class RecordCache:
 
     def get(self, name: str, sha256: str) -> FileResult | None:
         """The cached result of a file with this name and content, if valid."""
-        entry = self._entries.get(name)
-        result = None
+        from .ingest import FileResult
+
+        entry = self._entry(name)
+        records = None
         if entry is not None and entry[0] == sha256:
-            result = self._result(name, entry[2])
-        if result is None:
+            records = self._decode(name, entry[2], {})
+        if records is None:
             self.misses += 1
             return None
         self.hits += 1
         self._used[name] = entry[3]
-        return result
+        file, article, problems = records
+        return FileResult(article, file, list(problems))
 
     def put(self, result: FileResult) -> None:
         """Remember a freshly parsed file (saved by :meth:`save`)."""

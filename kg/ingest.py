@@ -19,7 +19,7 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -179,14 +179,22 @@ class FileResult:
 ResultRow = tuple
 
 
-def result_from_row(name: str, row: ResultRow, providers: dict) -> FileResult:
-    """The :class:`FileResult` of a result row (``providers``: see
-    :func:`~kg.records.article_from_row`)."""
+def records_from_row(name: str, row: ResultRow,
+                     shared: dict) -> tuple[SourceFile, Article | None, Sequence[Problem]]:
+    """The records of a result row: (file, article or None, problems).
+
+    ``shared``: see :func:`~kg.records.article_from_row`.
+    """
     (sha256, size, ok), article, problems = row
-    return FileResult(
-        None if article is None else article_from_row(name, article, providers),
-        SourceFile(name, sha256, size, ok),
-        [Problem(name, *p) for p in problems])
+    return (SourceFile(name, sha256, size, ok),
+            None if article is None else article_from_row(name, article, shared),
+            [Problem(name, *p) for p in problems] if problems else ())
+
+
+def result_from_row(name: str, row: ResultRow, shared: dict) -> FileResult:
+    """The :class:`FileResult` of a result row."""
+    file, article, problems = records_from_row(name, row, shared)
+    return FileResult(article, file, list(problems))
 
 
 def read_article(path: str | os.PathLike, name: str | None = None, *,
@@ -660,8 +668,9 @@ def load_corpus(*paths: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES,
         raise TypeError("load_corpus() needs at least one path")
     files = _find_files(paths)
     total = len(files)
-    results: list[FileResult | None] = [None] * total
-    todo = range(total)
+    results: list[tuple | None] = [None] * total  # (file, article, problems) in file order
+    shared: dict = {}  # one Provider / Image object per distinct value
+    todo: range | list[int] = range(total)
     report = progress or (lambda done, total: None)
     report(0, total)
     with gc_paused():
@@ -669,7 +678,7 @@ def load_corpus(*paths: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES,
             todo = []
             now = time.time_ns()
             for i, (path, name) in enumerate(files):
-                hit = cache.lookup(path, name, max_bytes, now)
+                hit = cache.lookup(path, name, max_bytes, now, shared)
                 if hit is None:
                     todo.append(i)
                 else:
@@ -678,19 +687,22 @@ def load_corpus(*paths: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES,
                     report(i, total)
         elif cache is not None:
             cache.misses += total  # nothing to look up
-        _parse_files(files, todo, results, max_bytes, workers, cache, report)
+        _parse_files(files, todo, results, shared, max_bytes, workers, cache, report)
         corpus = Corpus()
-        for result in results:
-            corpus.files.append(result.file)
-            corpus.problems.extend(result.problems)
-            if result.article is not None:
-                corpus.articles.append(result.article)
+        add_file, add_article, add_problems = (corpus.files.append, corpus.articles.append,
+                                               corpus.problems.extend)
+        for file, article, problems in results:
+            add_file(file)
+            if article is not None:
+                add_article(article)
+            if problems:
+                add_problems(problems)
     report(total, total)
     return corpus
 
 
-def _parse_files(files: list[tuple[str, str]], todo: range | list[int],
-                 results: list[FileResult | None], max_bytes: int, workers: int | None,
+def _parse_files(files: list[tuple[str, str]], todo: range | list[int], results: list,
+                 shared: dict, max_bytes: int, workers: int | None,
                  cache: "RecordCache | None", report: Callable[[int, int], None]) -> None:
     """Parse the files at the ``todo`` indexes into ``results`` (and the cache)."""
     chunks = [[files[i] for i in todo[k:k + _CHUNK]] for k in range(0, len(todo), _CHUNK)]
@@ -709,13 +721,12 @@ def _parse_files(files: list[tuple[str, str]], todo: range | list[int],
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
         parsed = pool.map(_read_chunk, chunks, [max_bytes] * len(chunks),
                           [payloads] * len(chunks))
-    providers: dict = {}  # one Provider object per (domain, name)
     try:
         done = len(files) - len(todo)
         for k, rows in zip(range(0, len(todo), _CHUNK), parsed):
             for i, (key, row, payload) in zip(todo[k:k + _CHUNK], rows):
                 name = files[i][1]
-                results[i] = result_from_row(name, row, providers)  # in file order
+                results[i] = records_from_row(name, row, shared)  # in file order
                 if cache is not None:
                     cache.store(name, row[0][0], key, payload)
             done += len(rows)

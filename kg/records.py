@@ -105,16 +105,15 @@ class Corpus:
                 f"{len(self.problems)} problems)")
 
 
-def article_from_row(source: str, row: Sequence, providers: dict) -> Article:
+def article_from_row(source: str, row: Sequence, shared: dict) -> Article:
     """The :class:`Article` of a compact row (how parsed files travel between
     processes and sit in the record cache).
 
     The row holds the article's fields after ``source``, in order, with the
     provider as ``(domain, name)``, images as ``(url, width, height)``, related
     articles as rows, and the date as a datetime or its ISO text; lists may
-    stand for tuples (as JSON gives them).  ``providers`` maps ``(domain,
-    name)`` to a :class:`Provider` already made, so equal providers are one
-    object.
+    stand for tuples (as JSON gives them).  ``shared`` maps those provider and
+    image tuples to the records already made, so equal ones are one object.
 
     >>> a = article_from_row("x.md", ("T", None, [], None, "2021-12-15T12:20:00+00:00", None,
     ...     None, None, None, None, ["example.org", "Example"], ["AI"], [], [], []), {})
@@ -126,14 +125,23 @@ def article_from_row(source: str, row: Sequence, providers: dict) -> Article:
     if published.__class__ is str:
         published = _fromisoformat(published)
     if provider is not None:
-        key = (provider[0], provider[1])
-        provider = providers.get(key)
+        key = tuple(provider)  # (domain, name)
+        provider = shared.get(key)
         if provider is None:
-            provider = providers[key] = Provider(*key)
+            provider = shared[key] = Provider(*key)
+    if images:
+        found = []
+        for image in images:
+            key = tuple(image)  # (url, width, height)
+            record = shared.get(key)
+            if record is None:
+                record = shared[key] = Image(*key)
+            found.append(record)
+        images = tuple(found)
     return Article(source, title, url, tuple(urls), excerpt, published, type_, category,
-                   quality, heat, locale, provider, tuple(topics), tuple(tags),
-                   tuple([Image(*i) for i in images]) if images else (),
-                   tuple([article_from_row(source, r, providers) for r in related])
+                   quality, heat, locale, provider, tuple(topics) if topics else (),
+                   tuple(tags) if tags else (), images or (),
+                   tuple([article_from_row(source, r, shared) for r in related])
                    if related else ())
 
 
