@@ -342,8 +342,10 @@ def _decode(data: bytes, problems: list[tuple]) -> str:
 # becomes an Article.
 
 _INTEGER = re.compile(r"\s*-?\d{1,12}\s*")
-#: Memo bounds: past these, a memo starts afresh (memory stays bounded).
+#: Memo bounds: past these, a memo starts afresh (memory stays bounded:
+#: ~2 KB a related entry, so ~200 MB at most per process).
 _MEMO_MAX = 50_000
+_RELATED_MAX = 100_000
 #: Related entries by their exact content (orjson bytes): real feeds list the
 #: same related articles in many files.  Only entries validated without a
 #: problem are kept, so a hit never hides a problem.
@@ -566,7 +568,7 @@ class _Validator:
                 seen = len(self.problems)
                 row = self.article(entry, f"related[{i}]", nested=True)
                 if key is not None and len(self.problems) == seen:
-                    if len(_RELATED) >= _MEMO_MAX:
+                    if len(_RELATED) >= _RELATED_MAX:
                         _RELATED.clear()
                     _RELATED[key] = row
             if row is not None:
@@ -638,14 +640,18 @@ PARALLEL_MIN_FILES = 2_000
 _CHUNK = 500
 
 
-def _read_chunk(chunk: list[tuple[str, str]], max_bytes: int,
-                payloads: bool) -> list[tuple[tuple | None, ResultRow, bytes | None]]:
-    """Rows of a chunk of files, with each file's record-cache payload if asked."""
+def _read_chunk(chunk: list[tuple[str, str]], max_bytes: int, encode: bool,
+                keep_rows: bool) -> list[tuple[tuple | None, ResultRow | None, bytes | None]]:
+    """(stat, row, payload) of each file of a chunk: the payload is the row as
+    the record cache stores it (if ``encode``); the row is kept if
+    ``keep_rows`` or if it has no payload.  For a record cache, worker
+    processes send its payloads alone (no second, pickled copy)."""
     with gc_paused():
         out = []
         for path, name in chunk:
-            key, row = _read_row(path, name, max_bytes)
-            out.append((key, row, encode_row(row) if payloads else None))
+            stat, row = _read_row(path, name, max_bytes)
+            payload = encode_row(row) if encode else None
+            out.append((stat, row if keep_rows or payload is None else None, payload))
         return out
 
 
@@ -708,9 +714,8 @@ def _parse_files(files: list[tuple[str, str]], todo: range | list[int], results:
     chunks = [[files[i] for i in todo[k:k + _CHUNK]] for k in range(0, len(todo), _CHUNK)]
     if workers is None:
         workers = (os.cpu_count() or 1) if len(todo) >= PARALLEL_MIN_FILES else 1
-    payloads = cache is not None
     if workers <= 1 or len(chunks) <= 1:
-        parsed = (_read_chunk(chunk, max_bytes, payloads) for chunk in chunks)
+        parsed = (_read_chunk(chunk, max_bytes, cache is not None, True) for chunk in chunks)
         pool = None
     else:
         import multiprocessing
@@ -719,16 +724,19 @@ def _parse_files(files: list[tuple[str, str]], todo: range | list[int], results:
         # fork: workers inherit the loaded modules (no re-import per worker).
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
-        parsed = pool.map(_read_chunk, chunks, [max_bytes] * len(chunks),
-                          [payloads] * len(chunks))
+        n = len(chunks)  # rows travel pickled, or as the cache's payloads when it wants them
+        parsed = pool.map(_read_chunk, chunks, [max_bytes] * n, [cache is not None] * n,
+                          [cache is None] * n)
     try:
         done = len(files) - len(todo)
         for k, rows in zip(range(0, len(todo), _CHUNK), parsed):
-            for i, (key, row, payload) in zip(todo[k:k + _CHUNK], rows):
+            for i, (stat, row, payload) in zip(todo[k:k + _CHUNK], rows):
                 name = files[i][1]
+                if row is None:
+                    row = orjson.loads(payload)
                 results[i] = records_from_row(name, row, shared)  # in file order
                 if cache is not None:
-                    cache.store(name, row[0][0], key, payload)
+                    cache.store(name, row[0][0], stat, payload)
             done += len(rows)
             report(done, len(files))
     finally:
