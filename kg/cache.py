@@ -6,8 +6,8 @@ it was parsed from.  Nothing in it is trusted blindly:
 
 * the header names the code that wrote it (a fingerprint of the ingest
   modules and of the parsing libraries' versions); any other code ignores it;
-* every line carries a checksum of its content; a line that does not match,
-  or that does not decode, is dropped and its file parsed again;
+* every line carries a checksum (CRC-32) of its content; a line that does
+  not match, or that does not decode, is dropped and its file parsed again;
 * a file is taken from the cache when its content hash matches, or, without
   reading it, when its size, modification and status-change times (ns) and
   inode all match what they were when it was parsed.  Those are recorded
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zlib
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RecordCache"]
 
-FORMAT = 2
+FORMAT = 3
 #: Files changed less than this before they were read keep no stat key.
 RACY_NS = 2_000_000_000
 _NO_STAT = b"-"
@@ -78,17 +79,21 @@ def encode_row(row: tuple) -> bytes | None:
         return None
 
 
-def _checksum(body: bytes) -> bytes:
-    return hashlib.sha256(body).hexdigest()[:16].encode()
+def _checksum(body: bytes | memoryview) -> bytes:
+    # CRC-32: catches damage to a line (truncation, flipped bytes), at disk speed
+    return b"%08x" % zlib.crc32(body)
 
 
 class RecordCache:
     """Parsed files by name and content; see the module docstring.
 
     A line is ``checksum sha256 stat<TAB>"name"<TAB>payload``: the checksum
-    covers the rest of the line, the name is JSON, the payload is the
-    file's result row (see :mod:`kg.ingest`) as JSON.  Lines are checked
-    when looked up, so a damaged line counts as ``corrupt`` then.
+    covers the rest of the line, ``stat`` is ``size,mtime_ns,ctime_ns,inode``
+    or ``-``, the name is JSON, the payload is the file's result row (see
+    :mod:`kg.ingest`) as JSON.  Lines are checked when looked up, so a
+    damaged line counts as ``corrupt`` then.  ``racy_ns`` is how recently
+    changed a file may be and keep no stat key (more for file systems with
+    coarse times).
     """
 
     def __init__(self, path: str | os.PathLike, *, trust_stat: bool = True,
@@ -100,9 +105,11 @@ class RecordCache:
         self.fingerprint = _fingerprint()
         self.trust_stat = trust_stat
         self.racy_ns = racy_ns
-        # the name as JSON -> its line, checked and parsed when looked up
-        self._entries: dict[bytes, bytes] = {}
-        self._used: dict[str, bytes] = {}  # name -> line, for save()
+        self._data = b""  # the cache file, whose lines are checked when looked up
+        self._view = memoryview(self._data)
+        # the name as JSON -> offsets of its line: (start, end, first tab, second tab)
+        self._entries: dict[bytes, tuple[int, int, int, int]] = {}
+        self._used: dict[str, bytes | memoryview] = {}  # name -> line, for save()
         self._changed = True  # whether save() has anything new to write
         self.hits = self.misses = self.corrupt = 0
         self._read()
@@ -115,34 +122,41 @@ class RecordCache:
             data = self.path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
             return
-        header, _, body = data.partition(b"\n")
+        pos = data.find(b"\n") + 1 or len(data)
         try:
-            if orjson.loads(header) != {"format": FORMAT, "fingerprint": self.fingerprint}:
+            if orjson.loads(data[:pos]) != {"format": FORMAT, "fingerprint": self.fingerprint}:
                 return  # written by other code: start afresh
         except orjson.JSONDecodeError:
             return
-        entries = self._entries
+        self._data, self._view = data, memoryview(data)
+        entries, find, size = self._entries, data.find, len(data)
         with gc_paused():
-            for line in body.split(b"\n"):
-                fields = line.split(b"\t", 2)
-                if len(fields) == 3:
-                    entries[fields[1]] = line
-                elif line:
+            while pos < size:  # offsets only: no copy of the lines
+                end = find(b"\n", pos)
+                if end < 0:
+                    end = size
+                tab = find(b"\t", pos, end)
+                tab2 = find(b"\t", tab + 1, end) if tab >= 0 else -1
+                if tab2 >= 0:
+                    entries[data[tab + 1:tab2]] = (pos, end, tab, tab2)
+                elif end > pos:
                     self.corrupt += 1
+                pos = end + 1
         self._changed = self.corrupt > 0
 
-    def _entry(self, name: str) -> tuple[str, bytes, bytes, bytes] | None:
+    def _entry(self, name: str) -> tuple[str, bytes, memoryview, memoryview] | None:
         """(sha256, stat key, payload, line) of a name's line, if it is intact."""
-        line = self._entries.get(orjson.dumps(name))
-        if line is None:
+        span = self._entries.get(orjson.dumps(name))
+        if span is None:
             return None
-        check, _, rest = line.partition(b" ")
+        start, end, tab, tab2 = span
+        data, view = self._data, self._view
+        space = data.find(b" ", start, tab)
         try:
-            if _checksum(rest) != check:
+            if space < 0 or _checksum(view[space + 1:end]) != data[start:space]:
                 raise ValueError("checksum")
-            head, _, payload = rest.split(b"\t", 2)
-            sha256, stat = head.split(b" ")
-            return sha256.decode("ascii"), stat, payload, line
+            sha256, stat = data[space + 1:tab].split(b" ")
+            return sha256.decode("ascii"), stat, view[tab2 + 1:end], view[start:end]
         except ValueError:
             self.corrupt += 1
             self._changed = True
@@ -155,7 +169,7 @@ class RecordCache:
             return _NO_STAT
         return b"%d,%d,%d,%d" % stat[:4]
 
-    def _decode(self, name: str, payload: bytes, shared: dict) -> tuple | None:
+    def _decode(self, name: str, payload: bytes | memoryview, shared: dict) -> tuple | None:
         try:
             return self._records(name, orjson.loads(payload), shared)
         except (KeyError, TypeError, ValueError, IndexError, orjson.JSONDecodeError):
@@ -177,11 +191,13 @@ class RecordCache:
             try:
                 st = os.stat(path)
                 if st.st_size <= max_bytes:
-                    key = self._stat_field(file_stat(st, now_ns))
-                    if not (self.trust_stat and stat != _NO_STAT and key == stat):
+                    current = b"%d,%d,%d,%d" % (st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                                                st.st_ino)
+                    if not (self.trust_stat and current == stat):  # (a stat key is never b"-")
                         with open(path, "rb") as f:
                             if hashlib.sha256(f.read()).hexdigest() != sha256:
                                 raise LookupError(name)  # changed: parse again
+                        current = self._stat_field(file_stat(st, now_ns))
                     result = self._decode(name, payload, shared)
             except (OSError, LookupError):
                 pass
@@ -189,8 +205,8 @@ class RecordCache:
             self.misses += 1
             return None
         self.hits += 1
-        if key != stat:  # same content, other times: record the new ones
-            line = self._line(sha256, key, name, payload)
+        if current != stat:  # same content, other times: record the new ones
+            line = self._line(sha256, current, name, payload)
             self._changed = True
         self._used[name] = line
         return result
@@ -229,7 +245,7 @@ class RecordCache:
         self._changed = True
 
     @staticmethod
-    def _line(sha256: str, stat: bytes, name: str, payload: bytes) -> bytes:
+    def _line(sha256: str, stat: bytes, name: str, payload: bytes | memoryview) -> bytes:
         rest = b"%s %s\t%s\t%s" % (sha256.encode("ascii"), stat, orjson.dumps(name), payload)
         return _checksum(rest) + b" " + rest
 
@@ -243,7 +259,8 @@ class RecordCache:
         with atomic_writer(self.path) as f:
             f.write(orjson.dumps({"format": FORMAT, "fingerprint": self.fingerprint}) + b"\n")
             used = self._used
-            f.write(b"".join([used[name] + b"\n" for name in sorted(used)]))
+            if used:
+                f.write(b"\n".join([used[name] for name in sorted(used)]) + b"\n")
         self._changed = False
 
 
