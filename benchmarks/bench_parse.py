@@ -12,6 +12,7 @@ average, as the machine may be shared::
     python benchmarks/bench_parse.py /tmp/corpus-100k --runs 3
     python benchmarks/bench_parse.py /tmp/corpus-100k --against /tmp/old-checkout
 
+``--gc-paused`` pauses Python's cyclic collector, as ``kg build`` does.
 ``--against DIR`` runs the same with the ``kg`` package of another checkout
 (e.g. ``git worktree add /tmp/old-checkout HEAD~3``), alternating the two
 run by run so that both see the same load.
@@ -34,7 +35,10 @@ RUN = r"""
 import json, os, sys, time
 import kg
 from kg.cache import RecordCache
-corpus, mode, cache_path, workers = sys.argv[1:5]
+corpus, mode, cache_path, workers, gc_paused = sys.argv[1:6]
+if gc_paused == "1":
+    import gc
+    gc.disable()
 wall = time.perf_counter()
 cache = None if mode == "cold" else RecordCache(cache_path)  # reading it is part of the stage
 if mode == "fill" and len(cache):
@@ -48,10 +52,12 @@ print(json.dumps({"wall": wall, "files": len(result.files),
 """
 
 
-def run_once(code_dir: Path, corpus: str, mode: str, cache_path: Path, workers: str) -> dict:
+def run_once(code_dir: Path, corpus: str, mode: str, cache_path: Path, workers: str,
+             gc_paused: bool = False) -> dict:
     """One measurement in a fresh interpreter whose ``kg`` comes from ``code_dir``."""
     env = dict(os.environ, PYTHONPATH=str(code_dir))
-    out = subprocess.run([sys.executable, "-c", RUN, corpus, mode, str(cache_path), workers],
+    out = subprocess.run([sys.executable, "-c", RUN, corpus, mode, str(cache_path), workers,
+                          "1" if gc_paused else "0"],
                          env=env, cwd=tempfile.gettempdir(), capture_output=True, text=True,
                          check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -65,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", default="auto", help="worker processes (default: auto)")
     ap.add_argument("--against", type=Path, help="another checkout to compare with")
     ap.add_argument("--modes", default="cold,fill,warm")
+    ap.add_argument("--gc-paused", action="store_true",
+                    help="pause the cyclic collector, as kg build does")
     args = ap.parse_args(argv)
     codes = {"this": ROOT}
     if args.against:
@@ -79,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                 for mode in modes:
                     if mode == "fill" and cache_path.exists():
                         cache_path.unlink()
-                    r = run_once(code, args.corpus, mode, cache_path, args.workers)
+                    r = run_once(code, args.corpus, mode, cache_path, args.workers,
+                                 args.gc_paused)
                     results.setdefault((label, mode), []).append(r)
                     print(f"  run {i + 1} {label:5} {mode:4} {r['wall']:6.2f} s", flush=True)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")

@@ -168,3 +168,20 @@ def test_an_unchanged_cache_is_not_rewritten(folder, tmp_path):
     os.utime(tmp_path / "c.jsonl", ns=(0, 0))
     _, cache = load(folder, tmp_path / "c.jsonl")
     assert cache.hits == 72 and (tmp_path / "c.jsonl").stat().st_mtime_ns == 0
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_records_json_cannot_hold_are_parsed_again_not_cached(tmp_path, workers):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(600):  # two chunks: workers=2 really uses worker processes
+        (folder / f"{i:03d}.md").write_text(f"---\ntitle: Story {i}\nquality: {i}\n---\n")
+    (folder / "big.md").write_text("---\ntitle: Big\nquality: 99999999999999999999999\n---\n")
+    cache = RecordCache(tmp_path / "c.jsonl")
+    corpus = kg.load_corpus(folder, cache=cache, workers=workers)
+    cache.save()
+    big = next(a for a in corpus.articles if a.title == "Big")
+    assert big.quality == 99999999999999999999999  # beyond JSON's 64-bit integers
+    again = RecordCache(tmp_path / "c.jsonl")
+    second = kg.load_corpus(folder, cache=again, workers=workers)
+    assert (again.hits, again.misses) == (600, 1) and second.articles == corpus.articles
