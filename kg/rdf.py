@@ -429,6 +429,18 @@ def _nquads_by_graph(subjects: list[_Subject]) -> Iterator[tuple[str, list[str]]
                 shared[i] = lines
         return lines
 
+    # A topic is stated in most files' graphs: "g in graphs" on its list would
+    # make the walk quadratic, so long lists are tested through a set.
+    sets: dict[int, frozenset[str]] = {}
+
+    def holds(graphs: list[str], g: str) -> bool:
+        if len(graphs) < 8:
+            return g in graphs
+        found = sets.get(id(graphs))
+        if found is None:
+            found = sets[id(graphs)] = frozenset(graphs)
+        return g in found
+
     derived_pred = nt_pred["wasDerivedFrom"]
     for g in sorted(members):
         tail = f" <{g}> .\n"
@@ -436,15 +448,16 @@ def _nquads_by_graph(subjects: list[_Subject]) -> Iterator[tuple[str, list[str]]
         for i in members[g]:
             s = subjects[i]
             subj = f"<{s.iri}> "
-            if g in s.graphs:
+            in_g = holds(s.graphs, g)
+            if in_g:
                 out.append(tail.join(node_lines(i, s)) + tail)
             for p, v, _ in s.statements:
                 # "derived from file F" is what file F states: asserting it in
                 # every file's graph would grow as (files per article) squared.
-                if p == "wasDerivedFrom" and (g == v or (g in s.graphs and v not in s.graphs)):
+                if p == "wasDerivedFrom" and (g == v or (in_g and not holds(s.graphs, v))):
                     out.append(f"{subj}{derived_pred} <{v}>{tail}")
             for prop, target, graphs in s.edges:
-                if g in graphs:
+                if holds(graphs, g):
                     out.append(f"{subj}{nt_pred[prop]} <{target}>{tail}")
         yield g, out
 
