@@ -24,7 +24,6 @@ PosixPath('...store')
 from __future__ import annotations
 
 import csv
-import gc
 import hashlib
 import io
 import os
@@ -464,8 +463,7 @@ class EmbeddedStore:
         store = self.__dict__.pop("_store", None)
         if store is not None and not self.read_only:
             store.flush()
-        del store
-        gc.collect()
+        del store  # the last reference: Oxigraph releases its files now
 
     @property
     def oxigraph(self) -> ox.Store:
