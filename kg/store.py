@@ -497,8 +497,8 @@ class EmbeddedStore:
         ``union``: optionally, a Turtle/N-Triples file that holds exactly the
         union of those quads' triples (such as ``newskg.ttl``), loaded as the
         default graph; faster than computing the union in the store.
-        ``trusted=True`` skips Oxigraph's IRI and literal validation (about 2x
-        faster): only for files that newskg itself wrote.
+        ``trusted=True`` skips Oxigraph's IRI and literal validation (faster
+        parsing): only for files that newskg itself wrote.
         """
         try:
             self.oxigraph.bulk_load(path=str(nquads_path), format=ox.RdfFormat.N_QUADS,
