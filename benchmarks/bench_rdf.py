@@ -6,10 +6,11 @@
 Stages timed on the corpus, in one process:
 
 ingest+graph   ``kg.load_corpus`` + ``kg.build_graph`` + ``add_stories`` (context only)
-rdf_and_store  as ``kg build`` does it: N-Quads (all named graphs) written and
-               bulk-loaded into a fresh on-disk Oxigraph (with the Turtle of the
-               union as its default graph), while a forked second process
-               writes the Turtle and JSON-LD
+rdf_and_store  as ``kg build`` does it (``kg.exports.export_rdf``): N-Quads
+               (all named graphs) written and bulk-loaded by background threads
+               into a fresh on-disk Oxigraph as they are written, while a forked
+               second process writes the Turtle (then loaded as the union) and
+               the JSON-LD
 rdf_write      ``kg.rdf.write_rdf`` alone, in one process (nq + ttl + jsonld)
 queries        every ``ontology/queries/*.rq``, unbound and with a typical binding,
                on the store opened read-only (best of 3 runs)
@@ -36,10 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import kg  # noqa: E402
-from kg._util import forked  # noqa: E402
-from kg.rdf import JSONLD, NQUADS, TURTLE, RdfWriter, write_rdf  # noqa: E402
+from kg.exports import export_rdf  # noqa: E402
+from kg.rdf import write_rdf  # noqa: E402
 from kg.stories import add_stories  # noqa: E402
-from kg.store import build_store, open_store  # noqa: E402
+from kg.store import open_store  # noqa: E402
 
 QUERIES = ROOT / "ontology" / "queries"
 
@@ -87,15 +88,8 @@ def run_queries(out: Path, graph, repeat: int = 3) -> dict:
 
 
 def rdf_and_store(graph, out: Path) -> int:
-    """The RDF + store stage of ``kg build`` (``kg.exports.build``); returns the quads."""
-    writer = RdfWriter(graph)
-    with forked([(writer.write_turtle, (out / TURTLE,)),
-                 (writer.write_jsonld, (out / JSONLD,))]) as side:
-        quads, _ = writer.write_nquads(out / NQUADS)
-        side[0].result()
-        build_store(out / NQUADS, out / "store", union=out / TURTLE, trusted=True)
-        side[1].result()
-    return quads
+    """The RDF + store stage of ``kg build`` (``kg.exports.export_rdf``); returns the quads."""
+    return export_rdf(graph, out)["quads"]
 
 
 def run(corpus: Path, out: Path, baseline: bool = False) -> dict:

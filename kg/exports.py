@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import ExitStack
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -41,7 +42,7 @@ from .cache import RecordCache
 from .ingest import load_corpus
 from .records import Corpus, Problem
 
-__all__ = ["build", "BuildResult", "write_graph", "read_graph", "write_problems",
+__all__ = ["build", "BuildResult", "export_rdf", "write_graph", "read_graph", "write_problems",
            "read_problems", "atomic_writer", "GRAPH_JSON", "GRAPHML", "PROBLEMS",
            "MANIFEST"]
 
@@ -205,6 +206,71 @@ def _write_manifest(summary: dict, corpus: Corpus, path: Path) -> None:
         f.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
 
 
+# -- RDF and the store --------------------------------------------------------------
+def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
+               also: Sequence[tuple[Callable, tuple]] = (),
+               lap: Callable[[str], None] | None = None) -> dict:
+    """The RDF part of ``kg build``: ``newskg.nq``, ``newskg.ttl``,
+    ``newskg.jsonld`` and the embedded store ``store/`` in ``out_dir``.
+
+    Both cores work: a forked process writes the Turtle, the JSON-LD, then
+    the ``also`` calls (``(function, args)`` pairs), while this one writes
+    the N-Quads graph by graph and Oxigraph threads bulk-load them as they
+    come.  If ``out_dir`` already holds a store built from nearly the same
+    graph, only the named graphs whose N-Quads changed are replaced in it
+    (one transaction); otherwise a fresh store replaces it atomically.
+    ``lap(stage)`` is called when the ``"rdf"`` and ``"store"`` stages end.
+
+    Returns the ``paths`` written, the number of ``quads`` and
+    ``store_graphs_replaced`` (``None`` when the store was rebuilt).
+
+    >>> import kg, tempfile
+    >>> info = export_rdf(kg.build_graph(kg.load_corpus("seeds")), tempfile.mkdtemp())
+    >>> [p.name for p in info["paths"]], info["store_graphs_replaced"]
+    (['newskg.nq', 'newskg.ttl', 'newskg.jsonld', 'store'], None)
+    """
+    from .rdf import JSONLD, NQUADS, TURTLE, RdfWriter
+    from .store import STORE_DIR, StoreBuilder, StoreUpdate
+
+    out = Path(out_dir)
+    lap = lap or (lambda stage: None)
+    writer = RdfWriter(graph)
+    # The Turtle comes first: the store loads it as its default graph.
+    side = [(writer.write_turtle, (out / TURTLE,)), (writer.write_jsonld, (out / JSONLD,)), *also]
+    replaced = None
+    with forked(side) as written, ExitStack() as unfinished:  # an uncommitted store is deleted
+
+        def fresh_store() -> StoreBuilder:
+            # trusted: newskg wrote this RDF, so Oxigraph need not re-validate it
+            return unfinished.enter_context(StoreBuilder(out / STORE_DIR, trusted=True))
+
+        update = StoreUpdate(out / STORE_DIR)
+        # With no store to update, a fresh one loads while the N-Quads are written.
+        builder = None if update.old else fresh_store()
+
+        def each_graph(graph_iri: str, nquads: str) -> None:
+            update.add(graph_iri, nquads)
+            if builder is not None:
+                builder.add(nquads)
+
+        quads, _ = writer.write_nquads(out / NQUADS, each_graph=each_graph)
+        lap("rdf")
+        if update.worthwhile:  # a few files changed: replace their graphs
+            replaced = update.apply()
+        else:
+            if builder is None:
+                builder = fresh_store()
+                builder.add_file(out / NQUADS)
+            written[0].result()
+            builder.add_file(out / TURTLE, union=True)
+            builder.commit(update.digests)
+        lap("store")
+        for f in written:
+            f.result()
+    return {"paths": [out / NQUADS, out / TURTLE, out / JSONLD, out / STORE_DIR],
+            "quads": quads, "store_graphs_replaced": replaced}
+
+
 # -- the whole build --------------------------------------------------------------
 @dataclass
 class BuildResult:
@@ -234,8 +300,6 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     transaction; ``summary["store_graphs_replaced"]`` says how many);
     otherwise the store is rebuilt from scratch.
     """
-    from .rdf import JSONLD, NQUADS, TURTLE, RdfWriter
-    from .store import STORE_DIR, StoreUpdate, build_store
     from .stories import add_stories
 
     out = Path(out)
@@ -265,31 +329,21 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
                             "articles": sum(f.ok for f in corpus.files),
                             "skipped": sum(not f.ok for f in corpus.files)}
         summary["problems"] = dict(sorted(Counter(p.reason for p in problems).items()))
-        side: list[tuple[Callable, tuple]] = []  # written by a second process
-        if rdf:
-            writer = RdfWriter(graph)
-            # The Turtle comes first: the store loads it as its default graph.
-            side += [(writer.write_turtle, (out / TURTLE,)), (writer.write_jsonld, (out / JSONLD,))]
-        side += [(write_graph, (graph, out)), (write_problems, (problems, out / PROBLEMS)),
-                 (_write_manifest, (summary, corpus, out / MANIFEST))]
+        # Written by a second process while this one writes RDF and loads the store.
+        side: list[tuple[Callable, tuple]] = [
+            (write_graph, (graph, out)), (write_problems, (problems, out / PROBLEMS)),
+            (_write_manifest, (summary, corpus, out / MANIFEST))]
         outputs: list[Path] = []
-        with forked(side) as written:
-            if rdf:
-                update = StoreUpdate(out / STORE_DIR)
-                summary["quads"], _ = writer.write_nquads(out / NQUADS, each_graph=update.add)
-                lap("rdf")
-                if update.worthwhile:  # a few files changed: replace their graphs
-                    summary["store_graphs_replaced"] = update.apply()
-                else:
-                    written[0].result()
-                    # trusted: we just wrote these files, so Oxigraph need not re-validate them
-                    build_store(out / NQUADS, out / STORE_DIR, union=out / TURTLE, trusted=True,
-                                digests=update.digests)
-                lap("store")
-                outputs += [out / NQUADS, out / TURTLE, out / JSONLD, out / STORE_DIR]
-            for f in written:
-                f.result()
-            lap("exports")  # what is left of the second process's work
+        if rdf:
+            rdf_info = export_rdf(graph, out, also=side, lap=lap)
+            summary["quads"] = rdf_info["quads"]
+            if rdf_info["store_graphs_replaced"] is not None:
+                summary["store_graphs_replaced"] = rdf_info["store_graphs_replaced"]
+            outputs = rdf_info["paths"]
+        else:
+            for fn, args in side:
+                fn(*args)
+        lap("exports")  # what is left of the second process's work
         outputs = [out / GRAPH_JSON, out / GRAPHML, out / PROBLEMS, out / MANIFEST] + outputs
         if record_cache is not None:
             record_cache.save()  # last: a failed build never caches its records

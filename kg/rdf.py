@@ -41,7 +41,7 @@ import orjson
 
 from .exports import atomic_writer
 
-__all__ = ["iri", "node_id", "source_iri", "source_path", "write_rdf", "RdfWriter", "export_rdf", "iter_quads",
+__all__ = ["iri", "node_id", "source_iri", "source_path", "write_rdf", "RdfWriter", "iter_quads",
            "nquads_of_graph", "to_rdf", "from_rdf", "validate", "ValidationReport",
            "Violation", "RDFError", "NKG", "ID", "SOURCE", "COMPUTED_GRAPH",
            "TOPIC_SCHEME", "ONTOLOGY_DIR", "NQUADS", "TURTLE", "JSONLD"]
@@ -892,18 +892,3 @@ def validate(data, shapes: str | os.PathLike | None = None) -> ValidationReport:
     out.sort(key=lambda v: (v.severity != "Violation", v.focus, v.path or "", v.message, v.value or ""))
     return ValidationReport(conforms=not any(v.severity == "Violation" for v in out),
                             results=out, triples=len(g))
-
-
-def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> list[Path]:
-    """The RDF part of ``kg build``: write the RDF files, then (re)build the
-    embedded store ``out_dir/store`` from the N-Quads, atomically.
-
-    Returns the paths written (``newskg.nq``, ``newskg.ttl``,
-    ``newskg.jsonld``, ``store``).
-    """
-    from .store import STORE_DIR, build_store
-
-    info = write_rdf(graph, out_dir)
-    store = build_store(info["nquads"], Path(out_dir) / STORE_DIR, union=info["turtle"],
-                        trusted=True)
-    return [info["nquads"], info["turtle"], info["jsonld"], store]

@@ -29,7 +29,9 @@ import io
 import os
 import re
 import shutil
+import threading
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal as TLiteral, Protocol, runtime_checkable
@@ -40,7 +42,7 @@ import pyoxigraph as ox
 from ._util import atomic_writer
 
 __all__ = ["Store", "QueryResult", "EmbeddedStore", "open_store", "build_store",
-           "StoreUpdate", "graph_digest",
+           "StoreBuilder", "StoreUpdate", "graph_digest",
            "StoreError", "QuerySyntaxError", "StoreNotFoundError", "to_term",
            "PREFIXES", "BASE", "DEFAULT_STORE", "STORE_DIR"]
 
@@ -552,43 +554,170 @@ class EmbeddedStore:
         return len(self.oxigraph)
 
 
+class StoreBuilder:
+    """A fresh embedded store, filled in the background and swapped in atomically.
+
+    Bulk loads run in ``threads`` background threads, outside Python's
+    global lock, so the caller goes on producing RDF while the parts it
+    already handed over load: ``kg build`` streams its N-Quads here graph by
+    graph as it writes them.  :meth:`add` buffers text into chunks of about
+    ``chunk_bytes``; at most two chunks per thread wait in memory, then
+    :meth:`add` blocks until a load finishes.
+
+    The store is built in a temporary folder beside ``store_dir``;
+    :meth:`commit` waits for every load and renames it into place.  Leaving
+    the ``with`` block without committing (an exception, say) deletes it:
+    a crash mid-build leaves the previous store (or none), never a
+    half-loaded one.
+
+    If no file was added with ``union=True``, :meth:`commit` computes the
+    union of the named graphs into the default graph.
+
+    >>> import tempfile, pathlib
+    >>> where = pathlib.Path(tempfile.mkdtemp()) / "store"
+    >>> with StoreBuilder(where) as builder:
+    ...     builder.add("<urn:s> <urn:p> <urn:o> <urn:g> .\\n")
+    ...     builder.commit().name
+    'store'
+    >>> with EmbeddedStore(where, read_only=True) as store:
+    ...     store.query("ASK { <urn:s> <urn:p> <urn:o> }").boolean  # in the union
+    True
+    """
+
+    def __init__(self, store_dir: str | os.PathLike, *, trusted: bool = False,
+                 threads: int = 2, chunk_bytes: int = 32 << 20) -> None:
+        self.store_dir = Path(store_dir)
+        self.trusted = trusted
+        self.chunk_bytes = chunk_bytes
+        self.store_dir.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.store_dir.with_name(f".{self.store_dir.name}.tmp-{os.getpid()}")
+        shutil.rmtree(self._tmp, ignore_errors=True)
+        self._store: EmbeddedStore | None = EmbeddedStore(self._tmp)
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="kg-store-load")
+        self._room = threading.BoundedSemaphore(2 * threads)
+        self._futures: list[Future] = []
+        self._buffer: list[str] = []
+        self._buffered = 0
+        self._union = False
+
+    def __enter__(self) -> "StoreBuilder":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._store is not None:
+            self.abort()
+
+    def add(self, text: str) -> None:
+        """Queue N-Quads text (whole lines) for loading."""
+        self._buffer.append(text)
+        self._buffered += len(text)
+        if self._buffered >= self.chunk_bytes:
+            self._flush()
+
+    def add_file(self, path: str | os.PathLike, *, union: bool = False) -> None:
+        """Queue an RDF file (format from its extension) for loading.
+
+        ``union=True``: the file holds exactly the union of the named
+        graphs' triples (such as ``newskg.ttl``); it becomes the default
+        graph, so :meth:`commit` need not compute it.
+        """
+        self._union |= union
+        self._submit({"path": str(path), "format": ox.RdfFormat.from_extension(
+            Path(path).suffix.lstrip(".")) or ox.RdfFormat.N_QUADS}, str(path))
+
+    def commit(self, digests: Mapping[str, str] | None = None) -> Path:
+        """Wait for every load, then move the store into place; returns its path.
+
+        ``digests`` (graph IRI -> :func:`graph_digest` of its N-Quads) are
+        saved beside the store so that the next build can update only the
+        graphs that changed (:class:`StoreUpdate`).
+        """
+        self._flush()
+        self._wait()
+        store = self._store
+        assert store is not None, "commit() after commit() or abort()"
+        if not self._union:
+            store.oxigraph.update(_FILL_UNION)
+        store.close()
+        self._store = None
+        state = _state_path(self.store_dir)
+        state.unlink(missing_ok=True)  # it describes the store being replaced
+        old = self.store_dir.with_name(f".{self.store_dir.name}.old-{os.getpid()}")
+        shutil.rmtree(old, ignore_errors=True)
+        if self.store_dir.exists():
+            os.rename(self.store_dir, old)
+        os.rename(self._tmp, self.store_dir)
+        shutil.rmtree(old, ignore_errors=True)
+        if digests is not None:
+            _write_state(state, digests)
+        return self.store_dir
+
+    def abort(self) -> None:
+        """Stop loading and delete the half-built store."""
+        self._buffer.clear()
+        for f in self._futures:
+            f.cancel()
+        self._pool.shutdown(wait=True)  # a running bulk load cannot be interrupted
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def _flush(self) -> None:
+        if self._buffer:
+            text = "".join(self._buffer)
+            self._buffer.clear()
+            self._buffered = 0
+            self._submit({"input": text, "format": ox.RdfFormat.N_QUADS}, "N-Quads")
+
+    def _submit(self, source: dict, what: str) -> None:
+        assert self._store is not None, "the builder is committed or aborted"
+        self._room.acquire()  # bounded: memory stays at a few chunks
+        try:
+            future = self._pool.submit(self._store.oxigraph.bulk_load, lenient=self.trusted,
+                                       **source)
+        except BaseException:
+            self._room.release()
+            raise
+        future.add_done_callback(lambda _: self._room.release())
+        future.what = what  # type: ignore[attr-defined]
+        self._futures.append(future)
+        self._raise_failed(done_only=True)
+
+    def _wait(self) -> None:
+        wait(self._futures)
+        self._raise_failed(done_only=False)
+        self._pool.shutdown(wait=True)
+
+    def _raise_failed(self, *, done_only: bool) -> None:
+        for f in self._futures:
+            if done_only and not f.done():
+                continue
+            e = f.exception()
+            if isinstance(e, SyntaxError):
+                raise StoreError(f"invalid RDF in {f.what}: {e}") from e  # type: ignore[attr-defined]
+            if e is not None:
+                raise e
+
+
 def build_store(nquads_path: str | os.PathLike, store_dir: str | os.PathLike = DEFAULT_STORE,
                 *, union: str | os.PathLike | None = None, trusted: bool = False,
                 digests: Mapping[str, str] | None = None) -> Path:
     """Bulk-load an N-Quads file into a fresh store at ``store_dir``, atomically.
 
-    ``union`` and ``trusted`` are as in :meth:`EmbeddedStore.load` (e.g. the
-    ``newskg.ttl`` written beside the N-Quads).  ``digests`` (graph IRI ->
-    :func:`graph_digest` of its N-Quads) are saved beside the store so that
-    the next build can update only the graphs that changed
-    (:class:`StoreUpdate`).
-
-    The store is built in a temporary folder beside ``store_dir`` and then
-    renamed into place: a crash mid-build leaves the previous store (or
-    none), never a half-loaded one.
+    ``union``: optionally, a file that holds exactly the union of those
+    quads' triples (such as the ``newskg.ttl`` written beside the N-Quads),
+    loaded as the default graph alongside the N-Quads; otherwise the union
+    is computed in the store.  ``trusted=True`` skips Oxigraph's IRI and
+    literal validation: only for files that newskg itself wrote.
+    ``digests`` are as in :meth:`StoreBuilder.commit`.  The store is
+    replaced atomically (see :class:`StoreBuilder`).
     """
-    store_dir = Path(store_dir)
-    store_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = store_dir.with_name(f".{store_dir.name}.tmp-{os.getpid()}")
-    old = store_dir.with_name(f".{store_dir.name}.old-{os.getpid()}")
-    for d in (tmp, old):
-        shutil.rmtree(d, ignore_errors=True)
-    state = _state_path(store_dir)
-    state.unlink(missing_ok=True)  # it describes the store being replaced
-    try:
-        s = EmbeddedStore(tmp)
-        s.load(nquads_path, union=union, trusted=trusted)
-        s.close()
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if store_dir.exists():
-        os.rename(store_dir, old)
-    os.rename(tmp, store_dir)
-    shutil.rmtree(old, ignore_errors=True)
-    if digests is not None:
-        _write_state(state, digests)
-    return store_dir
+    with StoreBuilder(store_dir, trusted=trusted) as builder:
+        builder.add_file(nquads_path)
+        if union is not None:
+            builder.add_file(union, union=True)
+        return builder.commit(digests)
 
 
 # -- incremental updates of the embedded store ------------------------------------

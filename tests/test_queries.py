@@ -10,7 +10,8 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from kg.rdf import export_rdf, iri
+from kg.exports import export_rdf
+from kg.rdf import iri
 from kg.store import open_store
 from test_rdf import built, fixture_graph
 

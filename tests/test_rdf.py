@@ -15,7 +15,8 @@ import rdflib
 from rdflib import RDF, SDO, XSD, Literal, URIRef
 
 import kg
-from kg.rdf import (COMPUTED_GRAPH, ID, NKG, escape_literal, export_rdf, from_rdf, iri,
+from kg.exports import export_rdf
+from kg.rdf import (COMPUTED_GRAPH, ID, NKG, escape_literal, from_rdf, iri,
                     node_id, nquads_of_graph, source_iri, source_path, to_rdf, write_rdf)
 from kg.records import Article, Image, Provider
 from kg.stories import add_stories

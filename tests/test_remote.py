@@ -25,7 +25,8 @@ import pyoxigraph as ox
 import pytest
 
 import kg
-from kg.rdf import COMPUTED_GRAPH, export_rdf, source_iri
+from kg.exports import export_rdf
+from kg.rdf import COMPUTED_GRAPH, source_iri
 from kg.remote import (AuthenticationError, RemoteStore, push, read_graphs, serve,
                        sparql_string)
 from kg.store import EmbeddedStore

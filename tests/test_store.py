@@ -15,9 +15,10 @@ import pyoxigraph as ox
 import pytest
 
 import kg
-from kg.rdf import COMPUTED_GRAPH, export_rdf, iri, nquads_of_graph, source_iri, write_rdf
+from kg.exports import export_rdf
+from kg.rdf import COMPUTED_GRAPH, iri, nquads_of_graph, source_iri, write_rdf
 from kg.store import (EmbeddedStore, QueryResult, QuerySyntaxError, Store, StoreError,
-                      StoreNotFoundError, build_store, open_store)
+                      StoreNotFoundError, StoreBuilder, build_store, open_store)
 from test_rdf import built, fixture_graph
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,6 +91,56 @@ def test_rebuild_is_atomic(tmp_path):
     with open_store(store_dir) as s:
         assert s.graph_counts()[COMPUTED_GRAPH] == 2  # only the topic scheme is left
         assert count(s, "?x a nkg:Story") == 0
+
+
+def _dump(store: EmbeddedStore) -> list[str]:
+    """Every quad, named graphs and the default (union) graph, sorted."""
+    return sorted(str(q) for q in store.oxigraph)
+
+
+def test_streamed_chunks_load_the_same_store_as_the_file(tmp_path):
+    info = write_rdf(fixture_graph(), tmp_path)
+    lines = info["nquads"].read_text().splitlines(keepends=True)
+    build_store(info["nquads"], tmp_path / "from-file", union=info["turtle"])
+    # tiny chunks: many background bulk loads, on two threads at once
+    with StoreBuilder(tmp_path / "streamed", chunk_bytes=200) as builder:
+        for line in lines:
+            builder.add(line)
+        builder.add_file(info["turtle"], union=True)
+        assert builder.commit() == tmp_path / "streamed"
+    # and without the union file, the builder computes the union itself
+    with StoreBuilder(tmp_path / "computed", chunk_bytes=1000) as builder:
+        for line in lines:
+            builder.add(line)
+        builder.commit()
+    with (EmbeddedStore(tmp_path / "from-file", read_only=True) as a,
+          EmbeddedStore(tmp_path / "streamed", read_only=True) as b,
+          EmbeddedStore(tmp_path / "computed", read_only=True) as c):
+        assert len(_dump(a)) > len(lines)  # the quads and their union
+        assert _dump(a) == _dump(b) == _dump(c)
+    assert not [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name]
+
+
+def test_builder_failure_keeps_the_previous_store(tmp_path):
+    info = write_rdf(fixture_graph(), tmp_path)
+    store_dir = tmp_path / "store"
+    build_store(info["nquads"], store_dir)
+    with open_store(store_dir) as s:
+        before = _dump(s)
+    # bad RDF in a streamed chunk: reported as a StoreError naming the source
+    with pytest.raises(StoreError, match="invalid RDF in N-Quads"):
+        with StoreBuilder(store_dir, chunk_bytes=100) as builder:
+            builder.add(info["nquads"].read_text())
+            builder.add('<http://e/s> <http://e/p> "unterminated .\n')
+            builder.commit()
+    # an exception in the caller's code, with loads still queued
+    with pytest.raises(RuntimeError, match="caller failed"):
+        with StoreBuilder(store_dir, chunk_bytes=100) as builder:
+            builder.add(info["nquads"].read_text())
+            raise RuntimeError("caller failed")
+    with open_store(store_dir) as s:
+        assert _dump(s) == before
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".store")]
 
 
 def test_load_without_union_file_computes_the_union(tmp_path):
