@@ -6,11 +6,11 @@
 Stages timed on the corpus, in one process:
 
 ingest+graph   ``kg.load_corpus`` + ``kg.build_graph`` + ``add_stories`` (context only)
-rdf_and_store  as ``kg build`` does it (``kg.exports.export_rdf``): N-Quads
-               (all named graphs) written and bulk-loaded by background threads
-               into a fresh on-disk Oxigraph as they are written, while a forked
-               second process writes the Turtle (then loaded as the union) and
-               the JSON-LD
+rdf_and_store  as ``kg build`` does it (``kg.exports.export_rdf``): the
+               N-Quads (all named graphs) and the Turtle (their union) are
+               bulk-loaded by background threads into a fresh on-disk Oxigraph
+               as they are written, then the JSON-LD is written while loading
+               finishes, and the store is compacted
 rdf_write      ``kg.rdf.write_rdf`` alone, in one process (nq + ttl + jsonld)
 queries        every ``ontology/queries/*.rq``, unbound and with a typical binding,
                on the store opened read-only (best of 3 runs)

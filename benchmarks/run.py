@@ -39,6 +39,7 @@ is collected by pytest.
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import os
@@ -619,7 +620,8 @@ def main(argv: list[str] | None = None) -> int:
             data = _worker_baseline(rest[0], bool(args.baseline_queries))
         else:
             data = _worker_queries(rest[0], args.repeat)
-        print(json.dumps(data, sort_keys=True))
+        print(json.dumps(data, sort_keys=True), flush=True)
+        gc.freeze()  # and exit as the kg command does (kg.cli.console_main)
         return 0
 
     if args.n < 1 or args.repeat < 1:

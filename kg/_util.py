@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import tempfile
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -54,42 +52,3 @@ def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         except FileNotFoundError:
             pass
         raise
-
-
-# Calls for the forked process: the child inherits this at fork time, so the
-# arguments (a whole graph) are shared memory, never pickled.
-_INHERITED: list[tuple[Callable, tuple]] = []
-
-
-def _call_inherited(i: int) -> object:
-    fn, args = _INHERITED[i]
-    return fn(*args)
-
-
-@contextmanager
-def forked(calls: list[tuple[Callable, tuple]]) -> Iterator[list[Future]]:
-    """Run ``calls`` (``(fn, args)`` pairs) one after another in one forked
-    process while the caller goes on; yields their futures, in order.
-
-    The child sees the parent's memory as it was when entering, copy-on-write,
-    so big arguments cost nothing to pass; only return values are pickled.
-    An exception in a call is raised by its future's ``result()``.  Where
-    ``fork`` does not exist (Windows), the calls run here, before yielding.
-    """
-    if "fork" not in multiprocessing.get_all_start_methods():
-        futures = []
-        for fn, args in calls:
-            f: Future = Future()
-            try:
-                f.set_result(fn(*args))
-            except Exception as e:  # noqa: BLE001 - handed to the caller via the future
-                f.set_exception(e)
-            futures.append(f)
-        yield futures
-        return
-    _INHERITED[:] = calls
-    try:
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-            yield [pool.submit(_call_inherited, i) for i in range(len(calls))]
-    finally:
-        _INHERITED.clear()

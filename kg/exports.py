@@ -36,7 +36,7 @@ from typing import IO
 import networkx as nx
 import orjson
 
-from ._util import atomic_writer, forked, gc_paused
+from ._util import atomic_writer, gc_paused
 from .graph import build_graph, graph_summary
 from .cache import RecordCache
 from .ingest import load_corpus
@@ -213,13 +213,16 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
     """The RDF part of ``kg build``: ``newskg.nq``, ``newskg.ttl``,
     ``newskg.jsonld`` and the embedded store ``store/`` in ``out_dir``.
 
-    Both cores work: a forked process writes the Turtle, the JSON-LD, then
-    the ``also`` calls (``(function, args)`` pairs), while this one writes
-    the N-Quads graph by graph and Oxigraph threads bulk-load them as they
-    come.  If ``out_dir`` already holds a store built from nearly the same
-    graph, only the named graphs whose N-Quads changed are replaced in it
-    (one transaction); otherwise a fresh store replaces it atomically.
-    ``lap(stage)`` is called when the ``"rdf"`` and ``"store"`` stages end.
+    The N-Quads (every named graph) and then the Turtle (their union) are
+    handed to a :class:`~kg.store.StoreBuilder` block by block as they are
+    written, and Oxigraph threads bulk-load them on the other core while
+    this thread writes the JSON-LD and then runs the ``also`` calls
+    (``(function, args)`` pairs: the other exports of ``kg build``).  If
+    ``out_dir`` already holds a store built from nearly the same graph, only
+    the named graphs whose N-Quads changed are replaced in it (one
+    transaction); otherwise a fresh store replaces it atomically.
+    ``lap(stage)`` is called as the ``"rdf"`` (N-Quads), ``"exports"`` and
+    ``"store"`` (what is left of loading, and compaction) stages end.
 
     Returns the ``paths`` written, the number of ``quads`` and
     ``store_graphs_replaced`` (``None`` when the store was rebuilt).
@@ -229,16 +232,16 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
     >>> [p.name for p in info["paths"]], info["store_graphs_replaced"]
     (['newskg.nq', 'newskg.ttl', 'newskg.jsonld', 'store'], None)
     """
-    from .rdf import JSONLD, NQUADS, TURTLE, RdfWriter
+    import pyoxigraph as ox
+
+    from .rdf import JSONLD, NQUADS, TURTLE, TURTLE_PROLOGUE, RdfWriter
     from .store import STORE_DIR, StoreBuilder, StoreUpdate
 
     out = Path(out_dir)
     lap = lap or (lambda stage: None)
     writer = RdfWriter(graph)
-    # The Turtle comes first: the store loads it as its default graph.
-    side = [(writer.write_turtle, (out / TURTLE,)), (writer.write_jsonld, (out / JSONLD,)), *also]
     replaced = None
-    with forked(side) as written, ExitStack() as unfinished:  # an uncommitted store is deleted
+    with ExitStack() as unfinished:  # an uncommitted store is deleted
 
         def fresh_store() -> StoreBuilder:
             # trusted: newskg wrote this RDF, so Oxigraph need not re-validate it
@@ -257,16 +260,22 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
         lap("rdf")
         if update.worthwhile:  # a few files changed: replace their graphs
             replaced = update.apply()
-        else:
-            if builder is None:
-                builder = fresh_store()
-                builder.add_file(out / NQUADS)
-            written[0].result()
-            builder.add_file(out / TURTLE, union=True)
+        elif builder is None:
+            builder = fresh_store()
+            builder.add_file(out / NQUADS)
+
+        def each_subject(turtle: str) -> None:  # the union: the store's default graph
+            builder.add(turtle, format=ox.RdfFormat.TURTLE, prologue=TURTLE_PROLOGUE, union=True)
+
+        writer.write_turtle(out / TURTLE, each_subject=each_subject if builder else None)
+        # The other exports are written while the store loads.
+        writer.write_jsonld(out / JSONLD)
+        for fn, args in also:
+            fn(*args)
+        lap("exports")
+        if builder is not None:
             builder.commit(update.digests)
         lap("store")
-        for f in written:
-            f.result()
     return {"paths": [out / NQUADS, out / TURTLE, out / JSONLD, out / STORE_DIR],
             "quads": quads, "store_graphs_replaced": replaced}
 
@@ -313,7 +322,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         clock = now
 
     # The collector would rescan the growing graph again and again and find
-    # nothing to free; paused, the forked writer also shares more pages.
+    # nothing to free.
     with gc_paused():
         record_cache = RecordCache(out / CACHE) if cache else None
         corpus = load_corpus(*paths, progress=progress, cache=record_cache)
@@ -329,21 +338,21 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
                             "articles": sum(f.ok for f in corpus.files),
                             "skipped": sum(not f.ok for f in corpus.files)}
         summary["problems"] = dict(sorted(Counter(p.reason for p in problems).items()))
-        # Written by a second process while this one writes RDF and loads the store.
-        side: list[tuple[Callable, tuple]] = [
+        # Written while the store loads, when there is one.
+        others: list[tuple[Callable, tuple]] = [
             (write_graph, (graph, out)), (write_problems, (problems, out / PROBLEMS)),
             (_write_manifest, (summary, corpus, out / MANIFEST))]
         outputs: list[Path] = []
         if rdf:
-            rdf_info = export_rdf(graph, out, also=side, lap=lap)
+            rdf_info = export_rdf(graph, out, also=others, lap=lap)
             summary["quads"] = rdf_info["quads"]
             if rdf_info["store_graphs_replaced"] is not None:
                 summary["store_graphs_replaced"] = rdf_info["store_graphs_replaced"]
             outputs = rdf_info["paths"]
         else:
-            for fn, args in side:
+            for fn, args in others:
                 fn(*args)
-        lap("exports")  # what is left of the second process's work
+            lap("exports")
         outputs = [out / GRAPH_JSON, out / GRAPHML, out / PROBLEMS, out / MANIFEST] + outputs
         if record_cache is not None:
             record_cache.save()  # last: a failed build never caches its records

@@ -41,7 +41,7 @@ import orjson
 
 from .exports import atomic_writer
 
-__all__ = ["iri", "node_id", "source_iri", "source_path", "write_rdf", "RdfWriter", "iter_quads",
+__all__ = ["iri", "node_id", "source_iri", "source_path", "write_rdf", "RdfWriter", "TURTLE_PROLOGUE", "iter_quads",
            "nquads_of_graph", "to_rdf", "from_rdf", "validate", "ValidationReport",
            "Violation", "RDFError", "NKG", "ID", "SOURCE", "COMPUTED_GRAPH",
            "TOPIC_SCHEME", "ONTOLOGY_DIR", "NQUADS", "TURTLE", "JSONLD"]
@@ -484,10 +484,12 @@ def nquads_of_graph(graph: nx.MultiDiGraph, graph_iri: str) -> str:
                    for chunk in chunks)
 
 
+#: The ``@base`` and ``@prefix`` lines that every Turtle export starts with.
+TURTLE_PROLOGUE = f"@base <{ID}> .\n" + "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in _PREFIXES)
+
+
 def _turtle(subjects: Iterable[_Subject]) -> Iterator[str]:
-    yield f"@base <{ID}> .\n"
-    for p, ns in _PREFIXES:
-        yield f"@prefix {p}: <{ns}> .\n"
+    """One Turtle block per subject (after :data:`TURTLE_PROLOGUE`)."""
     for s in subjects:
         pairs = [(p, _ttl_object(v, t)) for p, v, t in s.statements]
         pairs += [(p, _ttl_object(target, "@id")) for p, target, _ in s.edges]
@@ -550,8 +552,8 @@ class RdfWriter:
 
     The graph is walked once; each ``write_*`` method then writes one file,
     atomically and deterministically.  :func:`write_rdf` writes all three;
-    ``kg build`` writes the Turtle and JSON-LD in a second process while it
-    writes the N-Quads and loads the store.
+    ``kg build`` (:func:`kg.exports.export_rdf`) also hands the N-Quads and
+    the Turtle to the store as they are written.
 
     >>> import kg, tempfile, pathlib
     >>> w = RdfWriter(kg.build_graph(kg.load_corpus("seeds")))
@@ -580,10 +582,20 @@ class RdfWriter:
                     each_graph(g, text)
         return quads, graphs
 
-    def write_turtle(self, path: str | os.PathLike) -> Path:
-        """The union of the named graphs as Turtle."""
+    def write_turtle(self, path: str | os.PathLike,
+                     each_subject: Callable[[str], None] | None = None) -> Path:
+        """The union of the named graphs as Turtle.
+
+        ``each_subject(turtle_text)`` is called with every subject's block
+        as it is written; each block is valid Turtle after
+        :data:`TURTLE_PROLOGUE`.
+        """
         with atomic_writer(path, "w") as f:
-            f.writelines(_turtle(self.subjects))
+            f.write(TURTLE_PROLOGUE)
+            for block in _turtle(self.subjects):
+                f.write(block)
+                if each_subject is not None:
+                    each_subject(block)
         return Path(path)
 
     def write_jsonld(self, path: str | os.PathLike) -> Path:

@@ -16,7 +16,8 @@ import pytest
 
 import kg
 from kg.exports import export_rdf
-from kg.rdf import COMPUTED_GRAPH, iri, nquads_of_graph, source_iri, write_rdf
+from kg.rdf import (COMPUTED_GRAPH, TURTLE_PROLOGUE, RdfWriter, iri, nquads_of_graph, source_iri,
+                    write_rdf)
 from kg.store import (EmbeddedStore, QueryResult, QuerySyntaxError, Store, StoreError,
                       StoreNotFoundError, StoreBuilder, build_store, open_store)
 from test_rdf import built, fixture_graph
@@ -108,16 +109,25 @@ def test_streamed_chunks_load_the_same_store_as_the_file(tmp_path):
             builder.add(line)
         builder.add_file(info["turtle"], union=True)
         assert builder.commit() == tmp_path / "streamed"
-    # and without the union file, the builder computes the union itself
+    # the union streamed as Turtle blocks, as kg build does
+    with StoreBuilder(tmp_path / "turtle", chunk_bytes=300) as builder:
+        builder.add_file(info["nquads"])
+        RdfWriter(fixture_graph()).write_turtle(tmp_path / "again.ttl", each_subject=lambda t: (
+            builder.add(t, format=ox.RdfFormat.TURTLE, prologue=TURTLE_PROLOGUE, union=True)))
+        builder.commit()
+    assert (tmp_path / "again.ttl").read_bytes() == info["turtle"].read_bytes()
+    # and without the union, the builder computes it itself
     with StoreBuilder(tmp_path / "computed", chunk_bytes=1000) as builder:
         for line in lines:
             builder.add(line)
         builder.commit()
-    with (EmbeddedStore(tmp_path / "from-file", read_only=True) as a,
-          EmbeddedStore(tmp_path / "streamed", read_only=True) as b,
-          EmbeddedStore(tmp_path / "computed", read_only=True) as c):
-        assert len(_dump(a)) > len(lines)  # the quads and their union
-        assert _dump(a) == _dump(b) == _dump(c)
+    stores = ["from-file", "streamed", "turtle", "computed"]
+    dumps = []
+    for name in stores:
+        with EmbeddedStore(tmp_path / name, read_only=True) as store:
+            dumps.append(_dump(store))
+    assert len(dumps[0]) > len(lines)  # the quads and their union
+    assert all(d == dumps[0] for d in dumps)
     assert not [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name]
 
 
