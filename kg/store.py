@@ -586,7 +586,7 @@ class StoreBuilder:
     """
 
     def __init__(self, store_dir: str | os.PathLike, *, trusted: bool = False,
-                 threads: int = 2, chunk_bytes: int = 32 << 20) -> None:
+                 threads: int = 2, chunk_bytes: int = 8 << 20) -> None:
         self.store_dir = Path(store_dir)
         self.trusted = trusted
         self.chunk_bytes = chunk_bytes
