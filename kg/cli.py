@@ -14,6 +14,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TextIO
 
 DEFAULT_OUT = Path("exports")
 
@@ -94,21 +95,40 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _progress(quiet: bool):
-    """A progress line on stderr, only for a terminal and after a second."""
-    if quiet or not sys.stderr.isatty():
+def _progress(quiet: bool, stream: TextIO | None = None):
+    """Progress on stderr, only for a terminal and once a second has passed.
+
+    Counted stages get one line rewritten in place (done/total, rate, time
+    left); the others a line each as they start.
+    """
+    stream = stream or sys.stderr
+    if quiet or not stream.isatty():
         return None
     start = time.monotonic()
+    state = {"stage": None, "open": False, "since": start, "done": False}
 
-    def show(done: int, total: int) -> None:
-        elapsed = time.monotonic() - start
-        if elapsed < 1 and done < total:
+    def show(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if stage != state["stage"]:
+            state.update(stage=stage, since=now, done=False)
+            if state["open"]:  # finish the previous stage's counting line
+                print(file=stream)
+                state["open"] = False
+        if now - start < 1 or state["done"]:
             return
+        if not total:
+            print(f"{stage} ...", file=stream, flush=True)
+            state["done"] = True
+            return
+        elapsed = now - state["since"]
         rate = done / elapsed if elapsed else 0.0
-        eta = (total - done) / rate if rate else 0.0
-        end = "\n" if done >= total else ""
-        print(f"\rreading files {done:,}/{total:,}  {rate:,.0f}/s  ETA {eta:,.0f}s ",
-              end=end, file=sys.stderr, flush=True)
+        eta = f"{(total - done) / rate:,.0f}s" if rate else "?"
+        print(f"\r{stage} {done:,}/{total:,}  {rate:,.0f}/s  ETA {eta} ",
+              end="", file=stream, flush=True)
+        state["open"] = True
+        if done >= total:
+            print(file=stream)
+            state.update(open=False, done=True)
     return show
 
 

@@ -209,7 +209,9 @@ def _write_manifest(summary: dict, corpus: Corpus, path: Path) -> None:
 # -- RDF and the store --------------------------------------------------------------
 def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
                also: Sequence[tuple[Callable, tuple]] = (),
-               lap: Callable[[str], None] | None = None) -> dict:
+               lap: Callable[[str], None] | None = None,
+               progress: Callable[[str, int, int], None] | None = None,
+               graphs: int = 0) -> dict:
     """The RDF part of ``kg build``: ``newskg.nq``, ``newskg.ttl``,
     ``newskg.jsonld`` and the embedded store ``store/`` in ``out_dir``.
 
@@ -222,7 +224,9 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
     the named graphs whose N-Quads changed are replaced in it (one
     transaction); otherwise a fresh store replaces it atomically.
     ``lap(stage)`` is called as the ``"rdf"`` (N-Quads), ``"exports"`` and
-    ``"store"`` (what is left of loading, and compaction) stages end.
+    ``"store"`` (what is left of loading, and compaction) stages end;
+    ``progress`` is as in :func:`build`, ``graphs`` the number of named
+    graphs expected (for its estimate of the time left).
 
     Returns the ``paths`` written, the number of ``quads`` and
     ``store_graphs_replaced`` (``None`` when the store was rebuilt).
@@ -239,7 +243,10 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
 
     out = Path(out_dir)
     lap = lap or (lambda stage: None)
+    report = progress or (lambda stage, done, total: None)
     writer = RdfWriter(graph)
+    report("writing RDF", 0, graphs)
+    written = 0
     replaced = None
     with ExitStack() as unfinished:  # an uncommitted store is deleted
 
@@ -252,13 +259,19 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
         builder = None if update.old else fresh_store()
 
         def each_graph(graph_iri: str, nquads: str) -> None:
+            nonlocal written
             update.add(graph_iri, nquads)
             if builder is not None:
                 builder.add(nquads)
+            written += 1
+            if written % 1000 == 0:
+                report("writing RDF", written, max(graphs, written + 1))
 
         quads, _ = writer.write_nquads(out / NQUADS, each_graph=each_graph)
+        report("writing RDF", written, written)
         lap("rdf")
         if update.worthwhile:  # a few files changed: replace their graphs
+            report("updating the store", 0, 0)
             replaced = update.apply()
         elif builder is None:
             builder = fresh_store()
@@ -267,6 +280,7 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
         def each_subject(turtle: str) -> None:  # the union: the store's default graph
             builder.add(turtle, format=ox.RdfFormat.TURTLE, prologue=TURTLE_PROLOGUE, union=True)
 
+        report("writing exports", 0, 0)
         writer.write_turtle(out / TURTLE, each_subject=each_subject if builder else None)
         # The other exports are written while the store loads.
         writer.write_jsonld(out / JSONLD)
@@ -274,6 +288,7 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
             fn(*args)
         lap("exports")
         if builder is not None:
+            report("loading and compacting the store", 0, 0)
             builder.commit(update.digests)
         lap("store")
     return {"paths": [out / NQUADS, out / TURTLE, out / JSONLD, out / STORE_DIR],
@@ -295,7 +310,7 @@ class BuildResult:
 
 def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
           cache: bool = True, rdf: bool = True,
-          progress: Callable[[int, int], None] | None = None) -> BuildResult:
+          progress: Callable[[str, int, int], None] | None = None) -> BuildResult:
     """Run the whole pipeline on article folders and write the export folder.
 
     files -> records (with the record cache of ``out/.cache`` unless
@@ -308,6 +323,11 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     the named graphs whose N-Quads changed are replaced in it (one
     transaction; ``summary["store_graphs_replaced"]`` says how many);
     otherwise the store is rebuilt from scratch.
+
+    ``progress(stage, done, total)`` is called as the build goes: with the
+    files read (``"reading files"``) and the named graphs written (``"writing
+    RDF"``, ``total`` being an estimate), and with ``total=0`` when a stage
+    without a count starts (``"building the graph"`` and so on).
     """
     from .stories import add_stories
 
@@ -325,10 +345,14 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     # nothing to free.
     with gc_paused():
         record_cache = RecordCache(out / CACHE) if cache else None
-        corpus = load_corpus(*paths, progress=progress, cache=record_cache)
+        report = progress or (lambda stage, done, total: None)
+        corpus = load_corpus(*paths, cache=record_cache,
+                             progress=lambda done, total: report("reading files", done, total))
         lap("parse")
+        report("building the graph", 0, 0)
         graph = build_graph(corpus)
         lap("graph")
+        report("finding stories", 0, 0)
         add_stories(graph)
         lap("stories")
         problems = corpus.problems + graph.graph["problems"]
@@ -344,12 +368,14 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
             (_write_manifest, (summary, corpus, out / MANIFEST))]
         outputs: list[Path] = []
         if rdf:
-            rdf_info = export_rdf(graph, out, also=others, lap=lap)
+            rdf_info = export_rdf(graph, out, also=others, lap=lap, progress=report,
+                                  graphs=summary["files"]["articles"] + 1)
             summary["quads"] = rdf_info["quads"]
             if rdf_info["store_graphs_replaced"] is not None:
                 summary["store_graphs_replaced"] = rdf_info["store_graphs_replaced"]
             outputs = rdf_info["paths"]
         else:
+            report("writing exports", 0, 0)
             for fn, args in others:
                 fn(*args)
             lap("exports")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ import networkx as nx
 import pytest
 
 import kg
+from kg import cli
 from kg.cli import main
 
 EXPORTS = ("newskg.json", "newskg.graphml", "problems.jsonl", "manifest.json")
@@ -134,3 +136,53 @@ def test_second_build_updates_the_store_in_place(seeds_dir, tmp_path):
     csv = kg_cli("query", str(out), "SELECT (COUNT(*) AS ?n) WHERE { ?a a schema:NewsArticle }",
                  "--format", "csv").stdout
     assert csv.split() == ["n", "8"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_after_the_first_second(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
+    out = _Terminal()
+    show = cli._progress(False, out)
+    show("reading files", 0, 100)
+    show("reading files", 40, 100)  # a build shorter than a second shows nothing
+    assert out.getvalue() == ""
+    clock[0] = 2.0
+    show("reading files", 50, 100)
+    show("reading files", 100, 100)
+    show("building the graph", 0, 0)
+    clock[0] = 3.0
+    show("writing RDF", 0, 10)
+    clock[0] = 4.0
+    show("writing RDF", 5, 10)
+    show("writing RDF", 10, 10)
+    show("writing RDF", 10, 10)  # the end reported twice: one line
+    show("loading and compacting the store", 0, 0)
+    lines = out.getvalue().split("\n")
+    assert lines[0] == ("\rreading files 50/100  25/s  ETA 2s "
+                        "\rreading files 100/100  50/s  ETA 0s ")
+    assert lines[1] == "building the graph ..."
+    assert lines[2].endswith("\rwriting RDF 5/10  5/s  ETA 1s \rwriting RDF 10/10  10/s  ETA 0s ")
+    assert lines[3:] == ["loading and compacting the store ...", ""]
+
+
+def test_no_progress_when_quiet_or_not_a_terminal():
+    assert cli._progress(True, _Terminal()) is None
+    assert cli._progress(False, io.StringIO()) is None
+
+
+def test_build_reports_every_stage(seeds_dir, tmp_path):
+    calls: list[tuple[str, int, int]] = []
+    kg.build(seeds_dir, out=tmp_path / "a", progress=lambda *a: calls.append(a))
+    stages = list(dict.fromkeys(stage for stage, _, _ in calls))
+    assert stages == ["reading files", "building the graph", "finding stories", "writing RDF",
+                      "writing exports", "loading and compacting the store"]
+    assert ("reading files", 1, 1) in calls  # the seed file
+    assert ("writing RDF", 2, 2) in calls  # its graph and the computed one
+    calls.clear()
+    kg.build(seeds_dir, out=tmp_path / "a", progress=lambda *a: calls.append(a))
+    assert "updating the store" in {stage for stage, _, _ in calls}
