@@ -537,8 +537,9 @@ def table(res: dict[str, Any]) -> str:
     bst = base["report"]["stages"] if base else {}
     c, cc, inc = res["build_cold"], res["build_cold_cache"], res["build_incremental"]
     # the baseline's stages next to ours where they do the same work
-    # "exports" is the wait for the second process (graph JSON/GraphML, Turtle,
-    # JSON-LD) after the store is loaded: that work overlaps "rdf" and "store".
+    # "rdf" is the N-Quads, "exports" the Turtle, JSON-LD, graph JSON/GraphML,
+    # problems and manifest, both while the store loads in the background;
+    # "store" what is left of loading, and compaction.
     pairs = [("parse", "parse"), ("graph", "graph"), ("stories", None),
              ("rdf", "rdf"), ("(serialize nt)", "serialize_nt"),
              ("store", None), ("exports", None), ("cache", None)]
