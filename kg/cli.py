@@ -183,7 +183,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
-    from .store import QuerySyntaxError, StoreError, open_store, to_term
+    from .store import QuerySyntaxError, StoreError, open_store
 
     if len(args.args) > 2:
         print("kg query: expected [DIR] QUERY|FILE.rq", file=sys.stderr)

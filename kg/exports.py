@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import os
 import time
-from contextlib import ExitStack
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO
 
 import networkx as nx
 import orjson

@@ -711,14 +711,17 @@ class StoreBuilder:
         self._pool.shutdown(wait=True)
 
     def _raise_failed(self, *, done_only: bool) -> None:
+        pending = []
         for f in self._futures:
             if done_only and not f.done():
+                pending.append(f)
                 continue
             e = f.exception()
             if isinstance(e, SyntaxError):
                 raise StoreError(f"invalid RDF in {f.what}: {e}") from e  # type: ignore[attr-defined]
             if e is not None:
                 raise e
+        self._futures = pending  # loads that succeeded need no more looking at
 
 
 def build_store(nquads_path: str | os.PathLike, store_dir: str | os.PathLike = DEFAULT_STORE,
