@@ -292,7 +292,7 @@ def _reference_candidates(docs, window: float) -> set[tuple[int, int]]:
     return pairs
 
 
-def test_candidates_and_screening_match_a_plain_computation(graphs):
+def test_candidates_and_screening_match_a_plain_computation(graphs, monkeypatch):
     g = graphs["real"]
     docs = stories._Docs(g)
     n = len(docs.ids)
@@ -300,6 +300,10 @@ def test_candidates_and_screening_match_a_plain_computation(graphs):
         span = days * 86400.0
         found = {divmod(c, n) for c in docs.candidates(span).tolist()}
         assert found == _reference_candidates(docs, span)
+        # Expanded a few owners at a time (as at a million articles): the same pairs.
+        with monkeypatch.context() as m:
+            m.setattr(stories, "_BLOCK", 50)
+            assert {divmod(c, n) for c in docs.candidates(span).tolist()} == found
         related = {divmod(c, n) for c in docs.related_pairs().tolist()}
         assert related == {tuple(sorted((docs.index[u], docs.index[v])))
                            for u, v, k in g.edges(keys=True)
