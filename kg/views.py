@@ -37,7 +37,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from importlib import resources
@@ -46,6 +45,7 @@ from string import Template
 
 import networkx as nx
 
+from ._util import atomic_writer
 from .normalize import topic_key
 from .stories import cluster_labels, fold, topic_clusters
 
@@ -423,15 +423,8 @@ def render_view(graph: nx.MultiDiGraph, view: View, *, seed: int = 42) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path, "w") as f:
+        f.write(text)
 
 
 def draw_view(graph: nx.MultiDiGraph, out: str | os.PathLike, *, story: str | None = None,

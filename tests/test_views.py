@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 
 import pytest
 
@@ -62,6 +63,16 @@ def test_page_is_self_contained_and_deterministic(seeds_graph, tmp_path):
     ids = [n["id"] for n in data["nodes"]]
     assert ids == sorted(set(ids), key=ids.index)
     assert {e["from"] for e in data["edges"]} | {e["to"] for e in data["edges"]} <= set(ids)
+
+
+def test_pages_are_readable_like_the_other_exports(seeds_graph, tmp_path):
+    """Views are for sharing: 0666 minus the umask, as newskg.json, not mkstemp's 0600."""
+    from kg._util import _UMASK  # the process's umask, read once at import
+    page = views.draw_view(seeds_graph, tmp_path / "a.html", story="facial recognition")
+    index = views.write_all(seeds_graph, tmp_path / "all", min_size=2)
+    assert stat.S_IMODE(page.stat().st_mode) == 0o666 & ~_UMASK
+    assert stat.S_IMODE(index.stat().st_mode) == 0o666 & ~_UMASK
+    assert not list(tmp_path.glob("**/.*"))  # no temporary file left
 
 
 def test_hub_topics_become_facets_on_ai_facial(aif_graph):
