@@ -39,7 +39,7 @@ from ._util import atomic_writer, gc_paused
 from .graph import build_graph, graph_summary
 from .cache import RecordCache
 from .ingest import load_corpus
-from .records import Corpus, Problem
+from .records import Problem, SourceFile
 
 __all__ = ["build", "BuildResult", "export_rdf", "write_graph", "read_graph", "write_problems",
            "read_problems", "atomic_writer", "GRAPH_JSON", "GRAPHML", "PROBLEMS",
@@ -199,8 +199,8 @@ def read_problems(path: str | os.PathLike = "exports") -> list[Problem]:
     return [Problem(**orjson.loads(line)) for line in path.read_bytes().splitlines() if line]
 
 
-def _write_manifest(summary: dict, corpus: Corpus, path: Path) -> None:
-    manifest = {"summary": summary, "files": [asdict(f) for f in corpus.files]}
+def _write_manifest(summary: dict, files: list[SourceFile], path: Path) -> None:
+    manifest = {"summary": summary, "files": [asdict(f) for f in files]}
     with atomic_writer(path) as f:
         f.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
 
@@ -297,9 +297,15 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
 # -- the whole build --------------------------------------------------------------
 @dataclass
 class BuildResult:
-    """What :func:`build` produced."""
+    """What :func:`build` produced.
 
-    corpus: Corpus
+    ``files`` lists every input file read (path, content hash, size, whether
+    it gave an article).  The article records themselves are let go once the
+    graph holds them (4 GB at a million articles); :func:`kg.load_corpus`
+    returns them.
+    """
+
+    files: list[SourceFile]
     graph: nx.MultiDiGraph
     problems: list[Problem]
     outputs: list[Path] = field(default_factory=list)
@@ -316,7 +322,13 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     ``cache=False``) -> graph with stories -> ``newskg.json``,
     ``newskg.graphml``, ``problems.jsonl``, ``manifest.json`` and, unless
     ``rdf=False``, the RDF files and the embedded SPARQL store.  Returns the
-    corpus, the graph, every problem (ingest and merge) and the paths written.
+    input files, the graph, every problem (ingest and merge) and the paths
+    written.
+
+    >>> import kg, tempfile
+    >>> result = kg.build("seeds", out=tempfile.mkdtemp())
+    >>> result.files[0].path, result.summary["files"], result.summary["quads"]
+    ('seeds/000_e8d8b023fb041968.txt', {'read': 1, 'articles': 1, 'skipped': 0}, 164)
 
     When ``out`` already holds a store built from nearly the same input, only
     the named graphs whose N-Quads changed are replaced in it (one
@@ -350,21 +362,22 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         lap("parse")
         report("building the graph", 0, 0)
         graph = build_graph(corpus)
+        files, problems = corpus.files, corpus.problems
+        del corpus  # the graph holds what the exports need
         lap("graph")
         report("finding stories", 0, 0)
         add_stories(graph)
         lap("stories")
-        problems = corpus.problems + graph.graph["problems"]
+        problems = problems + graph.graph["problems"]
         problems.sort(key=lambda p: (p.path, p.line or 0, p.field or "", p.reason))
         summary = graph_summary(graph)
-        summary["files"] = {"read": len(corpus.files),
-                            "articles": sum(f.ok for f in corpus.files),
-                            "skipped": sum(not f.ok for f in corpus.files)}
+        summary["files"] = {"read": len(files), "articles": sum(f.ok for f in files),
+                            "skipped": sum(not f.ok for f in files)}
         summary["problems"] = dict(sorted(Counter(p.reason for p in problems).items()))
         # Written while the store loads, when there is one.
         others: list[tuple[Callable, tuple]] = [
             (write_graph, (graph, out)), (write_problems, (problems, out / PROBLEMS)),
-            (_write_manifest, (summary, corpus, out / MANIFEST))]
+            (_write_manifest, (summary, files, out / MANIFEST))]
         outputs: list[Path] = []
         if rdf:
             rdf_info = export_rdf(graph, out, also=others, lap=lap, progress=report,
@@ -382,4 +395,4 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         if record_cache is not None:
             record_cache.save()  # last: a failed build never caches its records
             lap("cache")
-    return BuildResult(corpus, graph, problems, outputs, summary, timings)
+    return BuildResult(files, graph, problems, outputs, summary, timings)

@@ -101,7 +101,7 @@ def test_stats_text_and_json(corpus_dir, tmp_path):
 
 def test_build_of_several_folders(seeds_dir, corpus_dir, tmp_path):
     result = kg.build(seeds_dir, corpus_dir("ai-facial"), out=tmp_path)
-    files = {f.path.split("/")[0] for f in result.corpus.files}
+    files = {f.path.split("/")[0] for f in result.files}
     assert files == {"seeds", "ai-facial"}
     # The seed's related Worcester (AP) article is a file in ai-facial? Either way no duplicates:
     urls = [d["url"] for _, d in result.graph.nodes(data=True) if d["kind"] == "article" and "url" in d]
