@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import zlib
 from importlib import metadata
 from pathlib import Path
@@ -43,7 +44,7 @@ from ._util import atomic_writer, gc_paused
 if TYPE_CHECKING:
     from .ingest import FileResult
 
-__all__ = ["RecordCache"]
+__all__ = ["RecordCache", "build_fingerprint"]
 
 FORMAT = 3
 #: Files changed less than this before they were read keep no stat key.
@@ -58,6 +59,27 @@ def _fingerprint() -> str:
     for module in ("ingest.py", "normalize.py", "records.py", "cache.py"):
         h.update((here / module).read_bytes())
     for dist in ("yaml-rs", "PyYAML", "ftfy", "publicsuffixlist", "orjson"):
+        try:
+            h.update(f"{dist}={metadata.version(dist)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{dist}=none".encode())
+    return h.hexdigest()[:32]
+
+
+def build_fingerprint() -> str:
+    """Identifies the code and data that turn records into exports: every
+    file of the ``kg`` package, the ontology, and the versions of Python and
+    of the libraries that parse, build and store."""
+    from .rdf import ONTOLOGY_DIR  # rdf reads the ontology when imported: import late
+
+    h = hashlib.sha256(_fingerprint().encode())
+    here = Path(__file__).parent
+    for root in (here, ONTOLOGY_DIR):
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    h.update(sys.version.encode())
+    for dist in ("networkx", "numpy", "pyoxigraph"):
         try:
             h.update(f"{dist}={metadata.version(dist)}".encode())
         except metadata.PackageNotFoundError:
@@ -210,6 +232,26 @@ class RecordCache:
             self._changed = True
         self._used[name] = line
         return result
+
+    def content_hash(self, path: str, name: str) -> str | None:
+        """The SHA-256 of a file's bytes: the cached one, without reading the
+        file, when its stat key matches (as in :meth:`lookup`), or else
+        computed from the file; ``None`` if it cannot be read.  Counts no hit
+        or miss."""
+        entry = self._entry(name)
+        try:
+            if entry is not None and self.trust_stat:
+                st = os.stat(path)
+                if b"%d,%d,%d,%d" % (st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                                     st.st_ino) == entry[1]:
+                    return entry[0]
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+            return h.hexdigest()
+        except OSError:
+            return None
 
     def get(self, name: str, sha256: str) -> FileResult | None:
         """The cached result of a file with this name and content, if valid."""

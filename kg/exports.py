@@ -23,6 +23,7 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections import Counter
@@ -37,8 +38,8 @@ import orjson
 
 from ._util import atomic_writer, gc_paused
 from .graph import build_graph, graph_summary
-from .cache import RecordCache
-from .ingest import load_corpus
+from .cache import RecordCache, build_fingerprint
+from .ingest import _find_files, load_corpus
 from .records import Problem, SourceFile
 
 __all__ = ["build", "BuildResult", "export_rdf", "write_graph", "read_graph", "write_problems",
@@ -50,6 +51,7 @@ GRAPHML = "newskg.graphml"
 PROBLEMS = "problems.jsonl"
 MANIFEST = "manifest.json"
 CACHE = ".cache/records.jsonl"
+STAMP = ".cache/build.json"  # what the last complete build was made from, and wrote
 
 
 # -- node-link JSON -------------------------------------------------------------
@@ -306,11 +308,21 @@ class BuildResult:
     """
 
     files: list[SourceFile]
-    graph: nx.MultiDiGraph
     problems: list[Problem]
     outputs: list[Path] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)  # seconds per stage
+    #: False when the exports were already up to date and nothing was rebuilt.
+    built: bool = True
+    _graph: nx.MultiDiGraph | None = field(default=None, repr=False)
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """The knowledge graph (read back from ``newskg.json`` if nothing was
+        rebuilt, then without ``graph.graph["problems"]``: see ``problems``)."""
+        if self._graph is None:
+            self._graph = read_graph(self.outputs[0].parent / GRAPH_JSON)
+        return self._graph
 
 
 def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
@@ -330,10 +342,14 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     >>> result.files[0].path, result.summary["files"], result.summary["quads"]
     ('seeds/000_e8d8b023fb041968.txt', {'read': 1, 'articles': 1, 'skipped': 0}, 164)
 
-    When ``out`` already holds a store built from nearly the same input, only
-    the named graphs whose N-Quads changed are replaced in it (one
-    transaction; ``summary["store_graphs_replaced"]`` says how many);
-    otherwise the store is rebuilt from scratch.
+    With the cache, a build whose input files, code and options are exactly
+    those of the last complete build into ``out``, whose outputs are as it
+    left them, rebuilds nothing (``result.built`` is false; the graph is
+    read back from ``newskg.json`` when asked for).  When ``out`` already
+    holds a store built from nearly the same input, only the named graphs
+    whose N-Quads changed are replaced in it (one transaction;
+    ``summary["store_graphs_replaced"]`` says how many); otherwise the store
+    is rebuilt from scratch.
 
     ``progress(stage, done, total)`` is called as the build goes: with the
     files read (``"reading files"``) and the named graphs written (``"writing
@@ -356,6 +372,13 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     # nothing to free.
     with gc_paused():
         record_cache = RecordCache(out / CACHE) if cache else None
+        if record_cache is not None and paths:
+            done = _up_to_date(out, _find_files(paths), record_cache, rdf)
+            if done is not None:
+                lap("check")
+                return BuildResult(done["files"], read_problems(out), done["outputs"],
+                                   done["summary"], timings, built=False)
+            (out / STAMP).unlink(missing_ok=True)  # until this build is complete
         report = progress or (lambda stage, done, total: None)
         corpus = load_corpus(*paths, cache=record_cache,
                              progress=lambda done, total: report("reading files", done, total))
@@ -394,5 +417,62 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         outputs = [out / GRAPH_JSON, out / GRAPHML, out / PROBLEMS, out / MANIFEST] + outputs
         if record_cache is not None:
             record_cache.save()  # last: a failed build never caches its records
+            _write_stamp(out, files, outputs, summary, rdf)
             lap("cache")
-    return BuildResult(files, graph, problems, outputs, summary, timings)
+    return BuildResult(files, problems, outputs, summary, timings, _graph=graph)
+
+
+def _input_stamp(hashes: Iterable[tuple[str, str]], rdf: bool) -> str:
+    """What a build is made from: the code, the options, the files' names and contents."""
+    h = hashlib.sha256(f"{build_fingerprint()} rdf={rdf}\n".encode())
+    for name, sha256 in hashes:
+        h.update(f"{name}\0{sha256}\n".encode())
+    return h.hexdigest()
+
+
+def _output_files(out: Path, outputs: list[Path], rdf: bool) -> list[Path]:
+    from .store import STORE_DIR, _state_path
+
+    files = [p for p in outputs if p.is_file()]
+    # CURRENT changes when the store is opened for writing (read-only is fine)
+    return files + [out / STORE_DIR / "CURRENT", _state_path(out / STORE_DIR)] if rdf else files
+
+
+def _write_stamp(out: Path, files: list[SourceFile], outputs: list[Path], summary: dict,
+                 rdf: bool) -> None:
+    if not all(f.sha256 for f in files):
+        return  # an unreadable file: read it again next time
+    stamp = {"stamp": _input_stamp(((f.path, f.sha256) for f in files), rdf),
+             "outputs": {p.relative_to(out).as_posix(): [(st := p.stat()).st_size, st.st_mtime_ns]
+                         for p in _output_files(out, outputs, rdf)},
+             "paths": [p.relative_to(out).as_posix() for p in outputs],
+             "summary": summary}
+    with atomic_writer(out / STAMP) as f:
+        f.write(orjson.dumps(stamp))
+
+
+def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache,
+                rdf: bool) -> dict | None:
+    """The last build's files, outputs and summary if it was made from
+    exactly these files (and code and options) and its outputs are as it left
+    them (same sizes and modification times); else ``None``."""
+    try:
+        stamp = orjson.loads((out / STAMP).read_bytes())
+        for rel, (size, mtime_ns) in stamp["outputs"].items():
+            st = os.stat(out / rel)
+            if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+                return None
+        manifest = orjson.loads((out / MANIFEST).read_bytes())
+        hashes = []
+        for path, name in found:
+            sha256 = cache.content_hash(path, name)
+            if not sha256:
+                return None
+            hashes.append((name, sha256))
+        if _input_stamp(hashes, rdf) != stamp["stamp"]:
+            return None
+        summary = {k: v for k, v in stamp["summary"].items() if k != "store_graphs_replaced"}
+        return {"files": [SourceFile(**f) for f in manifest["files"]], "summary": summary,
+                "outputs": [out / p for p in stamp["paths"]]}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None

@@ -11,6 +11,7 @@ import pytest
 
 import kg
 from kg.cache import RecordCache
+from kg import exports
 from kg.exports import CACHE
 
 OUTPUTS = ("newskg.json", "newskg.graphml", "problems.jsonl", "manifest.json", "newskg.nq",
@@ -185,3 +186,90 @@ def test_records_json_cannot_hold_are_parsed_again_not_cached(tmp_path, workers)
     again = RecordCache(tmp_path / "c.jsonl")
     second = kg.load_corpus(folder, cache=again, workers=workers)
     assert (again.hits, again.misses) == (600, 1) and second.articles == corpus.articles
+
+
+# -- builds with nothing to do -------------------------------------------------------
+def _outputs(out: Path) -> dict[str, tuple[bytes, int]]:
+    return {name: ((out / name).read_bytes(), (out / name).stat().st_mtime_ns)
+            for name in OUTPUTS}
+
+
+def test_an_unchanged_input_rebuilds_nothing(folder, tmp_path):
+    out = tmp_path / "out"
+    first = kg.build(folder, out=out)
+    assert first.built
+    before = _outputs(out)
+    with kg.open_store(out) as store:  # read-only use leaves the build up to date
+        assert store.query("ASK { ?a a schema:NewsArticle }").boolean
+    for f in folder.glob("*.md"):
+        os.utime(f, ns=(1, 1))  # new times, same content: still nothing to do
+    again = kg.build(folder, out=out)
+    assert not again.built and list(again.timings) == ["check"]
+    assert _outputs(out) == before  # not even rewritten
+    assert again.files == first.files and again.problems == first.problems
+    assert again.outputs == first.outputs
+    assert again.summary == first.summary
+    assert sorted(again.graph.nodes(data=True)) == sorted(first.graph.nodes(data=True))
+    assert (sorted(again.graph.edges(keys=True, data=True))
+            == sorted(first.graph.edges(keys=True, data=True)))
+
+
+def _edit_body(folder: Path, out: Path) -> None:
+    victim = sorted(folder.glob("*.md"))[5]
+    victim.write_text(victim.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+
+
+def _add_file(folder: Path, out: Path) -> None:
+    src = sorted(folder.glob("*.md"))[5]
+    shutil.copy(src, folder / ("zz-" + src.name))
+
+
+def _remove_file(folder: Path, out: Path) -> None:
+    sorted(folder.glob("*.md"))[5].unlink()
+
+
+def _touch_output(folder: Path, out: Path) -> None:
+    with open(out / "newskg.json", "ab") as f:
+        f.write(b"\n")
+
+
+def _delete_output(folder: Path, out: Path) -> None:
+    (out / "newskg.ttl").unlink()
+
+
+def _delete_store(folder: Path, out: Path) -> None:
+    shutil.rmtree(out / "store")
+
+
+def _write_to_store(folder: Path, out: Path) -> None:
+    with kg.open_store(out, read_only=False) as store:
+        store.drop_graph("urn:nothing")
+
+
+def _break_stamp(folder: Path, out: Path) -> None:
+    (out / ".cache" / "build.json").write_bytes(b'{"stamp": 1')
+
+
+@pytest.mark.parametrize("change", [_edit_body, _add_file, _remove_file, _touch_output,
+                                    _delete_output, _delete_store, _write_to_store, _break_stamp])
+def test_any_change_to_inputs_or_outputs_rebuilds(folder, tmp_path, change):
+    out = tmp_path / "out"
+    kg.build(folder, out=out)
+    change(folder, out)
+    again = kg.build(folder, out=out)
+    assert again.built
+    fresh = tmp_path / "fresh"
+    kg.build(folder, out=fresh, cache=False)
+    for name in OUTPUTS:
+        assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
+    assert not kg.build(folder, out=out).built  # and then up to date again
+
+
+def test_other_options_or_code_rebuild(folder, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    kg.build(folder, out=out, rdf=False)
+    assert not kg.build(folder, out=out, rdf=False).built
+    assert kg.build(folder, out=out).built  # now with the RDF
+    assert not kg.build(folder, out=out).built
+    monkeypatch.setattr(exports, "build_fingerprint", lambda: "other code")
+    assert kg.build(folder, out=out).built

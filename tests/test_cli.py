@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -126,16 +127,25 @@ def test_build_split_nq_writes_bounded_gzipped_chunks(seeds_dir, tmp_path):
     assert set((out / "newskg.nq").read_text().splitlines()) <= every
 
 
-def test_second_build_updates_the_store_in_place(seeds_dir, tmp_path):
+def test_later_builds_are_up_to_date_or_update_the_store_in_place(seeds_dir, tmp_path):
+    src = Path(shutil.copytree(seeds_dir, tmp_path / "in"))
     out = tmp_path / "exports"
-    first = kg_cli("build", str(seeds_dir), "--out", str(out))
+    first = kg_cli("build", str(src), "--out", str(out))
     assert first.returncode == 0 and "updated in place" not in first.stdout
-    second = kg_cli("build", str(seeds_dir), "--out", str(out))
+    second = kg_cli("build", str(src), "--out", str(out))
     assert second.returncode == 0
-    assert "store: updated in place, 0 named graphs replaced" in second.stdout
-    csv = kg_cli("query", str(out), "SELECT (COUNT(*) AS ?n) WHERE { ?a a schema:NewsArticle }",
-                 "--format", "csv").stdout
-    assert csv.split() == ["n", "8"]
+    assert f"{out}/ is up to date" in second.stdout and "wrote:" not in second.stdout
+    assert "article             8" in second.stdout  # the summary of the last build
+    seed = next(src.iterdir())
+    text = seed.read_text(encoding="utf-8")
+    title = next(line for line in text.splitlines() if line.startswith("title:"))
+    seed.write_text(text.replace(title, 'title: "A changed headline"', 1), encoding="utf-8")
+    third = kg_cli("build", str(src), "--out", str(out))
+    assert third.returncode == 0
+    assert re.search(r"store: updated in place, [1-9]\d* named graphs replaced", third.stdout)
+    csv = kg_cli("query", str(out), 'SELECT (COUNT(*) AS ?n) WHERE { ?a schema:headline '
+                 '"A changed headline" }', "--format", "csv").stdout
+    assert csv.split() == ["n", "1"]
 
 
 class _Terminal(io.StringIO):
@@ -185,4 +195,18 @@ def test_build_reports_every_stage(seeds_dir, tmp_path):
     assert ("writing RDF", 2, 2) in calls  # its graph and the computed one
     calls.clear()
     kg.build(seeds_dir, out=tmp_path / "a", progress=lambda *a: calls.append(a))
+    assert calls == []  # up to date: nothing to do, nothing to report
+    kg.build(seeds_dir, out=tmp_path / "a", progress=lambda *a: calls.append(a), cache=False)
     assert "updating the store" in {stage for stage, _, _ in calls}
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(seeds_dir, tmp_path):
+    """`kg build ... | head -1`: the closed pipe ends kg quietly, as it ends cat."""
+    proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "build", str(seeds_dir), "--out",
+                             str(tmp_path / "out")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # before kg writes anything
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 141
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert (tmp_path / "out" / "newskg.nq").is_file()  # the build itself completed
