@@ -130,6 +130,31 @@ def _graphml_text(value: object) -> str:
     return _xml(orjson.dumps(value).decode())  # lists: JSON text
 
 
+def _graphml_data(ids: dict[str, str]) -> Callable[[dict], str]:
+    """The ``<data>`` elements of an attribute dict, as one string.
+
+    Most lists are short and repeated (the ``sources`` of an article's
+    edges): their text is made once.
+    """
+    lists: dict[tuple, str] = {}
+    text = _graphml_text
+
+    def data(d: dict) -> str:
+        parts = []
+        for k, v in d.items():
+            if v.__class__ is list:
+                key = tuple(v)
+                t = lists.get(key)
+                if t is None:
+                    t = lists[key] = text(v)
+            else:
+                t = text(v)
+            parts.append(f'<data key="{ids[k]}">{t}</data>')
+        return "".join(parts)
+
+    return data
+
+
 def write_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike) -> None:
     """GraphML that ``networkx.read_graphml`` (and Gephi, yEd, igraph) reads.
 
@@ -137,17 +162,22 @@ def write_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike) -> None:
     List values are written as JSON text, datetimes as ISO 8601.
     """
     keys: dict[tuple[str, str], str] = {}
-    for _, d in graph.nodes(data=True):
+    nodes, succ = graph._node, graph._succ  # networkx's dicts: its views cost 2x here
+    for d in nodes.values():
         for k, v in d.items():
             if ("node", k) not in keys:
                 keys["node", k] = _GRAPHML_TYPES.get(type(v), "string")
-    for _, _, d in graph.edges(data=True):
-        for k, v in d.items():
-            if ("edge", k) not in keys:
-                keys["edge", k] = _GRAPHML_TYPES.get(type(v), "string")
+    for nbrs in succ.values():
+        for keydict in nbrs.values():
+            for d in keydict.values():
+                for k, v in d.items():
+                    if ("edge", k) not in keys:
+                        keys["edge", k] = _GRAPHML_TYPES.get(type(v), "string")
     ordered = sorted(keys)
-    node_ids = {name: f"d{i}" for i, (dom, name) in enumerate(ordered) if dom == "node"}
-    edge_ids = {name: f"d{i}" for i, (dom, name) in enumerate(ordered) if dom == "edge"}
+    node_data = _graphml_data({name: f"d{i}" for i, (dom, name) in enumerate(ordered)
+                               if dom == "node"})
+    edge_data = _graphml_data({name: f"d{i}" for i, (dom, name) in enumerate(ordered)
+                               if dom == "edge"})
     with atomic_writer(path, "w") as f:
         f.write("<?xml version='1.0' encoding='utf-8'?>\n"
                 '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
@@ -159,18 +189,22 @@ def write_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike) -> None:
                     f'attr.type="{keys[domain, name]}"/>\n')
         f.write('<graph edgedefault="directed">\n')
         out: list[str] = []
-        for n, d in graph.nodes(data=True):
-            out.append(f'<node id="{_xml(n)}">')
-            out.extend(f'<data key="{node_ids[k]}">{_graphml_text(v)}</data>' for k, v in d.items())
-            out.append("</node>\n")
-            if len(out) > 50_000:
+        for n, d in nodes.items():
+            out.append(f'<node id="{_xml(n)}">{node_data(d)}</node>\n')
+            if len(out) > 20_000:
                 f.write("".join(out))
                 out.clear()
-        for u, v, k, d in graph.edges(keys=True, data=True):
-            out.append(f'<edge source="{_xml(u)}" target="{_xml(v)}" id="{_xml(k)}">')
-            out.extend(f'<data key="{edge_ids[a]}">{_graphml_text(x)}</data>' for a, x in d.items())
-            out.append("</edge>\n")
-            if len(out) > 50_000:
+        xml_ids: dict[str, str] = {}  # node ids, escaped once
+        for u, nbrs in succ.items():
+            source = _xml(u)
+            for v, keydict in nbrs.items():
+                target = xml_ids.get(v)
+                if target is None:
+                    target = xml_ids[v] = _xml(v)
+                for k, d in keydict.items():
+                    out.append(f'<edge source="{source}" target="{target}" id="{_xml(k)}">'
+                               f'{edge_data(d)}</edge>\n')
+            if len(out) > 20_000:
                 f.write("".join(out))
                 out.clear()
         f.write("".join(out))

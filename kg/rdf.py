@@ -85,7 +85,12 @@ def iri(node: str) -> str:
     >>> iri("topic/coronavirus-in-us")
     'https://w3id.org/newskg/id/topic/coronavirus-in-us'
     """
+    if _IRI_SAFE(node):  # nearly every id: nothing to encode, and 10x faster
+        return ID + node
     return ID + quote(node, safe="/")
+
+
+_IRI_SAFE = re.compile(r"[A-Za-z0-9_.~/-]*").fullmatch  # what quote(safe="/") keeps
 
 
 def node_id(node_iri: str) -> str:
@@ -366,15 +371,20 @@ def _subjects(graph: nx.MultiDiGraph) -> Iterator[_Subject]:
 
     files: set[str] = set()
     has_topics = False
-    nodes = graph.nodes
+    nodes = graph._node  # networkx's dicts: its views cost 2x here
     out_edges: dict[str, list] = defaultdict(list)
-    for u, v, k, d in graph.edges(keys=True, data=True):
-        prop = EDGE_PROPERTIES.get(k)
-        if prop is None or nodes[u].get("kind") not in CLASSES or nodes[v].get("kind") not in CLASSES:
+    for u, nbrs in graph._succ.items():
+        if nodes[u].get("kind") not in CLASSES:
             continue  # relations outside the ontology are not exported
-        srcs = d.get("sources") or ()
-        files.update(srcs)
-        out_edges[u].append((prop, v, srcs))
+        for v, keydict in nbrs.items():
+            if nodes[v].get("kind") not in CLASSES:
+                continue
+            for k, d in keydict.items():
+                prop = EDGE_PROPERTIES.get(k)
+                if prop is not None:
+                    srcs = d.get("sources") or ()
+                    files.update(srcs)
+                    out_edges[u].append((prop, v, srcs))
     for nid in sorted(nodes):
         d = nodes[nid]
         if d.get("kind") not in CLASSES:
