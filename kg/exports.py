@@ -386,6 +386,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     is rebuilt from scratch.
 
     ``progress(stage, done, total)`` is called as the build goes: with the
+    files checked against the last build (``"checking for changes"``), the
     files read (``"reading files"``) and the named graphs written (``"writing
     RDF"``, ``total`` being an estimate), and with ``total=0`` when a stage
     without a count starts (``"building the graph"`` and so on).
@@ -405,15 +406,15 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     # The collector would rescan the growing graph again and again and find
     # nothing to free.
     with gc_paused():
+        report = progress or (lambda stage, done, total: None)
         record_cache = RecordCache(out / CACHE) if cache else None
         if record_cache is not None and paths:
-            done = _up_to_date(out, _find_files(paths), record_cache, rdf)
+            done = _up_to_date(out, _find_files(paths), record_cache, rdf, report)
             if done is not None:
                 lap("check")
                 return BuildResult(done["files"], read_problems(out), done["outputs"],
                                    done["summary"], timings, built=False)
             (out / STAMP).unlink(missing_ok=True)  # until this build is complete
-        report = progress or (lambda stage, done, total: None)
         corpus = load_corpus(*paths, cache=record_cache,
                              progress=lambda done, total: report("reading files", done, total))
         lap("parse")
@@ -485,8 +486,8 @@ def _write_stamp(out: Path, files: list[SourceFile], outputs: list[Path], summar
         f.write(orjson.dumps(stamp))
 
 
-def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache,
-                rdf: bool) -> dict | None:
+def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf: bool,
+                report: Callable[[str, int, int], None]) -> dict | None:
     """The last build's files, outputs and summary if it was made from
     exactly these files (and code and options) and its outputs are as it left
     them (same sizes and modification times); else ``None``."""
@@ -498,11 +499,14 @@ def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache,
                 return None
         manifest = orjson.loads((out / MANIFEST).read_bytes())
         hashes = []
-        for path, name in found:
+        for i, (path, name) in enumerate(found):
             sha256 = cache.content_hash(path, name)
             if not sha256:
                 return None
             hashes.append((name, sha256))
+            if i % 1000 == 0:
+                report("checking for changes", i, len(found))
+        report("checking for changes", len(found), len(found))
         if _input_stamp(hashes, rdf) != stamp["stamp"]:
             return None
         summary = {k: v for k, v in stamp["summary"].items() if k != "store_graphs_replaced"}
