@@ -434,8 +434,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         summary["problems"] = dict(sorted(Counter(p.reason for p in problems).items()))
         # Written while the store loads, when there is one.
         others: list[tuple[Callable, tuple]] = [
-            (write_graph, (graph, out)), (write_problems, (problems, out / PROBLEMS)),
-            (_write_manifest, (summary, files, out / MANIFEST))]
+            (write_graph, (graph, out)), (write_problems, (problems, out / PROBLEMS))]
         outputs: list[Path] = []
         if rdf:
             rdf_info = export_rdf(graph, out, also=others, lap=lap, progress=report,
@@ -449,6 +448,9 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
             for fn, args in others:
                 fn(*args)
             lap("exports")
+        # Last, with the number of quads; not how this build updated the store.
+        _write_manifest({k: v for k, v in summary.items() if k != "store_graphs_replaced"},
+                        files, out / MANIFEST)
         outputs = [out / GRAPH_JSON, out / GRAPHML, out / PROBLEMS, out / MANIFEST] + outputs
         if record_cache is not None:
             record_cache.save()  # last: a failed build never caches its records
