@@ -93,6 +93,11 @@ def file_stat(st: os.stat_result, read_ns: int) -> tuple[int, int, int, int, int
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, read_ns
 
 
+def _stat_key(st: os.stat_result) -> bytes:
+    """A file's stat as the cache's lines hold it: ``size,mtime_ns,ctime_ns,inode``."""
+    return b"%d,%d,%d,%d" % (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
 def encode_row(row: tuple) -> bytes | None:
     """The cache payload of a result row (``None`` if it holds what JSON cannot)."""
     try:
@@ -213,8 +218,7 @@ class RecordCache:
             try:
                 st = os.stat(path)
                 if st.st_size <= max_bytes:
-                    current = b"%d,%d,%d,%d" % (st.st_size, st.st_mtime_ns, st.st_ctime_ns,
-                                                st.st_ino)
+                    current = _stat_key(st)
                     if not (self.trust_stat and current == stat):  # (a stat key is never b"-")
                         with open(path, "rb") as f:
                             if hashlib.sha256(f.read()).hexdigest() != sha256:
@@ -241,9 +245,7 @@ class RecordCache:
         entry = self._entry(name)
         try:
             if entry is not None and self.trust_stat:
-                st = os.stat(path)
-                if b"%d,%d,%d,%d" % (st.st_size, st.st_mtime_ns, st.st_ctime_ns,
-                                     st.st_ino) == entry[1]:
+                if _stat_key(os.stat(path)) == entry[1]:
                     return entry[0]
             h = hashlib.sha256()
             with open(path, "rb") as f:

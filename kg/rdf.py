@@ -79,6 +79,9 @@ class RDFError(Exception):
 
 
 # -- identifiers -------------------------------------------------------------------
+_IRI_SAFE = re.compile(r"[A-Za-z0-9_.~/-]*").fullmatch  # what quote(safe="/") keeps
+
+
 def iri(node: str) -> str:
     """The IRI of a graph node id (percent-encoded where needed).
 
@@ -88,9 +91,6 @@ def iri(node: str) -> str:
     if _IRI_SAFE(node):  # nearly every id: nothing to encode, and 10x faster
         return ID + node
     return ID + quote(node, safe="/")
-
-
-_IRI_SAFE = re.compile(r"[A-Za-z0-9_.~/-]*").fullmatch  # what quote(safe="/") keeps
 
 
 def node_id(node_iri: str) -> str:
