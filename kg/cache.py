@@ -33,6 +33,7 @@ import hashlib
 import os
 import sys
 import zlib
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -253,6 +254,28 @@ class RecordCache:
                     h.update(chunk)
             return h.hexdigest()
         except OSError:
+            return None
+
+    def keep(self, names: Iterable[str]) -> None:
+        """Keep these files' lines, as they are, in what :meth:`save` writes
+        (it writes only the files looked up or stored in this build)."""
+        data, entries, used = self._data, self._entries, self._used
+        for name in names:
+            span = entries.get(orjson.dumps(name))
+            if span is not None and name not in used:
+                used[name] = data[span[0]:span[1]]
+
+    def row(self, name: str, sha256: str) -> object | None:
+        """The cached result row of a file with this name and content, as
+        JSON decodes it (lists for tuples), if its line is intact.  Counts
+        no hit or miss."""
+        entry = self._entry(name)
+        if entry is None or entry[0] != sha256:
+            return None
+        try:
+            return orjson.loads(entry[2])
+        except orjson.JSONDecodeError:
+            self.corrupt += 1
             return None
 
     def get(self, name: str, sha256: str) -> FileResult | None:

@@ -147,8 +147,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
         result.outputs += write_split_nquads(args.out / "newskg.nq", args.out / "chunks",
                                              args.split_nq)
     if not args.quiet and not result.built:
-        _print_summary(result.summary, title=f"{args.out}/ is up to date: the same files as its "
-                       f"last build (checked in {time.monotonic() - started:.1f}s)")
+        n = len(result.same_records)
+        why = (f"{n:,} changed file{'s' * (n != 1)} gave the same records as before; "
+               "manifest.json updated" if n else "the same files as its last build")
+        _print_summary(result.summary, title=f"{args.out}/ is up to date: {why} "
+                       f"(checked in {time.monotonic() - started:.1f}s)")
     elif not args.quiet:
         _print_summary(result.summary, title=f"Built {args.out}/ in {time.monotonic() - started:.1f}s")
         print("wrote: " + ", ".join(p.name for p in result.outputs))

@@ -348,6 +348,9 @@ class BuildResult:
     timings: dict = field(default_factory=dict)  # seconds per stage
     #: False when the exports were already up to date and nothing was rebuilt.
     built: bool = True
+    #: Files that changed since the last build but gave the same records (say,
+    #: an edit of the body text): only ``manifest.json`` was rewritten for them.
+    same_records: list[str] = field(default_factory=list)
     _graph: nx.MultiDiGraph | None = field(default=None, repr=False)
 
     @property
@@ -413,7 +416,8 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
             if done is not None:
                 lap("check")
                 return BuildResult(done["files"], read_problems(out), done["outputs"],
-                                   done["summary"], timings, built=False)
+                                   done["summary"], timings, built=False,
+                                   same_records=done["same_records"])
             (out / STAMP).unlink(missing_ok=True)  # until this build is complete
         corpus = load_corpus(*paths, cache=record_cache,
                              progress=lambda done, total: report("reading files", done, total))
@@ -492,7 +496,14 @@ def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf
                 report: Callable[[str, int, int], None]) -> dict | None:
     """The last build's files, outputs and summary if it was made from
     exactly these files (and code and options) and its outputs are as it left
-    them (same sizes and modification times); else ``None``."""
+    them (same sizes and modification times); else ``None``.
+
+    Files whose bytes changed but whose records did not (an edit of the body
+    text, of YAML formatting or comments) are parsed here and compared with
+    the cache: if every changed file gives the records it gave before, only
+    ``manifest.json`` (which lists each file's hash and size), the cache and
+    the stamp are rewritten; ``"same_records"`` names those files.
+    """
     try:
         stamp = orjson.loads((out / STAMP).read_bytes())
         for rel, (size, mtime_ns) in stamp["outputs"].items():
@@ -509,10 +520,54 @@ def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf
             if i % 1000 == 0:
                 report("checking for changes", i, len(found))
         report("checking for changes", len(found), len(found))
+        files = [SourceFile(**f) for f in manifest["files"]]
+        changed: list[int] = []
         if _input_stamp(hashes, rdf) != stamp["stamp"]:
-            return None
+            if (_input_stamp(((f.path, f.sha256) for f in files), rdf) != stamp["stamp"]
+                    or [f.path for f in files] != [name for name, _ in hashes]):
+                return None  # other code or options, or files added or removed
+            changed = [i for i, (f, (_, sha256)) in enumerate(zip(files, hashes))
+                       if f.sha256 != sha256]
+            if len(changed) > _RECHECK_MAX or not _same_records(found, files, changed, cache):
+                return None
         summary = {k: v for k, v in stamp["summary"].items() if k != "store_graphs_replaced"}
-        return {"files": [SourceFile(**f) for f in manifest["files"]], "summary": summary,
-                "outputs": [out / p for p in stamp["paths"]]}
+        outputs = [out / p for p in stamp["paths"]]
+        if changed:
+            _write_manifest(manifest["summary"], files, out / MANIFEST)
+            cache.save()
+            _write_stamp(out, files, outputs, stamp["summary"], rdf)
+        return {"files": files, "summary": summary, "outputs": outputs,
+                "same_records": [files[i].path for i in changed]}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+#: At most this many changed files are parsed to see whether their records changed.
+_RECHECK_MAX = 1000
+
+
+def _same_records(found: list[tuple[str, str]], files: list[SourceFile], changed: list[int],
+                  cache: RecordCache) -> bool:
+    """Whether each changed file gives the records its last version gave; if
+    so, ``files`` and the cache are brought up to date with their new content."""
+    from .cache import encode_row
+    from .ingest import MAX_FILE_BYTES, _read_row
+
+    fresh = []
+    for i in changed:
+        path, name = found[i]
+        old = cache.row(name, files[i].sha256)
+        stat, row = _read_row(path, name, MAX_FILE_BYTES)
+        payload = encode_row(row)
+        if old is None or payload is None:
+            return False
+        new = orjson.loads(payload)  # compared as the cache keeps rows
+        if new[0][2] != old[0][2] or new[1:] != old[1:]:  # (sha256, size, ok), records
+            return False
+        fresh.append((i, stat, row, payload))
+    cache.keep(name for _, name in found)
+    for i, stat, row, payload in fresh:
+        sha256, size, ok = row[0]
+        files[i] = SourceFile(files[i].path, sha256, size, ok)
+        cache.store(files[i].path, sha256, stat, payload)
+    return True

@@ -214,9 +214,28 @@ def test_an_unchanged_input_rebuilds_nothing(folder, tmp_path):
             == sorted(first.graph.edges(keys=True, data=True)))
 
 
-def _edit_body(folder: Path, out: Path) -> None:
+def _edit_body(folder: Path, out: Path) -> Path:
     victim = sorted(folder.glob("*.md"))[5]
     victim.write_text(victim.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    return victim
+
+
+def _edit_title(folder: Path, out: Path) -> None:
+    victim = sorted(folder.glob("*.md"))[5]
+    text = victim.read_text(encoding="utf-8")
+    assert "\ntitle: " in text
+    victim.write_text(text.replace("\ntitle: ", "\ntitle: Edited: ", 1), encoding="utf-8")
+
+
+def _edit_title_and_a_body(folder: Path, out: Path) -> None:
+    victim = sorted(folder.glob("*.md"))[9]
+    victim.write_text(victim.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    _edit_title(folder, out)
+
+
+def _body_with_a_nul(folder: Path, out: Path) -> None:  # now a binary file: refused
+    victim = sorted(folder.glob("*.md"))[5]
+    victim.write_bytes(victim.read_bytes() + b"\x00")
 
 
 def _add_file(folder: Path, out: Path) -> None:
@@ -250,8 +269,9 @@ def _break_stamp(folder: Path, out: Path) -> None:
     (out / ".cache" / "build.json").write_bytes(b'{"stamp": 1')
 
 
-@pytest.mark.parametrize("change", [_edit_body, _add_file, _remove_file, _touch_output,
-                                    _delete_output, _delete_store, _write_to_store, _break_stamp])
+@pytest.mark.parametrize("change", [_edit_title, _edit_title_and_a_body, _body_with_a_nul,
+                                    _add_file, _remove_file, _touch_output, _delete_output,
+                                    _delete_store, _write_to_store, _break_stamp])
 def test_any_change_to_inputs_or_outputs_rebuilds(folder, tmp_path, change):
     out = tmp_path / "out"
     kg.build(folder, out=out)
@@ -263,6 +283,28 @@ def test_any_change_to_inputs_or_outputs_rebuilds(folder, tmp_path, change):
     for name in OUTPUTS:
         assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
     assert not kg.build(folder, out=out).built  # and then up to date again
+
+
+def test_a_body_edit_rewrites_only_the_manifest(folder, tmp_path):
+    out = tmp_path / "out"
+    kg.build(folder, out=out)
+    before = _outputs(out)
+    victim = _edit_body(folder, out)
+    again = kg.build(folder, out=out)
+    assert not again.built and again.same_records == [f"ai-facial/{victim.name}"]
+    after = _outputs(out)
+    assert {name for name in OUTPUTS if after[name] != before[name]} == {"manifest.json"}
+    fresh = tmp_path / "fresh"
+    kg.build(folder, out=fresh, cache=False)
+    for name in OUTPUTS:  # the manifest lists the file's new hash and size
+        assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
+    assert again.files == kg.build(folder, out=fresh).files
+    # The cache and the stamp know the new content: the next build reads nothing.
+    cache = RecordCache(out / CACHE)
+    assert len(cache) == 72 and cache.row(again.same_records[0], again.files[5].sha256) is not None
+    third = kg.build(folder, out=out)
+    assert not third.built and third.same_records == []
+    assert _outputs(out) == after
 
 
 def test_other_options_or_code_rebuild(folder, tmp_path, monkeypatch):
