@@ -1,0 +1,48 @@
+"""Helpers of kg._util: atomic writes and work in a forked process."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from kg._util import Forked, atomic_writer
+
+
+def _write(path, text: str) -> int:
+    with atomic_writer(path, "w") as f:
+        f.write(text)
+    return os.getpid()
+
+
+def test_forked_work_happens_in_another_process_and_returns_its_result(tmp_path):
+    child = Forked(_write, tmp_path / "a.txt", "from the child")
+    assert child.result() not in (os.getpid(), None)
+    assert (tmp_path / "a.txt").read_text() == "from the child"
+    assert child.result() != os.getpid()  # asked again: the same answer
+
+
+def test_forked_work_raises_its_exception_in_the_parent(tmp_path):
+    with pytest.raises(ValueError, match="null"):
+        Forked(_write, tmp_path / "bad\0name", "x").result()
+    with pytest.raises(ChildProcessError, match="exit code 3"):
+        Forked(os._exit, 3).result()  # died without a word
+
+
+def _slow_write(path) -> None:
+    with atomic_writer(path, "w") as f:
+        f.write("partial")
+        time.sleep(30)
+
+
+def test_leaving_early_stops_the_child_and_leaves_no_partial_file(tmp_path):
+    started = time.monotonic()
+    with pytest.raises(KeyError):
+        with Forked(_slow_write, tmp_path / "slow.txt"):
+            deadline = time.monotonic() + 10
+            while not list(tmp_path.iterdir()) and time.monotonic() < deadline:
+                time.sleep(0.01)  # until the child has its temporary file
+            raise KeyError("the parent failed")
+    assert time.monotonic() - started < 10
+    assert list(tmp_path.iterdir()) == []  # the child's atomic writer cleaned up
