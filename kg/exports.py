@@ -275,7 +275,7 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
     """
     import pyoxigraph as ox
 
-    from .rdf import JSONLD, NQUADS, TURTLE, TURTLE_PROLOGUE, RdfWriter
+    from .rdf import JSONLD, NQUADS, TURTLE, TURTLE_PROLOGUE, RdfWriter, read_turtle_blocks
     from .store import STORE_DIR, StoreBuilder, StoreUpdate
 
     out = Path(out_dir)
@@ -322,7 +322,9 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
         if others is not None:
             others.result()
             if builder is not None:  # too many graphs changed: a fresh store after all
-                builder.add_file(out / TURTLE, union=True)
+                for blocks in read_turtle_blocks(out / TURTLE):
+                    builder.add(blocks, format=ox.RdfFormat.TURTLE, prologue=TURTLE_PROLOGUE,
+                                union=True)
         else:
             def each_subject(turtle: str) -> None:  # the union: the store's default graph
                 builder.add(turtle, format=ox.RdfFormat.TURTLE, prologue=TURTLE_PROLOGUE,

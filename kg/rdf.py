@@ -514,6 +514,26 @@ def _turtle(subjects: Iterable[_Subject]) -> Iterator[str]:
         yield f"\n{_ttl_object(s.iri, '@id')} " + " ;\n    ".join(parts) + " .\n"
 
 
+def read_turtle_blocks(path: str | os.PathLike, chunk_chars: int = 8 << 20) -> Iterator[str]:
+    """A Turtle export read back in pieces of about ``chunk_chars``, each
+    whole subject blocks, valid Turtle after :data:`TURTLE_PROLOGUE`.
+
+    Blocks are separated by a blank line, which no literal holds (line
+    breaks are escaped), so each piece is extended to the next blank line.
+    """
+    with open(path, encoding="utf-8", newline="\n") as f:
+        if f.read(len(TURTLE_PROLOGUE)) != TURTLE_PROLOGUE:
+            raise ValueError(f"{path} is not a newskg Turtle export")
+        while piece := f.read(chunk_chars):
+            lines = [piece]
+            while not (piece.endswith("\n\n") or piece == "\n"):  # to a block's end
+                piece = f.readline()
+                if not piece:
+                    break
+                lines.append(piece)
+            yield "".join(lines)
+
+
 def _jsonld_value(value: str, dtype: str, coerced: bool) -> object:
     if dtype == "@id":
         if value.startswith(ID):

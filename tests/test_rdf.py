@@ -16,8 +16,9 @@ from rdflib import RDF, SDO, XSD, Literal, URIRef
 
 import kg
 from kg.exports import export_rdf
-from kg.rdf import (COMPUTED_GRAPH, ID, NKG, escape_literal, from_rdf, iri,
-                    node_id, nquads_of_graph, source_iri, source_path, to_rdf, write_rdf)
+from kg.rdf import (COMPUTED_GRAPH, ID, NKG, TURTLE_PROLOGUE, escape_literal, from_rdf, iri,
+                    node_id, nquads_of_graph, read_turtle_blocks, source_iri, source_path,
+                    to_rdf, write_rdf)
 from kg.records import Article, Image, Provider
 from kg.stories import add_stories
 
@@ -128,6 +129,23 @@ def test_three_serialisations_hold_the_same_triples(tmp_path):
     assert nq == union(info["turtle"], "turtle")
     assert nq == union(info["jsonld"], "json-ld")
     assert info["quads"] == len(info["nquads"].read_text().splitlines())
+
+
+def test_turtle_read_back_in_pieces_of_whole_blocks(tmp_path, seeds_dir):
+    ttl = write_rdf(kg.build_graph(kg.load_corpus(seeds_dir)), tmp_path)["turtle"]
+    text = ttl.read_text(encoding="utf-8")
+    whole = set(ox.parse(path=str(ttl), format=ox.RdfFormat.TURTLE))
+    for size in (1, 200, 5000, 10**7):
+        pieces = list(read_turtle_blocks(ttl, size))
+        assert TURTLE_PROLOGUE + "".join(pieces) == text
+        assert len(pieces) > 1 or size == 10**7
+        triples = set()
+        for piece in pieces:  # each parses on its own
+            triples |= set(ox.parse(TURTLE_PROLOGUE + piece, format=ox.RdfFormat.TURTLE))
+        assert triples == whole and len(whole) > 100
+    (tmp_path / "other.ttl").write_text("@prefix ex: <urn:x> .\n")
+    with pytest.raises(ValueError, match="not a newskg Turtle export"):
+        list(read_turtle_blocks(tmp_path / "other.ttl"))
 
 
 def test_exports_are_byte_identical_across_builds(tmp_path, seeds_dir):
