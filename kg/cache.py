@@ -33,7 +33,6 @@ import hashlib
 import os
 import sys
 import zlib
-from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -255,15 +254,6 @@ class RecordCache:
             return h.hexdigest()
         except OSError:
             return None
-
-    def keep(self, names: Iterable[str]) -> None:
-        """Keep these files' lines, as they are, in what :meth:`save` writes
-        (it writes only the files looked up or stored in this build)."""
-        data, entries, used = self._data, self._entries, self._used
-        for name in names:
-            span = entries.get(orjson.dumps(name))
-            if span is not None and name not in used:
-                used[name] = data[span[0]:span[1]]
 
     def row(self, name: str, sha256: str) -> object | None:
         """The cached result row of a file with this name and content, as

@@ -526,8 +526,10 @@ def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf
     Files whose bytes changed but whose records did not (an edit of the body
     text, of YAML formatting or comments) are parsed here and compared with
     the cache: if every changed file gives the records it gave before, only
-    ``manifest.json`` (which lists each file's hash and size), the cache and
-    the stamp are rewritten; ``"same_records"`` names those files.
+    ``manifest.json`` (which lists each file's hash and size) and the stamp
+    are rewritten; ``"same_records"`` names those files.  (The record cache
+    keeps their old content: the next check hashes them again, as their
+    stat no longer matches, and finds them as the stamp says.)
     """
     try:
         stamp = orjson.loads((out / STAMP).read_bytes())
@@ -559,7 +561,6 @@ def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf
         outputs = [out / p for p in stamp["paths"]]
         if changed:
             _write_manifest(manifest["summary"], files, out / MANIFEST)
-            cache.save()
             _write_stamp(out, files, outputs, stamp["summary"], rdf)
         return {"files": files, "summary": summary, "outputs": outputs,
                 "same_records": [files[i].path for i in changed]}
@@ -574,7 +575,7 @@ _RECHECK_MAX = 1000
 def _same_records(found: list[tuple[str, str]], files: list[SourceFile], changed: list[int],
                   cache: RecordCache) -> bool:
     """Whether each changed file gives the records its last version gave; if
-    so, ``files`` and the cache are brought up to date with their new content."""
+    so, ``files`` now lists their new hashes and sizes."""
     from .cache import encode_row
     from .ingest import MAX_FILE_BYTES, _read_row
 
@@ -582,17 +583,14 @@ def _same_records(found: list[tuple[str, str]], files: list[SourceFile], changed
     for i in changed:
         path, name = found[i]
         old = cache.row(name, files[i].sha256)
-        stat, row = _read_row(path, name, MAX_FILE_BYTES)
+        row = _read_row(path, name, MAX_FILE_BYTES)[1]
         payload = encode_row(row)
         if old is None or payload is None:
             return False
         new = orjson.loads(payload)  # compared as the cache keeps rows
         if new[0][2] != old[0][2] or new[1:] != old[1:]:  # (sha256, size, ok), records
             return False
-        fresh.append((i, stat, row, payload))
-    cache.keep(name for _, name in found)
-    for i, stat, row, payload in fresh:
-        sha256, size, ok = row[0]
+        fresh.append((i, row[0]))
+    for i, (sha256, size, ok) in fresh:
         files[i] = SourceFile(files[i].path, sha256, size, ok)
-        cache.store(files[i].path, sha256, stat, payload)
     return True
