@@ -306,6 +306,17 @@ class RecordCache:
         rest = b"%s %s\t%s\t%s" % (sha256.encode("ascii"), stat, orjson.dumps(name), payload)
         return _checksum(rest) + b" " + rest
 
+    def append(self, name: str, sha256: str, stat: tuple[int, int, int, int, int] | None,
+               payload: bytes) -> None:
+        """Add a file's entry at the end of the cache file, without rewriting
+        the rest (when the file is read, a name's last line counts).  For
+        builds that change a few entries and save nothing else; an append cut
+        short is a line whose checksum fails."""
+        if not self._data or not sha256:
+            return  # no valid cache file to add to: the file is parsed next time
+        with open(self.path, "ab") as f:
+            f.write(self._line(sha256, self._stat_field(stat), name, payload) + b"\n")
+
     def save(self) -> None:
         """Write the entries of this build (entries of deleted files are gone).
 

@@ -321,10 +321,18 @@ def test_a_body_edit_rewrites_only_the_manifest(folder, tmp_path):
     for name in OUTPUTS:  # the manifest lists the file's new hash and size
         assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
     assert again.files == kg.build(folder, out=fresh).files
-    # The stamp knows the new content: the next build is up to date.
+    # The stamp and the cache know the new content: the next build is up to date.
     third = kg.build(folder, out=out)
     assert not third.built and third.same_records == []
     assert _outputs(out) == after
+    victim.write_bytes(victim.read_bytes() + b"A second edit.\n")  # again, and back:
+    assert kg.build(folder, out=out).same_records == again.same_records  # both
+    victim.write_bytes(victim.read_bytes().replace(b"A second edit.\n", b""))
+    assert kg.build(folder, out=out).same_records == again.same_records  # compared
+    now = _outputs(out)  # with the cache's last entry for the file
+    assert {n for n in OUTPUTS if now[n] != after[n]} == {"manifest.json"}  # (its time)
+    assert now["manifest.json"][0] == after["manifest.json"][0]
+    assert len(RecordCache(out / CACHE)) == 72
     _edit_title(folder, out)  # a real change later: the file is parsed again, not taken
     kg.build(folder, out=out)  # from the cache's entry for its first content
     kg.build(folder, out=fresh, cache=False)
