@@ -90,7 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     vw.add_argument("--hops", type=int, default=1, metavar="K", help="expand K hops (default 1)")
     vw.add_argument("--max-nodes", type=int, default=400, metavar="N", help="cap (default 400)")
     vw.add_argument("-o", "--output", type=Path, metavar="FILE",
-                    help="output file (default exports/views/<name>.html; --all: a folder)")
+                    help="output file (default: views/<name>.html in the export folder, "
+                         "exports/views/ for article files; --all: a folder)")
     vw.set_defaults(func=_cmd_view)
     return p
 
@@ -374,10 +375,13 @@ def _cmd_view(args: argparse.Namespace) -> int:
     from .views import ViewError, draw_view, select, write_all
 
     src = args.dir
+    # Views of an export folder go into its views/; of article files, into exports/views/.
+    views_dir = DEFAULT_OUT / "views"
     try:
         if (src / "newskg.json").exists() or src.suffix == ".json":
             from .exports import read_graph
             graph = read_graph(src)
+            views_dir = (src.parent if src.suffix == ".json" else src) / "views"
         elif src.exists():
             from .graph import build_graph
             from .ingest import load_corpus
@@ -387,7 +391,6 @@ def _cmd_view(args: argparse.Namespace) -> int:
         else:
             print(f"kg view: {src} not found (run `kg build` first)", file=sys.stderr)
             return 2
-        views_dir = DEFAULT_OUT / "views"
         if args.all:
             index = write_all(graph, args.output or views_dir, max_nodes=args.max_nodes)
             print(f"wrote {index} and {len(list(index.parent.glob('cluster-*.html')))} cluster pages")

@@ -133,3 +133,18 @@ def test_cli_view(seeds_dir, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["view", str(seeds_dir)])
     assert e.value.code == 2
+
+
+def test_cli_view_of_an_export_folder_goes_into_its_views(seeds_dir, tmp_path, monkeypatch):
+    """Not into ./exports/views, which may be another build's (or not exist)."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "kg-out"
+    assert main(["build", str(seeds_dir), "--out", str(out), "--quiet"]) == 0
+    assert main(["view", str(out), "--story", "facial recognition"]) == 0
+    assert main(["view", str(out / "newskg.json"), "--topic", "computer vision"]) == 0
+    assert main(["view", str(out), "--all"]) == 0
+    pages = sorted(p.name for p in (out / "views").glob("*.html"))
+    assert [p for p in pages if not p.startswith("cluster-")] == [
+        "computer-vision.html", "facial-recognition.html", "index.html"]
+    assert len(pages) > 3  # and the cluster pages of --all
+    assert not (tmp_path / "exports").exists()
