@@ -171,17 +171,13 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
-    from .exports import read_graph, read_problems
-    from .graph import graph_summary
+    from .exports import read_summary
 
     try:
-        graph = read_graph(args.dir)
+        summary = read_summary(args.dir)
     except FileNotFoundError as exc:
         print(f"kg stats: {exc}", file=sys.stderr)
         return 2
-    summary = graph_summary(graph)
-    problems = read_problems(args.dir)
-    summary["problems"] = dict(sorted(Counter(p.reason for p in problems).items()))
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from .rdf import RdfWriter
 
 __all__ = ["build", "BuildResult", "export_rdf", "write_graph", "read_graph", "write_problems",
-           "read_problems", "atomic_writer", "GRAPH_JSON", "GRAPHML", "PROBLEMS",
+           "read_problems", "read_summary", "atomic_writer", "GRAPH_JSON", "GRAPHML", "PROBLEMS",
            "MANIFEST"]
 
 GRAPH_JSON = "newskg.json"
@@ -237,6 +237,40 @@ def read_problems(path: str | os.PathLike = "exports") -> list[Problem]:
     if not path.exists():
         return []
     return [Problem(**orjson.loads(line)) for line in path.read_bytes().splitlines() if line]
+
+
+_SUMMARY_KEYS = ("nodes", "edges", "articles_with_file", "articles_reference_only",
+                 "source_files", "date_range", "top_providers", "top_topics", "problems")
+
+
+def read_summary(path: str | os.PathLike = "exports") -> dict:
+    """What ``kg stats`` prints about an export folder: nodes by kind, edges
+    by relation, dates, top providers and topics, problems by reason.
+
+    Read from ``manifest.json`` when the build that wrote it wrote it after
+    ``newskg.json`` (instant at any size); otherwise, say after a build that
+    failed half-way or a graph written by hand, computed from ``newskg.json``
+    and ``problems.jsonl`` (12 s at 100,000 articles).
+
+    >>> import kg, tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> _ = kg.build("seeds", out=out, rdf=False)
+    >>> s = read_summary(out)
+    >>> s["nodes"]["article"], s["edges"]["related"], s["problems"]
+    (8, 7, {})
+    """
+    path = Path(path)
+    manifest, graph_json = path / MANIFEST, path / GRAPH_JSON
+    try:
+        if manifest.stat().st_mtime_ns >= graph_json.stat().st_mtime_ns:
+            summary = orjson.loads(manifest.read_bytes())["summary"]
+            if all(k in summary for k in _SUMMARY_KEYS):
+                return {k: summary[k] for k in _SUMMARY_KEYS}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no manifest, or not one we wrote: compute it
+    summary = graph_summary(read_graph(path))
+    summary["problems"] = dict(sorted(Counter(p.reason for p in read_problems(path)).items()))
+    return {k: summary[k] for k in _SUMMARY_KEYS}
 
 
 def _write_manifest(summary: dict, files: list[SourceFile], path: Path) -> None:
