@@ -5,7 +5,8 @@ Builds the graph of ../shared/corpus/real (plus stories), then for 500 and
 nodes) and opens it in headless Chromium (Debian's /usr/bin/chromium):
 ``stabilised`` is ``performance.now()`` when physics has settled and the
 graph is shown (from navigation start, so parsing the 0.7 MB of inlined
-vis-network counts).  Also times the story detection of the corpus.
+vis-network counts).  Also times the story detection of the corpus and
+``kg view --all`` (topic clusters of the whole corpus, a page per cluster).
 
     .venv/bin/python benchmarks/bench_views.py [CORPUS] [--runs N]
 """
@@ -41,8 +42,13 @@ def main() -> int:
     t = time.perf_counter()
     ids = stories.add_stories(graph)
     print(f"stories: {len(ids)} over {arts} articles in {time.perf_counter() - t:.2f} s")
-    from playwright.sync_api import sync_playwright
     tmp = Path(tempfile.mkdtemp())
+    t = time.perf_counter()
+    index = views.write_all(graph, tmp / "all")
+    pages = len(list(index.parent.glob("cluster-*.html")))
+    print(f"kg view --all: {pages} cluster pages over {arts} articles in "
+          f"{time.perf_counter() - t:.2f} s")
+    from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         for size in args.sizes:
