@@ -345,3 +345,21 @@ def test_stories_scale_to_100k_articles(graphs):
     one = len(stories.find_stories(base))
     assert len(found) >= 20 * one  # each copy finds (about) its own stories
     assert elapsed < 30  # a few seconds on a laptop; generous for a 2-core CI box
+
+
+def test_topic_clusters_are_seeded_and_leave_the_callers_random_state_alone(graphs):
+    import random
+
+    g = next(iter(graphs.values()))
+    random.seed(7)
+    expected = random.random()
+    random.seed(7)
+    first = stories.topic_clusters(g, seed=1)
+    assert random.random() == expected
+    assert stories.topic_clusters(g, seed=1) == first
+    assert len(set(first.values())) > 1
+    # every article in exactly one cluster, numbered from the largest down
+    arts = {n for n, k in g.nodes(data="kind") if k == "article"}
+    assert set(first) == arts
+    sizes = [list(first.values()).count(c) for c in range(max(first.values()) + 1)]
+    assert sizes == sorted(sizes, reverse=True)
