@@ -307,6 +307,41 @@ def test_a_failure_in_the_forked_exports_fails_the_build_and_the_next_one_repair
     assert not [p.name for p in out.iterdir() if p.name.startswith(".newskg")]  # no temp files
 
 
+def test_a_failure_while_a_fresh_store_is_finished_fails_the_build_and_the_next_one_repairs(
+        folder, tmp_path, monkeypatch):
+    """The store is finished in a thread while the other exports are written:
+    a failure in either fails the build; nothing half-made is left behind."""
+    out = tmp_path / "out"
+
+    def disk_full(graph, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(exports, "write_graphml", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        kg.build(folder, out=out)
+    assert not (out / exports.STAMP).exists()
+    monkeypatch.undo()
+
+    loaded = kg.store.StoreBuilder._wait
+
+    def a_load_fails(self):
+        loaded(self)
+        raise RuntimeError("a load failed")
+
+    monkeypatch.setattr(kg.store.StoreBuilder, "_wait", a_load_fails)
+    with pytest.raises(RuntimeError, match="a load failed"):
+        kg.build(folder, out=tmp_path / "out2")
+    monkeypatch.undo()
+    assert not (tmp_path / "out2" / "store").exists()  # no half-finished store
+    assert not [p.name for p in (tmp_path / "out2").iterdir() if p.name.startswith(".store")]
+    assert kg.build(folder, out=out).built
+    fresh = tmp_path / "fresh"
+    kg.build(folder, out=fresh, cache=False)
+    for name in OUTPUTS:
+        assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
+    assert not [p.name for p in out.iterdir() if p.name.startswith((".newskg", ".store"))]
+
+
 def test_a_body_edit_rewrites_only_the_manifest(folder, tmp_path):
     out = tmp_path / "out"
     kg.build(folder, out=out)
