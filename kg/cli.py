@@ -368,7 +368,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_view(args: argparse.Namespace) -> int:
     import re
 
-    from .views import ViewError, draw_view, select, write_all
+    from ._util import atomic_writer
+    from .views import ViewError, render_view, select, write_all
 
     src = args.dir
     # Views of an export folder go into its views/; of article files, into exports/views/.
@@ -397,7 +398,8 @@ def _cmd_view(args: argparse.Namespace) -> int:
         out = args.output or views_dir / f"{slug}.html"
         view = select(graph, hops=args.hops, max_nodes=args.max_nodes, **chosen)
         print(view.summary)
-        draw_view(graph, out, hops=args.hops, max_nodes=args.max_nodes, **chosen)
+        with atomic_writer(out, "w") as f:  # the view just selected, not selected again
+            f.write(render_view(graph, view))
         print(f"wrote {out} ({len(view.nodes)} nodes)")
         return 0
     except ViewError as exc:
