@@ -368,8 +368,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_view(args: argparse.Namespace) -> int:
     import re
 
-    from ._util import atomic_writer
-    from .views import ViewError, render_view, select, write_all
+    from .views import ViewError, select, write_all, write_view
 
     src = args.dir
     # Views of an export folder go into its views/; of article files, into exports/views/.
@@ -398,8 +397,7 @@ def _cmd_view(args: argparse.Namespace) -> int:
         out = args.output or views_dir / f"{slug}.html"
         view = select(graph, hops=args.hops, max_nodes=args.max_nodes, **chosen)
         print(view.summary)
-        with atomic_writer(out, "w") as f:  # the view just selected, not selected again
-            f.write(render_view(graph, view))
+        write_view(graph, view, out)  # the view just selected, not selected again
         print(f"wrote {out} ({len(view.nodes)} nodes)")
         return 0
     except ViewError as exc:

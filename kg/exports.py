@@ -343,7 +343,8 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
         builder = None if update.old else fresh_store()
         others = None
         if update.old:
-            others = unfinished.enter_context(Forked(_write_others, writer, out, also))
+            others = unfinished.enter_context(Forked(
+                _write_others, writer, out, [(writer.write_turtle, (out / TURTLE,)), *also]))
 
         def each_graph(graph_iri: str, nquads: str) -> None:
             nonlocal written
@@ -385,7 +386,7 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
             # other core idle) while this thread writes the other exports.
             with ThreadPoolExecutor(1, thread_name_prefix="kg-store-commit") as pool:
                 committed = pool.submit(builder.commit, update.digests)
-                _write_others(writer, out, also, turtle=False)
+                _write_others(writer, out, also)
                 lap("exports")
                 report("loading and compacting the store", 0, 0)
                 committed.result()
@@ -394,13 +395,10 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
             "quads": quads, "store_graphs_replaced": replaced}
 
 
-def _write_others(writer: RdfWriter, out: Path, also: Sequence[tuple[Callable, tuple]],
-                  turtle: bool = True) -> None:
-    """The exports besides the N-Quads: Turtle, JSON-LD and the ``also`` calls."""
-    from .rdf import JSONLD, TURTLE
+def _write_others(writer: RdfWriter, out: Path, also: Sequence[tuple[Callable, tuple]]) -> None:
+    """The JSON-LD, then the ``also`` calls."""
+    from .rdf import JSONLD
 
-    if turtle:
-        writer.write_turtle(out / TURTLE)
     writer.write_jsonld(out / JSONLD)
     for fn, args in also:
         fn(*args)

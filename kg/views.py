@@ -49,7 +49,7 @@ from ._util import atomic_writer
 from .normalize import topic_key
 from .stories import cluster_labels, fold, topic_clusters
 
-__all__ = ["View", "ViewError", "select", "draw_view", "render_view", "write_all",
+__all__ = ["View", "ViewError", "select", "draw_view", "write_view", "render_view", "write_all",
            "KIND_STYLE", "CLUSTER_COLOURS"]
 
 DEFAULT_MAX_NODES = 400
@@ -443,6 +443,19 @@ def draw_view(graph: nx.MultiDiGraph, out: str | os.PathLike, *, story: str | No
     view = select(graph, story=story, topic=topic, article=article, provider=provider,
                   articles=articles, hops=hops, max_nodes=max_nodes, hub_share=hub_share,
                   seed=seed, title=title)
+    return write_view(graph, view, out, seed=seed)
+
+
+def write_view(graph: nx.MultiDiGraph, view: View, out: str | os.PathLike, *,
+               seed: int = 42) -> Path:
+    """Write a view already chosen with :func:`select` to ``out`` (HTML); return its path.
+
+    >>> import kg, tempfile, pathlib
+    >>> g = kg.build_graph(kg.load_corpus("seeds"))
+    >>> v = select(g, topic="computer vision")
+    >>> write_view(g, v, pathlib.Path(tempfile.mkdtemp()) / "x.html").name
+    'x.html'
+    """
     path = Path(out)
     _write_atomic(path, render_view(graph, view, seed=seed))
     return path
