@@ -30,7 +30,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import date, datetime
 from pathlib import Path
@@ -133,6 +133,11 @@ _INTEGER_TYPES = {XSD + t for t in (
     "negativeInteger", "nonPositiveInteger", "unsignedLong", "unsignedInt",
     "unsignedShort", "unsignedByte")}
 _FLOAT_TYPES = {XSD + "decimal", XSD + "double", XSD + "float"}
+# datatype IRI -> the Python value of a lexical form; other datatypes stay strings
+_FROM_LEXICAL: dict[str, Callable[[str], object]] = {
+    **dict.fromkeys(_INTEGER_TYPES, int), **dict.fromkeys(_FLOAT_TYPES, float),
+    XSD + "boolean": lambda lex: lex in ("true", "1"),
+    XSD + "dateTime": datetime.fromisoformat, XSD + "date": date.fromisoformat}
 
 
 def to_python(term: Term | None) -> object:
@@ -148,29 +153,23 @@ def to_python(term: Term | None) -> object:
     >>> to_python(ox.NamedNode("https://w3id.org/newskg/id/topic/ai"))
     'https://w3id.org/newskg/id/topic/ai'
     """
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return term.value
-    if isinstance(term, ox.BlankNode):
-        return "_:" + term.value
-    if isinstance(term, ox.Literal):
-        lex = term.value
-        dt = term.datatype.value
+    # by exact type, most frequent first: query results convert ~10^5 terms
+    kind = type(term)
+    if kind is ox.NamedNode:
+        return term.value  # type: ignore[union-attr]
+    if kind is ox.Literal:
+        lex = term.value  # type: ignore[union-attr]
+        convert = _FROM_LEXICAL.get(term.datatype.value)  # type: ignore[union-attr]
+        if convert is None:
+            return lex
         try:
-            if dt in _INTEGER_TYPES:
-                return int(lex)
-            if dt in _FLOAT_TYPES:
-                return float(lex)
-            if dt == XSD + "boolean":
-                return lex in ("true", "1")
-            if dt == XSD + "dateTime":
-                return datetime.fromisoformat(lex)
-            if dt == XSD + "date":
-                return date.fromisoformat(lex)
+            return convert(lex)
         except ValueError:
             return lex
-        return lex
+    if term is None:
+        return None
+    if kind is ox.BlankNode:
+        return "_:" + term.value  # type: ignore[union-attr]
     return str(term)  # RDF-star triple term
 
 
@@ -381,7 +380,7 @@ class QueryResult:
             return cls("ask", boolean=bool(result))
         if isinstance(result, ox.QuerySolutions):
             names = [v.value for v in result.variables]
-            return cls("select", names, [tuple(s[i] for i in range(len(names))) for s in result])
+            return cls("select", names, [tuple(s) for s in result])
         return cls("graph", triples=list(result))
 
 
