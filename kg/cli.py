@@ -20,7 +20,15 @@ DEFAULT_OUT = Path("exports")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kg", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="kg", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="newskg: a knowledge graph of news articles, their providers and topics.",
+        epilog="start with:\n"
+               "  kg build seeds/                 files -> exports/ (graph, RDF, store)\n"
+               "  kg query ontology/queries/topic_cooccurrence.rq\n"
+               "  kg view --topic AI              exports/views/ai.html, offline\n\n"
+               "exit codes: 0 ok, 1 problems found (bad input files, SHACL violations),"
+               " 2 usage error")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     b = sub.add_parser("build", help="build the knowledge graph of article folders")

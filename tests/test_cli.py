@@ -90,6 +90,22 @@ def test_usage_errors_exit_2(tmp_path):
     assert kg_cli("frobnicate").returncode == 2
 
 
+def test_help_starts_a_newcomer_with_commands_that_work(tmp_path):
+    """The quick start in `kg --help` names real files and runs as shown."""
+    root = Path(__file__).resolve().parent.parent
+    text = kg_cli("--help").stdout
+    steps = [line.split()[1:] for line in text.splitlines() if line.startswith("  kg ")]
+    assert [s[0] for s in steps] == ["build", "query", "view"]
+    build, query, view = steps
+    assert (root / build[1]).is_dir() and (root / query[1]).is_file()
+    out = tmp_path / "exports"
+    assert kg_cli("build", str(root / build[1]), "--out", str(out), "-q").returncode == 0
+    assert kg_cli("query", str(out), str(root / query[1]), "--format", "csv").returncode == 0
+    page = next(word.rstrip(",") for word in view if "views/" in word)
+    assert kg_cli("view", str(out), *view[1:3]).returncode == 0
+    assert (out / "views" / Path(page).name).is_file()
+
+
 def test_stats_text_and_json(corpus_dir, tmp_path):
     kg.build(corpus_dir("ai-facial"), out=tmp_path)
     run = kg_cli("stats", str(tmp_path), "--json")
