@@ -3,6 +3,7 @@ ontology/shapes.ttl; deliberately broken graphs do not, with readable results.""
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from datetime import datetime, timezone
 
 import pytest
@@ -95,3 +96,30 @@ def test_cli_validate_exit_codes(seeds_dir, tmp_path):
     assert r.returncode == 1 and "does NOT conform" in r.stdout and "schema:name" in r.stdout
     r = kg_cli("validate", str(tmp_path / "missing"))
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_turtle_export_in_pieces_gives_the_results_of_the_whole_graph(tmp_path):
+    """`kg validate` checks a Turtle export a piece at a time; pieces down to
+    one subject each (whose publishers, topics and story articles are all in
+    other pieces) give exactly the results of the whole graph at once."""
+    from rdflib import Graph
+
+    from kg.rdf import ONTOLOGY_DIR, _validate_pieces, write_rdf
+
+    g = fixture_graph()
+    art = next(n for n, d in g.nodes(data=True) if d["kind"] == "article" and not d["reference_only"])
+    g.nodes[art]["title"] = ""
+    g.nodes["provider/cnn.com"]["domain"] = "not a domain"
+    g.add_edge(art, "provider/cnn.com", key="about", rel="about", sources=["f/a.md"])
+    g.nodes["story/s1"]["method"] = None
+    turtle = write_rdf(g, tmp_path)["turtle"]
+    whole = validate(Graph().parse(turtle))  # an rdflib graph: validated at once
+    assert not whole.conforms and len(whole.violations) >= 4
+    assert any(v.focus == iri("story/s1") for v in whole.violations)
+    shapes = Graph().parse(ONTOLOGY_DIR / "shapes.ttl")
+    for piece_chars, processes in ((1, 1), (300, 2), (5000, 2), (1 << 20, 1)):
+        results, triples = _validate_pieces(turtle, shapes, piece_chars=piece_chars,
+                                            processes=processes)
+        assert sorted(map(astuple, results)) == sorted(map(astuple, whole.results)), piece_chars
+        assert triples == whole.triples
+    assert validate(tmp_path).results == whole.results  # the folder: its Turtle, in pieces
