@@ -990,6 +990,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process.stderr is not None:
+            self.process.stderr.close()
         if self.tempdir is not None:
             self.tempdir.cleanup()
             self.tempdir = None

@@ -242,11 +242,11 @@ def test_build_reports_every_stage(seeds_dir, tmp_path):
 
 def test_a_reader_that_stops_early_gets_no_traceback(seeds_dir, tmp_path):
     """`kg build ... | head -1`: the closed pipe ends kg quietly, as it ends cat."""
-    proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "build", str(seeds_dir), "--out",
-                             str(tmp_path / "out")], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    proc.stdout.close()  # before kg writes anything
-    err = proc.stderr.read().decode()
-    assert proc.wait() == 141
+    with subprocess.Popen([sys.executable, "-m", "kg.cli", "build", str(seeds_dir), "--out",
+                           str(tmp_path / "out")], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as proc:
+        proc.stdout.close()  # before kg writes anything
+        err = proc.stderr.read().decode()
+        assert proc.wait() == 141
     assert "Traceback" not in err and "BrokenPipe" not in err, err
     assert (tmp_path / "out" / "newskg.nq").is_file()  # the build itself completed

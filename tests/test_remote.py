@@ -406,5 +406,7 @@ def test_cli_serve_prints_the_url_and_stops_on_ctrl_c(small_corpus: Path, tmp_pa
     finally:
         if proc.poll() is None:
             stop_pid(proc)
+        proc.stdout.close()
+        proc.stderr.close()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
