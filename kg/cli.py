@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT)
     v.add_argument("--shapes", type=Path, help="SHACL shapes (default: ontology/shapes.ttl)")
     v.add_argument("--max", type=int, default=50, help="print at most this many results")
+    v.add_argument("-q", "--quiet", action="store_true", help="no progress")
     v.set_defaults(func=_cmd_validate)
 
     pu = sub.add_parser("push", help="send the build to a SPARQL 1.1 endpoint (incremental)")
@@ -285,7 +286,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from .rdf import RDFError, validate
 
     try:
-        report = validate(args.dir, shapes=args.shapes)
+        report = validate(args.dir, shapes=args.shapes, progress=_progress(args.quiet))
     except (FileNotFoundError, RDFError) as exc:
         print(f"kg validate: {exc}", file=sys.stderr)
         return 2

@@ -31,6 +31,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -908,13 +909,16 @@ def _add_oxigraph_triples(g, triples: Iterable) -> int:
     return len(g)
 
 
-def validate(data, shapes: str | os.PathLike | None = None) -> ValidationReport:
+def validate(data, shapes: str | os.PathLike | None = None, *,
+             progress: Callable[[str, int, int], None] | None = None) -> ValidationReport:
     """Validate an export against ``ontology/shapes.ttl`` with pySHACL.
 
     ``data`` is an export folder (its ``newskg.ttl``, else ``newskg.nq``), an
     RDF file, an rdflib graph/dataset or a NetworkX graph.  A Turtle export
     of newskg is validated in pieces of whole subject blocks, on every core:
     at 100,000 articles that holds a few hundred MB instead of 3 GB.
+    ``progress(stage, done, total)`` is called as pieces are done, as in
+    :func:`kg.exports.build`.
 
     >>> import kg
     >>> report = validate(kg.build_graph(kg.load_corpus("seeds")))
@@ -926,7 +930,7 @@ def validate(data, shapes: str | os.PathLike | None = None) -> ValidationReport:
     sg = Graph().parse(shapes or ONTOLOGY_DIR / "shapes.ttl", format="turtle")
     turtle = _newskg_turtle(data)
     if turtle is not None:
-        results, triples = _validate_pieces(turtle, sg)
+        results, triples = _validate_pieces(turtle, sg, progress=progress)
     else:
         g = _data_graph(data)
         results, triples = _shacl(g, sg), len(g)
@@ -981,8 +985,9 @@ def _newskg_turtle(data) -> Path | None:
 _PIECE_CONTEXT: tuple[dict[str, tuple[str, ...]], dict[str, str], object] | None = None
 
 
-def _validate_pieces(path: Path, sg, piece_chars: int = 4 << 20,
-                     processes: int | None = None) -> tuple[list[Violation], int]:
+def _validate_pieces(path: Path, sg, piece_chars: int = 4 << 20, processes: int | None = None,
+                     progress: Callable[[str, int, int], None] | None = None,
+                     ) -> tuple[list[Violation], int]:
     """SHACL results for a newskg Turtle export, validated a piece at a time.
 
     Each piece is whole subject blocks (every triple of its subjects) plus,
@@ -995,11 +1000,15 @@ def _validate_pieces(path: Path, sg, piece_chars: int = 4 << 20,
     import pyoxigraph as ox
 
     global _PIECE_CONTEXT
+    report = progress or (lambda stage, done, total: None)
+    report("reading the classes of every node", 0, 0)
     classes: dict[str, list[str]] = defaultdict(list)
     story_article: dict[str, str] = {}
     in_story = NKG + "inStory"
+    total = 0
     try:
         for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE):
+            total += 1
             p = t.predicate.value
             if p == RDF_TYPE:
                 classes[t.subject.value].append(t.object.value)
@@ -1011,22 +1020,22 @@ def _validate_pieces(path: Path, sg, piece_chars: int = 4 << 20,
     del classes
     pieces = read_turtle_blocks(path, chunk_chars=piece_chars)
     processes = processes or min(2, os.cpu_count() or 1)
-    try:
-        if processes == 1 or path.stat().st_size <= piece_chars:
-            done = map(_validate_piece, pieces)
-            return _gather(done)
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            return _gather(pool.imap_unordered(_validate_piece, pieces))
-    finally:
-        _PIECE_CONTEXT = None
-
-
-def _gather(done: Iterable[tuple[list[Violation], int]]) -> tuple[list[Violation], int]:
     results: list[Violation] = []
     triples = 0
-    for found, n in done:
-        results += found
-        triples += n
+    report("validating triples", 0, total)
+    try:
+        with ExitStack() as stack:
+            if processes == 1 or path.stat().st_size <= piece_chars:
+                done: Iterable[tuple[list[Violation], int]] = map(_validate_piece, pieces)
+            else:
+                pool = stack.enter_context(multiprocessing.get_context("fork").Pool(processes))
+                done = pool.imap_unordered(_validate_piece, pieces)
+            for found, n in done:
+                results += found
+                triples += n
+                report("validating triples", triples, total)
+    finally:
+        _PIECE_CONTEXT = None
     return results, triples
 
 

@@ -123,3 +123,13 @@ def test_turtle_export_in_pieces_gives_the_results_of_the_whole_graph(tmp_path):
         assert sorted(map(astuple, results)) == sorted(map(astuple, whole.results)), piece_chars
         assert triples == whole.triples
     assert validate(tmp_path).results == whole.results  # the folder: its Turtle, in pieces
+
+
+def test_progress_counts_the_triples_validated(seeds_dir):
+    _, out = built(str(seeds_dir))
+    calls = []
+    report = validate(out, progress=lambda stage, done, total: calls.append((stage, done, total)))
+    counted = [(done, total) for stage, done, total in calls if stage == "validating triples"]
+    assert calls[0][0] == "reading the classes of every node"
+    assert counted[0] == (0, report.triples) and counted[-1] == (report.triples, report.triples)
+    assert [d for d, _ in counted] == sorted(d for d, _ in counted)
