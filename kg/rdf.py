@@ -974,7 +974,7 @@ def _newskg_turtle(data) -> Path | None:
         path = path / TURTLE
     if path.suffix != ".ttl" or not path.is_file():
         return None
-    with open(path, encoding="utf-8", newline="\n") as f:
+    with open(path, encoding="utf-8", errors="replace", newline="\n") as f:
         return path if f.read(len(TURTLE_PROLOGUE)) == TURTLE_PROLOGUE else None
 
 

@@ -133,3 +133,9 @@ def test_progress_counts_the_triples_validated(seeds_dir):
     assert calls[0][0] == "reading the classes of every node"
     assert counted[0] == (0, report.triples) and counted[-1] == (report.triples, report.triples)
     assert [d for d, _ in counted] == sorted(d for d, _ in counted)
+
+
+def test_cli_validate_of_an_unreadable_turtle_is_a_clear_error(tmp_path):
+    (tmp_path / "newskg.ttl").write_bytes(b"\xff\xfe not Turtle")
+    r = kg_cli("validate", str(tmp_path))
+    assert r.returncode == 2 and "newskg.ttl" in r.stderr and "Traceback" not in r.stderr
