@@ -915,8 +915,8 @@ def validate(data, shapes: str | os.PathLike | None = None, *,
 
     ``data`` is an export folder (its ``newskg.ttl``, else ``newskg.nq``), an
     RDF file, an rdflib graph/dataset or a NetworkX graph.  A Turtle export
-    of newskg is validated in pieces of whole subject blocks, on two cores:
-    at 100,000 articles that holds 0.3 GB per process instead of 3 GB.
+    of newskg is validated in pieces of whole subject blocks, on every core:
+    at 100,000 articles that holds a few hundred MB instead of 3 GB.
     ``progress(stage, done, total)`` is called as pieces are done, as in
     :func:`kg.exports.build`.
 
@@ -980,17 +980,9 @@ def _newskg_turtle(data) -> Path | None:
 
 # What a piece of the Turtle needs from the rest to be validated alone: the
 # classes of the nodes it points to (sh:class) and, for each story, one of its
-# articles (a story has at least one: sh:inversePath nkg:inStory); then the
-# shapes.  Each worker process receives it once, when it starts.
+# articles (a story has at least one: sh:inversePath nkg:inStory).  Set before
+# the worker processes fork, so they share it instead of receiving it.
 _PIECE_CONTEXT: tuple[dict[str, tuple[str, ...]], dict[str, str], object] | None = None
-
-
-def _set_piece_context(classes: dict[str, tuple[str, ...]], story_article: dict[str, str],
-                       shapes_turtle: str) -> None:
-    from rdflib import Graph
-
-    global _PIECE_CONTEXT
-    _PIECE_CONTEXT = (classes, story_article, Graph().parse(data=shapes_turtle, format="turtle"))
 
 
 def _validate_pieces(path: Path, sg, piece_chars: int = 4 << 20, processes: int | None = None,
@@ -1024,7 +1016,7 @@ def _validate_pieces(path: Path, sg, piece_chars: int = 4 << 20, processes: int 
                 story_article.setdefault(t.object.value, t.subject.value)
     except SyntaxError as e:
         raise RDFError(f"{path}: {e}") from e
-    context = ({s: tuple(c) for s, c in classes.items()}, story_article, sg.serialize(format="turtle"))
+    _PIECE_CONTEXT = ({s: tuple(c) for s, c in classes.items()}, story_article, sg)
     del classes
     pieces = read_turtle_blocks(path, chunk_chars=piece_chars)
     processes = processes or min(2, os.cpu_count() or 1)
@@ -1034,13 +1026,9 @@ def _validate_pieces(path: Path, sg, piece_chars: int = 4 << 20, processes: int 
     try:
         with ExitStack() as stack:
             if processes == 1 or path.stat().st_size <= piece_chars:
-                _set_piece_context(*context)
                 done: Iterable[tuple[list[Violation], int]] = map(_validate_piece, pieces)
             else:
-                # spawned, not forked: safe from a program with threads (a
-                # notebook, say); each worker starts in about a second
-                pool = stack.enter_context(multiprocessing.get_context("spawn").Pool(
-                    processes, initializer=_set_piece_context, initargs=context))
+                pool = stack.enter_context(multiprocessing.get_context("fork").Pool(processes))
                 done = pool.imap_unordered(_validate_piece, pieces)
             for found, n in done:
                 results += found
