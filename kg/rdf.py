@@ -1028,6 +1028,9 @@ def _validate_pieces(path: Path, sg, piece_chars: int = 4 << 20, processes: int 
             if processes == 1 or path.stat().st_size <= piece_chars:
                 done: Iterable[tuple[list[Violation], int]] = map(_validate_piece, pieces)
             else:
+                # forked, as kg build's workers: spawned ones would first re-run
+                # the caller's script, which a research script without a
+                # `__main__` guard does not survive (it hangs)
                 pool = stack.enter_context(multiprocessing.get_context("fork").Pool(processes))
                 done = pool.imap_unordered(_validate_piece, pieces)
             for found, n in done:

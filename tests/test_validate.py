@@ -139,3 +139,23 @@ def test_cli_validate_of_an_unreadable_turtle_is_a_clear_error(tmp_path):
     (tmp_path / "newskg.ttl").write_bytes(b"\xff\xfe not Turtle")
     r = kg_cli("validate", str(tmp_path))
     assert r.returncode == 2 and "newskg.ttl" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_pieces_on_two_processes_work_from_a_script_without_a_main_guard(seeds_dir, tmp_path):
+    """Research scripts often call the library at top level: the worker
+    processes must not re-run them (spawned ones would, and hang)."""
+    import subprocess
+    import sys
+
+    _, out = built(str(seeds_dir))
+    script = tmp_path / "check.py"
+    script.write_text(
+        "from rdflib import Graph\n"
+        "import kg.rdf as R\n"
+        f"turtle = R.Path({str(out / 'newskg.ttl')!r})\n"
+        "shapes = Graph().parse(R.ONTOLOGY_DIR / 'shapes.ttl')\n"
+        "results, triples = R._validate_pieces(turtle, shapes, piece_chars=2000, processes=2)\n"
+        "print(len(results), triples)\n")
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["0", str(validate(out).triples)]
