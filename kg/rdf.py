@@ -1016,13 +1016,13 @@ def _validate_pieces(path: Path, sg, piece_chars: int = 4 << 20, processes: int 
                 story_article.setdefault(t.object.value, t.subject.value)
     except SyntaxError as e:
         raise RDFError(f"{path}: {e}") from e
-    _PIECE_CONTEXT = ({s: tuple(c) for s, c in classes.items()}, story_article, sg)
-    del classes
     pieces = read_turtle_blocks(path, chunk_chars=piece_chars)
     processes = processes or min(2, os.cpu_count() or 1)
     results: list[Violation] = []
     triples = 0
     report("validating triples", 0, total)
+    _PIECE_CONTEXT = ({s: tuple(c) for s, c in classes.items()}, story_article, sg)
+    del classes
     try:
         with ExitStack() as stack:
             if processes == 1 or path.stat().st_size <= piece_chars:
