@@ -8,13 +8,15 @@ What it does, on one synthetic corpus (``generate_corpus.py``, cached in
 made by the same generator):
 
 1. **baseline**: ``benchmarks/baseline.py`` (python-frontmatter -> NetworkX ->
-   rdflib -> N-Triples), once, in a subprocess.  Its two rdflib queries are
-   timed up to 20,000 files only (``--baseline-queries`` forces them: they
-   take minutes beyond).  Skipped above 300,000 files: it needs ~66 KB of
-   RAM per article.
+   rdflib -> N-Triples) in a subprocess, ``--repeat`` times.  Its two rdflib
+   queries are timed up to 20,000 files only (``--baseline-queries`` forces
+   them: they take minutes beyond).  Skipped above 300,000 files: it needs
+   ~66 KB of RAM per article.
 2. **kg build, cold**: ``kg.exports.build(corpus, out=<fresh dir>, cache=False)``
    and the same with ``cache=True`` into a fresh folder (an empty cache that
-   is filled), ``--repeat`` times each, alternately, each in its own process.
+   is filled), each in its own process.  Steps 1 and 2 are interleaved, a
+   baseline and the two builds per round, ``--repeat`` rounds, so that the
+   ratios compare runs of the same periods.
 3. **incremental**: one file's title changed (a different file each time),
    then ``build`` again into the cached folder; ``--repeat`` times.  The same
    with one file's body text changed (its records stay the same).  The
@@ -291,8 +293,9 @@ def _worker_baseline(corpus: str, queries: bool) -> dict[str, Any]:
     return baseline.run(corpus)
 
 
-def run_baseline(corpus: Path, queries: bool) -> dict[str, Any]:
-    print(f"baseline{'' if queries else ' (without its queries)'} ...", file=sys.stderr, flush=True)
+def run_baseline(corpus: Path, queries: bool, which: str = "") -> dict[str, Any]:
+    print(f"baseline{'' if queries else ', without its queries,'} ({which}) ...",
+          file=sys.stderr, flush=True)
     r = measure(_me() + ["--worker", "baseline", str(corpus)]
                 + (["--baseline-queries"] if queries else []))
     data = json.loads(r["stdout"])
@@ -300,6 +303,17 @@ def run_baseline(corpus: Path, queries: bool) -> dict[str, Any]:
     return {"wall": round(r["wall"], 3), "cpu": u["cpu"], "maxrss_mb": u["maxrss_mb"],
             "peak_pss_mb": r["sampler"].peak(), "load_before": r["load_before"],
             "load_after": r["load_after"], "report": data}
+
+
+def _median_baseline(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median build time (its report stands for all), with
+    the medians of wall time, CPU and memory over every run."""
+    middle = sorted(runs, key=lambda r: r["report"]["build_seconds"])[(len(runs) - 1) // 2]
+    return {**middle, "wall": _median([r["wall"] for r in runs]),
+            "cpu": _median([r["cpu"] for r in runs]),
+            "maxrss_mb": _median([r["maxrss_mb"] for r in runs]),
+            "peak_pss_mb": _median([r["peak_pss_mb"] for r in runs]),
+            "build_seconds_every_run": [r["report"]["build_seconds"] for r in runs]}
 
 
 def run_build(corpus: Path, out: Path, cache: bool) -> dict[str, Any]:
@@ -376,19 +390,21 @@ def bench(n: int, repeat: int, seed: int, skip_baseline: bool, keep: bool,
         "corpus_generation_seconds": generated, "environment": _environment(),
         "load_start": [round(x, 2) for x in os.getloadavg()],
     }
-    if skip_baseline or len(files) > BASELINE_MAX_N:
-        result["baseline"] = None
-    else:
-        if baseline_queries is None:
-            baseline_queries = len(files) <= BASELINE_QUERIES_MAX_N
-        result["baseline"] = run_baseline(corpus, baseline_queries)
+    with_baseline = not skip_baseline and len(files) <= BASELINE_MAX_N
+    if baseline_queries is None:
+        baseline_queries = len(files) <= BASELINE_QUERIES_MAX_N
 
     runs_dir = Path(tempfile.mkdtemp(prefix="runs-", dir=work_root))
+    baselines: list[dict[str, Any]] = []
     cold: list[dict[str, Any]] = []
     cached: list[dict[str, Any]] = []
     digests: dict[str, dict[str, str]] = {}
     try:
+        # Interleaved, a baseline and two cold builds per round: the machine's
+        # speed drifts, and a ratio of medians taken in different periods drifts with it.
         for i in range(repeat):
+            if with_baseline:
+                baselines.append(run_baseline(corpus, baseline_queries, f"{i + 1}/{repeat}"))
             for use_cache, bucket in ((False, cold), (True, cached)):
                 out = runs_dir / f"{'cache' if use_cache else 'nocache'}-{i}"
                 label = "cache on" if use_cache else "cache off"
@@ -398,6 +414,7 @@ def bench(n: int, repeat: int, seed: int, skip_baseline: bool, keep: bool,
                     digests[label] = _digest_exports(out)
                 elif not keep:
                     shutil.rmtree(out)
+        result["baseline"] = _median_baseline(baselines) if baselines else None
         result["build_cold"] = _summarise(cold)
         result["build_cold_cache"] = _summarise(cached)
         # cache on and off must give the same exports (the cache is invisible)
