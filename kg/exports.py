@@ -496,6 +496,16 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         corpus = load_corpus(*paths, cache=record_cache,
                              progress=lambda done, total: report("reading files", done, total))
         lap("parse")
+        saving = None
+        if record_cache is not None:
+            # Saved beside the graph's construction and then let go, so that its
+            # lines (270 MB at 100,000 files) are not held until the exports'
+            # peak.  Its rows are right whatever happens to this build; what
+            # marks a build complete is the stamp, written last.
+            saver = ThreadPoolExecutor(1, thread_name_prefix="kg-cache-save")
+            saving = saver.submit(record_cache.save)
+            saver.shutdown(wait=False)
+            del record_cache
         report("building the graph", 0, 0)
         graph = build_graph(corpus)
         files, problems = corpus.files, corpus.problems
@@ -504,6 +514,9 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         report("finding stories", 0, 0)
         add_stories(graph)
         lap("stories")
+        if saving is not None:
+            saving.result()  # done before anything forks, and its memory freed
+            del saving
         problems = problems + graph.graph["problems"]
         problems.sort(key=lambda p: (p.path, p.line or 0, p.field or "", p.reason))
         summary = graph_summary(graph)
@@ -511,13 +524,9 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
                             "skipped": sum(not f.ok for f in files)}
         summary["problems"] = dict(sorted(Counter(p.reason for p in problems).items()))
         # Written while the store loads, or in parallel with the N-Quads when
-        # the store is updated in place (see export_rdf).  The cache of parsed
-        # records is saved with them: its rows are right whatever happens to
-        # this build; what marks a build complete is the stamp, written last.
+        # the store is updated in place (see export_rdf).
         others: list[tuple[Callable, tuple]] = [
             (write_graph, (graph, out)), (write_problems, (problems, out / PROBLEMS))]
-        if record_cache is not None:
-            others.append((record_cache.save, ()))
         outputs: list[Path] = []
         if rdf:
             rdf_info = export_rdf(graph, out, also=others, lap=lap, progress=report,
@@ -535,9 +544,9 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         _write_manifest({k: v for k, v in summary.items() if k != "store_graphs_replaced"},
                         files, out / MANIFEST)
         outputs = [out / GRAPH_JSON, out / GRAPHML, out / PROBLEMS, out / MANIFEST] + outputs
-        if record_cache is not None:
+        if cache:
             _write_stamp(out, files, outputs, summary, rdf)
-            lap("cache")
+        lap("manifest")
     return BuildResult(files, problems, outputs, summary, timings, _graph=graph)
 
 
