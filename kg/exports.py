@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import orjson
 
-from ._util import Forked, atomic_writer, gc_paused
+from ._util import Forked, atomic_writer, gc_paused, release_freed_memory
 from .graph import build_graph, graph_summary
 from .cache import RecordCache, build_fingerprint
 from .ingest import _find_files, load_corpus
@@ -515,8 +515,9 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         add_stories(graph)
         lap("stories")
         if saving is not None:
-            saving.result()  # done before anything forks, and its memory freed
+            saving.result()  # done before anything forks
             del saving
+            release_freed_memory()  # its lines, and the rows they were made from
         problems = problems + graph.graph["problems"]
         problems.sort(key=lambda p: (p.path, p.line or 0, p.field or "", p.reason))
         summary = graph_summary(graph)
