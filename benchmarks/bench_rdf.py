@@ -26,8 +26,9 @@ same RDF   rdflib doing what the RDF + store stage does (``baseline.same_rdf``):
            the same quads added to a ``Dataset``, then the same three files
            (N-Quads, and the union's Turtle and JSON-LD).
 
-``--repeat N`` runs the RDF + store stage and both baselines N times (each into
-a fresh folder) and reports medians.  Prints one JSON object on stdout.
+``--repeat N`` runs the RDF + store stage and both baselines N times, in
+interleaved rounds (the stage into a fresh folder each time), and reports
+medians.  Prints one JSON object on stdout.
 """
 
 from __future__ import annotations
@@ -100,20 +101,45 @@ def rdf_and_store(graph, out: Path) -> int:
     return export_rdf(graph, out)["quads"]
 
 
+def _naive_rdf_stage(corpus: Path, out: Path) -> dict:
+    """The naive pipeline end to end (its own parse and graph); its graph ->
+    RDF stages (``Graph.add``, N-Triples and Turtle) are what is compared."""
+    import baseline as bl
+
+    b = bl.run(corpus, out, turtle=True)
+    st = b["stages"]
+    return {"triples": b["triples"], "graph_add_seconds": st["rdf"]["seconds"],
+            "nt_serialize_seconds": st["serialize_nt"]["seconds"],
+            "turtle_serialize_seconds": st["serialize_turtle"]["seconds"],
+            "rdf_stage_seconds": round(sum(st[k]["seconds"] for k in
+                                           ("rdf", "serialize_nt", "serialize_turtle")), 3),
+            "queries": b["queries"]}
+
+
 def run(corpus: Path, out: Path, baseline: bool = False, repeat: int = 1) -> dict:
     corpus_, t_ingest = _time(kg.load_corpus, corpus)
     graph, t_graph = _time(kg.build_graph, corpus_)
     _, t_stories = _time(add_stories, graph)
     print(f"graph built: {graph.number_of_nodes():,} nodes", file=sys.stderr, flush=True)
     info, t_rdf = _time(write_rdf, graph, out / "sequential")
-    runs = []
+    if baseline:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        import baseline as bl
+    # Interleaved rounds (ours, then each baseline): the machine's speed
+    # drifts, and ratios of medians taken in different periods drift with it.
+    runs, naive, same = [], [], []
     for i in range(repeat):  # each into a fresh folder: a second run would update the store
         print(f"RDF + store stage ({i + 1}/{repeat})", file=sys.stderr, flush=True)
         quads, secs = _time(rdf_and_store, graph, out / f"run{i}")
         assert quads == info["quads"]
         runs.append(secs)
+        if baseline:
+            print(f"naive rdflib baseline ({i + 1}/{repeat})", file=sys.stderr, flush=True)
+            naive.append(_naive_rdf_stage(corpus, out / "baseline"))
+            print(f"same-RDF rdflib baseline ({i + 1}/{repeat})", file=sys.stderr, flush=True)
+            same.append(bl.same_rdf(out / f"run{i}" / "newskg.nq", out / "same"))
+            assert same[-1]["quads"] == quads, "rdflib must be given every quad"
     t_both = round(median(runs), 3)
-    last = out / f"run{repeat - 1}"
     figures = {
         "corpus": str(corpus), "articles": sum(1 for _, k in graph.nodes(data="kind") if k == "article"),
         "nodes": graph.number_of_nodes(), "edges": graph.number_of_edges(),
@@ -122,41 +148,15 @@ def run(corpus: Path, out: Path, baseline: bool = False, repeat: int = 1) -> dic
         "seconds": {"ingest": t_ingest, "graph": t_graph, "stories": t_stories,
                     "rdf_write (nq+ttl+jsonld, one process)": t_rdf, "rdf_and_store": t_both,
                     "rdf_and_store (every run)": runs},
-        "queries": run_queries(last, graph),
+        "queries": run_queries(out / f"run{repeat - 1}", graph),
     }
-    if baseline:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        import baseline as bl
-
-        # The naive pipeline runs end to end (its own parse and graph); its
-        # graph -> RDF stages (Graph.add, N-Triples and Turtle) are compared.
-        naive = []
-        for i in range(repeat):
-            print(f"naive rdflib baseline ({i + 1}/{repeat})", file=sys.stderr, flush=True)
-            b = bl.run(corpus, out / "baseline", turtle=True)
-            st = b["stages"]
-            naive.append({
-                "triples": b["triples"], "graph_add_seconds": st["rdf"]["seconds"],
-                "nt_serialize_seconds": st["serialize_nt"]["seconds"],
-                "turtle_serialize_seconds": st["serialize_turtle"]["seconds"],
-                "rdf_stage_seconds": round(sum(st[k]["seconds"] for k in
-                                               ("rdf", "serialize_nt", "serialize_turtle")), 3),
-                "queries": b["queries"]})
-        naive_total = round(median(r["rdf_stage_seconds"] for r in naive), 3)
-        figures["baseline_rdflib"] = {**naive[-1], "rdf_stage_seconds": naive_total,
-                                      "rdf_stage_seconds (every run)":
-                                      [r["rdf_stage_seconds"] for r in naive]}
-        figures["speedup_rdf_stage"] = round(naive_total / t_both, 1)
-        same = []
-        for i in range(repeat):
-            print(f"same-RDF rdflib baseline ({i + 1}/{repeat})", file=sys.stderr, flush=True)
-            same.append(bl.same_rdf(last / "newskg.nq", out / "same"))
-            assert same[-1]["quads"] == info["quads"], "rdflib must be given every quad"
-        same_total = round(median(r["rdf_stage_seconds"] for r in same), 3)
-        figures["baseline_rdflib_same_rdf"] = {**same[-1], "rdf_stage_seconds": same_total,
-                                               "rdf_stage_seconds (every run)":
-                                               [r["rdf_stage_seconds"] for r in same]}
-        figures["speedup_rdf_stage_same_rdf"] = round(same_total / t_both, 1)
+    for key, speedup, results in (("baseline_rdflib", "speedup_rdf_stage", naive),
+                                  ("baseline_rdflib_same_rdf", "speedup_rdf_stage_same_rdf", same)):
+        if results:
+            total = round(median(r["rdf_stage_seconds"] for r in results), 3)
+            figures[key] = {**results[-1], "rdf_stage_seconds": total,
+                            "rdf_stage_seconds (every run)": [r["rdf_stage_seconds"] for r in results]}
+            figures[speedup] = round(total / t_both, 1)
     return figures
 
 
