@@ -36,6 +36,19 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def _ontology_dir() -> Path:
+    # A checkout has ontology/ beside kg/; an installed package has kg/ontology/.
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "ontology", here / "ontology"):
+        if (candidate / "newskg.ttl").is_file():
+            return candidate
+    return here.parent / "ontology"
+
+
+#: The ontology, shapes, JSON-LD context and example queries.
+ONTOLOGY_DIR = _ontology_dir()
+
+
 def release_freed_memory() -> None:
     """Give the C heap's freed pages back to the operating system (glibc's
     ``malloc_trim``; nothing elsewhere).  Large short-lived buffers freed in

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from ._util import atomic_writer, gc_paused
+from ._util import ONTOLOGY_DIR, atomic_writer, gc_paused
 
 if TYPE_CHECKING:
     from .ingest import FileResult
@@ -70,8 +70,6 @@ def build_fingerprint() -> str:
     """Identifies the code and data that turn records into exports: every
     file of the ``kg`` package, the ontology, and the versions of Python and
     of the libraries that parse, build and store."""
-    from .rdf import ONTOLOGY_DIR  # rdf reads the ontology when imported: import late
-
     h = hashlib.sha256(_fingerprint().encode())
     here = Path(__file__).parent
     for root in (here, ONTOLOGY_DIR):

@@ -35,16 +35,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import networkx as nx
 import orjson
 
 from ._util import Forked, atomic_writer, gc_paused, release_freed_memory
-from .graph import build_graph, graph_summary
 from .cache import RecordCache, build_fingerprint
 from .ingest import _find_files, load_corpus
 from .records import Problem, SourceFile
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from .rdf import RdfWriter
 
 __all__ = ["build", "BuildResult", "export_rdf", "write_graph", "read_graph", "write_problems",
@@ -96,6 +96,8 @@ def read_graph(path: str | os.PathLike = "exports") -> nx.MultiDiGraph:
         path = path / GRAPH_JSON
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run `kg build` first")
+    import networkx as nx
+
     # Millions of new objects and nothing to free: the collector would only
     # rescan them (9.5 s -> 5.2 s at 100,000 articles without it).
     with gc_paused():
@@ -272,6 +274,8 @@ def read_summary(path: str | os.PathLike = "exports") -> dict:
                 return {k: summary[k] for k in _SUMMARY_KEYS}
     except (OSError, ValueError, KeyError, TypeError):
         pass  # no manifest, or not one we wrote: compute it
+    from .graph import graph_summary
+
     summary = graph_summary(read_graph(path))
     summary["problems"] = dict(sorted(Counter(p.reason for p in read_problems(path)).items()))
     return {k: summary[k] for k in _SUMMARY_KEYS}
@@ -468,8 +472,6 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     RDF"``, ``total`` being an estimate), and with ``total=0`` when a stage
     without a count starts (``"building the graph"`` and so on).
     """
-    from .stories import add_stories
-
     out = Path(out)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -493,6 +495,9 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
                                    done["summary"], timings, built=False,
                                    same_records=done["same_records"])
             (out / STAMP).unlink(missing_ok=True)  # until this build is complete
+        from .graph import build_graph, graph_summary  # not needed when up to date
+        from .stories import add_stories
+
         corpus = load_corpus(*paths, cache=record_cache,
                              progress=lambda done, total: report("reading files", done, total))
         lap("parse")

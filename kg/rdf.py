@@ -40,7 +40,7 @@ from urllib.parse import quote, unquote
 import networkx as nx
 import orjson
 
-from .exports import atomic_writer
+from ._util import ONTOLOGY_DIR, atomic_writer
 
 __all__ = ["iri", "node_id", "source_iri", "source_path", "write_rdf", "RdfWriter", "TURTLE_PROLOGUE", "iter_quads",
            "nquads_of_graph", "to_rdf", "from_rdf", "validate", "ValidationReport",
@@ -63,18 +63,6 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 NQUADS = "newskg.nq"
 TURTLE = "newskg.ttl"
 JSONLD = "newskg.jsonld"
-def _ontology_dir() -> Path:
-    # A checkout has ontology/ beside kg/; an installed package has kg/ontology/.
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "ontology", here / "ontology"):
-        if (candidate / "newskg.ttl").is_file():
-            return candidate
-    return here.parent / "ontology"
-
-
-ONTOLOGY_DIR = _ontology_dir()
-
-
 class RDFError(Exception):
     """RDF that newskg cannot read (not an export of ours, bad syntax, ...)."""
 

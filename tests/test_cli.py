@@ -188,6 +188,30 @@ def test_later_builds_are_up_to_date_or_update_the_store_in_place(seeds_dir, tmp
     assert csv.split() == ["n", "1"]
 
 
+def test_an_up_to_date_build_and_stats_import_neither_networkx_nor_numpy(seeds_dir, tmp_path):
+    out = tmp_path / "exports"
+    assert kg_cli("build", str(seeds_dir), "--out", str(out), "-q").returncode == 0
+    for args in (("build", str(seeds_dir), "--out", str(out)), ("stats", str(out))):
+        run = subprocess.run([sys.executable, "-X", "importtime", "-m", "kg.cli", *args],
+                             capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        imported = {line.split("|")[-1].strip() for line in run.stderr.splitlines()
+                    if line.startswith("import time:")}
+        assert "kg.exports" in imported and "networkx" not in imported
+        assert "numpy" not in imported
+    assert "is up to date" in kg_cli("build", str(seeds_dir), "--out", str(out)).stdout
+
+
+def test_every_public_name_of_the_package_loads():
+    import kg
+
+    assert sorted(kg.__all__) == sorted(kg._HOME) and set(kg.__all__) <= set(dir(kg))
+    for name in kg.__all__:
+        assert getattr(kg, name).__name__ == name
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        kg.nothing
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
