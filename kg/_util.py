@@ -56,7 +56,7 @@ def release_freed_memory() -> None:
     come from arenas of their own, not from those pages."""
     try:
         ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
+    except (OSError, AttributeError, TypeError):  # not glibc (TypeError: no CDLL(None) on Windows)
         pass
 
 
