@@ -330,11 +330,13 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
     out = Path(out_dir)
     lap = lap or (lambda stage: None)
     report = progress or (lambda stage, done, total: None)
-    writer = RdfWriter(graph)
-    report("writing RDF", 0, graphs)
     written = 0
     replaced = None
-    with ExitStack() as unfinished:  # an uncommitted store is deleted
+    # The collector would rescan the graph's millions of objects again and
+    # again as the walk allocates, and find nothing to free (as in build).
+    with gc_paused(), ExitStack() as unfinished:  # an uncommitted store is deleted
+        writer = RdfWriter(graph)
+        report("writing RDF", 0, graphs)
 
         def fresh_store() -> StoreBuilder:
             # trusted: newskg wrote this RDF, so Oxigraph need not re-validate it

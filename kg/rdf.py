@@ -40,7 +40,7 @@ from urllib.parse import quote, unquote
 import networkx as nx
 import orjson
 
-from ._util import ONTOLOGY_DIR, atomic_writer
+from ._util import ONTOLOGY_DIR, atomic_writer, gc_paused
 
 __all__ = ["iri", "node_id", "source_iri", "source_path", "write_rdf", "RdfWriter", "TURTLE_PROLOGUE", "iter_quads",
            "nquads_of_graph", "to_rdf", "from_rdf", "validate", "ValidationReport",
@@ -639,10 +639,11 @@ def write_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> dict:
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    writer = RdfWriter(graph)
-    quads, graphs = writer.write_nquads(out / NQUADS)
-    writer.write_turtle(out / TURTLE)
-    writer.write_jsonld(out / JSONLD)
+    with gc_paused():  # the walk allocates millions of acyclic objects
+        writer = RdfWriter(graph)
+        quads, graphs = writer.write_nquads(out / NQUADS)
+        writer.write_turtle(out / TURTLE)
+        writer.write_jsonld(out / JSONLD)
     return {"nquads": out / NQUADS, "turtle": out / TURTLE, "jsonld": out / JSONLD,
             "quads": quads, "graphs": graphs}
 

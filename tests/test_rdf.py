@@ -22,6 +22,8 @@ from kg.rdf import (COMPUTED_GRAPH, ID, NKG, TURTLE_PROLOGUE, escape_literal, fr
 from kg.records import Article, Image, Provider
 from kg.stories import add_stories
 
+DEFAULT_GC_THRESHOLDS = __import__("gc").get_threshold()
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -129,6 +131,40 @@ def test_three_serialisations_hold_the_same_triples(tmp_path):
     assert nq == union(info["turtle"], "turtle")
     assert nq == union(info["jsonld"], "json-ld")
     assert info["quads"] == len(info["nquads"].read_text().splitlines())
+
+
+@pytest.mark.parametrize("stage", ["write_rdf", "export_rdf"])
+def test_rdf_stage_pauses_the_cyclic_collector(tmp_path, seeds_dir, stage):
+    # Each collection of the oldest generation rescans every object of the
+    # graph; the walk allocates millions and frees them by reference count.
+    import gc
+    import sys
+
+    graph = kg.build_graph(kg.load_corpus(seeds_dir))
+    run = {"write_rdf": write_rdf, "export_rdf": export_rdf}[stage]
+    rdf_module = sys.modules["kg.rdf"].__file__
+    in_walk = []
+
+    def count(phase, info):
+        frame = sys._getframe(1)
+        while phase == "start" and frame is not None:
+            if frame.f_code.co_filename == rdf_module:  # the innermost of kg.rdf
+                in_walk.append(frame.f_code.co_name)
+                break
+            frame = frame.f_back
+
+    gc.set_threshold(1)  # without the pause, a collection every few allocations
+    gc.callbacks.append(count)
+    try:
+        assert gc.isenabled()
+        run(graph, tmp_path)
+        assert gc.isenabled()  # given back as found
+    finally:
+        gc.callbacks.remove(count)
+        gc.set_threshold(*DEFAULT_GC_THRESHOLDS)
+    # (write_rdf's own lines around the walk, such as making the folder, may)
+    assert set(in_walk) <= {"write_rdf"}
+    assert (tmp_path / "newskg.nq").stat().st_size > 0
 
 
 def test_turtle_read_back_in_pieces_of_whole_blocks(tmp_path, seeds_dir):
