@@ -24,8 +24,10 @@ demo: $(VENV)/.installed
 	$(BIN)/kg view exports --story "facial recognition"
 	@echo "open exports/views/facial-recognition.html in a browser"
 
-## test: install the test extras, then run the whole test suite
+## test: install the test extras, then lint (ruff), type-check (mypy) and run the whole test suite
 test: $(VENV)/.installed-test
+	$(BIN)/ruff check kg tests benchmarks conftest.py
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 ## bench: the performance benchmark (N articles; see benchmarks/README.md)

@@ -36,9 +36,9 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 

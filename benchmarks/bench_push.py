@@ -35,15 +35,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from kg.remote import RemoteStore, push, read_graphs  # noqa: E402
 from servers import start_oxigraph, stop_pid  # noqa: E402
+
+from kg.remote import RemoteStore, push, read_graphs  # noqa: E402
 
 
 def make_export(n: int, workdir: Path) -> Path:
+    from generate_corpus import generate  # benchmarks/ is on sys.path when run as a script
+
     import kg
     from kg.rdf import write_rdf
-
-    from generate_corpus import generate  # benchmarks/ is on sys.path when run as a script
 
     export = workdir / f"export-{n}"
     nq = export / "newskg.nq"

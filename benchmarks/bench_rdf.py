@@ -48,8 +48,8 @@ sys.path.insert(0, str(ROOT))
 import kg  # noqa: E402
 from kg.exports import export_rdf  # noqa: E402
 from kg.rdf import write_rdf  # noqa: E402
-from kg.stories import add_stories  # noqa: E402
 from kg.store import open_store  # noqa: E402
+from kg.stories import add_stories  # noqa: E402
 
 QUERIES = ROOT / "ontology" / "queries"
 

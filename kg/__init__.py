@@ -28,9 +28,9 @@ if TYPE_CHECKING:
     from .exports import BuildResult, build, read_graph, write_graph
     from .graph import build_graph
     from .ingest import load_corpus
-    from .remote import RemoteStore, push, serve
     from .rdf import from_rdf, to_rdf, validate, write_rdf
     from .records import Article, Corpus, Image, Problem, Provider, SourceFile
+    from .remote import RemoteStore, push, serve
     from .store import QueryResult, Store, build_store, open_store
     from .stories import add_stories, cluster_labels, find_stories, topic_clusters
     from .views import draw_view, write_all

@@ -131,7 +131,7 @@ class Forked:
             raise value  # type: ignore[misc]
         return value
 
-    def __enter__(self) -> "Forked":
+    def __enter__(self) -> Forked:
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

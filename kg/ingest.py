@@ -30,8 +30,17 @@ import yaml
 
 from ._util import gc_paused
 from .cache import encode_row, file_stat
-from .normalize import (DateError, URLError, canonical_url, clean_label, host_of,
-                        parse_datetime, registrable_domain, repair_text, web_url)
+from .normalize import (
+    DateError,
+    URLError,
+    canonical_url,
+    clean_label,
+    host_of,
+    parse_datetime,
+    registrable_domain,
+    repair_text,
+    web_url,
+)
 from .records import Article, Corpus, Problem, SourceFile, article_from_row
 
 if TYPE_CHECKING:
@@ -656,7 +665,7 @@ def _read_chunk(chunk: list[tuple[str, str]], max_bytes: int, encode: bool,
 
 
 def load_corpus(*paths: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES,
-                workers: int | None = None, cache: "RecordCache | None" = None,
+                workers: int | None = None, cache: RecordCache | None = None,
                 progress: Callable[[int, int], None] | None = None) -> Corpus:
     """Read every article file (``.md``, ``.markdown``, ``.txt``) under the paths.
 
@@ -709,7 +718,7 @@ def load_corpus(*paths: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES,
 
 def _parse_files(files: list[tuple[str, str]], todo: range | list[int], results: list,
                  shared: dict, max_bytes: int, workers: int | None,
-                 cache: "RecordCache | None", report: Callable[[int, int], None]) -> None:
+                 cache: RecordCache | None, report: Callable[[int, int], None]) -> None:
     """Parse the files at the ``todo`` indexes into ``results`` (and the cache)."""
     chunks = [[files[i] for i in todo[k:k + _CHUNK]] for k in range(0, len(todo), _CHUNK)]
     if workers is None:

@@ -23,7 +23,7 @@ import hashlib
 import html
 import re
 import unicodedata
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -310,7 +310,8 @@ def _needed_chars(pattern: re.Pattern) -> re.Pattern | None:
     the pattern, and most non-ASCII text (curly quotes, dashes) has none.
     """
     try:
-        from re import _constants as sre, _parser  # how re itself reads a pattern
+        from re import _constants as sre  # how re itself reads a pattern
+        from re import _parser
 
         if pattern.flags & re.IGNORECASE:
             return None
@@ -390,5 +391,5 @@ def _parse_datetime_text(value: str) -> datetime:
 
 def _as_utc(dt: datetime) -> datetime:
     if dt.tzinfo is None:
-        return dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        return dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)

@@ -25,7 +25,6 @@ convenience, :func:`from_rdf` reads RDF back into NetworkX, and
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import re
@@ -33,81 +32,42 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote, unquote
 
 import networkx as nx
 import orjson
 
 from ._util import ONTOLOGY_DIR, atomic_writer, gc_paused
+from .vocab import (
+    COMPUTED_GRAPH,
+    DCTERMS,
+    ID,
+    NKG,
+    PROV,
+    RDF_TYPE,
+    RDFS,
+    SCHEMA,
+    SKOS,
+    SOURCE,
+    TOPIC_SCHEME,
+    XSD,
+    RDFError,
+    escape_literal,
+    iri,
+    node_id,
+    source_iri,
+    source_path,
+)
 
 __all__ = ["iri", "node_id", "source_iri", "source_path", "write_rdf", "RdfWriter", "TURTLE_PROLOGUE", "iter_quads",
            "nquads_of_graph", "to_rdf", "from_rdf", "validate", "ValidationReport",
            "Violation", "RDFError", "NKG", "ID", "SOURCE", "COMPUTED_GRAPH",
            "TOPIC_SCHEME", "ONTOLOGY_DIR", "NQUADS", "TURTLE", "JSONLD"]
 
-NKG = "https://w3id.org/newskg/ontology#"
-ID = "https://w3id.org/newskg/id/"
-SOURCE = "https://w3id.org/newskg/source/"
-COMPUTED_GRAPH = "https://w3id.org/newskg/graph/computed"
-TOPIC_SCHEME = ID + "topics"
-SCHEMA = "https://schema.org/"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-DCTERMS = "http://purl.org/dc/terms/"
-PROV = "http://www.w3.org/ns/prov#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-
 NQUADS = "newskg.nq"
 TURTLE = "newskg.ttl"
 JSONLD = "newskg.jsonld"
-class RDFError(Exception):
-    """RDF that newskg cannot read (not an export of ours, bad syntax, ...)."""
-
-
-# -- identifiers -------------------------------------------------------------------
-_IRI_SAFE = re.compile(r"[A-Za-z0-9_.~/-]*").fullmatch  # what quote(safe="/") keeps
-
-
-def iri(node: str) -> str:
-    """The IRI of a graph node id (percent-encoded where needed).
-
-    >>> iri("topic/coronavirus-in-us")
-    'https://w3id.org/newskg/id/topic/coronavirus-in-us'
-    """
-    if _IRI_SAFE(node):  # nearly every id: nothing to encode, and 10x faster
-        return ID + node
-    return ID + quote(node, safe="/")
-
-
-def node_id(node_iri: str) -> str:
-    """The node id of an IRI made by :func:`iri` (its inverse).
-
-    >>> node_id(iri("provider/bbc.co.uk"))
-    'provider/bbc.co.uk'
-    """
-    if not node_iri.startswith(ID):
-        raise RDFError(f"<{node_iri}> is not a newskg node IRI (expected {ID}...)")
-    return unquote(node_iri[len(ID):])
-
-
-@functools.lru_cache(maxsize=1 << 20)  # one per input file, asked for once per node mention
-def source_iri(path: str) -> str:
-    """The IRI of a source file: its named graph and its ``nkg:SourceFile``.
-
-    >>> source_iri("real/2020-05-06 x.md")
-    'https://w3id.org/newskg/source/real/2020-05-06%20x.md'
-    """
-    return SOURCE + quote(path, safe="/")
-
-
-def source_path(graph_iri: str) -> str:
-    """The relative file name of a source IRI (inverse of :func:`source_iri`)."""
-    if not graph_iri.startswith(SOURCE):
-        raise RDFError(f"<{graph_iri}> is not a newskg source IRI")
-    return unquote(graph_iri[len(SOURCE):])
 
 
 # -- terms --------------------------------------------------------------------------
@@ -179,34 +139,6 @@ def _curie(full: str) -> str:
 _NT_PRED = {k: f"<{v}>" for k, v in PROPERTIES.items()}
 _TTL_PRED = {k: ("a" if k == "type" else _curie(v)) for k, v in PROPERTIES.items()}
 
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"}
-_NEEDS_ESCAPE = re.compile(r'[\\"\n\r\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]')
-
-
-def _escape_char(m: re.Match) -> str:
-    c = m.group()
-    if c in _ESCAPES:
-        return _ESCAPES[c]
-    if "\ud800" <= c <= "\udfff":  # a lone surrogate cannot be encoded: replace it
-        return "\ufffd"
-    return f"\\u{ord(c):04X}"
-
-
-def escape_literal(text: str) -> str:
-    """Escape a string for an N-Triples/N-Quads/Turtle ``"..."`` literal.
-
-    Backslash, quote, CR and LF must be escaped; other control characters are
-    escaped as ``\\uXXXX`` so the file stays readable; lone surrogates (which
-    no UTF-8 file can hold) become U+FFFD.
-
-    >>> print(escape_literal('say "hi"\\n\\\\ \\x01'))
-    say \\"hi\\"\\n\\\\ \\u0001
-    """
-    if _NEEDS_ESCAPE.search(text) is None:
-        return text
-    return _NEEDS_ESCAPE.sub(_escape_char, text)
-
-
 _LANG = re.compile(r"[a-z]{2,3}(-[a-z0-9]{1,8})*\Z")
 
 
@@ -220,8 +152,8 @@ def _lang(locale: object) -> str:
 
 def _datetime(value: datetime) -> str:
     if value.tzinfo is None:  # the graph holds aware UTC datetimes; be safe
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _double(value: float) -> str:
@@ -986,6 +918,7 @@ def _validate_pieces(path: Path, sg, piece_chars: int = 4 << 20, processes: int 
     graph at once (a test compares them).
     """
     import multiprocessing
+
     import pyoxigraph as ox
 
     global _PIECE_CONTEXT

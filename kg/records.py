@@ -79,7 +79,7 @@ class Article:
     topics: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     images: tuple[Image, ...] = ()
-    related: tuple["Article", ...] = ()
+    related: tuple[Article, ...] = ()
 
 
 @dataclass(slots=True, frozen=True)

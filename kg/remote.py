@@ -60,8 +60,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from .store import (BASE, PREFIXES, QueryResult, StoreError, _nquads_for_graph, build_store,
-                    to_term)
+from .store import QueryResult, StoreError, _nquads_for_graph, build_store, to_term
+from .vocab import BASE, NEWSKG_GRAPHS, PREFIXES, UNION_GRAPH, XSD
 
 __all__ = [
     "RemoteStore", "RemoteError", "EndpointError", "AuthenticationError",
@@ -70,12 +70,6 @@ __all__ = [
     "write_split_nquads", "read_graphs", "graph_hash", "NEWSKG_GRAPHS", "UNION_GRAPH",
 ]
 
-#: Every named graph newskg writes lives under this namespace.
-NEWSKG_GRAPHS = "https://w3id.org/newskg/"
-#: Where the set union of the named graphs is kept on servers whose default
-#: graph is already the (bag) union of every graph, such as Virtuoso.
-UNION_GRAPH = "https://w3id.org/newskg/graph/union"
-XSD = "http://www.w3.org/2001/XMLSchema#"
 STATE_FILE = "push-state.json"
 EXPORT_FILE = "newskg.nq"
 

@@ -34,12 +34,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal as TLiteral, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+from typing import Literal as TLiteral
 
 import orjson
 import pyoxigraph as ox
 
 from ._util import atomic_writer
+from .vocab import BASE, PREFIXES, XSD
 
 __all__ = ["Store", "QueryResult", "EmbeddedStore", "open_store", "build_store",
            "StoreBuilder", "StoreUpdate", "graph_digest",
@@ -48,23 +50,6 @@ __all__ = ["Store", "QueryResult", "EmbeddedStore", "open_store", "build_store",
 
 DEFAULT_STORE = Path("exports") / "store"
 STORE_DIR = "store"
-
-#: Prefixes every query may use without declaring them.
-PREFIXES: dict[str, str] = {
-    "nkg": "https://w3id.org/newskg/ontology#",
-    "schema": "https://schema.org/",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "dcterms": "http://purl.org/dc/terms/",
-    "prov": "http://www.w3.org/ns/prov#",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "id": "https://w3id.org/newskg/id/",
-}
-#: Base IRI of queries: ``<topic/ai>`` is ``https://w3id.org/newskg/id/topic/ai``.
-BASE = "https://w3id.org/newskg/id/"
-
 
 class StoreError(Exception):
     """Something went wrong with a store (missing, unreadable, bad data)."""
@@ -107,7 +92,7 @@ class Store(Protocol):
     * ``close()``; stores are context managers.
     """
 
-    def query(self, sparql: str, *, bindings: Mapping[str, object] | None = None) -> "QueryResult": ...
+    def query(self, sparql: str, *, bindings: Mapping[str, object] | None = None) -> QueryResult: ...
 
     def load(self, nquads_path: str | os.PathLike) -> None: ...
 
@@ -119,13 +104,12 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
-    def __enter__(self) -> "Store": ...
+    def __enter__(self) -> Store: ...
 
     def __exit__(self, *exc: object) -> None: ...
 
 
 # -- RDF terms <-> Python values ----------------------------------------------------
-XSD = "http://www.w3.org/2001/XMLSchema#"
 _XSD_STRING = XSD + "string"
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 _INTEGER_TYPES = {XSD + t for t in (
@@ -374,7 +358,7 @@ class QueryResult:
         raise ValueError(f"unknown result format {format!r} (csv, tsv or json)")
 
     @classmethod
-    def from_oxigraph(cls, result: Any) -> "QueryResult":
+    def from_oxigraph(cls, result: Any) -> QueryResult:
         """Wrap what ``pyoxigraph.Store.query`` returned (consumes it)."""
         if isinstance(result, ox.QueryBoolean):
             return cls("ask", boolean=bool(result))
@@ -453,7 +437,7 @@ class EmbeddedStore:
             raise StoreError(f"cannot open the store at {self.path}: {e}") from e
 
     # context manager / lifecycle
-    def __enter__(self) -> "EmbeddedStore":
+    def __enter__(self) -> EmbeddedStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -600,7 +584,7 @@ class StoreBuilder:
         self._buffers: dict[tuple[ox.RdfFormat, str], tuple[list[str], list[int]]] = {}
         self._union = False
 
-    def __enter__(self) -> "StoreBuilder":
+    def __enter__(self) -> StoreBuilder:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -37,9 +37,9 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from itertools import chain, repeat
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import chain, repeat
 
 import networkx as nx
 import numpy as np

@@ -107,9 +107,7 @@ def _match_text(graph: nx.MultiDiGraph, text: str) -> list[str]:
         if d["kind"] != "article":
             continue
         hay = " ".join([d.get("title", ""), d.get("excerpt", "")] + list(d.get("alt_titles", [])))
-        if needle in " ".join(fold(hay).split()):
-            hits.add(n)
-        elif topics and any(v in topics for _, v, k in graph.out_edges(n, keys=True) if k == "about"):
+        if needle in " ".join(fold(hay).split()) or topics and any(v in topics for _, v, k in graph.out_edges(n, keys=True) if k == "about"):
             hits.add(n)
     return sorted(hits)
 

@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 import kg
-from kg.cache import RecordCache
 from kg import exports
+from kg.cache import RecordCache
 from kg.exports import CACHE
 
 OUTPUTS = ("newskg.json", "newskg.graphml", "problems.jsonl", "manifest.json", "newskg.nq",

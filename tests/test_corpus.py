@@ -7,7 +7,7 @@ ingest code) and checked against the issue's own description of the data.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import networkx as nx
@@ -144,7 +144,7 @@ def test_dates_are_utc_aware_and_text_repaired(built):
     articles = [d for _, d in graph.nodes(data=True) if d["kind"] == "article"]
     dated = [d["published"] for d in articles if "published" in d]
     assert len(dated) == len(articles)
-    assert all(dt.tzinfo == timezone.utc for dt in dated)
+    assert all(dt.tzinfo == UTC for dt in dated)
     texts = [d.get(k, "") for d in articles for k in ("title", "excerpt")]
     assert not [t for t in texts if "Â®" in t or "&#8217;" in t or "&amp;" in t]
 

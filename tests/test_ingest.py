@@ -6,7 +6,7 @@ import itertools
 import random
 import time
 import tracemalloc
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -266,7 +266,7 @@ def test_seed_record(seeds_dir):
     assert corpus.problems == []
     (a,) = corpus.articles
     assert a.source == "seeds/000_e8d8b023fb041968.txt"
-    assert a.published.tzinfo == timezone.utc
+    assert a.published.tzinfo == UTC
     assert a.topics == ("Computer Vision", "AI")
     assert len(a.related) == 7
     safr = a.related[-1]

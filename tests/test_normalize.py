@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from kg.normalize import (DateError, URLError, canonical_url, clean_label, parse_datetime,
-                          registrable_domain, repair_text, topic_key, topic_slug, web_url)
+from kg.normalize import (
+    DateError,
+    URLError,
+    canonical_url,
+    clean_label,
+    parse_datetime,
+    registrable_domain,
+    repair_text,
+    topic_key,
+    topic_slug,
+    web_url,
+)
 
 
 @pytest.mark.parametrize("raw, canon", [
@@ -109,19 +119,19 @@ def test_topic_slugs_do_not_collide():
 
 
 @pytest.mark.parametrize("value, expected", [
-    ("2021-12-15T12:20:00Z", datetime(2021, 12, 15, 12, 20, tzinfo=timezone.utc)),
-    ("2019-08-19T14:00:10-07:00", datetime(2019, 8, 19, 21, 0, 10, tzinfo=timezone.utc)),
-    ("2021-12-15 12:20:00", datetime(2021, 12, 15, 12, 20, tzinfo=timezone.utc)),
-    ("2021-12-15", datetime(2021, 12, 15, tzinfo=timezone.utc)),
-    ("Wed, 15 Dec 2021 13:20:00 +0100", datetime(2021, 12, 15, 12, 20, tzinfo=timezone.utc)),
-    (datetime(2021, 12, 15, 12, 20), datetime(2021, 12, 15, 12, 20, tzinfo=timezone.utc)),
+    ("2021-12-15T12:20:00Z", datetime(2021, 12, 15, 12, 20, tzinfo=UTC)),
+    ("2019-08-19T14:00:10-07:00", datetime(2019, 8, 19, 21, 0, 10, tzinfo=UTC)),
+    ("2021-12-15 12:20:00", datetime(2021, 12, 15, 12, 20, tzinfo=UTC)),
+    ("2021-12-15", datetime(2021, 12, 15, tzinfo=UTC)),
+    ("Wed, 15 Dec 2021 13:20:00 +0100", datetime(2021, 12, 15, 12, 20, tzinfo=UTC)),
+    (datetime(2021, 12, 15, 12, 20), datetime(2021, 12, 15, 12, 20, tzinfo=UTC)),
     (datetime(2021, 12, 15, 14, 20, tzinfo=timezone(timedelta(hours=2))),
-     datetime(2021, 12, 15, 12, 20, tzinfo=timezone.utc)),
-    (date(2021, 12, 15), datetime(2021, 12, 15, tzinfo=timezone.utc)),
+     datetime(2021, 12, 15, 12, 20, tzinfo=UTC)),
+    (date(2021, 12, 15), datetime(2021, 12, 15, tzinfo=UTC)),
 ])
 def test_parse_datetime_gives_aware_utc(value, expected):
     got = parse_datetime(value)
-    assert got == expected and got.tzinfo == timezone.utc
+    assert got == expected and got.tzinfo == UTC
 
 
 @pytest.mark.parametrize("bad", ["2021-13-45T10:00:00Z", "yesterday", "", 12345, None, ["2021"]])

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from test_rdf import built, fixture_graph
 
 from kg.exports import export_rdf
 from kg.rdf import iri
 from kg.store import open_store
-from test_rdf import built, fixture_graph
 
 QUERIES = Path(__file__).resolve().parent.parent / "ontology" / "queries"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import networkx as nx
@@ -16,9 +16,22 @@ from rdflib import RDF, SDO, XSD, Literal, URIRef
 
 import kg
 from kg.exports import export_rdf
-from kg.rdf import (COMPUTED_GRAPH, ID, NKG, TURTLE_PROLOGUE, escape_literal, from_rdf, iri,
-                    node_id, nquads_of_graph, read_turtle_blocks, source_iri, source_path,
-                    to_rdf, write_rdf)
+from kg.rdf import (
+    COMPUTED_GRAPH,
+    ID,
+    NKG,
+    TURTLE_PROLOGUE,
+    escape_literal,
+    from_rdf,
+    iri,
+    node_id,
+    nquads_of_graph,
+    read_turtle_blocks,
+    source_iri,
+    source_path,
+    to_rdf,
+    write_rdf,
+)
 from kg.records import Article, Image, Provider
 from kg.stories import add_stories
 
@@ -28,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # -- shared builders (imported by the other RDF/store test modules) ---------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def built(path: str) -> tuple[nx.MultiDiGraph, Path]:
     """Graph (with stories) of an input folder and an export folder holding
     its RDF files and store; built once per test session."""
@@ -42,7 +55,7 @@ def built(path: str) -> tuple[nx.MultiDiGraph, Path]:
 def fixture_graph() -> nx.MultiDiGraph:
     """A small hand-made graph: 5 files, 3 providers, 3 topics, one shared
     reference-only article, one story spanning two providers, a locale."""
-    utc = timezone.utc
+    utc = UTC
     reuters, bbc, cnn = (Provider("reuters.com", "Reuters"), Provider("bbc.co.uk", "BBC News"),
                          Provider("cnn.com", "CNN"))
     ref = Article(source="", title="Cited \"primer\" on masks", url="https://who.int/masks",
@@ -213,7 +226,7 @@ def test_literals_carry_datatypes_and_language_tags():
     assert ds.value(a, SDO.description) == Literal("A line\nwith a break", lang="en-us")
     published = ds.value(a, SDO.datePublished)
     assert published.datatype == XSD.dateTime and str(published) .endswith(("Z", "+00:00"))
-    assert published.toPython() == datetime(2020, 3, 2, 10, 0, tzinfo=timezone.utc)
+    assert published.toPython() == datetime(2020, 3, 2, 10, 0, tzinfo=UTC)
     assert ds.value(a, URIRef(NKG + "quality")) == Literal(40, datatype=XSD.integer)
     assert ds.value(a, SDO.url) == Literal("https://reuters.com/a", datatype=XSD.anyURI)
     assert ds.value(a, URIRef(NKG + "referenceOnly")) == Literal(False)

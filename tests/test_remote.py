@@ -23,15 +23,13 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from servers import Endpoint, oxigraph, start_oxigraph, stop_pid, virtuoso, virtuoso_fresh, virtuoso_server  # noqa: F401
 
 import kg
 from kg.exports import export_rdf
 from kg.rdf import COMPUTED_GRAPH, source_iri
-from kg.remote import (AuthenticationError, RemoteStore, push, read_graphs, serve,
-                       sparql_string)
+from kg.remote import AuthenticationError, RemoteStore, push, read_graphs, serve, sparql_string
 from kg.store import EmbeddedStore
-from servers import (Endpoint, oxigraph, start_oxigraph, stop_pid, virtuoso,  # noqa: F401
-                     virtuoso_fresh, virtuoso_server)
 
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent

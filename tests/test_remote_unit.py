@@ -7,14 +7,26 @@ check that the value comes back unchanged and the query keeps its shape.
 from __future__ import annotations
 
 import gzip
+from datetime import UTC
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 
-from kg.remote import (PushError, RemoteError, RemoteStore, bind_values, graph_hash,
-                       query_form, read_graphs, sparql_iri, sparql_string, sparql_term,
-                       with_prefixes, write_split_nquads)
+from kg.remote import (
+    PushError,
+    RemoteError,
+    RemoteStore,
+    bind_values,
+    graph_hash,
+    query_form,
+    read_graphs,
+    sparql_iri,
+    sparql_string,
+    sparql_term,
+    with_prefixes,
+    write_split_nquads,
+)
 
 EVIL = [
     'He said "stop"',
@@ -67,10 +79,10 @@ def test_iri_rejects_what_would_break_out(iri: str) -> None:
 
 
 def test_terms_of_python_values() -> None:
-    from datetime import date, datetime, timezone
+    from datetime import date, datetime
     store = ox.Store()
     for value, expected in [(3, "3"), (-2.5, "-2.5"), (True, "true"),
-                            (datetime(2020, 5, 6, 12, tzinfo=timezone.utc), "2020-05-06T12:00:00Z"),
+                            (datetime(2020, 5, 6, 12, tzinfo=UTC), "2020-05-06T12:00:00Z"),
                             (date(2020, 5, 6), "2020-05-06"),
                             (ox.Literal("chat", language="fr"), "chat")]:
         row = next(iter(store.query(f"SELECT ?x WHERE {{ BIND({sparql_term(value)} AS ?x) }}")))

@@ -13,14 +13,22 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from test_rdf import built, fixture_graph
 
 import kg
 from kg.exports import export_rdf
-from kg.rdf import (COMPUTED_GRAPH, TURTLE_PROLOGUE, RdfWriter, iri, nquads_of_graph, source_iri,
-                    write_rdf)
-from kg.store import (EmbeddedStore, QueryResult, QuerySyntaxError, Store, StoreError,
-                      StoreNotFoundError, StoreBuilder, build_store, open_store)
-from test_rdf import built, fixture_graph
+from kg.rdf import COMPUTED_GRAPH, TURTLE_PROLOGUE, RdfWriter, iri, nquads_of_graph, source_iri, write_rdf
+from kg.store import (
+    EmbeddedStore,
+    QueryResult,
+    QuerySyntaxError,
+    Store,
+    StoreBuilder,
+    StoreError,
+    StoreNotFoundError,
+    build_store,
+    open_store,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 XSD = "http://www.w3.org/2001/XMLSchema#"

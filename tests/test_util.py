@@ -39,12 +39,11 @@ def _slow_write(path) -> None:
 
 def test_leaving_early_stops_the_child_and_leaves_no_partial_file(tmp_path):
     started = time.monotonic()
-    with pytest.raises(KeyError):
-        with Forked(_slow_write, tmp_path / "slow.txt"):
-            deadline = time.monotonic() + 10
-            while not list(tmp_path.iterdir()) and time.monotonic() < deadline:
-                time.sleep(0.01)  # until the child has its temporary file
-            raise KeyError("the parent failed")
+    with pytest.raises(KeyError), Forked(_slow_write, tmp_path / "slow.txt"):
+        deadline = time.monotonic() + 10
+        while not list(tmp_path.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the child has its temporary file
+        raise KeyError("the parent failed")
     assert time.monotonic() - started < 10
     assert list(tmp_path.iterdir()) == []  # the child's atomic writer cleaned up
 

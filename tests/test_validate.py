@@ -4,15 +4,14 @@ ontology/shapes.ttl; deliberately broken graphs do not, with readable results.""
 from __future__ import annotations
 
 from dataclasses import astuple
-from datetime import datetime, timezone
 
 import pytest
 import rdflib
 from rdflib import SDO, URIRef
-
-from kg.rdf import NKG, iri, validate
 from test_rdf import built, fixture_graph
 from test_store import kg_cli
+
+from kg.rdf import NKG, iri, validate
 
 
 def test_fixture_conforms():
