@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from ._util import ONTOLOGY_DIR, atomic_writer, gc_paused
+from ._perf import gc_paused
+from ._util import ONTOLOGY_DIR, atomic_writer
 
 if TYPE_CHECKING:
     from .ingest import FileResult

@@ -152,7 +152,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         print(f"kg build: {exc}", file=sys.stderr)
         return 2
     if args.split_nq:
-        from .remote import write_split_nquads
+        from .exports import write_split_nquads
 
         result.outputs += write_split_nquads(args.out / "newskg.nq", args.out / "chunks",
                                              args.split_nq)

@@ -48,7 +48,7 @@ from datetime import datetime
 
 import networkx as nx
 
-from ._util import gc_paused
+from ._perf import gc_paused
 from .normalize import short_hash, topic_key, topic_slug
 from .records import Article, Corpus, Problem
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import yaml
 
-from ._util import gc_paused
+from ._perf import gc_paused
 from .cache import encode_row, file_stat
 from .normalize import (
     DateError,

@@ -38,7 +38,8 @@ from pathlib import Path
 import networkx as nx
 import orjson
 
-from ._util import ONTOLOGY_DIR, atomic_writer, gc_paused
+from ._perf import gc_paused
+from ._util import ONTOLOGY_DIR, atomic_writer
 from .vocab import (
     COMPUTED_GRAPH,
     DCTERMS,

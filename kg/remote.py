@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
-import gzip
 import hashlib
 import http.client
 import json
@@ -67,7 +66,7 @@ __all__ = [
     "RemoteStore", "RemoteError", "EndpointError", "AuthenticationError",
     "PushError", "ServeError", "PushReport", "Server", "push", "serve",
     "sparql_string", "sparql_iri", "sparql_term", "bind_values", "query_form",
-    "write_split_nquads", "read_graphs", "graph_hash", "NEWSKG_GRAPHS", "UNION_GRAPH",
+    "read_graphs", "graph_hash", "NEWSKG_GRAPHS", "UNION_GRAPH",
 ]
 
 STATE_FILE = "push-state.json"
@@ -1054,67 +1053,3 @@ def serve(source: str | os.PathLike[str], *, host: str = "127.0.0.1", port: int 
         server.stop()
         raise ServeError(f"{exc}: {err.decode(errors='replace').strip()}") from None
     return server
-
-
-# ------------------------------------------------------- bulk-loader chunks --
-
-def write_split_nquads(nq_path: str | os.PathLike[str], out_dir: str | os.PathLike[str],
-                       max_triples: int, *, union: bool = True) -> list[Path]:
-    """Split an N-Quads file into gzipped chunks of at most ``max_triples`` lines.
-
-    With ``union`` (the default) the chunks end with the set union of the
-    named graphs as default-graph triples: the default graph newskg queries
-    (a loader puts them in its default graph, or in the graph it is told,
-    e.g. Virtuoso's ``ld_dir(..., 'https://w3id.org/newskg/graph/union')``).
-
-    The chunks (``newskg-00001.nq.gz``, ...) are what the bulk loaders of
-    Virtuoso (``ld_dir``), Neptune, QLever and ``oxigraph load`` take.  Byte
-    identical for the same input (gzip without a timestamp); each chunk is
-    written atomically; stale chunks of an earlier split are removed.
-
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "x.nq").write_text('<https://e/a> <https://e/p> "1" <https://e/g> .\\n' * 3)
-    >>> [p.name for p in write_split_nquads(d / "x.nq", d / "chunks", 2)]
-    ['newskg-00001.nq.gz', 'newskg-00002.nq.gz']
-    >>> len(write_split_nquads(d / "x.nq", d / "chunks", 2, union=False))
-    2
-    """
-    if max_triples < 1:
-        raise ValueError("max_triples must be at least 1")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-
-    def flush(lines: list[bytes]) -> None:
-        path = out / f"newskg-{len(written) + 1:05d}.nq.gz"
-        # mtime=0 and no file name in the header: same input, same bytes.
-        _atomic_write(path, gzip.compress(b"".join(lines), compresslevel=6, mtime=0))
-        written.append(path)
-
-    chunk: list[bytes] = []
-
-    def add(line: bytes) -> None:
-        nonlocal chunk
-        chunk.append(line)
-        if len(chunk) >= max_triples:
-            flush(chunk)
-            chunk = []
-    triples: set[bytes] = set()
-    with open(nq_path, "rb") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            line = line if line.endswith(b"\n") else line + b"\n"
-            add(line)
-            if union:
-                triples.add(_strip_graph(line))
-    for line in sorted(triples):
-        add(line)
-    if chunk:
-        flush(chunk)
-    keep = {p.name for p in written}
-    for stale in out.glob("newskg-*.nq.gz"):
-        if stale.name not in keep:
-            stale.unlink()
-    return written

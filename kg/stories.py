@@ -44,7 +44,7 @@ from itertools import chain, repeat
 import networkx as nx
 import numpy as np
 
-from ._util import gc_paused
+from ._perf import gc_paused
 
 __all__ = [
     "Story", "find_stories", "add_stories", "story_id", "fold", "terms",

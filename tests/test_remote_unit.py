@@ -13,6 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from kg.exports import write_split_nquads
 from kg.remote import (
     PushError,
     RemoteError,
@@ -25,7 +26,6 @@ from kg.remote import (
     sparql_string,
     sparql_term,
     with_prefixes,
-    write_split_nquads,
 )
 
 EVIL = [

@@ -152,10 +152,9 @@ def test_builder_failure_keeps_the_previous_store(tmp_path):
             builder.add('<http://e/s> <http://e/p> "unterminated .\n')
             builder.commit()
     # an exception in the caller's code, with loads still queued
-    with pytest.raises(RuntimeError, match="caller failed"):
-        with StoreBuilder(store_dir, chunk_bytes=100) as builder:
-            builder.add(info["nquads"].read_text())
-            raise RuntimeError("caller failed")
+    with pytest.raises(RuntimeError, match="caller failed"), StoreBuilder(store_dir, chunk_bytes=100) as builder:
+        builder.add(info["nquads"].read_text())
+        raise RuntimeError("caller failed")
     with open_store(store_dir) as s:
         assert _dump(s) == before
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".store")]

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from kg._util import Forked, atomic_writer, release_freed_memory
+from kg._perf import Forked, release_freed_memory
+from kg._util import atomic_writer
 
 
 def _write(path, text: str) -> int:

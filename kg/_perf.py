@@ -1,0 +1,190 @@
+"""The one mechanism for parallel work, and for pausing the cyclic collector.
+
+Every stage that forks, runs work in a thread or pauses Python's cyclic
+garbage collector does it through these few functions, so that how newskg
+uses the machine's cores and memory is decided in one place:
+
+* :func:`gc_paused`: bulk construction of millions of acyclic objects (parsing,
+  graph building, the RDF walk), during which the collector would rescan them
+  again and again and free nothing.  A context manager and a decorator.
+* :func:`process_map`: a function over many items in forked worker processes
+  (they inherit the loaded modules and read-only data, nothing is re-imported).
+* :class:`Forked`: one function in a forked copy of this process, which shares
+  a large graph copy-on-write instead of pickling it.
+* :func:`in_background`: one function in a thread, for work that runs outside
+  the GIL (Oxigraph loads) or waits on the disk.
+* :func:`release_freed_memory`: give freed C heap pages back to the system.
+
+>>> list(process_map(abs, [-1, -2, 3], processes=1))
+[1, 2, 3]
+>>> in_background(sum, [1, 2]).result()
+3
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import pickle
+import signal
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+__all__ = ["gc_paused", "process_map", "Forked", "in_background", "release_freed_memory",
+           "can_fork"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a bulk construction.
+
+    During bulk building the collector rescans millions of young objects and
+    finds nothing to free; pausing it makes parsing and graph building much
+    faster.  Reference counting still frees memory as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def can_fork() -> bool:
+    """Whether worker processes can be forked here (POSIX) rather than spawned."""
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def process_map(fn: Callable[..., R], *iterables: Iterable[Any], processes: int | None = None,
+                ordered: bool = True) -> Iterator[R]:
+    """``map(fn, *iterables)`` on ``processes`` forked workers (default: one per
+    core); in this process when ``processes`` is 1 or there is no ``fork``.
+
+    Workers are forked, never spawned: a spawned worker re-runs the caller's
+    script first, and one without a ``__main__`` guard would never return.
+    Results come in order, or as they finish with ``ordered=False``.
+    """
+    processes = processes or os.cpu_count() or 1
+    if processes <= 1 or not can_fork():
+        yield from map(fn, *iterables)
+        return
+    import multiprocessing
+
+    jobs = ((fn, args) for args in zip(*iterables))
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        yield from (pool.imap if ordered else pool.imap_unordered)(_star, jobs)
+
+
+def _star(job: tuple[Callable[..., R], tuple]) -> R:
+    fn, args = job
+    return fn(*args)
+
+
+def in_background(fn: Callable[..., R], *args: Any, name: str = "kg-background") -> Future[R]:
+    """``fn(*args)`` in a new thread; its future.  The thread ends with ``fn``."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix=name)
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def release_freed_memory() -> None:
+    """Give the C heap's freed pages back to the operating system (glibc's
+    ``malloc_trim``; nothing elsewhere).  Large short-lived buffers freed in
+    the middle of a build otherwise stay resident: Python's small objects
+    come from arenas of their own, not from those pages."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):  # not glibc (TypeError: no CDLL(None) on Windows)
+        pass
+
+
+class Forked:
+    """``fn(*args)`` running in a forked copy of this process.
+
+    The child shares the parent's memory as it was at the fork (copy on
+    write), so it can write exports of a large graph without the graph being
+    pickled.  :meth:`result` waits for it and returns what ``fn`` returned or
+    raises what it raised; used as a context manager, leaving the block early
+    (an exception) stops the child, whose atomic writers then clean up.  Where
+    there is no ``fork`` (Windows), ``fn`` runs at once in this process.
+
+    >>> Forked(sum, [1, 2, 3]).result()
+    6
+    """
+
+    def __init__(self, fn: Callable[..., object], *args: object) -> None:
+        self._pid = 0
+        self._value: tuple[bool, object] = (True, None)
+        if not hasattr(os, "fork"):  # pragma: no cover - POSIX here
+            self._value = _call(fn, args)
+            return
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report, then leave without the parent's cleanup
+            try:
+                os.close(read)
+                signal.signal(signal.SIGTERM, _stop)
+                outcome = _call(fn, args)
+                with os.fdopen(write, "wb") as f:
+                    f.write(_pickled(outcome))
+            finally:
+                os._exit(0)
+        os.close(write)
+        self._pid, self._read = pid, read
+
+    def result(self) -> object:
+        """Wait for the child; its return value (or its exception, raised)."""
+        if self._pid:
+            with os.fdopen(self._read, "rb") as f:
+                data = f.read()
+            _, status = os.waitpid(self._pid, 0)
+            self._pid = 0
+            self._value = (pickle.loads(data) if data else
+                           (False, ChildProcessError("the child process ended with exit code "
+                                                  f"{os.waitstatus_to_exitcode(status)}")))
+        ok, value = self._value
+        if not ok:
+            raise value  # type: ignore[misc]
+        return value
+
+    def __enter__(self) -> Forked:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if self._pid and exc_type is not None:
+            os.kill(self._pid, signal.SIGTERM)
+            os.close(self._read)
+            os.waitpid(self._pid, 0)
+            self._pid = 0
+
+
+def _call(fn: Callable[..., object], args: tuple) -> tuple[bool, object]:
+    try:
+        return True, fn(*args)
+    except BaseException as exc:  # noqa: BLE001 - handed to the parent
+        return False, exc
+
+
+def _pickled(outcome: tuple[bool, object]) -> bytes:
+    try:
+        return pickle.dumps(outcome)
+    except Exception:  # an unpicklable result or exception: its text
+        ok, value = outcome
+        text = repr(value) if ok else "".join(traceback.format_exception(value))  # type: ignore[arg-type]
+        return pickle.dumps((False, ChildProcessError(text)))
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(1)
