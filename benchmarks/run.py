@@ -12,7 +12,7 @@ made by the same generator):
    queries are timed up to 20,000 files only (``--baseline-queries`` forces
    them: they take minutes beyond).  Skipped above 300,000 files: it needs
    ~66 KB of RAM per article.
-2. **kg build, cold**: ``kg.exports.build(corpus, out=<fresh dir>, cache=False)``
+2. **kg build, cold**: ``kg.pipeline.build(corpus, out=<fresh dir>, cache=False)``
    and the same with ``cache=True`` into a fresh folder (an empty cache that
    is filled), each in its own process.  Steps 1 and 2 are interleaved, a
    baseline and the two builds per round, ``--repeat`` rounds, so that the
@@ -179,9 +179,9 @@ def _median(xs: list[float | None]) -> float | None:
 # Each measured run is this script again with --worker, so one process = one run.
 
 def _worker_build(corpus: str, out: str, cache: bool) -> dict[str, Any]:
-    import kg.exports
+    import kg.pipeline
     t0 = time.monotonic()
-    result = kg.exports.build(corpus, out=out, cache=cache, rdf=True)
+    result = kg.pipeline.build(corpus, out=out, cache=cache, rdf=True)
     total = time.monotonic() - t0
     s = result.summary
     return {"start": t0, "build_seconds": round(total, 3), "timings": result.timings,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 # which needs none of them (`kg build` on an unchanged corpus, `kg stats`)
 # does not import NetworkX, NumPy and the rest: ~0.3 s of each run.
 _HOME = {
-    "build": "exports", "BuildResult": "exports", "read_graph": "exports",
+    "build": "pipeline", "BuildResult": "pipeline", "read_graph": "exports",
     "write_graph": "exports", "build_graph": "graph", "load_corpus": "ingest",
     "RemoteStore": "remote", "push": "remote", "serve": "remote",
     "from_rdf": "rdf", "to_rdf": "rdf", "validate": "rdf", "write_rdf": "rdf",
@@ -25,9 +25,10 @@ _HOME = {
 }
 
 if TYPE_CHECKING:
-    from .exports import BuildResult, build, read_graph, write_graph
+    from .exports import read_graph, write_graph
     from .graph import build_graph
     from .ingest import load_corpus
+    from .pipeline import BuildResult, build
     from .rdf import from_rdf, to_rdf, validate, write_rdf
     from .records import Article, Corpus, Image, Problem, Provider, SourceFile
     from .remote import RemoteStore, push, serve

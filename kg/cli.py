@@ -143,7 +143,7 @@ def _progress(quiet: bool, stream: TextIO | None = None):
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from .exports import build
+    from .pipeline import build
 
     started = time.monotonic()
     try:

@@ -504,7 +504,7 @@ class RdfWriter:
 
     The graph is walked once; each ``write_*`` method then writes one file,
     atomically and deterministically.  :func:`write_rdf` writes all three;
-    ``kg build`` (:func:`kg.exports.export_rdf`) also hands the N-Quads and
+    ``kg build`` (:func:`kg.pipeline.export_rdf`) also hands the N-Quads and
     the Turtle to the store as they are written.
 
     >>> import kg, tempfile, pathlib
@@ -840,7 +840,7 @@ def validate(data, shapes: str | os.PathLike | None = None, *,
     of newskg is validated in pieces of whole subject blocks, on every core:
     at 100,000 articles that holds a few hundred MB instead of 3 GB.
     ``progress(stage, done, total)`` is called as pieces are done, as in
-    :func:`kg.exports.build`.
+    :func:`kg.pipeline.build`.
 
     >>> import kg
     >>> report = validate(kg.build_graph(kg.load_corpus("seeds")))

@@ -10,9 +10,9 @@ import orjson
 import pytest
 
 import kg
-from kg import exports
+from kg import exports, pipeline
 from kg.cache import RecordCache
-from kg.exports import CACHE
+from kg.pipeline import CACHE
 
 OUTPUTS = ("newskg.json", "newskg.graphml", "problems.jsonl", "manifest.json", "newskg.nq",
            "newskg.ttl", "newskg.jsonld")
@@ -297,7 +297,7 @@ def test_a_failure_in_the_forked_exports_fails_the_build_and_the_next_one_repair
     monkeypatch.setattr(exports, "write_graphml", disk_full)
     with pytest.raises(OSError, match="No space left"):
         kg.build(folder, out=out)
-    assert not (out / exports.STAMP).exists()  # not taken as up to date
+    assert not (out / pipeline.STAMP).exists()  # not taken as up to date
     monkeypatch.undo()
     assert kg.build(folder, out=out).built
     fresh = tmp_path / "fresh"
@@ -319,7 +319,7 @@ def test_a_failure_while_a_fresh_store_is_finished_fails_the_build_and_the_next_
     monkeypatch.setattr(exports, "write_graphml", disk_full)
     with pytest.raises(OSError, match="No space left"):
         kg.build(folder, out=out)
-    assert not (out / exports.STAMP).exists()
+    assert not (out / pipeline.STAMP).exists()
     monkeypatch.undo()
 
     loaded = kg.store.StoreBuilder._wait
@@ -381,5 +381,5 @@ def test_other_options_or_code_rebuild(folder, tmp_path, monkeypatch):
     assert not kg.build(folder, out=out, rdf=False).built
     assert kg.build(folder, out=out).built  # now with the RDF
     assert not kg.build(folder, out=out).built
-    monkeypatch.setattr(exports, "build_fingerprint", lambda: "other code")
+    monkeypatch.setattr(pipeline, "build_fingerprint", lambda: "other code")
     assert kg.build(folder, out=out).built

@@ -15,7 +15,7 @@ import rdflib
 from rdflib import RDF, SDO, XSD, Literal, URIRef
 
 import kg
-from kg.exports import export_rdf
+from kg.pipeline import export_rdf
 from kg.rdf import (
     COMPUTED_GRAPH,
     ID,

@@ -26,7 +26,7 @@ import pytest
 from servers import Endpoint, oxigraph, start_oxigraph, stop_pid, virtuoso, virtuoso_fresh, virtuoso_server  # noqa: F401
 
 import kg
-from kg.exports import export_rdf
+from kg.pipeline import export_rdf
 from kg.rdf import COMPUTED_GRAPH, source_iri
 from kg.remote import AuthenticationError, RemoteStore, push, read_graphs, serve, sparql_string
 from kg.store import EmbeddedStore

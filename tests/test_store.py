@@ -16,7 +16,7 @@ import pytest
 from test_rdf import built, fixture_graph
 
 import kg
-from kg.exports import export_rdf
+from kg.pipeline import export_rdf
 from kg.rdf import COMPUTED_GRAPH, TURTLE_PROLOGUE, RdfWriter, iri, nquads_of_graph, source_iri, write_rdf
 from kg.store import (
     EmbeddedStore,

@@ -1,0 +1,435 @@
+"""The pipeline: files -> records -> graph -> stories -> exports, RDF and store.
+
+:func:`build` runs the stages in order and decides what can be reused from
+the last build into the same folder: nothing at all (the same files, code
+and options: only checked), the record cache's parsed files, or the store
+(only the named graphs that changed are replaced in it).  It also decides
+what overlaps: the store loads on the other core while the RDF is written,
+and a forked process writes the other exports while the store is updated in
+place.  What each file holds is decided by the writers (:mod:`kg.exports`,
+:mod:`kg.rdf`); how the cores are used, by :mod:`kg._perf`.
+
+>>> import kg, tempfile
+>>> out = tempfile.mkdtemp()
+>>> result = build("seeds", out=out)
+>>> result.summary["nodes"]["article"], result.built
+(8, True)
+>>> build("seeds", out=out).built  # nothing changed: nothing rebuilt
+False
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
+
+from ._perf import Forked, gc_paused, in_background, release_freed_memory
+from ._util import atomic_writer
+from .cache import RecordCache, build_fingerprint
+from .exports import (
+    GRAPH_JSON,
+    GRAPHML,
+    MANIFEST,
+    PROBLEMS,
+    read_graph,
+    read_problems,
+    write_graph,
+    write_manifest,
+    write_problems,
+)
+from .ingest import _find_files, load_corpus
+from .records import Problem, SourceFile
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from .rdf import RdfWriter
+
+__all__ = ["build", "BuildResult", "export_rdf", "CACHE", "STAMP"]
+
+CACHE = ".cache/records.jsonl"
+STAMP = ".cache/build.json"  # what the last complete build was made from, and wrote
+
+
+# -- RDF and the store --------------------------------------------------------------
+@gc_paused()  # the walk allocates millions of acyclic objects
+def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
+               also: Sequence[tuple[Callable, tuple]] = (),
+               lap: Callable[[str], None] | None = None,
+               progress: Callable[[str, int, int], None] | None = None,
+               graphs: int = 0) -> dict:
+    """The RDF part of ``kg build``: ``newskg.nq``, ``newskg.ttl``,
+    ``newskg.jsonld`` and the embedded store ``store/`` in ``out_dir``.
+
+    The N-Quads (every named graph) and then the Turtle (their union) are
+    handed to a :class:`~kg.store.StoreBuilder` block by block as they are
+    written, and Oxigraph threads bulk-load them on the other core; then a
+    thread finishes the store (the rest of the load, one compaction) while
+    this one writes the JSON-LD and runs the ``also`` calls (``(function,
+    args)`` pairs: the other exports of ``kg build``).  If
+    ``out_dir`` already holds a store built from nearly the same graph, only
+    the named graphs whose N-Quads changed are replaced in it (one
+    transaction), and a forked process writes the Turtle, the JSON-LD and
+    the ``also`` calls while this one writes the N-Quads; otherwise a fresh
+    store replaces it atomically.
+    ``lap(stage)`` is called as the ``"rdf"`` (N-Quads), ``"exports"`` and
+    ``"store"`` (what is left of loading, and compaction) stages end;
+    ``progress`` is as in :func:`build`, ``graphs`` the number of named
+    graphs expected (for its estimate of the time left).
+
+    Returns the ``paths`` written, the number of ``quads`` and
+    ``store_graphs_replaced`` (``None`` when the store was rebuilt).
+
+    >>> import kg, tempfile
+    >>> info = export_rdf(kg.build_graph(kg.load_corpus("seeds")), tempfile.mkdtemp())
+    >>> [p.name for p in info["paths"]], info["store_graphs_replaced"]
+    (['newskg.nq', 'newskg.ttl', 'newskg.jsonld', 'store'], None)
+    """
+    import pyoxigraph as ox
+
+    from .rdf import JSONLD, NQUADS, TURTLE, TURTLE_PROLOGUE, RdfWriter, read_turtle_blocks
+    from .store import STORE_DIR, StoreBuilder, StoreUpdate
+
+    out = Path(out_dir)
+    lap = lap or (lambda stage: None)
+    report = progress or (lambda stage, done, total: None)
+    written = 0
+    replaced = None
+    with ExitStack() as unfinished:  # an uncommitted store is deleted
+        writer = RdfWriter(graph)
+        report("writing RDF", 0, graphs)
+
+        def fresh_store() -> StoreBuilder:
+            # trusted: newskg wrote this RDF, so Oxigraph need not re-validate it
+            return unfinished.enter_context(StoreBuilder(out / STORE_DIR, trusted=True))
+
+        update = StoreUpdate(out / STORE_DIR)
+        # With no store to update, a fresh one loads on the other core while
+        # the N-Quads are written.  With one, a few graphs are likely to be
+        # replaced in it: the other core writes the other exports meanwhile.
+        builder = None if update.old else fresh_store()
+        others = None
+        if update.old:
+            others = unfinished.enter_context(Forked(
+                _write_others, writer, out, [(writer.write_turtle, (out / TURTLE,)), *also]))
+
+        def each_graph(graph_iri: str, nquads: str) -> None:
+            nonlocal written
+            update.add(graph_iri, nquads)
+            if builder is not None:
+                builder.add(nquads)
+            written += 1
+            if written % 1000 == 0:
+                report("writing RDF", written, max(graphs, written + 1))
+
+        quads, _ = writer.write_nquads(out / NQUADS, each_graph=each_graph)
+        report("writing RDF", written, written)
+        lap("rdf")
+        if update.worthwhile:  # a few files changed: replace their graphs
+            report("updating the store", 0, 0)
+            replaced = update.apply()
+        elif builder is None:
+            builder = fresh_store()
+            builder.add_file(out / NQUADS)
+        report("writing exports", 0, 0)
+        if others is not None:
+            others.result()
+            if builder is not None:  # too many graphs changed: a fresh store after all
+                for blocks in read_turtle_blocks(out / TURTLE):
+                    builder.add(blocks, format=ox.RdfFormat.TURTLE, prologue=TURTLE_PROLOGUE,
+                                union=True)
+            lap("exports")
+            if builder is not None:
+                report("loading and compacting the store", 0, 0)
+                builder.commit(update.digests)
+        else:
+            def each_subject(turtle: str) -> None:  # the union: the store's default graph
+                builder.add(turtle, format=ox.RdfFormat.TURTLE, prologue=TURTLE_PROLOGUE,
+                            union=True)
+
+            writer.write_turtle(out / TURTLE, each_subject=each_subject)
+            # The store has all its input: it finishes loading and is compacted
+            # in one thread, outside the GIL, while this one writes the other
+            # exports.
+            committed = in_background(builder.commit, update.digests, name="kg-store-commit")
+            _write_others(writer, out, also)
+            lap("exports")
+            report("loading and compacting the store", 0, 0)
+            committed.result()
+        lap("store")
+    return {"paths": [out / NQUADS, out / TURTLE, out / JSONLD, out / STORE_DIR],
+            "quads": quads, "store_graphs_replaced": replaced}
+
+
+def _write_others(writer: RdfWriter, out: Path, also: Sequence[tuple[Callable, tuple]]) -> None:
+    """The JSON-LD, then the ``also`` calls."""
+    from .rdf import JSONLD
+
+    writer.write_jsonld(out / JSONLD)
+    for fn, args in also:
+        fn(*args)
+
+
+# -- the whole build --------------------------------------------------------------
+@dataclass
+class BuildResult:
+    """What :func:`build` produced.
+
+    ``files`` lists every input file read (path, content hash, size, whether
+    it gave an article).  The article records themselves are let go once the
+    graph holds them (4 GB at a million articles); :func:`kg.load_corpus`
+    returns them.
+    """
+
+    files: list[SourceFile]
+    problems: list[Problem]
+    outputs: list[Path] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)  # seconds per stage
+    #: False when the exports were already up to date and nothing was rebuilt.
+    built: bool = True
+    #: Files that changed since the last build but gave the same records (say,
+    #: an edit of the body text): only ``manifest.json`` was rewritten for them.
+    same_records: list[str] = field(default_factory=list)
+    _graph: nx.MultiDiGraph | None = field(default=None, repr=False)
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """The knowledge graph (read back from ``newskg.json`` if nothing was
+        rebuilt, then without ``graph.graph["problems"]``: see ``problems``)."""
+        if self._graph is None:
+            self._graph = read_graph(self.outputs[0].parent / GRAPH_JSON)
+        return self._graph
+
+
+# The collector would rescan the growing graph again and again and find
+# nothing to free.
+@gc_paused()
+def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
+          cache: bool = True, rdf: bool = True,
+          progress: Callable[[str, int, int], None] | None = None) -> BuildResult:
+    """Run the whole pipeline on article folders and write the export folder.
+
+    files -> records (with the record cache of ``out/.cache`` unless
+    ``cache=False``) -> graph with stories -> ``newskg.json``,
+    ``newskg.graphml``, ``problems.jsonl``, ``manifest.json`` and, unless
+    ``rdf=False``, the RDF files and the embedded SPARQL store.  Returns the
+    input files, the graph, every problem (ingest and merge) and the paths
+    written.
+
+    >>> import kg, tempfile
+    >>> result = kg.build("seeds", out=tempfile.mkdtemp())
+    >>> result.files[0].path, result.summary["files"], result.summary["quads"]
+    ('seeds/000_e8d8b023fb041968.txt', {'read': 1, 'articles': 1, 'skipped': 0}, 164)
+
+    With the cache, a build whose input files, code and options are exactly
+    those of the last complete build into ``out``, whose outputs are as it
+    left them, rebuilds nothing (``result.built`` is false; the graph is
+    read back from ``newskg.json`` when asked for).  When ``out`` already
+    holds a store built from nearly the same input, only the named graphs
+    whose N-Quads changed are replaced in it (one transaction;
+    ``summary["store_graphs_replaced"]`` says how many); otherwise the store
+    is rebuilt from scratch.
+
+    ``progress(stage, done, total)`` is called as the build goes: with the
+    files checked against the last build (``"checking for changes"``), the
+    files read (``"reading files"``) and the named graphs written (``"writing
+    RDF"``, ``total`` being an estimate), and with ``total=0`` when a stage
+    without a count starts (``"building the graph"`` and so on).
+    """
+    out = Path(out)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round(now - clock, 3)
+        clock = now
+
+    report = progress or (lambda stage, done, total: None)
+    record_cache = RecordCache(out / CACHE) if cache else None
+    if record_cache is not None and paths:
+        done = _up_to_date(out, _find_files(paths), record_cache, rdf, report)
+        if done is not None:
+            lap("check")
+            return BuildResult(done["files"], read_problems(out), done["outputs"],
+                               done["summary"], timings, built=False,
+                               same_records=done["same_records"])
+        (out / STAMP).unlink(missing_ok=True)  # until this build is complete
+    from .graph import build_graph, graph_summary  # not needed when up to date
+    from .stories import add_stories
+
+    corpus = load_corpus(*paths, cache=record_cache,
+                         progress=lambda done, total: report("reading files", done, total))
+    lap("parse")
+    saving = None
+    if record_cache is not None:
+        # Saved beside the graph's construction and then let go, so that its
+        # lines are not held until the exports' peak.  Its rows are right
+        # whatever happens to this build; what marks a build complete is the
+        # stamp, written last.
+        saving = in_background(record_cache.save, name="kg-cache-save")
+        del record_cache
+    report("building the graph", 0, 0)
+    graph = build_graph(corpus)
+    files, problems = corpus.files, corpus.problems
+    del corpus  # the graph holds what the exports need
+    lap("graph")
+    report("finding stories", 0, 0)
+    add_stories(graph)
+    lap("stories")
+    if saving is not None:
+        saving.result()  # done before anything forks
+        del saving
+        release_freed_memory()  # its lines, and the rows they were made from
+    problems = problems + graph.graph["problems"]
+    problems.sort(key=lambda p: (p.path, p.line or 0, p.field or "", p.reason))
+    summary = graph_summary(graph)
+    summary["files"] = {"read": len(files), "articles": sum(f.ok for f in files),
+                        "skipped": sum(not f.ok for f in files)}
+    summary["problems"] = dict(sorted(Counter(p.reason for p in problems).items()))
+    # Written while the store loads, or in parallel with the N-Quads when
+    # the store is updated in place (see export_rdf).
+    others: list[tuple[Callable, tuple]] = [
+        (write_graph, (graph, out)), (write_problems, (problems, out / PROBLEMS))]
+    outputs: list[Path] = []
+    if rdf:
+        rdf_info = export_rdf(graph, out, also=others, lap=lap, progress=report,
+                              graphs=summary["files"]["articles"] + 1)
+        summary["quads"] = rdf_info["quads"]
+        if rdf_info["store_graphs_replaced"] is not None:
+            summary["store_graphs_replaced"] = rdf_info["store_graphs_replaced"]
+        outputs = rdf_info["paths"]
+    else:
+        report("writing exports", 0, 0)
+        for fn, args in others:
+            fn(*args)
+        lap("exports")
+    # Last, with the number of quads; not how this build updated the store.
+    write_manifest({k: v for k, v in summary.items() if k != "store_graphs_replaced"},
+                    files, out / MANIFEST)
+    outputs = [out / GRAPH_JSON, out / GRAPHML, out / PROBLEMS, out / MANIFEST] + outputs
+    if cache:
+        _write_stamp(out, files, outputs, summary, rdf)
+    lap("manifest")
+    return BuildResult(files, problems, outputs, summary, timings, _graph=graph)
+
+
+def _input_stamp(hashes: Iterable[tuple[str, str]], rdf: bool) -> str:
+    """What a build is made from: the code, the options, the files' names and contents."""
+    h = hashlib.sha256(f"{build_fingerprint()} rdf={rdf}\n".encode())
+    for name, sha256 in hashes:
+        h.update(f"{name}\0{sha256}\n".encode())
+    return h.hexdigest()
+
+
+def _output_files(out: Path, outputs: list[Path], rdf: bool) -> list[Path]:
+    from .store import STORE_DIR, _state_path
+
+    files = [p for p in outputs if p.is_file()]
+    # CURRENT changes when the store is opened for writing (read-only is fine)
+    return files + [out / STORE_DIR / "CURRENT", _state_path(out / STORE_DIR)] if rdf else files
+
+
+def _write_stamp(out: Path, files: list[SourceFile], outputs: list[Path], summary: dict,
+                 rdf: bool) -> None:
+    if not all(f.sha256 for f in files):
+        return  # an unreadable file: read it again next time
+    stamp = {"stamp": _input_stamp(((f.path, f.sha256) for f in files), rdf),
+             "outputs": {p.relative_to(out).as_posix(): [(st := p.stat()).st_size, st.st_mtime_ns]
+                         for p in _output_files(out, outputs, rdf)},
+             "paths": [p.relative_to(out).as_posix() for p in outputs],
+             "summary": summary}
+    with atomic_writer(out / STAMP) as f:
+        f.write(orjson.dumps(stamp))
+
+
+def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf: bool,
+                report: Callable[[str, int, int], None]) -> dict | None:
+    """The last build's files, outputs and summary if it was made from
+    exactly these files (and code and options) and its outputs are as it left
+    them (same sizes and modification times); else ``None``.
+
+    Files whose bytes changed but whose records did not (an edit of the body
+    text, of YAML formatting or comments) are parsed here and compared with
+    the cache: if every changed file gives the records it gave before, only
+    ``manifest.json`` (which lists each file's hash and size) and the stamp
+    are rewritten, and their new entries appended to the record cache;
+    ``"same_records"`` names those files.
+    """
+    try:
+        stamp = orjson.loads((out / STAMP).read_bytes())
+        for rel, (size, mtime_ns) in stamp["outputs"].items():
+            st = os.stat(out / rel)
+            if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+                return None
+        manifest = orjson.loads((out / MANIFEST).read_bytes())
+        hashes = []
+        for i, (path, name) in enumerate(found):
+            sha256 = cache.content_hash(path, name)
+            if not sha256:
+                return None
+            hashes.append((name, sha256))
+            if i % 1000 == 0:
+                report("checking for changes", i, len(found))
+        report("checking for changes", len(found), len(found))
+        files = [SourceFile(**f) for f in manifest["files"]]
+        changed: list[int] = []
+        if _input_stamp(hashes, rdf) != stamp["stamp"]:
+            if (_input_stamp(((f.path, f.sha256) for f in files), rdf) != stamp["stamp"]
+                    or [f.path for f in files] != [name for name, _ in hashes]):
+                return None  # other code or options, or files added or removed
+            changed = [i for i, (f, (_, sha256)) in enumerate(zip(files, hashes))
+                       if f.sha256 != sha256]
+            if len(changed) > _RECHECK_MAX or not _same_records(found, files, changed, cache):
+                return None
+        summary = {k: v for k, v in stamp["summary"].items() if k != "store_graphs_replaced"}
+        outputs = [out / p for p in stamp["paths"]]
+        if changed:
+            write_manifest(manifest["summary"], files, out / MANIFEST)
+            _write_stamp(out, files, outputs, stamp["summary"], rdf)
+        return {"files": files, "summary": summary, "outputs": outputs,
+                "same_records": [files[i].path for i in changed]}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+#: At most this many changed files are parsed to see whether their records changed.
+_RECHECK_MAX = 1000
+
+
+def _same_records(found: list[tuple[str, str]], files: list[SourceFile], changed: list[int],
+                  cache: RecordCache) -> bool:
+    """Whether each changed file gives the records its last version gave; if
+    so, ``files`` now lists their new hashes and sizes, and the cache holds
+    their new content."""
+    from .cache import encode_row
+    from .ingest import MAX_FILE_BYTES, _read_row
+
+    fresh = []
+    for i in changed:
+        path, name = found[i]
+        old = cache.row(name, files[i].sha256)
+        stat, row = _read_row(path, name, MAX_FILE_BYTES)
+        payload = encode_row(row)
+        if old is None or payload is None:
+            return False
+        new = orjson.loads(payload)  # compared as the cache keeps rows
+        if new[0][2] != old[0][2] or new[1:] != old[1:]:  # (sha256, size, ok), records
+            return False
+        fresh.append((i, stat, row[0], payload))
+    for i, stat, (sha256, size, ok), payload in fresh:
+        files[i] = SourceFile(files[i].path, sha256, size, ok)
+        # appended, not saved: rewriting the cache took 1.5 s at 100,000 files
+        cache.append(files[i].path, sha256, stat, payload)
+    return True
