@@ -17,7 +17,8 @@ uses the machine's cores and memory is decided in one place:
 
 >>> list(process_map(abs, [-1, -2, 3], processes=1))
 [1, 2, 3]
->>> in_background(sum, [1, 2]).result()
+>>> with in_background(sum, [1, 2]) as total:
+...     total.result()
 3
 """
 
@@ -90,13 +91,16 @@ def _star(job: tuple[Callable[..., R], tuple]) -> R:
     return fn(*args)
 
 
-def in_background(fn: Callable[..., R], *args: Any, name: str = "kg-background") -> Future[R]:
-    """``fn(*args)`` in a new thread; its future.  The thread ends with ``fn``."""
-    pool = ThreadPoolExecutor(1, thread_name_prefix=name)
-    try:
-        return pool.submit(fn, *args)
-    finally:
-        pool.shutdown(wait=False)
+@contextmanager
+def in_background(fn: Callable[..., R], *args: Any, name: str = "kg-background") -> Iterator[Future[R]]:
+    """``fn(*args)`` in a thread while the ``with`` block runs; its future.
+
+    Leaving the block waits for ``fn`` to finish, whatever happened in the
+    block, so that nothing it writes is still being written when the caller
+    goes on (or fails, and the next build starts).
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix=name) as pool:
+        yield pool.submit(fn, *args)
 
 
 def release_freed_memory() -> None:

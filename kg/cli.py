@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -89,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
 
     vw = sub.add_parser("view", help="write an interactive HTML view (offline, self-contained)")
     vw.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT,
-                    help="export folder of `kg build`, or a folder of article files (default: exports/)")
+                    help="export folder of `kg build` (default: exports/)")
     which = vw.add_mutually_exclusive_group(required=True)
     which.add_argument("--story", metavar="TEXT", help="articles whose text or topics contain TEXT")
     which.add_argument("--topic", metavar="LABEL", help="articles about a topic")
@@ -99,46 +100,48 @@ def _parser() -> argparse.ArgumentParser:
     vw.add_argument("--hops", type=int, default=1, metavar="K", help="expand K hops (default 1)")
     vw.add_argument("--max-nodes", type=int, default=400, metavar="N", help="cap (default 400)")
     vw.add_argument("-o", "--output", type=Path, metavar="FILE",
-                    help="output file (default: views/<name>.html in the export folder, "
-                         "exports/views/ for article files; --all: a folder)")
+                    help="output file (default: views/<name>.html in the export folder; "
+                         "--all: a folder)")
     vw.set_defaults(func=_cmd_view)
     return p
 
 
-def _progress(quiet: bool, stream: TextIO | None = None):
-    """Progress on stderr, only for a terminal and once a second has passed.
+def _progress(quiet: bool, stream: TextIO | None = None) -> Callable[[str, int, int], None] | None:
+    """Progress on stderr (tqdm), only for a terminal and once a second has passed.
 
-    Counted stages get one line rewritten in place (done/total, rate, time
-    left); the others a line each as they start.
+    A counted stage (``total`` > 0) gets a bar (done/total, rate, time left);
+    a stage without a count gets a line as it starts.
     """
     stream = stream or sys.stderr
     if quiet or not stream.isatty():
         return None
-    start = time.monotonic()
-    state = {"stage": None, "open": False, "since": start, "done": False}
+    from tqdm import tqdm
+
+    started = time.monotonic()
+    state: dict = {"stage": None, "bar": None}
 
     def show(stage: str, done: int, total: int) -> None:
-        now = time.monotonic()
+        bar = state["bar"]
         if stage != state["stage"]:
-            state.update(stage=stage, since=now, done=False)
-            if state["open"]:  # finish the previous stage's counting line
-                print(file=stream)
-                state["open"] = False
-        if now - start < 1 or state["done"]:
-            return
-        if not total:
-            print(f"{stage} ...", file=stream, flush=True)
-            state["done"] = True
-            return
-        elapsed = now - state["since"]
-        rate = done / elapsed if elapsed else 0.0
-        eta = f"{(total - done) / rate:,.0f}s" if rate else "?"
-        print(f"\r{stage} {done:,}/{total:,}  {rate:,.0f}/s  ETA {eta} ",
-              end="", file=stream, flush=True)
-        state["open"] = True
-        if done >= total:
-            print(file=stream)
-            state.update(open=False, done=True)
+            state["stage"] = stage
+            if bar is not None:
+                bar.close()
+            bar = state["bar"] = None
+            if not total:
+                if time.monotonic() - started >= 1:
+                    print(f"{stage} ...", file=stream, flush=True)
+                return
+            bar = state["bar"] = tqdm(total=total, desc=stage, file=stream, unit=" items",
+                                      delay=max(0.0, 1 - (time.monotonic() - started)),
+                                      dynamic_ncols=True, leave=True)
+        if bar is not None:
+            if total != bar.total:
+                bar.total = total
+            bar.update(done - bar.n)
+            if done >= total:
+                bar.close()
+                state["bar"] = None
+
     return show
 
 
@@ -206,7 +209,8 @@ def _cmd_query(args: argparse.Namespace) -> int:
             print("kg query: give either DIR or --endpoint, not both", file=sys.stderr)
             return 2
         target = args.endpoint
-    if text.endswith(".rq") or (len(text) < 300 and "{" not in text and Path(text).is_file()):
+    query_arg = text
+    if text.endswith((".rq", ".sparql")):  # a file; anything else is the query's text
         try:
             text = Path(text).read_text(encoding="utf-8")
         except OSError as exc:
@@ -227,7 +231,10 @@ def _cmd_query(args: argparse.Namespace) -> int:
         with open_store(target) as store:
             result = store.query(text, bindings=bindings)
     except QuerySyntaxError as exc:  # the message gives line and column
-        print(f"kg query: {exc}", file=sys.stderr)
+        hint = ""
+        if query_arg is text and len(text) < 4096 and "\n" not in text and Path(text).is_file():
+            hint = f" ({text!r} is a file: a query file's name must end in .rq)"
+        print(f"kg query: {exc}{hint}", file=sys.stderr)
         return 2
     except StoreError as exc:
         # A server that fails or refuses (connection, authentication) is not a usage error.
@@ -249,7 +256,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         sys.stdout.flush()
     except BrokenPipeError:  # `kg query ... | head`
-        sys.stdout = open(os.devnull, "w")
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
     return 0
 
 
@@ -377,25 +384,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_view(args: argparse.Namespace) -> int:
     import re
 
+    from .exports import read_graph
     from .views import ViewError, select, write_all, write_view
 
     src = args.dir
-    # Views of an export folder go into its views/; of article files, into exports/views/.
-    views_dir = DEFAULT_OUT / "views"
+    graph_file = src if src.suffix == ".json" else src / "newskg.json"
+    if not graph_file.is_file():
+        print(f"kg view: {src} is not an export folder (no {graph_file.name}): build it first, "
+              f"e.g. `kg build {src} --out exports`", file=sys.stderr)
+        return 2
+    views_dir = graph_file.parent / "views"
     try:
-        if (src / "newskg.json").exists() or src.suffix == ".json":
-            from .exports import read_graph
-            graph = read_graph(src)
-            views_dir = (src.parent if src.suffix == ".json" else src) / "views"
-        elif src.exists():
-            from .graph import build_graph
-            from .ingest import load_corpus
-            from .stories import add_stories
-            graph = build_graph(load_corpus(src))
-            add_stories(graph)
-        else:
-            print(f"kg view: {src} not found (run `kg build` first)", file=sys.stderr)
-            return 2
+        graph = read_graph(graph_file)
         if args.all:
             index = write_all(graph, args.output or views_dir, max_nodes=args.max_nodes)
             print(f"wrote {index} and {len(list(index.parent.glob('cluster-*.html')))} cluster pages")

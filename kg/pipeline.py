@@ -25,7 +25,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -160,11 +160,11 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
             # The store has all its input: it finishes loading and is compacted
             # in one thread, outside the GIL, while this one writes the other
             # exports.
-            committed = in_background(builder.commit, update.digests, name="kg-store-commit")
-            _write_others(writer, out, also)
-            lap("exports")
-            report("loading and compacting the store", 0, 0)
-            committed.result()
+            with in_background(builder.commit, update.digests, name="kg-store-commit") as committed:
+                _write_others(writer, out, also)
+                lap("exports")
+                report("loading and compacting the store", 0, 0)
+                committed.result()
         lap("store")
     return {"paths": [out / NQUADS, out / TURTLE, out / JSONLD, out / STORE_DIR],
             "quads": quads, "store_graphs_replaced": replaced}
@@ -192,6 +192,8 @@ class BuildResult:
 
     files: list[SourceFile]
     problems: list[Problem]
+    #: The export folder (open it with :func:`kg.open`).
+    out: Path
     outputs: list[Path] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)  # seconds per stage
@@ -207,7 +209,7 @@ class BuildResult:
         """The knowledge graph (read back from ``newskg.json`` if nothing was
         rebuilt, then without ``graph.graph["problems"]``: see ``problems``)."""
         if self._graph is None:
-            self._graph = read_graph(self.outputs[0].parent / GRAPH_JSON)
+            self._graph = read_graph(self.out / GRAPH_JSON)
         return self._graph
 
 
@@ -262,7 +264,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         done = _up_to_date(out, _find_files(paths), record_cache, rdf, report)
         if done is not None:
             lap("check")
-            return BuildResult(done["files"], read_problems(out), done["outputs"],
+            return BuildResult(done["files"], read_problems(out), out, done["outputs"],
                                done["summary"], timings, built=False,
                                same_records=done["same_records"])
         (out / STAMP).unlink(missing_ok=True)  # until this build is complete
@@ -272,26 +274,22 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     corpus = load_corpus(*paths, cache=record_cache,
                          progress=lambda done, total: report("reading files", done, total))
     lap("parse")
-    saving = None
-    if record_cache is not None:
-        # Saved beside the graph's construction and then let go, so that its
-        # lines are not held until the exports' peak.  Its rows are right
-        # whatever happens to this build; what marks a build complete is the
-        # stamp, written last.
-        saving = in_background(record_cache.save, name="kg-cache-save")
+    # The record cache is saved beside the graph's construction and then let
+    # go, so that its lines are not held until the exports' peak.  Its rows
+    # are right whatever happens to this build; what marks a build complete
+    # is the stamp, written last.  Saved before anything forks.
+    with (in_background(record_cache.save, name="kg-cache-save") if record_cache is not None
+          else nullcontext()):
         del record_cache
-    report("building the graph", 0, 0)
-    graph = build_graph(corpus)
-    files, problems = corpus.files, corpus.problems
-    del corpus  # the graph holds what the exports need
-    lap("graph")
-    report("finding stories", 0, 0)
-    add_stories(graph)
-    lap("stories")
-    if saving is not None:
-        saving.result()  # done before anything forks
-        del saving
-        release_freed_memory()  # its lines, and the rows they were made from
+        report("building the graph", 0, 0)
+        graph = build_graph(corpus)
+        files, problems = corpus.files, corpus.problems
+        del corpus  # the graph holds what the exports need
+        lap("graph")
+        report("finding stories", 0, 0)
+        add_stories(graph)
+        lap("stories")
+    release_freed_memory()  # the cache's lines, and the rows they were made from
     problems = problems + graph.graph["problems"]
     problems.sort(key=lambda p: (p.path, p.line or 0, p.field or "", p.reason))
     summary = graph_summary(graph)
@@ -322,7 +320,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     if cache:
         _write_stamp(out, files, outputs, summary, rdf)
     lap("manifest")
-    return BuildResult(files, problems, outputs, summary, timings, _graph=graph)
+    return BuildResult(files, problems, out, outputs, summary, timings, _graph=graph)
 
 
 def _input_stamp(hashes: Iterable[tuple[str, str]], rdf: bool) -> str:

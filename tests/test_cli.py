@@ -207,7 +207,9 @@ def test_every_public_name_of_the_package_loads():
 
     assert sorted(kg.__all__) == sorted(kg._HOME) and set(kg.__all__) <= set(dir(kg))
     for name in kg.__all__:
-        assert getattr(kg, name).__name__ == name
+        module, _, attr = kg._HOME[name].partition(":")
+        assert getattr(kg, name).__name__ == (attr or name)
+        assert getattr(kg, name).__module__ == f"kg.{module}"
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         kg.nothing
 
@@ -222,26 +224,21 @@ def test_progress_on_a_terminal_after_the_first_second(monkeypatch):
     monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
     out = _Terminal()
     show = cli._progress(False, out)
-    show("reading files", 0, 100)
-    show("reading files", 40, 100)  # a build shorter than a second shows nothing
+    show("building the graph", 0, 0)  # a build's first second shows nothing
     assert out.getvalue() == ""
     clock[0] = 2.0
+    show("reading files", 0, 100)
     show("reading files", 50, 100)
     show("reading files", 100, 100)
-    show("building the graph", 0, 0)
-    clock[0] = 3.0
+    show("finding stories", 0, 0)
     show("writing RDF", 0, 10)
-    clock[0] = 4.0
-    show("writing RDF", 5, 10)
     show("writing RDF", 10, 10)
-    show("writing RDF", 10, 10)  # the end reported twice: one line
-    show("loading and compacting the store", 0, 0)
-    lines = out.getvalue().split("\n")
-    assert lines[0] == ("\rreading files 50/100  25/s  ETA 2s "
-                        "\rreading files 100/100  50/s  ETA 0s ")
-    assert lines[1] == "building the graph ..."
-    assert lines[2].endswith("\rwriting RDF 5/10  5/s  ETA 1s \rwriting RDF 10/10  10/s  ETA 0s ")
-    assert lines[3:] == ["loading and compacting the store ...", ""]
+    show("writing RDF", 10, 10)  # the end reported twice: shown once
+    text = out.getvalue()
+    assert "reading files" in text and "100/100" in text
+    assert "finding stories ...\n" in text
+    assert text.count("10/10") == 1
+    assert text.index("reading files") < text.index("finding stories") < text.index("writing RDF")
 
 
 def test_no_progress_when_quiet_or_not_a_terminal():

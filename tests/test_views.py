@@ -123,16 +123,26 @@ def test_write_all_index(aif_graph, tmp_path):
 
 
 def test_cli_view(seeds_dir, tmp_path, capsys):
+    built = tmp_path / "built"
+    assert main(["build", str(seeds_dir), "--out", str(built), "--quiet"]) == 0
     out = tmp_path / "v.html"
-    assert main(["view", str(seeds_dir), "--story", "facial recognition", "-o", str(out)]) == 0
+    assert main(["view", str(built), "--story", "facial recognition", "-o", str(out)]) == 0
     said = capsys.readouterr().out
     assert 'articles match "facial recognition"' in said and out.exists()
-    assert main(["view", str(seeds_dir), "--topic", "no such topic", "-o", str(out)]) == 1
-    assert main(["view", str(seeds_dir), "--all", "-o", str(tmp_path / "all")]) == 0
+    assert main(["view", str(built), "--topic", "no such topic", "-o", str(out)]) == 1
+    assert main(["view", str(built), "--all", "-o", str(tmp_path / "all")]) == 0
     assert (tmp_path / "all" / "index.html").exists()
     with pytest.raises(SystemExit) as e:
-        main(["view", str(seeds_dir)])
+        main(["view", str(built)])
     assert e.value.code == 2
+
+
+def test_cli_view_of_article_files_says_to_build_them_first(seeds_dir, tmp_path, capsys):
+    # the command line draws what the library built; it does not run the pipeline
+    assert main(["view", str(seeds_dir), "--story", "facial recognition",
+                 "-o", str(tmp_path / "v.html")]) == 2
+    assert f"kg build {seeds_dir}" in capsys.readouterr().err
+    assert not (tmp_path / "v.html").exists()
 
 
 def test_cli_view_of_an_export_folder_goes_into_its_views(seeds_dir, tmp_path, monkeypatch):

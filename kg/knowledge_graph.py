@@ -1,0 +1,192 @@
+"""A built knowledge graph, opened: what a research script holds.
+
+:func:`open` (``kg.open``) gives a :class:`KnowledgeGraph` over an export
+folder written by ``kg build``: the NetworkX graph, SPARQL queries on its
+store, its stories, its problems, and views that display themselves in
+Jupyter.  Everything is read when first asked for, so opening is instant.
+
+>>> import kg, tempfile
+>>> out = tempfile.mkdtemp()
+>>> _ = kg.build("seeds", out=out)
+>>> with kg.open(out) as g:
+...     g.graph.number_of_nodes(), g.query("ASK { ?a a schema:NewsArticle }").boolean
+(24, True)
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .exports import GRAPH_JSON, read_graph, read_problems, read_summary
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from .records import Problem
+    from .store import QueryResult, Store
+    from .views import View
+
+__all__ = ["KnowledgeGraph", "StoryCoverage", "HtmlView", "open"]
+
+
+@dataclass(frozen=True)
+class StoryCoverage:
+    """One story of the graph: the articles that report one event, and who
+    published them when."""
+
+    id: str
+    label: str
+    articles: tuple[str, ...]
+    providers: tuple[str, ...]
+    first: datetime | None
+    last: datetime | None
+
+    @property
+    def size(self) -> int:
+        return len(self.articles)
+
+
+@dataclass
+class HtmlView:
+    """An interactive view, ready to save as an offline HTML page or to show
+    in a notebook (Jupyter displays it inline)."""
+
+    graph: nx.MultiDiGraph
+    view: View
+
+    @property
+    def summary(self) -> str:
+        return self.view.summary
+
+    def html(self) -> str:
+        """The self-contained HTML page."""
+        from .views import render_view
+
+        return render_view(self.graph, self.view)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the page to ``path`` (atomically); its path."""
+        from .views import write_view
+
+        return write_view(self.graph, self.view, path)
+
+    def _repr_html_(self) -> str:
+        # A page of its own in an iframe: its scripts and styles cannot reach
+        # the notebook's, and the notebook's cannot reach the page's.
+        return (f'<iframe srcdoc="{html.escape(self.html(), quote=True)}" '
+                'style="width:100%;height:640px;border:1px solid #ccc" '
+                'sandbox="allow-scripts"></iframe>')
+
+
+class KnowledgeGraph:
+    """The export folder of a build, opened (see :func:`open`)."""
+
+    def __init__(self, path: str | os.PathLike = "exports", *, endpoint: str | None = None) -> None:
+        self.path = Path(path)
+        self.endpoint = endpoint
+        if not (self.path / GRAPH_JSON).is_file():
+            raise FileNotFoundError(f"{self.path} holds no built graph ({GRAPH_JSON}): "
+                                    f"run `kg build` first")
+        self._store: Store | None = None
+
+    def __repr__(self) -> str:
+        return f"KnowledgeGraph({str(self.path)!r})"
+
+    def __enter__(self) -> KnowledgeGraph:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the store, if it was opened."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    @cached_property
+    def graph(self) -> nx.MultiDiGraph:
+        """The NetworkX graph (read from ``newskg.json`` when first asked for)."""
+        return read_graph(self.path)
+
+    @cached_property
+    def summary(self) -> dict:
+        """Counts by node kind and relation, dates, top providers and topics, problems."""
+        return read_summary(self.path)
+
+    @cached_property
+    def problems(self) -> list[Problem]:
+        """Every problem the build reported (path, line, field, reason)."""
+        return read_problems(self.path)
+
+    @property
+    def store(self) -> Store:
+        """The SPARQL store: the embedded one of the folder, or ``endpoint``."""
+        if self._store is None:
+            from .store import open_store
+
+            self._store = open_store(self.endpoint or self.path)
+        return self._store
+
+    def query(self, sparql: str, bindings: Mapping[str, object] | None = None,
+              **more: object) -> QueryResult:
+        """Run a SPARQL query on the union of the named graphs.
+
+        Variables are bound as RDF terms, never spliced into the text:
+        ``g.query("SELECT ?h WHERE { ?a schema:headline ?h ; schema:about/skos:prefLabel ?t }",
+        t="AI")``.
+        """
+        return self.store.query(sparql, bindings={**(bindings or {}), **more})
+
+    def stories(self) -> list[StoryCoverage]:
+        """The stories, largest first: articles, providers and first/last dates."""
+        g = self.graph
+        members: dict[str, list[str]] = {n: [] for n, k in g.nodes(data="kind") if k == "story"}
+        for a, s, rel in g.edges(keys=True):
+            if rel == "inStory":
+                members[s].append(a)
+        found = []
+        for sid, arts in members.items():
+            dates = sorted(d for a in arts if (d := g.nodes[a].get("published")) is not None)
+            providers = sorted({g.nodes[p].get("name") or p for a in arts
+                                for _, p, rel in g.out_edges(a, keys=True) if rel == "publishedBy"})
+            found.append(StoryCoverage(sid, g.nodes[sid].get("label", ""), tuple(sorted(arts)),
+                                       tuple(providers), dates[0] if dates else None,
+                                       dates[-1] if dates else None))
+        return sorted(found, key=lambda s: (-s.size, s.id))
+
+    def view(self, *, story: str | None = None, topic: str | None = None,
+             article: str | None = None, provider: str | None = None, hops: int = 1,
+             max_nodes: int | None = None) -> HtmlView:
+        """The view around a story's text, a topic, an article or a provider
+        (see :func:`kg.views.select`): ``.save(path)``, or shown in Jupyter."""
+        from .views import DEFAULT_MAX_NODES, select
+
+        chosen = select(self.graph, story=story, topic=topic, article=article, provider=provider,
+                        hops=hops, max_nodes=max_nodes or DEFAULT_MAX_NODES)
+        return HtmlView(self.graph, chosen)
+
+
+def open(path: str | os.PathLike = "exports", *, endpoint: str | None = None) -> KnowledgeGraph:  # noqa: A001
+    """Open the export folder of a build (``kg build PATH --out DIR``).
+
+    ``endpoint``: answer queries from this SPARQL endpoint (``kg push`` sent
+    the build there) instead of the embedded store.
+
+    >>> import kg, tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> _ = kg.build("seeds", out=out)
+    >>> g = kg.open(out)
+    >>> [s.providers for s in g.stories()]
+    [('New York Post', 'Omaha.com')]
+    >>> g.view(topic="computer vision").summary.split(";")[0]
+    '1 article match topic computer vision'
+    """
+    return KnowledgeGraph(path, endpoint=endpoint)
