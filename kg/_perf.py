@@ -186,7 +186,8 @@ def _pickled(outcome: tuple[bool, object]) -> bytes:
         return pickle.dumps(outcome)
     except Exception:  # an unpicklable result or exception: its text
         ok, value = outcome
-        text = repr(value) if ok else "".join(traceback.format_exception(value))  # type: ignore[arg-type]
+        text = (repr(value) if ok or not isinstance(value, BaseException)
+                else "".join(traceback.format_exception(value)))
         return pickle.dumps((False, ChildProcessError(text)))
 
 

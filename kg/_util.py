@@ -36,7 +36,8 @@ def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": "\n"})) as f:
+        with (os.fdopen(fd, mode) if "b" in mode
+              else os.fdopen(fd, mode, encoding="utf-8", newline="\n")) as f:
             yield f
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; exports are for sharing
         os.replace(tmp, path)

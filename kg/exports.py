@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -122,7 +122,7 @@ def _xml(text: str) -> str:
     return text
 
 
-def _graphml_text(value: object) -> str:
+def _graphml_text(value: Any) -> str:
     kind = type(value)
     if kind is str:
         return _xml(value)

@@ -152,6 +152,8 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
                 report("loading and compacting the store", 0, 0)
                 builder.commit(update.digests)
         else:
+            assert builder is not None  # made before the N-Quads, as there was no store to update
+
             def each_subject(turtle: str) -> None:  # the union: the store's default graph
                 builder.add(turtle, format=ox.RdfFormat.TURTLE, prologue=TURTLE_PROLOGUE,
                             union=True)
