@@ -12,7 +12,7 @@ provider (:func:`select`), drawn with vis-network (the copy bundled with the
   (pyvis' own template switches to ``innerHTML`` as soon as a title contains
   ``href``, which is why it is not used);
 * **readable**: articles are coloured by topic cluster
-  (:func:`kg.stories.topic_clusters`), other kinds by kind; hub topics and
+  (:func:`kg.clusters.topic_clusters`), other kinds by kind; hub topics and
   mega-providers (on more than ``hub_share`` of the articles shown) become
   legend facets instead of nodes, so they cannot turn the picture into a
   star; large neighbourhoods are capped at ``max_nodes``, keeping the most
@@ -46,8 +46,9 @@ from string import Template
 import networkx as nx
 
 from ._util import atomic_writer
+from .clusters import cluster_labels, topic_clusters
 from .normalize import topic_key
-from .stories import cluster_labels, fold, topic_clusters
+from .text import fold
 
 __all__ = ["View", "ViewError", "select", "draw_view", "write_view", "render_view", "write_all",
            "KIND_STYLE", "CLUSTER_COLOURS"]
