@@ -113,20 +113,19 @@ class _Docs:
         ids = sorted(nodes)
         n = len(ids)
         attrs = graph._node  # networkx's node dict: its NodeView costs 2x here
-        with gc_paused():  # many small strings and lists, none of them cyclic
-            data = list(map(attrs.__getitem__, ids))
-            titles = [strip_tail(d.get("title", "")) for d in data]
-            bodies = [d.get("excerpt", "") for d in data]
-            times = [_timestamp(d.get("published")) for d in data]
-            del data
-            # Each distinct text once: same-story copies repeat their texts.
-            texts = list(dict.fromkeys(chain(titles, bodies)))
-            number = dict(zip(texts, range(len(texts))))
-            title_text = np.fromiter(map(number.__getitem__, titles), np.int64, n)
-            body_text = np.fromiter(map(number.__getitem__, bodies), np.int64, n)
-            del titles, bodies, number
-            words, text_ptr, text_term = text_terms(texts)
-            del texts
+        data = list(map(attrs.__getitem__, ids))
+        titles = [strip_tail(d.get("title", "")) for d in data]
+        bodies = [d.get("excerpt", "") for d in data]
+        times = [_timestamp(d.get("published")) for d in data]
+        del data
+        # Each distinct text once: same-story copies repeat their texts.
+        texts = list(dict.fromkeys(chain(titles, bodies)))
+        number = dict(zip(texts, range(len(texts))))
+        title_text = np.fromiter(map(number.__getitem__, titles), np.int64, n)
+        body_text = np.fromiter(map(number.__getitem__, bodies), np.int64, n)
+        del titles, bodies, number
+        words, text_ptr, text_term = text_terms(texts)
+        del texts
         nv = len(words)
         lens = np.diff(text_ptr)
         # (article, term, 0 for title / 1 for excerpt), deduplicated keeping
@@ -330,6 +329,7 @@ def _timestamp(value) -> float | None:
         return None
 
 
+@gc_paused()  # builds millions of small, acyclic objects
 def find_stories(graph: nx.MultiDiGraph, *, threshold: float = DEFAULT_THRESHOLD,
                  window: timedelta = DEFAULT_WINDOW) -> list[Story]:
     """Group the articles of ``graph`` that report the same event.
@@ -344,12 +344,10 @@ def find_stories(graph: nx.MultiDiGraph, *, threshold: float = DEFAULT_THRESHOLD
     >>> find_stories(g, threshold=1.01)
     []
     """
-    if not 0.0 <= threshold <= 1.5:
-        raise ValueError(f"threshold must be between 0 and 1.5, not {threshold}")
-    with gc_paused():  # builds millions of small, acyclic objects
-        return _find_stories(graph, threshold, window)
+    return _find_stories(graph, threshold, window)
 
 
+@gc_paused()  # as find_stories
 def similar_pairs(graph: nx.MultiDiGraph, articles: Iterable[str], *, floor: float,
                   window: timedelta) -> list[tuple[float, str, str]]:
     """Pairs of ``articles`` published within ``window`` whose story score
@@ -368,6 +366,8 @@ def similar_pairs(graph: nx.MultiDiGraph, articles: Iterable[str], *, floor: flo
 
 
 def _find_stories(graph: nx.MultiDiGraph, threshold: float, window: timedelta) -> list[Story]:
+    if not 0.0 <= threshold <= 1.5:
+        raise ValueError(f"threshold must be between 0 and 1.5, not {threshold}")
     docs = _Docs(graph)
     span = window.total_seconds()
     parent = list(range(len(docs.ids)))
@@ -417,6 +417,7 @@ def _story_label(docs: _Docs, members: list[int]) -> str:
     return docs.graph.nodes[docs.ids[best]].get("title", docs.ids[best])
 
 
+@gc_paused()
 def add_stories(graph: nx.MultiDiGraph, *, threshold: float = DEFAULT_THRESHOLD,
                 window: timedelta = DEFAULT_WINDOW) -> list[str]:
     """Add story nodes and ``inStory`` edges to ``graph`` in place.
@@ -433,16 +434,15 @@ def add_stories(graph: nx.MultiDiGraph, *, threshold: float = DEFAULT_THRESHOLD,
     >>> sum(1 for *_, k in g.edges(keys=True) if k == "inStory")
     2
     """
-    # Collector paused, and no (node, kind) tuple made per node: right after
-    # build_graph, such allocations set off full scans of the new graph
-    # (9 s of the stage at 100,000 articles in ``kg build``).
-    with gc_paused():
-        stories = find_stories(graph, threshold=threshold, window=window)
-        graph.remove_nodes_from([n for n, d in graph._node.items() if d.get("kind") == "story"])
-        for s in stories:
-            graph.add_node(s.id, kind="story", label=s.label, method=METHOD,
-                           threshold=threshold, score=s.score, size=len(s.members),
-                           window_days=window.total_seconds() / 86400)
-            for a in s.members:
-                graph.add_edge(a, s.id, key="inStory", rel="inStory")
+    # Collector paused (the decorator), and no (node, kind) tuple made per
+    # node: right after build_graph, such allocations set off full scans of
+    # the whole new graph, which free nothing.
+    stories = _find_stories(graph, threshold, window)
+    graph.remove_nodes_from([n for n, d in graph._node.items() if d.get("kind") == "story"])
+    for s in stories:
+        graph.add_node(s.id, kind="story", label=s.label, method=METHOD,
+                       threshold=threshold, score=s.score, size=len(s.members),
+                       window_days=window.total_seconds() / 86400)
+        for a in s.members:
+            graph.add_edge(a, s.id, key="inStory", rel="inStory")
     return [s.id for s in stories]

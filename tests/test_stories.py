@@ -319,3 +319,38 @@ def test_stories_scale_to_100k_articles(graphs):
     one = len(stories.find_stories(base))
     assert len(found) >= 20 * one  # each copy finds (about) its own stories
     assert elapsed < 30  # a few seconds on a laptop; generous for a 2-core CI box
+
+
+@pytest.mark.parametrize("entry", ["find_stories", "add_stories", "similar_pairs"])
+def test_entry_points_pause_the_collector_and_give_it_back(seeds_dir, entry):
+    import gc
+    import sys
+
+    g = kg.build_graph(kg.load_corpus(seeds_dir))
+    arts = [n for n, k in g.nodes(data="kind") if k == "article"]
+    calls = {"find_stories": lambda: stories.find_stories(g),
+             "add_stories": lambda: stories.add_stories(g),
+             "similar_pairs": lambda: stories.similar_pairs(g, arts, floor=0.3,
+                                                            window=stories.DEFAULT_WINDOW)}
+    ours = {sys.modules["kg.stories"].__file__, sys.modules["kg.text"].__file__}
+    collections = []
+
+    def count(phase, info):
+        frame = sys._getframe(1)
+        while phase == "start" and frame is not None:
+            if frame.f_code.co_filename in ours:  # a collection inside the entry point
+                collections.append(frame.f_code.co_name)
+                break
+            frame = frame.f_back
+
+    thresholds = gc.get_threshold()
+    gc.set_threshold(1)  # without the pause, a collection every few allocations
+    gc.callbacks.append(count)
+    try:
+        assert gc.isenabled()
+        assert calls[entry]()
+        assert gc.isenabled()  # given back as found
+    finally:
+        gc.callbacks.remove(count)
+        gc.set_threshold(*thresholds)
+    assert collections == []
