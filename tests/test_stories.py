@@ -15,7 +15,6 @@ a day later.
 from __future__ import annotations
 
 import itertools
-import time
 from datetime import timedelta
 
 import pytest
@@ -295,13 +294,15 @@ def test_candidates_and_screening_match_a_plain_computation(graphs, monkeypatch)
             assert docs.scored_pairs(timedelta(days=days), floor) == expect
 
 
-def test_stories_scale_to_100k_articles(graphs):
-    """100,000 articles: the real corpus copied 26 times, 120 days apart."""
+def test_stories_of_copies_of_a_corpus(graphs):
+    """Behaviour at scale, at a size that runs in a moment: the real corpus
+    copied four times, 120 days apart, finds each copy's stories again (its
+    timing at 26 copies, 100,000 articles, is benchmarks/bench_stories.py)."""
     import networkx as nx
     base = graphs["real"]
     big = nx.MultiDiGraph()
     arts = [(n, d) for n, d in base.nodes(data=True) if d["kind"] == "article"]
-    for copy in range(26):
+    for copy in range(4):
         shift = timedelta(days=120 * copy)
         for n, d in arts:
             attrs = {"kind": "article", "title": d["title"], "excerpt": d.get("excerpt", "")}
@@ -311,14 +312,18 @@ def test_stories_scale_to_100k_articles(graphs):
         for u, v, k in base.edges(keys=True):
             if k == "related":
                 big.add_edge(f"{u}-{copy}", f"{v}-{copy}", key=k, rel=k)
-    assert big.number_of_nodes() >= 99_000
-    start = time.perf_counter()
+    assert big.number_of_nodes() == 4 * len(arts)
     found = stories.find_stories(big)
-    elapsed = time.perf_counter() - start
-    print(f"{big.number_of_nodes()} articles: {len(found)} stories in {elapsed:.1f} s")
     one = len(stories.find_stories(base))
-    assert len(found) >= 20 * one  # each copy finds (about) its own stories
-    assert elapsed < 30  # a few seconds on a laptop; generous for a 2-core CI box
+    assert one > 100
+    assert len(found) >= 3 * one  # each copy finds (about) its own stories
+    assert found == stories.find_stories(big)  # deterministic
+    members = [a for s in found for a in s.members]
+    assert len(members) == len(set(members))  # no article in two stories
+    for s in found:
+        assert len(s.members) >= 2 and s.id == stories.story_id(s.members)
+        times = [big.nodes[a]["published"] for a in s.members]
+        assert max(times) - min(times) <= stories.DEFAULT_WINDOW
 
 
 @pytest.mark.parametrize("entry", ["find_stories", "add_stories", "similar_pairs"])
