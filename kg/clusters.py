@@ -64,9 +64,9 @@ def topic_clusters(graph: nx.MultiDiGraph, articles: Iterable[str] | None = None
     within ``window`` (the score), and through their topics, each weighted by
     its rarity among ``articles``; hub topics weigh nothing, so a topic on
     every article does not pull them all together.  Louvain is igraph's
-    (in C: 8 s for the 120,000 articles of a 100,000-file corpus, where
-    NetworkX's took 3 minutes), fed by a generator seeded with ``seed``, so
-    the clusters are the same on every run.
+    (in C: NetworkX's pure-Python one does not scale to large corpora), fed
+    by a generator seeded with ``seed``, so the clusters are the same on
+    every run.
 
     >>> import kg
     >>> g = kg.build_graph(kg.load_corpus("seeds"))

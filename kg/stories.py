@@ -112,7 +112,7 @@ class _Docs:
             nodes = [n for n, d in graph._node.items() if d.get("kind") == "article"]
         ids = sorted(nodes)
         n = len(ids)
-        attrs = graph._node  # networkx's node dict: its NodeView costs 2x here
+        attrs = graph._node  # networkx's node dict: its NodeView adds a call per lookup
         data = list(map(attrs.__getitem__, ids))
         titles = [strip_tail(d.get("title", "")) for d in data]
         bodies = [d.get("excerpt", "") for d in data]
@@ -190,7 +190,7 @@ class _Docs:
 
     def related_pairs(self) -> np.ndarray:
         """Sorted codes ``i * len(ids) + j`` (``i < j``) of the related articles."""
-        succ = self.graph._succ  # networkx's adjacency dict: its views cost 2x here
+        succ = self.graph._succ  # networkx's adjacency dict: its views add a call per lookup
         left, right = [], []
         for i, nbrs in enumerate(map(succ.__getitem__, self.ids)):
             vs = [v for v, keys in nbrs.items() if "related" in keys]
@@ -227,7 +227,7 @@ class _Docs:
         nkeys = np.minimum(np.diff(self.ptr)[order], _KEYS)
         owner, pos = _ranges(self.ptr[order], nkeys)  # owner: a place in time order
         # Lookups by term, then time: both bounds below come in increasing
-        # order, which makes searchsorted 10x faster (memory locality).
+        # order, which keeps searchsorted's lookups near each other in memory.
         key, owner = np.divmod(np.sort(self.terms[pos] * nt + owner), nt)
         looked_up = np.zeros(self.nv, bool)
         looked_up[key] = True
@@ -244,8 +244,8 @@ class _Docs:
         multi = (nkeys >= 2) & (slices >= 2)   # the articles in at least two slices
         ok &= (single | multi)[owner]
         # The slices, owner by owner, expanded a block of owners at a time:
-        # they hold ~N**1.9 entries (the window fills up as the corpus grows,
-        # ~260 million at 1,000,000 articles), their pairs far fewer.
+        # they grow faster than the corpus (the window fills up as it grows),
+        # their pairs far fewer, so expanding them all at once runs out of memory.
         by_owner = np.argsort(owner[ok], kind="stable")
         owner, start, count = owner[ok][by_owner], start[ok][by_owner], count[ok][by_owner]
         per_owner = np.cumsum(np.bincount(owner, weights=count, minlength=nt))
@@ -276,7 +276,7 @@ class _Docs:
         size = np.diff(self.ptr)
         swap = size[left] > size[right]  # walk the shorter vector
         a, b = np.where(swap, right, left), np.where(swap, left, right)
-        # Looked up in the other's order: nearby lookups, 10x faster.
+        # Looked up in the other's order: nearby lookups, close in memory.
         by_b = np.argsort(b)
         a, b = a[by_b], b[by_b]
         codes, approx = self.codes, self.approx

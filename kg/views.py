@@ -324,7 +324,7 @@ def _initial_positions(graph: nx.MultiDiGraph, view: View, edges: list[dict]) ->
     """Deterministic starting layout: clusters on a sunflower spiral, each
     cluster's articles on a small spiral around its centre, other nodes at
     the mean of the articles they link.  The browser then only relaxes it,
-    which is what keeps 2,000 nodes fast to stabilise."""
+    which is what keeps large views quick to stabilise."""
     members: dict[int, list[str]] = defaultdict(list)
     for n in view.nodes:
         if graph.nodes[n]["kind"] == "article":
