@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import chain, repeat
+from typing import Any, cast
 
 import networkx as nx
 import numpy as np
@@ -69,7 +70,11 @@ def story_id(members: Iterable[str]) -> str:
 
 @dataclass(frozen=True)
 class Story:
-    """A group of articles reporting the same event."""
+    """A group of articles reporting the same event (see :func:`find_stories`).
+
+    >>> Story(story_id(["article/a", "article/b"]), ("article/a", "article/b"), "Headline", 0.8).members
+    ('article/a', 'article/b')
+    """
 
     id: str
     members: tuple[str, ...]
@@ -107,7 +112,7 @@ class _Docs:
     float sums decide every score, is made by :meth:`vector` on demand.
     """
 
-    def __init__(self, graph: nx.MultiDiGraph, nodes: Iterable[str] | None = None):
+    def __init__(self, graph: nx.MultiDiGraph, nodes: Iterable[str] | None = None) -> None:
         if nodes is None:  # (its node dict: NodeDataView makes a tuple per node)
             nodes = [n for n, d in graph._node.items() if d.get("kind") == "article"]
         ids = sorted(nodes)
@@ -306,12 +311,12 @@ class _Docs:
         near = np.abs(t[i] - t[j]) <= span  # False without a date (NaN)
         pairs = sorted_unique(np.concatenate([self.candidates(span), related[near]]))
         is_related = _member(pairs, related)
-        i, j = np.divmod(pairs, max(n, 1))
-        approx = self._approx_cosines(i, j) + np.where(is_related, RELATED_BONUS, 0.0)
+        left, right = np.divmod(pairs, max(n, 1))
+        approx = self._approx_cosines(left, right) + np.where(is_related, RELATED_BONUS, 0.0)
         sure = approx >= floor - 1e-9  # the approximation is off by ~1e-15
         out = []
         vector = self.vector
-        for i, j, rel in zip(i[sure].tolist(), j[sure].tolist(), is_related[sure].tolist()):
+        for i, j, rel in zip(left[sure].tolist(), right[sure].tolist(), is_related[sure].tolist()):
             a, b = vector(i), vector(j)  # i < j; the sum of cosine(), inlined
             s = sum([x * b[w] for w, x in a.items() if w in b])
             if rel:
@@ -322,7 +327,7 @@ class _Docs:
         return out
 
 
-def _timestamp(value) -> float | None:
+def _timestamp(value: Any) -> float | None:  # a datetime, or anything without a time
     try:
         return value.timestamp()
     except AttributeError:
@@ -371,8 +376,10 @@ def _find_stories(graph: nx.MultiDiGraph, threshold: float, window: timedelta) -
     docs = _Docs(graph)
     span = window.total_seconds()
     parent = list(range(len(docs.ids)))
-    first = list(docs.times)
-    last = list(docs.times)
+    # Articles without a date are never paired (scored_pairs), so the None
+    # times are never compared.
+    first = cast(list[float], list(docs.times))
+    last = list(first)
     link_scores: dict[int, list[float]] = defaultdict(list)
     groups: dict[int, list[int]] = {}  # root -> members, for groups of two or more
 
@@ -410,7 +417,7 @@ def _find_stories(graph: nx.MultiDiGraph, threshold: float, window: timedelta) -
 
 def _story_label(docs: _Docs, members: list[int]) -> str:
     """The headline most similar to the others (ties: earliest, then id)."""
-    def key(i: int):
+    def key(i: int) -> tuple[float, float, str]:
         total = sum(docs.cosine(i, j) for j in members if j != i)
         return (-round(total, 6), docs.times[i] or 0.0, docs.ids[i])
     best = min(members, key=key)

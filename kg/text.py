@@ -141,8 +141,15 @@ def _word_of(numbers: np.ndarray, long_words: dict[str, int]) -> list[str]:
 def text_terms(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """The terms of each text (the set of its :func:`terms`), numbered in bulk.
 
-    Returns the terms in text order, then the term numbers of text ``k``
-    as ``terms[ptr[k]:ptr[k + 1]]``, increasing.
+    Returns ``(words, ptr, terms)``: the distinct terms of all the texts,
+    sorted, and the numbers (places in ``words``) of text ``k``'s terms as
+    ``terms[ptr[k]:ptr[k + 1]]``, increasing.
+
+    >>> words, ptr, numbers = text_terms(["Clearview fined - BBC", "Fined twice"])
+    >>> words
+    ['bbc', 'clearview', 'fined', 'twice']
+    >>> [[words[w] for w in numbers[ptr[k]:ptr[k + 1]]] for k in range(2)]
+    [['bbc', 'clearview', 'fined'], ['fined', 'twice']]
     """
     ascii = [t.isascii() for t in texts]
     long_words: dict[str, int] = {}
@@ -183,6 +190,9 @@ def sorted_unique(a: np.ndarray) -> np.ndarray:
     """The distinct values of ``a``, sorted.
 
     (numpy 2.3+'s ``np.unique`` hashes integers, slower here than a sort.)
+
+    >>> sorted_unique(np.array([3, 1, 3, 2])).tolist()
+    [1, 2, 3]
     """
     a = np.sort(a)
     if len(a) > 1:
