@@ -53,7 +53,7 @@ def main() -> int:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         for size in args.sizes:
             gen, stab, wall = [], [], []
-            for run in range(args.runs):
+            for _ in range(args.runs):
                 out = tmp / f"view-{size}.html"
                 t = time.perf_counter()
                 views.draw_view(graph, out, topic="Coronavirus", hops=0, max_nodes=size)

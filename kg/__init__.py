@@ -30,11 +30,12 @@ _HOME = {
     "Article": "records", "Corpus": "records", "Image": "records", "Problem": "records",
     "Provider": "records", "SourceFile": "records",
     "QueryResult": "store", "Store": "store", "build_store": "store", "open_store": "store",
-    "add_stories": "stories", "cluster_labels": "stories", "find_stories": "stories",
-    "topic_clusters": "stories", "draw_view": "views", "write_all": "views",
+    "add_stories": "stories", "cluster_labels": "clusters", "find_stories": "stories",
+    "topic_clusters": "clusters", "draw_view": "views", "write_all": "views",
 }
 
 if TYPE_CHECKING:
+    from .clusters import cluster_labels, topic_clusters
     from .exports import read_graph, write_graph
     from .graph import build_graph
     from .ingest import load_corpus
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from .records import Article, Corpus, Image, Problem, Provider, SourceFile
     from .remote import RemoteStore, push, serve
     from .store import QueryResult, Store, build_store, open_store
-    from .stories import add_stories, cluster_labels, find_stories, topic_clusters
+    from .stories import add_stories, find_stories
     from .views import draw_view, write_all
 
 __all__ = ["load", "build", "open", "KnowledgeGraph", "BuildResult",

@@ -45,6 +45,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import Any
 
 import networkx as nx
 
@@ -120,7 +121,7 @@ class _Builder:
                              f"different headline ({a.title!r} vs {node['title']!r}); "
                              "merged into one article that keeps both files")))
         else:
-            attrs = {"kind": "article", "title": a.title}
+            attrs: dict[str, Any] = {"kind": "article", "title": a.title}
             for f in _ARTICLE_FIELDS:
                 v = getattr(a, f)
                 if v is not None:
@@ -159,7 +160,7 @@ class _Builder:
         for img in a.images:
             iid = image_id(img.url)
             if iid not in g:
-                attrs = {"kind": "image", "url": img.url}
+                attrs: dict[str, Any] = {"kind": "image", "url": img.url}
                 if img.width is not None:
                     attrs["width"] = img.width
                 if img.height is not None:
@@ -176,7 +177,7 @@ class _Builder:
         if target is None:
             target = article_id(ref)
             if target not in g:
-                attrs = {"kind": "article", "title": ref.title}
+                attrs: dict[str, Any] = {"kind": "article", "title": ref.title}
                 for f in _ARTICLE_FIELDS:
                     v = getattr(ref, f)
                     if v is not None:
@@ -275,9 +276,9 @@ def graph_summary(graph: nx.MultiDiGraph) -> dict:
     rels = Counter(k for _, _, k in graph.edges(keys=True))
     arts = [d for _, d in graph.nodes(data=True) if d["kind"] == "article"]
     dates = [d["published"] for d in arts if isinstance(d.get("published"), datetime)]
-    top_providers = Counter()
-    top_topics = Counter()
-    for u, v, k in graph.edges(keys=True):
+    top_providers: Counter[str] = Counter()
+    top_topics: Counter[str] = Counter()
+    for _, v, k in graph.edges(keys=True):
         if k == "publishedBy":
             top_providers[v] += 1
         elif k == "about":

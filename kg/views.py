@@ -12,7 +12,7 @@ provider (:func:`select`), drawn with vis-network (the copy bundled with the
   (pyvis' own template switches to ``innerHTML`` as soon as a title contains
   ``href``, which is why it is not used);
 * **readable**: articles are coloured by topic cluster
-  (:func:`kg.stories.topic_clusters`), other kinds by kind; hub topics and
+  (:func:`kg.clusters.topic_clusters`), other kinds by kind; hub topics and
   mega-providers (on more than ``hub_share`` of the articles shown) become
   legend facets instead of nodes, so they cannot turn the picture into a
   star; large neighbourhoods are capped at ``max_nodes``, keeping the most
@@ -42,12 +42,14 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from string import Template
+from typing import Any
 
 import networkx as nx
 
 from ._util import atomic_writer
+from .clusters import cluster_labels, topic_clusters
 from .normalize import topic_key
-from .stories import cluster_labels, fold, topic_clusters
+from .text import fold
 
 __all__ = ["View", "ViewError", "select", "draw_view", "write_view", "render_view", "write_all",
            "KIND_STYLE", "CLUSTER_COLOURS"]
@@ -107,7 +109,8 @@ def _match_text(graph: nx.MultiDiGraph, text: str) -> list[str]:
         if d["kind"] != "article":
             continue
         hay = " ".join([d.get("title", ""), d.get("excerpt", "")] + list(d.get("alt_titles", [])))
-        if needle in " ".join(fold(hay).split()) or topics and any(v in topics for _, v, k in graph.out_edges(n, keys=True) if k == "about"):
+        if needle in " ".join(fold(hay).split()) or topics and any(
+                v in topics for _, v, k in graph.out_edges(n, keys=True) if k == "about"):
             hits.add(n)
     return sorted(hits)
 
@@ -137,7 +140,8 @@ def _match_provider(graph: nx.MultiDiGraph, domain: str) -> tuple[list[str], str
     from .normalize import registrable_domain
     d = domain.strip().lower()
     d = d.split("://", 1)[-1].split("/", 1)[0]
-    pid = d if d.startswith("provider/") else "provider/" + registrable_domain(d)
+    # not a domain under a public suffix: no such provider, said by the caller
+    pid = d if d.startswith("provider/") else "provider/" + (registrable_domain(d) or d)
     if pid not in graph:
         return [], pid
     return sorted(u for u, _, k in graph.in_edges(pid, keys=True) if k == "publishedBy"), pid
@@ -183,19 +187,19 @@ def select(graph: nx.MultiDiGraph, *, story: str | None = None, topic: str | Non
         raise ViewError("give exactly one of story, topic, article, provider or articles")
     if hops < 0 or max_nodes < 1:
         raise ViewError("hops must be >= 0 and max_nodes >= 1")
-    kind, value = given[0]
-    if kind == "story":
-        matched, what = _match_text(graph, value), f'"{value}"'
-    elif kind == "topic":
-        matched, what = _match_topic(graph, value), f"topic {value}"
-    elif kind == "article":
-        matched, what = _match_article(graph, value), f"article {value}"
-    elif kind == "provider":
-        matched, pid = _match_provider(graph, value)
+    if story is not None:
+        matched, what = _match_text(graph, story), f'"{story}"'
+    elif topic is not None:
+        matched, what = _match_topic(graph, topic), f"topic {topic}"
+    elif article is not None:
+        matched, what = _match_article(graph, article), f"article {article}"
+    elif provider is not None:
+        matched, pid = _match_provider(graph, provider)
         what = f"provider {pid.removeprefix('provider/')}"
     else:
-        matched = sorted(a for a in value if a in graph and graph.nodes[a]["kind"] == "article")
-        what = f"{len(value)} given articles"
+        assert articles is not None  # exactly one was given
+        matched = sorted(a for a in articles if a in graph and graph.nodes[a]["kind"] == "article")
+        what = f"{len(articles)} given articles"
     if not matched:
         raise ViewError(f"nothing matches {what}")
     chosen = set(matched)
@@ -231,7 +235,7 @@ def select(graph: nx.MultiDiGraph, *, story: str | None = None, topic: str | Non
         parts.append("hubs shown as facets: " + ", ".join(
             f"{graph.nodes[h].get('label') or graph.nodes[h].get('name') or h} ({c})" for h, c in facets.items()))
     if title is None:
-        title = what.strip('"') if kind != "story" else value
+        title = what.strip('"') if story is None else story
     return View(nodes=nodes, matched=matched, summary="; ".join(parts), title=title,
                 dropped=dropped, facets=facets, clusters=clusters, labels=labels)
 
@@ -323,7 +327,7 @@ def _initial_positions(graph: nx.MultiDiGraph, view: View, edges: list[dict]) ->
     """Deterministic starting layout: clusters on a sunflower spiral, each
     cluster's articles on a small spiral around its centre, other nodes at
     the mean of the articles they link.  The browser then only relaxes it,
-    which is what keeps 2,000 nodes fast to stabilise."""
+    which is what keeps large views quick to stabilise."""
     members: dict[int, list[str]] = defaultdict(list)
     for n in view.nodes:
         if graph.nodes[n]["kind"] == "article":
@@ -366,7 +370,7 @@ def view_data(graph: nx.MultiDiGraph, view: View, *, seed: int = 42) -> dict:
             if v in shown and k in _EDGE_LENGTH:
                 edges.append({"from": u, "to": v, "rel": k, "length": _EDGE_LENGTH[k]})
     edges.sort(key=lambda e: (e["from"], e["to"], e["rel"]))
-    degree = Counter()
+    degree: Counter[str] = Counter()
     for e in edges:
         degree[e["from"]] += 1
         degree[e["to"]] += 1
@@ -480,7 +484,7 @@ def write_all(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
     members: dict[int, list[str]] = defaultdict(list)
     for a, c in clusters.items():
         members[c].append(a)
-    entries = []
+    entries: list[dict[str, Any]] = []
     for c in sorted(members):
         ms = sorted(members[c])
         if len(ms) < min_size or len(entries) >= max_pages:

@@ -158,3 +158,9 @@ def test_cli_view_of_an_export_folder_goes_into_its_views(seeds_dir, tmp_path, m
         "computer-vision.html", "facial-recognition.html", "index.html"]
     assert len(pages) > 3  # and the cluster pages of --all
     assert not (tmp_path / "exports").exists()
+
+
+def test_a_provider_that_is_no_domain_matches_nothing(seeds_graph):
+    # "localhost" has no registrable domain: a ViewError, not a TypeError
+    with pytest.raises(views.ViewError, match="nothing matches provider localhost"):
+        views.select(seeds_graph, provider="localhost")
