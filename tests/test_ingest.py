@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import kg
-from kg.ingest import _front_matter, iter_article_files, parse_article, read_article
+from kg.frontmatter import split_front_matter
+from kg.ingest import find_files, parse_article, read_article
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_e8d8b023fb041968.txt"
 
@@ -250,7 +251,7 @@ def test_files_found_recursively_with_accepted_suffixes(tmp_path):
     for name in ["a/one.md", "a/b/two.markdown", "three.txt", "MANIFEST.tsv", "x.json",
                  ".hidden/four.md", "a/.five.md"]:
         (root / name).write_text(GOOD.replace("/good", "/" + name.replace("/", "-")))
-    names = [name for _, name in iter_article_files([root])]
+    names = [name for _, name in find_files([root])]
     assert names == ["news/a/b/two.markdown", "news/a/one.md", "news/three.txt"]
     corpus = kg.load_corpus(root)
     assert len(corpus.articles) == 3 and corpus.problems == []
@@ -303,7 +304,7 @@ def test_front_matter_split_is_python_frontmatters():
                 expected = handler.split(text)[0]
             except ValueError:
                 expected = False
-        assert _front_matter(text) == expected, repr(text)
+        assert split_front_matter(text) == expected, repr(text)
 
 
 @pytest.mark.parametrize("value, kind", [("[a, b]", "list"), ("{a: 1}", "dict")])
