@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import time
 import tracemalloc
 from datetime import UTC
 from pathlib import Path
@@ -132,19 +131,18 @@ topics: *i
 """
 
 
-def test_yaml_alias_bomb_is_refused_fast_in_bounded_memory(tmp_path):
+def test_yaml_alias_bomb_is_refused_in_bounded_memory(tmp_path):
+    # how fast: benchmarks/bench_parse.py --alias-bomb
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "bomb.md").write_text(BOMB)
     tracemalloc.start()
-    started = time.perf_counter()
     result = read_article(folder / "bomb.md", "in/bomb.md")
-    elapsed = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert result.article is None
     assert [p.reason for p in result.problems] == ["yaml-aliases"]
-    assert elapsed < 2.0 and peak < 20 * 1024 * 1024
+    assert peak < 20 * 1024 * 1024
     corpus = build_folder(tmp_path, "bomb.md", BOMB)
     assert only_problem(corpus, "yaml-aliases").path == "in/bomb.md"
     assert_good_files_built(corpus)
@@ -274,7 +272,8 @@ def test_seed_record(seeds_dir):
     assert safr.excerpt.startswith("SAFR® from RealNetworks")
     conv = a.related[0]
     assert conv.url.startswith("https://theconversation.com/information-is-key")
-    assert "https://theconversation.com/amp/information-is-key-to-public-support-for-police-use-of-facial-recognition-technology-173584" in conv.urls
+    assert ("https://theconversation.com/amp/information-is-key-to-public-support-for-police-"
+            "use-of-facial-recognition-technology-173584") in conv.urls
     assert conv.provider.domain == "theconversation.com"
     assert a.related[2].provider.name == "Omaha.com" and a.related[2].provider.domain == "apnews.com"
 
