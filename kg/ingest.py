@@ -38,7 +38,7 @@ from .records import (
     records_from_row,
     result_from_row,
 )
-from .validate import article_row
+from .fields import article_row
 
 __all__ = ["load_corpus", "read_article", "parse_article", "find_files", "same_records",
            "ARTICLE_SUFFIXES", "MAX_FILE_BYTES"]

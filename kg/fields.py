@@ -1,4 +1,4 @@
-"""Front-matter mapping -> validated, normalised article row, problems named.
+"""Front-matter fields -> validated, normalised article row, problems named.
 
 Every known key is checked and normalised (:mod:`kg.normalize`) into an
 article row (see :mod:`kg.records`); what is dropped, cut or read otherwise
