@@ -28,6 +28,7 @@ import orjson
 
 from ._perf import gc_paused, process_map
 from .cache import RecordCache, file_stat
+from .fields import article_row
 from .frontmatter import FrontMatterError, read_front_matter
 from .records import (
     Corpus,
@@ -38,7 +39,6 @@ from .records import (
     records_from_row,
     result_from_row,
 )
-from .fields import article_row
 
 __all__ = ["load_corpus", "read_article", "parse_article", "find_files", "same_records",
            "ARTICLE_SUFFIXES", "MAX_FILE_BYTES"]
