@@ -13,6 +13,10 @@ average, as the machine may be shared::
     python benchmarks/bench_parse.py /tmp/corpus-100k --against /tmp/old-checkout
 
 ``--gc-paused`` pauses Python's cyclic collector, as ``kg build`` does.
+``--alias-bomb`` instead times refusing the YAML alias bomb of
+``tests/test_ingest.py`` (the corpus argument is then ignored)::
+
+    python benchmarks/bench_parse.py - --alias-bomb
 ``--against DIR`` runs the same with the ``kg`` package of another checkout
 (e.g. ``git worktree add /tmp/old-checkout HEAD~3``), alternating the two
 run by run so that both see the same load.
@@ -63,6 +67,27 @@ def run_once(code_dir: Path, corpus: str, mode: str, cache_path: Path, workers: 
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def alias_bomb(runs: int) -> None:
+    """Print the median time ``kg.read_article`` takes to refuse the alias bomb."""
+    import time
+
+    sys.path.insert(0, str(ROOT))
+    from kg.ingest import read_article
+    from tests.test_ingest import BOMB
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bomb.md"
+        path.write_text(BOMB, encoding="utf-8")
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            result = read_article(path, "in/bomb.md")
+            times.append(time.perf_counter() - started)
+    assert [p.reason for p in result.problems] == ["yaml-aliases"]
+    print(f"alias bomb refused in {statistics.median(times) * 1000:.2f} ms "
+          f"(median of {runs}; runs: {', '.join(f'{t * 1000:.2f}' for t in times)})")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print one line per (code, mode) with medians."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -73,7 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--modes", default="cold,fill,warm")
     ap.add_argument("--gc-paused", action="store_true",
                     help="pause the cyclic collector, as kg build does")
+    ap.add_argument("--alias-bomb", action="store_true",
+                    help="time refusing the YAML alias bomb of the tests instead")
     args = ap.parse_args(argv)
+    if args.alias_bomb:
+        alias_bomb(args.runs)
+        return 0
     codes = {"this": ROOT}
     if args.against:
         codes["other"] = args.against.resolve()

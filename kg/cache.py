@@ -35,17 +35,14 @@ import sys
 import zlib
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import orjson
 
 from ._perf import gc_paused
 from ._util import ONTOLOGY_DIR, atomic_writer
+from .records import records_from_row
 
-if TYPE_CHECKING:
-    from .ingest import FileResult
-
-__all__ = ["RecordCache", "build_fingerprint"]
+__all__ = ["RecordCache", "build_fingerprint", "file_stat"]
 
 FORMAT = 3
 #: Files changed less than this before they were read keep no stat key.
@@ -57,7 +54,8 @@ def _fingerprint() -> str:
     """Identifies the code that turns bytes into records."""
     h = hashlib.sha256(f"format {FORMAT}".encode())
     here = Path(__file__).parent
-    for module in ("ingest.py", "normalize.py", "records.py", "cache.py"):
+    for module in ("ingest.py", "frontmatter.py", "fields.py", "normalize.py", "records.py",
+                   "cache.py"):
         h.update((here / module).read_bytes())
     for dist in ("yaml-rs", "PyYAML", "ftfy", "publicsuffixlist", "orjson"):
         try:
@@ -97,14 +95,6 @@ def _stat_key(st: os.stat_result) -> bytes:
     return b"%d,%d,%d,%d" % (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
-def encode_row(row: tuple) -> bytes | None:
-    """The cache payload of a result row (``None`` if it holds what JSON cannot)."""
-    try:
-        return orjson.dumps(row)
-    except TypeError:  # e.g. an integer beyond 64 bits: parsed again next time
-        return None
-
-
 def _checksum(body: bytes | memoryview) -> bytes:
     # CRC-32: catches damage to a line (truncation, flipped bytes), at disk speed
     return b"%08x" % zlib.crc32(body)
@@ -116,7 +106,7 @@ class RecordCache:
     A line is ``checksum sha256 stat<TAB>"name"<TAB>payload``: the checksum
     covers the rest of the line, ``stat`` is ``size,mtime_ns,ctime_ns,inode``
     or ``-``, the name is JSON, the payload is the file's result row (see
-    :mod:`kg.ingest`) as JSON.  Lines are checked when looked up, so a
+    :mod:`kg.records`) as :func:`~kg.records.encode_row` writes it.  Lines are checked when looked up, so a
     damaged line counts as ``corrupt`` then.  ``racy_ns`` is how recently
     changed a file may be and keep no stat key (more for file systems with
     coarse times).
@@ -124,9 +114,6 @@ class RecordCache:
 
     def __init__(self, path: str | os.PathLike, *, trust_stat: bool = True,
                  racy_ns: int = RACY_NS) -> None:
-        from .ingest import records_from_row  # ingest uses the cache: import late
-
-        self._records = records_from_row
         self.path = Path(path)
         self.fingerprint = _fingerprint()
         self.trust_stat = trust_stat
@@ -197,7 +184,7 @@ class RecordCache:
 
     def _decode(self, name: str, payload: bytes | memoryview, shared: dict) -> tuple | None:
         try:
-            return self._records(name, orjson.loads(payload), shared)
+            return records_from_row(name, orjson.loads(payload), shared)
         except (KeyError, TypeError, ValueError, IndexError, orjson.JSONDecodeError):
             self.corrupt += 1
             return None
@@ -205,7 +192,7 @@ class RecordCache:
     def lookup(self, path: str, name: str, max_bytes: int, now_ns: int,
                shared: dict) -> tuple | None:
         """The cached records (file, article, problems) of the file at ``path``,
-        if it has not changed (see :func:`kg.ingest.records_from_row`).
+        if it has not changed (see :func:`kg.records.records_from_row`).
 
         Counts a hit or a miss.  ``now_ns`` is when the build started
         (``time.time_ns()``).
@@ -213,6 +200,7 @@ class RecordCache:
         entry = self._entry(name)
         result = None
         if entry is not None:
+            line: bytes | memoryview
             sha256, stat, payload, line = entry
             try:
                 st = os.stat(path)
@@ -243,9 +231,8 @@ class RecordCache:
         or miss."""
         entry = self._entry(name)
         try:
-            if entry is not None and self.trust_stat:
-                if _stat_key(os.stat(path)) == entry[1]:
-                    return entry[0]
+            if entry is not None and self.trust_stat and _stat_key(os.stat(path)) == entry[1]:
+                return entry[0]
             h = hashlib.sha256()
             with open(path, "rb") as f:
                 while chunk := f.read(1 << 20):
@@ -254,7 +241,7 @@ class RecordCache:
         except OSError:
             return None
 
-    def row(self, name: str, sha256: str) -> object | None:
+    def row(self, name: str, sha256: str) -> list | None:
         """The cached result row of a file with this name and content, as
         JSON decodes it (lists for tuples), if its line is intact.  Counts
         no hit or miss."""
@@ -266,30 +253,6 @@ class RecordCache:
         except orjson.JSONDecodeError:
             self.corrupt += 1
             return None
-
-    def get(self, name: str, sha256: str) -> FileResult | None:
-        """The cached result of a file with this name and content, if valid."""
-        from .ingest import FileResult
-
-        entry = self._entry(name)
-        records = None
-        if entry is not None and entry[0] == sha256:
-            records = self._decode(name, entry[2], {})
-        if records is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        self._used[name] = entry[3]
-        file, article, problems = records
-        return FileResult(article, file, list(problems))
-
-    def put(self, result: FileResult) -> None:
-        """Remember a freshly parsed file (saved by :meth:`save`)."""
-        f = result.file
-        article = result.article
-        row = ((f.sha256, f.size, f.ok), None if article is None else _article_row(article),
-               [(p.reason, p.message, p.severity, p.field, p.line) for p in result.problems])
-        self.store(f.path, f.sha256, None, encode_row(row))
 
     def store(self, name: str, sha256: str, stat: tuple[int, int, int, int, int] | None,
               payload: bytes | None) -> None:
@@ -330,9 +293,3 @@ class RecordCache:
                 f.write(b"\n".join([used[name] for name in sorted(used)]) + b"\n")
         self._changed = False
 
-
-def _article_row(a) -> tuple:  # a: Article
-    return (a.title, a.url, a.urls, a.excerpt, a.published, a.type, a.category, a.quality,
-            a.heat, a.locale, None if a.provider is None else (a.provider.domain, a.provider.name),
-            a.topics, a.tags, [(i.url, i.width, i.height) for i in a.images],
-            [_article_row(r) for r in a.related])

@@ -23,6 +23,7 @@ import hashlib
 import html
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -262,7 +263,7 @@ def short_hash(text: str, length: int = 16) -> str:
 
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_fix = None
+_fix: Callable[[str], str] | None = None  # made at first use: importing ftfy takes a while
 
 
 def repair_text(text: str) -> str:
@@ -276,78 +277,72 @@ def repair_text(text: str) -> str:
         # printable ASCII holds no control character: skip the regex
         return text.strip() if text.isprintable() else _CONTROLS.sub("", text).strip()
     global _fix
-    if _fix is None:
-        import ftfy
-        from ftfy.badness import BADNESS_RE, is_bad
-
-        config = ftfy.TextFixerConfig(
-            unescape_html=False, uncurl_quotes=False, fix_latin_ligatures=False,
-            fix_character_width=False, explain=False)
-        suspects = _needed_chars(BADNESS_RE)
-
-        def _fix(s: str) -> str:
-            if "&" in s or (suspects is None or suspects.search(s)) and is_bad(s):
-                s = ftfy.fix_text(s, config)
-                if "&" in s:  # entities, one level only
-                    s = html.unescape(s)
-                    s = ftfy.fix_text(s, config) if not s.isascii() else s
-            return unicodedata.normalize("NFC", s)
-    return _CONTROLS.sub("", _fix(text)).strip()
+    fix = _fix
+    if fix is None:
+        fix = _fix = _make_fix()
+    return _CONTROLS.sub("", fix(text)).strip()
 
 
-#: Typography common in clean text; the characters :func:`_needed_chars`
-#: picks avoid these where it can choose.
-_TYPOGRAPHY = frozenset("\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u2022\u00b7\u00ab\u00bb\u00a0")
+def _make_fix() -> Callable[[str], str]:
+    import ftfy
+    from ftfy.badness import is_bad
+
+    config = ftfy.TextFixerConfig(
+        unescape_html=False, uncurl_quotes=False, fix_latin_ligatures=False,
+        fix_character_width=False, explain=False)
+    suspects = _mojibake_suspects()
+
+    def fix(s: str) -> str:
+        if "&" in s or (suspects is None or suspects.search(s)) and is_bad(s):
+            s = ftfy.fix_text(s, config)
+            if "&" in s:  # entities, one level only
+                s = html.unescape(s)
+                s = ftfy.fix_text(s, config) if not s.isascii() else s
+        return unicodedata.normalize("NFC", s)
+    return fix
 
 
-def _needed_chars(pattern: re.Pattern) -> re.Pattern | None:
+#: Where ftfy's badness test (``ftfy.badness.BADNESS_RE``) can match: every
+#: alternative of its pattern needs one character of these categories of
+#: ``ftfy.badness.MOJIBAKE_CATEGORIES`` or one of these letters (the
+#: Windows-1251/1253 and MacRoman sequences), so text with none of them skips
+#: the full test.  Chosen, alternative by alternative, to avoid typography
+#: common in clean text (curly quotes, dashes, ellipses, bullets), which then
+#: needs no full test either.
+_SUSPECT_CATEGORIES = ("c1", "bad", "law", "currency", "numeric", "kaomoji", "upper_accented",
+                       "lower_accented", "box")
+_SUSPECT_LETTERS = "\u201a\u0392\u0393\u039e\u039f\u0412\u0413\u0420\u0421\u03b2\u0432"  # ‚ΒΓΞΟВГРСβв
+#: The SHA-256 of the ftfy pattern those were read from (ftfy 6.3): with any
+#: other pattern every text takes the full test, slower but never wrong.
+_BADNESS_SHA256 = "9dcc0f2ac90d9ae3c85eb7b9b2c0b8a8e8126153847c2b30c91a0bb263f3b8c4"
+
+
+def _mojibake_suspects() -> re.Pattern | None:
     """A character class such that no text without one of its characters
-    matches ``pattern`` (ftfy's mojibake test), or ``None`` if none is found.
+    looks like mojibake to ftfy, or ``None`` if ftfy's test is not the one
+    the class was read from."""
+    from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES
 
-    Every alternative of the pattern is a sequence; each sequence has some
-    element that matches one character of a fixed non-ASCII set, and a match
-    must consume one of those.  Searching for this class is ~50x cheaper than
-    the pattern, and most non-ASCII text (curly quotes, dashes) has none.
-    """
-    try:
-        from re import _constants as sre  # how re itself reads a pattern
-        from re import _parser
-
-        if pattern.flags & re.IGNORECASE:
-            return None
-        items = list(_parser.parse(pattern.pattern, pattern.flags).data)
-        if len(items) == 1 and items[0][0] is sre.BRANCH:
-            branches = [list(b.data) for b in items[0][1][1]]
-        else:
-            branches = [items]
-        needed: set[str] = set()
-        for branch in branches:
-            sets = [s for s in map(_charset, branch) if s and not any(c.isascii() for c in s)]
-            if not sets:
-                return None
-            needed |= min(sets, key=lambda s: (len(s & _TYPOGRAPHY), len(s)))
-        return re.compile("[" + "".join(map(re.escape, sorted(needed))) + "]")
-    except Exception:  # noqa: BLE001 - another Python's re internals: test every text
+    if hashlib.sha256(BADNESS_RE.pattern.encode("utf-8")).hexdigest() != _BADNESS_SHA256:
         return None
+    chars = set(_SUSPECT_LETTERS)
+    for name in _SUSPECT_CATEGORIES:
+        chars |= _class_chars(MOJIBAKE_CATEGORIES[name])
+    return re.compile("[" + "".join(map(re.escape, sorted(chars))) + "]")
 
 
-def _charset(item: tuple) -> set[str] | None:
-    """The characters one parsed regex element matches, if it is a plain set."""
-    from re import _constants as sre
-
-    op, arg = item
-    if op is sre.LITERAL:
-        return {chr(arg)}
-    if op is not sre.IN:
-        return None
+def _class_chars(body: str) -> set[str]:
+    """The characters of a regex class body made of literal characters and
+    ``a-z`` ranges (how ftfy writes its categories)."""
     out: set[str] = set()
-    for kind, value in arg:
-        if kind is sre.LITERAL:
-            out.add(chr(value))
-        elif kind is sre.RANGE:
-            out.update(map(chr, range(value[0], value[1] + 1)))
-        else:  # NEGATE, CATEGORY (\s, \w): not a fixed set
-            return None
+    i = 0
+    while i < len(body):
+        if i + 2 < len(body) and body[i + 1] == "-":
+            out.update(map(chr, range(ord(body[i]), ord(body[i + 2]) + 1)))
+            i += 3
+        else:
+            out.add(body[i])
+            i += 1
     return out
 
 

@@ -46,7 +46,7 @@ from .exports import (
     write_manifest,
     write_problems,
 )
-from .ingest import _find_files, load_corpus
+from .ingest import find_files, load_corpus, same_records
 from .records import Problem, SourceFile
 
 if TYPE_CHECKING:
@@ -263,7 +263,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     report = progress or (lambda stage, done, total: None)
     record_cache = RecordCache(out / CACHE) if cache else None
     if record_cache is not None and paths:
-        done = _up_to_date(out, _find_files(paths), record_cache, rdf, report)
+        done = _up_to_date(out, find_files(paths), record_cache, rdf, report)
         if done is not None:
             lap("check")
             return BuildResult(done["files"], read_problems(out), out, done["outputs"],
@@ -413,23 +413,9 @@ def _same_records(found: list[tuple[str, str]], files: list[SourceFile], changed
     """Whether each changed file gives the records its last version gave; if
     so, ``files`` now lists their new hashes and sizes, and the cache holds
     their new content."""
-    from .cache import encode_row
-    from .ingest import MAX_FILE_BYTES, _read_row
-
-    fresh = []
-    for i in changed:
-        path, name = found[i]
-        old = cache.row(name, files[i].sha256)
-        stat, row = _read_row(path, name, MAX_FILE_BYTES)
-        payload = encode_row(row)
-        if old is None or payload is None:
-            return False
-        new = orjson.loads(payload)  # compared as the cache keeps rows
-        if new[0][2] != old[0][2] or new[1:] != old[1:]:  # (sha256, size, ok), records
-            return False
-        fresh.append((i, stat, row[0], payload))
-    for i, stat, (sha256, size, ok), payload in fresh:
-        files[i] = SourceFile(files[i].path, sha256, size, ok)
-        # appended, not saved: rewriting the cache took 1.5 s at 100,000 files
-        cache.append(files[i].path, sha256, stat, payload)
+    fresh = same_records([(*found[i], files[i].sha256) for i in changed], cache)
+    if fresh is None:
+        return False
+    for i, file in zip(changed, fresh):
+        files[i] = file
     return True

@@ -1,10 +1,21 @@
-"""Records: the contract between the ingest stage and the graph stage.
+"""Records and their row codec: the contract between stages.
 
 A :class:`Corpus` is what :func:`kg.load_corpus` returns: one :class:`Article`
 per readable article file (in sorted path order), the :class:`SourceFile` of
 every input file, and every :class:`Problem` found on the way.  Records hold
 *normalised* values (canonical URLs, registrable domains, repaired text,
 UTC datetimes); the raw input is never rewritten.
+
+A file's result travels (from worker processes, and through the record cache)
+as a compact *result row* of plain values, turned into records only once, in
+the process that keeps them (see :data:`ResultRow`)::
+
+    ((sha256, size, ok), article row or None, [(reason, message, severity, field, line), ...])
+
+:func:`encode_row` writes a row as the cache stores it, :func:`records_from_row`
+and :func:`article_from_row` make records of one.  The ingest stage writes
+rows, the record cache keeps them: both stand on this module, neither on the
+other.
 """
 
 from __future__ import annotations
@@ -13,6 +24,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Literal
+
+import orjson
+
+__all__ = ["Problem", "Provider", "Image", "Article", "SourceFile", "Corpus", "FileResult",
+           "ResultRow", "article_from_row", "records_from_row", "result_from_row", "encode_row"]
 
 Severity = Literal["error", "warning"]
 
@@ -103,6 +119,67 @@ class Corpus:
     def __repr__(self) -> str:
         return (f"Corpus({len(self.articles)} articles from {len(self.files)} files, "
                 f"{len(self.problems)} problems)")
+
+
+@dataclass(slots=True)
+class FileResult:
+    """What reading one file gave: the article (or ``None``), the file, problems."""
+
+    article: Article | None
+    file: SourceFile
+    problems: list[Problem]
+
+
+#: A file's result as a compact row of plain values:
+#: ``((sha256, size, ok), article row or None, [(reason, message, severity,
+#: field, line), ...])``.  An article row holds the :class:`Article`'s fields
+#: after ``source``, in order (see :func:`article_from_row`).  The file's name,
+#: which every record of the file repeats, is not in the row.  Lists may stand
+#: for tuples (as JSON gives them back).
+ResultRow = tuple
+
+
+def encode_row(row: ResultRow) -> bytes | None:
+    """A result row as the record cache stores it (JSON), or ``None`` if it
+    holds what JSON cannot.
+
+    >>> encode_row((("ab12", 3, False), None, [("empty", "empty file", "error", None, None)]))
+    b'[["ab12",3,false],null,[["empty","empty file","error",null,null]]]'
+    >>> encode_row((("ab12", 3, True), None, [("x", 2**70)])) is None
+    True
+    """
+    try:
+        return orjson.dumps(row)
+    except TypeError:  # e.g. an integer beyond 64 bits: parsed again next time
+        return None
+
+
+def records_from_row(name: str, row: ResultRow,
+                     shared: dict) -> tuple[SourceFile, Article | None, Sequence[Problem]]:
+    """The records of the file ``name``'s result row: (file, article or None,
+    problems).  ``shared``: see :func:`article_from_row`.
+
+    >>> file, article, problems = records_from_row(
+    ...     "in/x.md", [["ab12", 0, False], None, [["empty", "empty file", "error", None, None]]], {})
+    >>> file
+    SourceFile(path='in/x.md', sha256='ab12', size=0, ok=False)
+    >>> article, problems[0].reason, problems[0].path
+    (None, 'empty', 'in/x.md')
+    """
+    (sha256, size, ok), article, problems = row
+    return (SourceFile(name, sha256, size, ok),
+            None if article is None else article_from_row(name, article, shared),
+            [Problem(name, *p) for p in problems] if problems else ())
+
+
+def result_from_row(name: str, row: ResultRow, shared: dict) -> FileResult:
+    """The :class:`FileResult` of a result row (see :func:`records_from_row`).
+
+    >>> result_from_row("in/x.md", (("ab12", 0, False), None, []), {}).file.ok
+    False
+    """
+    file, article, problems = records_from_row(name, row, shared)
+    return FileResult(article, file, list(problems))
 
 
 def article_from_row(source: str, row: Sequence, shared: dict) -> Article:

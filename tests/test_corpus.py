@@ -181,12 +181,12 @@ def test_topic_counts(built):
 
 
 def test_fast_yaml_parser_gives_the_same_values_as_libyaml(corpus_dir):
-    from kg.ingest import _parse_yaml, _parse_yaml_libyaml
+    from kg.frontmatter import parse_yaml, parse_yaml_libyaml
 
     for name in ("real", "ai-facial"):
         for path in sorted(corpus_dir(name).glob("*.md")):
             fm = path.read_text(encoding="utf-8").split("---\n")[1]
-            assert _parse_yaml(fm) == _parse_yaml_libyaml(fm), path
+            assert parse_yaml(fm) == parse_yaml_libyaml(fm), path
 
 
 def test_parallel_reading_gives_the_same_corpus(corpus_dir):

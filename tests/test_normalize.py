@@ -196,11 +196,11 @@ def _texts(corpus_dir) -> list[str]:
 
 
 def test_the_mojibake_prefilter_never_hides_mojibake(corpus_dir):
-    from ftfy.badness import BADNESS_RE, is_bad
+    from ftfy.badness import is_bad
 
-    from kg.normalize import _needed_chars
-    needed = _needed_chars(BADNESS_RE)
-    assert needed is not None
+    from kg.normalize import _mojibake_suspects
+    needed = _mojibake_suspects()
+    assert needed is not None  # the installed ftfy's test is the one it was read from
     texts = [t for t in _texts(corpus_dir) if not t.isascii()]
     # mojibake made the usual ways: UTF-8 bytes read as Windows-1252, Latin-1, MacRoman
     for t in texts[:3000]:
@@ -211,3 +211,21 @@ def test_the_mojibake_prefilter_never_hides_mojibake(corpus_dir):
     assert all(needed.search(t) for t in bad)
     # typography alone never needs the full test
     assert not needed.search("It’s “quoted” – and — so on… • « »\u00a0‘x’")
+
+
+def test_no_pair_of_characters_without_a_suspect_looks_like_mojibake():
+    # every short text over the characters ftfy's pattern names, less the
+    # suspects, passes ftfy's badness test: the prefilter skips no mojibake
+    import string
+
+    from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES, is_bad
+
+    from kg.normalize import _class_chars, _mojibake_suspects
+    needed = _mojibake_suspects()
+    named = set().union(*map(_class_chars, MOJIBAKE_CATEGORIES.values()))
+    named |= {c for c in BADNESS_RE.pattern if not c.isascii()}
+    others = sorted(c for c in named | set(string.printable) if not needed.search(c))
+    assert len(others) > 250
+    assert not [a + b for a in others for b in others if is_bad(a + b)]
+    assert not [t for t in (" " + a + b + c for a in others for b in "Aa .’–" for c in others)
+                if is_bad(t)]

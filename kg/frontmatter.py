@@ -1,0 +1,221 @@
+"""Bytes -> text -> front-matter mapping: the first step of reading an article file.
+
+A file is UTF-8 text (Windows-1252/Latin-1 is taken, with a warning, when it
+is not) that opens with a front-matter block between ``---`` lines, followed
+by a (usually empty) Markdown body.  :func:`read_front_matter` answers the
+mapping of that block, or raises :class:`FrontMatterError` naming why the file
+cannot be used; what it can read past (a wrong encoding, duplicate keys) it
+appends as warnings.  Other front-matter formats (TOML between ``+++``,
+JSON) belong here too.
+
+>>> meta, text = read_front_matter(b"---\\ntitle: A\\ntags: [x]\\n---\\nbody", [])
+>>> meta, text
+({'title': 'A', 'tags': ['x']}, '\\ntitle: A\\ntags: [x]\\n')
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import yaml
+
+__all__ = ["FrontMatterError", "read_front_matter", "decode_text", "split_front_matter",
+           "parse_yaml", "parse_yaml_libyaml", "MAX_ALIASES"]
+
+#: Alias references allowed in one front matter; news metadata uses none, and
+#: an "alias bomb" needs many.
+MAX_ALIASES = 16
+
+#: The front-matter fence: python-frontmatter's YAML boundary, exactly (a line
+#: of three or more dashes and nothing but whitespace), so odd files split as
+#: they always did.
+_FENCE = re.compile(r"^-{3,}\s*$", re.MULTILINE)
+
+
+class FrontMatterError(ValueError):
+    """A file whose front matter cannot be read at all.
+
+    ``reason`` is the problem's stable code (``empty``, ``binary``,
+    ``no-front-matter``, ``yaml-syntax``, ``yaml-aliases``,
+    ``not-a-mapping``), ``message`` says it in words, ``line`` is the line
+    within the front matter where known.
+    """
+
+    def __init__(self, reason: str, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.reason, self.message, self.line = reason, message, line
+
+
+def read_front_matter(data: bytes, problems: list[tuple]) -> tuple[dict, str]:
+    """The front-matter mapping of a file's bytes, and the front matter's text
+    (to find the line of a field in).
+
+    Raises :class:`FrontMatterError` when the file has no usable front
+    matter.  Warnings are appended to ``problems`` as problem rows
+    ``(reason, message, "warning", field, line)`` (see :mod:`kg.records`):
+    text that is not UTF-8, keys given twice (the last value is used).
+
+    >>> problems = []
+    >>> read_front_matter(b"---\\na: 1\\na: 2\\n---\\n", problems)[0], problems[0][:2]
+    ({'a': 2}, ('duplicate-key', "key 'a' appears more than once; the last value is used"))
+    >>> read_front_matter(b"no fence", [])
+    Traceback (most recent call last):
+    ...
+    kg.frontmatter.FrontMatterError: no YAML front matter (the file must start with ---)
+    """
+    if not data or data.isspace():
+        raise FrontMatterError("empty", "empty file")
+    if b"\x00" in data:
+        raise FrontMatterError("binary", "binary file (contains NUL bytes)")
+    text = decode_text(data, problems)
+
+    fm_text = split_front_matter(text)
+    if fm_text is None:
+        raise FrontMatterError("no-front-matter",
+                               "no YAML front matter (the file must start with ---)")
+    if fm_text is False:
+        raise FrontMatterError("no-front-matter", "front matter is not closed by a --- line")
+    try:
+        meta, duplicates = parse_yaml(fm_text)
+    except _AliasBomb as exc:
+        raise FrontMatterError("yaml-aliases", f"refused: {exc} (a YAML alias bomb?)") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None  # 0-based, after the opening ---
+        reason = f"{exc.problem or exc.context}".strip()
+        raise FrontMatterError("yaml-syntax", f"malformed YAML: {reason}", line) from None
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        raise FrontMatterError("yaml-syntax", f"malformed YAML: {str(exc)[:200]}") from None
+    if not isinstance(meta, dict):
+        raise FrontMatterError("not-a-mapping",
+                               f"front matter is a {type(meta).__name__}, not a mapping")
+    for key, line in duplicates:
+        problems.append(("duplicate-key", f"key {key!r} appears more than once; the last "
+                         "value is used", "warning", str(key), line + 1))
+    return meta, fm_text
+
+
+def decode_text(data: bytes, problems: list[tuple]) -> str:
+    """The text of a file's bytes: UTF-8 (a byte order mark dropped), or else
+    Windows-1252 (Latin-1 for bytes it leaves undefined), with an ``encoding``
+    warning appended to ``problems``.
+
+    >>> problems = []
+    >>> decode_text(b"caf\\xe9", problems), problems[0][0]
+    ('café', 'encoding')
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # a UTF-8 byte order mark is not content
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        problems.append((
+            "encoding", f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}); read as Windows-1252/Latin-1", "warning", None, line))
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
+
+
+def split_front_matter(text: str) -> str | None | Literal[False]:
+    """The text between the opening fence and the next fence line.
+
+    ``None`` when the text does not open with a fence, ``False`` when no
+    fence closes it.  Same answer as python-frontmatter's
+    ``YAMLHandler.detect``/``split`` (tested), without scanning the text with
+    a regex: candidate closing fences are found with ``str.find``.
+
+    >>> split_front_matter("---\\ntitle: A\\n---\\nbody"), split_front_matter("---\\nopen")
+    ('\\ntitle: A\\n', False)
+    """
+    opening = _FENCE.match(text)
+    if opening is None:
+        return None
+    start = opening.end()
+    i = start - 1  # the next match may start at any later line start
+    while (i := text.find("\n---", i)) >= 0:
+        i += 1
+        if _FENCE.match(text, i):
+            return text[start:i]
+    return False
+
+
+# -- YAML ---------------------------------------------------------------------
+class _AliasBomb(yaml.YAMLError):
+    pass
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's safe loader that reports duplicate keys, refuses alias
+    bombs and leaves timestamps as text (so a bad date is a field problem,
+    not a parse failure of the whole file)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, int]] = []
+        self.alias_uses = 0
+
+    def construct_object(self, node, deep=False):  # noqa: ANN001
+        if node in self.constructed_objects:
+            self.alias_uses += 1
+            if self.alias_uses > MAX_ALIASES:
+                raise _AliasBomb(f"more than {MAX_ALIASES} alias references")
+        return super().construct_object(node, deep)
+
+    def construct_mapping(self, node, deep=False):  # noqa: ANN001
+        if isinstance(node, yaml.MappingNode):
+            seen: set = set()
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    if key_node.value in seen:
+                        self.duplicates.append((key_node.value, key_node.start_mark.line))
+                    seen.add(key_node.value)
+        return super().construct_mapping(node, deep)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)
+
+
+def parse_yaml_libyaml(text: str) -> tuple[Any, list[tuple[str, int]]]:
+    """Parse front matter with libyaml (the careful path of :func:`parse_yaml`):
+    (value, duplicate keys as (key, 0-based line)); timestamps stay text.
+
+    >>> parse_yaml_libyaml("a: 1\\nb: 2021-12-15\\na: 3\\n")
+    ({'a': 3, 'b': '2021-12-15'}, [('a', 2)])
+    """
+    loader = _Loader(text)
+    try:
+        return loader.get_single_data(), loader.duplicates
+    finally:
+        loader.dispose()
+
+
+try:  # the Rust YAML parser: much faster, same results on the real corpora (tested)
+    import yaml_rs
+
+    _RS_LIMITS = yaml_rs.AliasLimits(max_alias_expansions_per_anchor=MAX_ALIASES,
+                                     max_replay_stack_depth=4,
+                                     max_total_replayed_events=4 * MAX_ALIASES)
+except ImportError:  # pragma: no cover - yaml-rs is a declared dependency
+    yaml_rs = None  # type: ignore[assignment]
+
+
+def parse_yaml(text: str) -> tuple[Any, list[tuple[str, int]]]:
+    """Parse front matter: (value, duplicate keys as (key, 0-based line)).
+
+    The fast parser answers the common case; anything it refuses (syntax
+    errors, duplicate keys, aliases) is parsed again by libyaml, whose
+    errors carry the line and whose checks name the duplicate keys.
+
+    >>> parse_yaml("title: A\\npublished: 2021-12-15T12:20:00Z\\n")
+    ({'title': 'A', 'published': '2021-12-15T12:20:00Z'}, [])
+    """
+    if yaml_rs is not None:
+        try:
+            return yaml_rs.loads(text, parse_datetime=False, alias_limits=_RS_LIMITS), []
+        except Exception:  # noqa: BLE001 - any refusal: take the careful path
+            pass
+    return parse_yaml_libyaml(text)
