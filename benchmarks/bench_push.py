@@ -9,7 +9,7 @@
    upload (``PUT /store?graph=...``) of the whole export as one N-Triples file
    to a fresh ``oxigraph serve`` (the file already in memory: only the
    request is timed).
-3. ``kg.remote.push`` of the export (reading, grouping by graph, hashing,
+3. ``kg.store.push`` of the export (reading, grouping by graph, hashing,
    state file, drop + N-Quads POST per batch) to a fresh server, then the
    same push again (nothing changed: nothing sent) and a push with one graph
    changed.
@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from servers import start_oxigraph, stop_pid  # noqa: E402
 
-from kg.remote import RemoteStore, push, read_graphs  # noqa: E402
+from kg.store import RemoteStore, push, read_graphs  # noqa: E402
 
 
 def make_export(n: int, workdir: Path) -> Path:
@@ -92,7 +92,7 @@ def push_once(nq: Path, workdir: Path) -> dict:
         unchanged_s = time.perf_counter() - t
         # One graph changed: forget its hash, as if its file had been edited.
         state = json.loads((export / "push-state.json").read_text())
-        graphs = next(iter(state["endpoints"].values()))["graphs"]
+        graphs = next(iter(state["targets"].values()))["graphs"]
         graphs.pop(sorted(graphs)[len(graphs) // 2])
         (export / "push-state.json").write_text(json.dumps(state))
         one = push(export, store)

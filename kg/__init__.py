@@ -25,7 +25,7 @@ _HOME = {
     "load": "ingest:load_corpus", "open": "knowledge_graph", "KnowledgeGraph": "knowledge_graph",
     "build": "pipeline", "BuildResult": "pipeline", "read_graph": "exports",
     "write_graph": "exports", "build_graph": "graph", "load_corpus": "ingest",
-    "RemoteStore": "remote", "push": "remote", "serve": "remote",
+    "RemoteStore": "store", "push": "store", "serve": "server",
     "from_rdf": "rdf", "to_rdf": "rdf", "validate": "rdf", "write_rdf": "rdf",
     "Article": "records", "Corpus": "records", "Image": "records", "Problem": "records",
     "Provider": "records", "SourceFile": "records",
@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     from .pipeline import BuildResult, build
     from .rdf import from_rdf, to_rdf, validate, write_rdf
     from .records import Article, Corpus, Image, Problem, Provider, SourceFile
-    from .remote import RemoteStore, push, serve
-    from .store import QueryResult, Store, build_store, open_store
+    from .server import serve
+    from .store import QueryResult, RemoteStore, Store, build_store, open_store, push
     from .stories import add_stories, find_stories
     from .views import draw_view, write_all
 

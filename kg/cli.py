@@ -238,7 +238,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
         return 2
     except StoreError as exc:
         # A server that fails or refuses (connection, authentication) is not a usage error.
-        from .remote import RemoteError
+        from .store import RemoteError
 
         print(f"kg query: {exc}", file=sys.stderr)
         return 1 if isinstance(exc, RemoteError) else 2
@@ -326,7 +326,7 @@ def _print_summary(s: dict, title: str) -> None:
 
 
 def _cmd_push(args: argparse.Namespace) -> int:
-    from .remote import PushError, RemoteError, RemoteStore, push
+    from .store import PushError, RemoteError, RemoteStore, push
 
     try:
         store = RemoteStore(args.endpoint, update_url=args.update,
@@ -355,7 +355,8 @@ def _cmd_push(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     import signal
 
-    from .remote import RemoteError, serve
+    from .server import serve
+    from .store import RemoteError
 
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"kg serve: warning: binding {args.host} makes the store reachable from other "

@@ -334,11 +334,11 @@ def _input_stamp(hashes: Iterable[tuple[str, str]], rdf: bool) -> str:
 
 
 def _output_files(out: Path, outputs: list[Path], rdf: bool) -> list[Path]:
-    from .store import STORE_DIR, _state_path
+    from .store import STORE_DIR, state_path
 
     files = [p for p in outputs if p.is_file()]
     # CURRENT changes when the store is opened for writing (read-only is fine)
-    return files + [out / STORE_DIR / "CURRENT", _state_path(out / STORE_DIR)] if rdf else files
+    return files + [out / STORE_DIR / "CURRENT", state_path(out / STORE_DIR)] if rdf else files
 
 
 def _write_stamp(out: Path, files: list[SourceFile], outputs: list[Path], summary: dict,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.remote import oxigraph_binary, wait_http
+from kg.server import oxigraph_binary, wait_http
 
 
 def free_port() -> int:
@@ -153,7 +153,7 @@ def start_virtuoso(directory: Path) -> Endpoint:
     ini = directory / "virtuoso.ini"
     ini.write_text(textwrap.dedent(VIRTUOSO_INI.format(d=directory, sql_port=sql_port,
                                                        http_port=http_port)))
-    log = open(directory / "stdout.log", "wb")
+    log = open(directory / "stdout.log", "wb")  # noqa: SIM115 - the server writes it until stopped
     proc = subprocess.Popen(["virtuoso-t", "+foreground", "+configfile", str(ini)],
                             cwd=directory, stdout=log, stderr=subprocess.STDOUT)
     log.close()
@@ -198,7 +198,8 @@ def virtuoso(virtuoso_server: Endpoint) -> Iterator[Endpoint]:
 
 
 def _clear_newskg(ep: Endpoint) -> None:
-    from kg.remote import UNION_GRAPH, RemoteStore, sparql_iri
+    from kg.store import RemoteStore, sparql_iri
+    from kg.vocab import UNION_GRAPH
 
     store = RemoteStore(ep.query_url)
     graphs = [*store.graph_counts(), UNION_GRAPH]

@@ -1,4 +1,4 @@
-"""kg.remote against real servers: Oxigraph (PyPI binary) and Virtuoso (Debian).
+"""kg.store.remote, push and kg.server against real servers: Oxigraph (PyPI binary) and Virtuoso (Debian).
 
 Same queries, same results as the embedded store; incremental push proven by
 the servers' own per-graph triple counts; retries, auth errors, read-only
@@ -23,15 +23,16 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from servers import Endpoint, oxigraph, start_oxigraph, stop_pid, virtuoso, virtuoso_fresh, virtuoso_server  # noqa: F401
+from servers import Endpoint, oxigraph, start_oxigraph, stop_pid, virtuoso, virtuoso_fresh, virtuoso_server
 
 import kg
 from kg.pipeline import export_rdf
 from kg.rdf import COMPUTED_GRAPH, source_iri
-from kg.remote import AuthenticationError, RemoteStore, push, read_graphs, serve, sparql_string
-from kg.store import EmbeddedStore
+from kg.server import serve
+from kg.store import AuthenticationError, EmbeddedStore, RemoteStore, push, read_graphs, sparql_string
 
 pytestmark = pytest.mark.server
+FIXTURES = (oxigraph, virtuoso, virtuoso_fresh, virtuoso_server)  # from servers.py, used by name
 ROOT = Path(__file__).resolve().parent.parent
 
 # Representative queries (besides ontology/queries/*.rq): aggregates, joins,

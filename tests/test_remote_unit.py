@@ -1,4 +1,4 @@
-"""kg.remote without a server: escaping, binding, N-Quads reading, bulk chunks.
+"""kg.store.remote, sparql and sync without a server: escaping, binding, N-Quads reading, bulk chunks.
 
 The escaping tests feed the output to a real SPARQL parser (pyoxigraph) and
 check that the value comes back unchanged and the query keeps its shape.
@@ -14,12 +14,12 @@ import pyoxigraph as ox
 import pytest
 
 from kg.exports import write_split_nquads
-from kg.remote import (
+from kg.store import (
     PushError,
     RemoteError,
     RemoteStore,
     bind_values,
-    graph_hash,
+    graph_digest,
     query_form,
     read_graphs,
     sparql_iri,
@@ -180,7 +180,7 @@ def test_read_graphs_groups_lines_by_graph_like_a_parser(tmp_path: Path) -> None
         got = {str(q.triple) for q in ox.parse(b"".join(lines), ox.RdfFormat.N_QUADS)}
         assert got == expected[g]
         assert len(lines) == len(expected[g])  # duplicate lines counted once
-    assert graph_hash(graphs["https://e/g1"]) != graph_hash(graphs["https://e/g2"])
+    assert graph_digest(b"".join(graphs["https://e/g1"])) != graph_digest(b"".join(graphs["https://e/g2"]))
 
 
 @pytest.mark.parametrize("line", ['<https://e/s> <https://e/p> <https://e/o> .\n',

@@ -146,11 +146,11 @@ def test_builder_failure_keeps_the_previous_store(tmp_path):
     with open_store(store_dir) as s:
         before = _dump(s)
     # bad RDF in a streamed chunk: reported as a StoreError naming the source
-    with pytest.raises(StoreError, match="invalid RDF in N-Quads"):
-        with StoreBuilder(store_dir, chunk_bytes=100) as builder:
-            builder.add(info["nquads"].read_text())
-            builder.add('<http://e/s> <http://e/p> "unterminated .\n')
-            builder.commit()
+    with pytest.raises(StoreError, match="invalid RDF in N-Quads"), \
+            StoreBuilder(store_dir, chunk_bytes=100) as builder:
+        builder.add(info["nquads"].read_text())
+        builder.add('<http://e/s> <http://e/p> "unterminated .\n')
+        builder.commit()
     # an exception in the caller's code, with loads still queued
     with pytest.raises(RuntimeError, match="caller failed"), StoreBuilder(store_dir, chunk_bytes=100) as builder:
         builder.add(info["nquads"].read_text())
@@ -417,7 +417,7 @@ def test_store_is_rebuilt_when_its_digests_are_missing_or_broken(corpus_dir, tmp
         state.write_bytes(damage)
         again = kg.build(tmp_path / "in", out=out, cache=False)
         assert "store_graphs_replaced" not in again.summary
-        assert json.loads(state.read_bytes())["version"] == 1
+        assert json.loads(state.read_bytes())["version"] == 2  # kg.store.sync.STATE_VERSION
     state.unlink()
     assert "store_graphs_replaced" not in kg.build(tmp_path / "in", out=out, cache=False).summary
 
