@@ -16,7 +16,7 @@ _HOME = {
     "build": "exports", "BuildResult": "exports", "read_graph": "exports",
     "write_graph": "exports", "build_graph": "graph", "load_corpus": "ingest",
     "RemoteStore": "remote", "push": "remote", "serve": "remote",
-    "from_rdf": "rdf", "to_rdf": "rdf", "validate": "rdf", "write_rdf": "rdf",
+    "from_rdf": "rdf", "to_rdf": "rdf", "validate": "shacl", "write_rdf": "rdf",
     "Article": "records", "Corpus": "records", "Image": "records", "Problem": "records",
     "Provider": "records", "SourceFile": "records",
     "QueryResult": "store", "Store": "store", "build_store": "store", "open_store": "store",
@@ -28,9 +28,10 @@ if TYPE_CHECKING:
     from .exports import BuildResult, build, read_graph, write_graph
     from .graph import build_graph
     from .ingest import load_corpus
-    from .rdf import from_rdf, to_rdf, validate, write_rdf
+    from .rdf import from_rdf, to_rdf, write_rdf
     from .records import Article, Corpus, Image, Problem, Provider, SourceFile
     from .remote import RemoteStore, push, serve
+    from .shacl import validate
     from .store import QueryResult, Store, build_store, open_store
     from .stories import add_stories, cluster_labels, find_stories, topic_clusters
     from .views import draw_view, write_all
