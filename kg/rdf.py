@@ -25,13 +25,10 @@ convenience and :func:`from_rdf` reads RDF back into NetworkX.
 
 from __future__ import annotations
 
-import math
 import os
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import networkx as nx
@@ -39,6 +36,20 @@ import orjson
 
 from ._perf import gc_paused
 from ._util import ONTOLOGY_DIR, atomic_writer
+from .terms import (
+    CLASS_TERMS,
+    CLASSES,
+    EDGE_PROPERTIES,
+    EDGE_RELATIONS,
+    KINDS,
+    LIST_ATTRS,
+    PROPERTIES,
+    SCALAR_ATTRS,
+    SCHEME_STATEMENTS,
+    Statement,
+    describe,
+    source_statements,
+)
 from .vocab import (
     COMPUTED_GRAPH,
     DCTERMS,
@@ -68,62 +79,7 @@ NQUADS = "newskg.nq"
 TURTLE = "newskg.ttl"
 JSONLD = "newskg.jsonld"
 
-
-# -- terms --------------------------------------------------------------------------
-# A statement is (property, lexical value, datatype); the datatype is "@id" for
-# an IRI, "" for xsd:string, "@<tag>" for a language-tagged string, else an
-# xsd local name.  Properties are the JSON-LD terms of ontology/context.jsonld.
-PROPERTIES: dict[str, str] = {
-    "type": RDF_TYPE,
-    "headline": SCHEMA + "headline",
-    "alternativeHeadline": SCHEMA + "alternativeHeadline",
-    "description": SCHEMA + "description",
-    "datePublished": SCHEMA + "datePublished",
-    "url": SCHEMA + "url",
-    "alternateUrl": NKG + "alternateUrl",
-    "articleSection": SCHEMA + "articleSection",
-    "contentType": NKG + "contentType",
-    "quality": NKG + "quality",
-    "heat": NKG + "heat",
-    "inLanguage": SCHEMA + "inLanguage",
-    "keywords": SCHEMA + "keywords",
-    "wasDerivedFrom": PROV + "wasDerivedFrom",
-    "referenceOnly": NKG + "referenceOnly",
-    "name": SCHEMA + "name",
-    "alternateName": SCHEMA + "alternateName",
-    "domain": NKG + "domain",
-    "prefLabel": SKOS + "prefLabel",
-    "altLabel": SKOS + "altLabel",
-    "notation": SKOS + "notation",
-    "inScheme": SKOS + "inScheme",
-    "contentUrl": SCHEMA + "contentUrl",
-    "width": SCHEMA + "width",
-    "height": SCHEMA + "height",
-    "label": RDFS + "label",
-    "method": NKG + "method",
-    "threshold": NKG + "threshold",
-    "score": NKG + "score",
-    "size": NKG + "size",
-    "windowDays": NKG + "windowDays",
-    "identifier": DCTERMS + "identifier",
-    # edges
-    "publisher": SCHEMA + "publisher",
-    "about": SCHEMA + "about",
-    "relatedArticle": NKG + "relatedArticle",
-    "image": SCHEMA + "image",
-    "inStory": NKG + "inStory",
-}
-#: Graph relation (edge key) -> property.
-EDGE_PROPERTIES = {"publishedBy": "publisher", "about": "about", "related": "relatedArticle",
-                   "image": "image", "inStory": "inStory"}
-#: Node kind -> class.
-CLASSES = {"article": SCHEMA + "NewsArticle", "provider": SCHEMA + "NewsMediaOrganization",
-           "topic": SKOS + "Concept", "image": SCHEMA + "ImageObject", "story": NKG + "Story"}
-SOURCE_FILE_CLASS = NKG + "SourceFile"
-_CLASS_TERMS = {CLASSES["article"]: "NewsArticle", CLASSES["provider"]: "NewsMediaOrganization",
-                CLASSES["topic"]: "Concept", CLASSES["image"]: "ImageObject",
-                CLASSES["story"]: "Story", SOURCE_FILE_CLASS: "SourceFile",
-                SKOS + "ConceptScheme": "ConceptScheme"}
+# The prefixes of the Turtle exports, in the order of their prologue.
 _PREFIXES = (("schema", SCHEMA), ("nkg", NKG), ("skos", SKOS), ("dcterms", DCTERMS),
              ("prov", PROV), ("rdfs", RDFS), ("xsd", XSD))
 
@@ -142,109 +98,6 @@ def curie(full: str) -> str:
 
 _NT_PRED = {k: f"<{v}>" for k, v in PROPERTIES.items()}
 _TTL_PRED = {k: ("a" if k == "type" else curie(v)) for k, v in PROPERTIES.items()}
-
-_LANG = re.compile(r"[a-z]{2,3}(-[a-z0-9]{1,8})*\Z")
-
-
-def _lang(locale: object) -> str:
-    """A BCP 47 tag (lower case, as RDF stores normalise it) or '' if unusable."""
-    if not isinstance(locale, str):
-        return ""
-    tag = locale.strip().replace("_", "-").lower()
-    return tag if _LANG.match(tag) else ""
-
-
-def _datetime(value: datetime) -> str:
-    if value.tzinfo is None:  # the graph holds aware UTC datetimes; be safe
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _double(value: float) -> str:
-    value = float(value)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "INF" if value > 0 else "-INF"
-    return repr(value)
-
-
-Statement = tuple[str, str, str]  # (property, lexical form or IRI, datatype)
-
-
-def _describe(nid: str, d: dict) -> list[Statement]:
-    """The statements about one node (without its edges)."""
-    kind = d.get("kind")
-    st: list[Statement] = [("type", CLASSES[kind], "@id")]
-    add = st.append
-    if kind == "article":
-        tag = _lang(d.get("locale"))
-        text_type = "@" + tag if tag else ""
-        add(("headline", d["title"], text_type))
-        for t in d.get("alt_titles", ()):
-            add(("alternativeHeadline", t, text_type))
-        if d.get("excerpt") is not None:
-            add(("description", d["excerpt"], text_type))
-        if isinstance(d.get("published"), datetime):
-            add(("datePublished", _datetime(d["published"]), "dateTime"))
-        url = d.get("url")
-        if url:
-            add(("url", url, "anyURI"))
-        for u in d.get("urls", ()):
-            if u != url:
-                add(("alternateUrl", u, "anyURI"))
-        if d.get("category") is not None:
-            add(("articleSection", d["category"], ""))
-        if d.get("type") is not None:
-            add(("contentType", d["type"], ""))
-        for attr in ("quality", "heat"):
-            if d.get(attr) is not None:
-                add((attr, str(int(d[attr])), "integer"))
-        if d.get("locale") is not None:
-            add(("inLanguage", d["locale"], ""))
-        for t in d.get("tags", ()):
-            add(("keywords", t, ""))
-        # Own files; an article known only by reference comes from the files
-        # that list it.
-        for f in (d.get("files") or d.get("sources") or ()):
-            add(("wasDerivedFrom", source_iri(f), "@id"))
-        add(("referenceOnly", "true" if d.get("reference_only") else "false", "boolean"))
-    elif kind == "provider":
-        add(("name", d.get("name") or d["domain"], ""))
-        for n in d.get("alt_names", ()):
-            add(("alternateName", n, ""))
-        add(("domain", d["domain"], ""))
-    elif kind == "topic":
-        add(("prefLabel", d["label"], ""))
-        for n in d.get("alt_labels", ()):
-            add(("altLabel", n, ""))
-        add(("notation", d["key"], ""))
-        add(("inScheme", TOPIC_SCHEME, "@id"))
-    elif kind == "image":
-        add(("contentUrl", d["url"], "anyURI"))
-        for attr in ("width", "height"):
-            if d.get(attr) is not None:
-                add((attr, str(int(d[attr])), "integer"))
-    elif kind == "story":
-        add(("label", str(d.get("label", nid)), ""))
-        if d.get("method") is not None:
-            add(("method", str(d["method"]), ""))
-        for attr in ("threshold", "score"):
-            if d.get(attr) is not None:
-                add((attr, _double(d[attr]), "double"))
-        if d.get("size") is not None:
-            add(("size", str(int(d["size"])), "integer"))
-        if d.get("window_days") is not None:
-            add(("windowDays", _double(d["window_days"]), "double"))
-    return st
-
-
-def _source_statements(path: str) -> list[Statement]:
-    return [("type", SOURCE_FILE_CLASS, "@id"), ("identifier", path, "")]
-
-
-_SCHEME_STATEMENTS: list[Statement] = [
-    ("type", SKOS + "ConceptScheme", "@id"), ("prefLabel", "newskg topics", "@en")]
 
 
 def _literal(value: str, dtype: str, datatype: str) -> str:
@@ -267,7 +120,7 @@ def _ttl_object(value: str, dtype: str) -> str:
     if dtype == "@id":
         if value.startswith(ID):
             return f"<{value[len(ID):]}>"  # relative to @base
-        if value in _CLASS_TERMS:
+        if value in CLASS_TERMS:
             return curie(value)
         return f"<{value}>"
     return _literal(value, dtype, f"xsd:{dtype}")
@@ -318,16 +171,16 @@ def _subjects(graph: nx.MultiDiGraph) -> Iterator[_Subject]:
         srcs = d.get("sources") or ()
         files.update(srcs)
         files.update(d.get("files") or ())
-        s = _Subject(iris.setdefault(nid, iri(nid)), _describe(nid, d), _sources_graphs(srcs))
+        s = _Subject(iris.setdefault(nid, iri(nid)), describe(nid, d), _sources_graphs(srcs))
         for prop, v, esrcs in sorted(out_edges.get(nid, ()), key=lambda e: (e[0], e[1])):
             target = iris.get(v) or iris.setdefault(v, iri(v))
             s.edges.append((prop, target, _sources_graphs(esrcs)))
         yield s
     if has_topics:
-        yield _Subject(TOPIC_SCHEME, _SCHEME_STATEMENTS, [COMPUTED_GRAPH])
+        yield _Subject(TOPIC_SCHEME, SCHEME_STATEMENTS, [COMPUTED_GRAPH])
     for f in sorted(files):
         g = source_iri(f)
-        yield _Subject(g, _source_statements(f), [g])
+        yield _Subject(g, source_statements(f), [g])
 
 
 def _graph_parts(s: _Subject) -> Iterator[str]:
@@ -463,7 +316,7 @@ def _jsonld_value(value: str, dtype: str, coerced: bool) -> object:
     if dtype == "@id":
         if value.startswith(ID):
             return value[len(ID):]
-        return _CLASS_TERMS.get(value, value)
+        return CLASS_TERMS.get(value, value)
     if dtype and dtype[0] == "@":
         return {"@value": value, "@language": dtype[1:]}
     if dtype and not coerced:
@@ -604,29 +457,6 @@ def to_rdf(graph: nx.MultiDiGraph):
     return ds
 
 
-# -- RDF -> NetworkX ------------------------------------------------------------------
-_KINDS = {v: k for k, v in CLASSES.items()}
-_EDGE_RELATIONS = {PROPERTIES[p]: rel for rel, p in EDGE_PROPERTIES.items()}
-_LIST_ATTRS = {  # property -> (attribute, kinds)
-    PROPERTIES["alternativeHeadline"]: "alt_titles", PROPERTIES["alternateUrl"]: "urls",
-    PROPERTIES["keywords"]: "tags", PROPERTIES["wasDerivedFrom"]: "files",
-    PROPERTIES["alternateName"]: "alt_names", PROPERTIES["altLabel"]: "alt_labels",
-}
-_SCALAR_ATTRS = {  # property -> (attribute, parser)
-    PROPERTIES["headline"]: ("title", str), PROPERTIES["description"]: ("excerpt", str),
-    PROPERTIES["datePublished"]: ("published", datetime.fromisoformat),
-    PROPERTIES["url"]: ("url", str), PROPERTIES["articleSection"]: ("category", str),
-    PROPERTIES["contentType"]: ("type", str), PROPERTIES["quality"]: ("quality", int),
-    PROPERTIES["heat"]: ("heat", int), PROPERTIES["inLanguage"]: ("locale", str),
-    PROPERTIES["referenceOnly"]: ("reference_only", lambda s: s in ("true", "1")),
-    PROPERTIES["name"]: ("name", str), PROPERTIES["domain"]: ("domain", str),
-    PROPERTIES["prefLabel"]: ("label", str), PROPERTIES["notation"]: ("key", str),
-    PROPERTIES["contentUrl"]: ("url", str), PROPERTIES["width"]: ("width", int),
-    PROPERTIES["height"]: ("height", int), PROPERTIES["label"]: ("label", str),
-    PROPERTIES["method"]: ("method", str), PROPERTIES["threshold"]: ("threshold", float),
-    PROPERTIES["score"]: ("score", float), PROPERTIES["size"]: ("size", int),
-    PROPERTIES["windowDays"]: ("window_days", float),
-}
 
 
 def _rdflib_quads(data) -> Iterator[tuple[str, str, str, bool, str | None]]:
@@ -672,18 +502,18 @@ def from_rdf(data) -> nx.MultiDiGraph:
         if not s.startswith(ID) or s == TOPIC_SCHEME:
             continue
         if p == RDF_TYPE:
-            if o in _KINDS:
-                kinds[s] = _KINDS[o]
+            if o in KINDS:
+                kinds[s] = KINDS[o]
                 if g is not None and g.startswith(SOURCE):
                     node_graphs[s].add(source_path(g))
-        elif p in _EDGE_RELATIONS and o_is_iri:
-            srcs = edges[(s, o, _EDGE_RELATIONS[p])]
+        elif p in EDGE_RELATIONS and o_is_iri:
+            srcs = edges[(s, o, EDGE_RELATIONS[p])]
             if g is not None and g.startswith(SOURCE):
                 srcs.add(source_path(g))
-        elif p in _LIST_ATTRS:
-            lists[s][_LIST_ATTRS[p]].add(source_path(o) if p == PROPERTIES["wasDerivedFrom"] else o)
-        elif p in _SCALAR_ATTRS:
-            name, parse = _SCALAR_ATTRS[p]
+        elif p in LIST_ATTRS:
+            lists[s][LIST_ATTRS[p]].add(source_path(o) if p == PROPERTIES["wasDerivedFrom"] else o)
+        elif p in SCALAR_ATTRS:
+            name, parse = SCALAR_ATTRS[p]
             try:
                 attrs[s][name] = parse(o)
             except ValueError as e:
