@@ -29,7 +29,7 @@ import os
 import pickle
 import signal
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -66,13 +66,14 @@ def can_fork() -> bool:
 
 
 def process_map(fn: Callable[..., R], *iterables: Iterable[Any], processes: int | None = None,
-                ordered: bool = True) -> Iterator[R]:
+                ordered: bool = True) -> Generator[R, None, None]:
     """``map(fn, *iterables)`` on ``processes`` forked workers (default: one per
     core); in this process when ``processes`` is 1 or there is no ``fork``.
 
     Workers are forked, never spawned: a spawned worker re-runs the caller's
     script first, and one without a ``__main__`` guard would never return.
-    Results come in order, or as they finish with ``ordered=False``.
+    Results come in order, or as they finish with ``ordered=False``.  The
+    workers stop when the results are exhausted or the generator is closed.
     """
     processes = processes or os.cpu_count() or 1
     if processes <= 1 or not can_fork():

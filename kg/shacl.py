@@ -18,12 +18,13 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from contextlib import ExitStack
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
 
+from ._perf import process_map
 from ._util import ONTOLOGY_DIR
 from .rdf import NQUADS, TURTLE, TURTLE_PROLOGUE, curie, read_turtle_blocks, to_rdf
 from .vocab import ID, NKG, RDF_TYPE, XSD, RDFError
@@ -235,8 +236,6 @@ def _validate_pieces(path: Path, sg, piece_chars: int = 4 << 20, processes: int 
     shapes look no further than that, so the results are those of the whole
     graph at once (a test compares them).
     """
-    import multiprocessing
-
     import pyoxigraph as ox
 
     global _PIECE_CONTEXT
@@ -263,16 +262,14 @@ def _validate_pieces(path: Path, sg, piece_chars: int = 4 << 20, processes: int 
     report("validating triples", 0, total)
     _PIECE_CONTEXT = ({s: tuple(c) for s, c in classes.items()}, story_article, sg)
     del classes
+    if path.stat().st_size <= piece_chars:
+        processes = 1  # one piece: not worth a worker
     try:
-        with ExitStack() as stack:
-            if processes == 1 or path.stat().st_size <= piece_chars:
-                done: Iterable[tuple[list[Violation], int]] = map(_validate_piece, pieces)
-            else:
-                # forked, as kg build's workers: spawned ones would first re-run
-                # the caller's script, which a research script without a
-                # `__main__` guard does not survive (it hangs)
-                pool = stack.enter_context(multiprocessing.get_context("fork").Pool(processes))
-                done = pool.imap_unordered(_validate_piece, pieces)
+        # Forked workers (never spawned: a spawned one would first re-run the
+        # caller's script, and one without a `__main__` guard never returns)
+        # share the context set above instead of receiving it with each piece.
+        with closing(process_map(_validate_piece, pieces, processes=processes,
+                                 ordered=False)) as done:
             for found, n in done:
                 results += found
                 triples += n
