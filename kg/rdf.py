@@ -264,6 +264,7 @@ def iter_quads(graph: nx.MultiDiGraph) -> Iterator[str]:
         yield from chunks
 
 
+@gc_paused()  # a walk of the whole graph, as in write_rdf
 def nquads_of_graph(graph: nx.MultiDiGraph, graph_iri: str) -> str:
     """The N-Quads of one named graph (e.g. one source file), for
     :meth:`kg.store.Store.replace_graph`."""
@@ -361,7 +362,9 @@ class RdfWriter:
     The graph is walked once; each ``write_*`` method then writes one file,
     atomically and deterministically.  :func:`write_rdf` writes all three;
     ``kg build`` (:func:`kg.exports.export_rdf`) also hands the N-Quads and
-    the Turtle to the store as they are written.
+    the Turtle to the store as they are written.  The caller pauses the
+    cyclic collector around the whole stage (:func:`kg._perf.gc_paused`), as
+    those two do: the walk and each writer allocate a great many objects.
 
     >>> import kg, tempfile, pathlib
     >>> w = RdfWriter(kg.build_graph(kg.load_corpus("seeds")))
@@ -413,6 +416,10 @@ class RdfWriter:
         return Path(path)
 
 
+# The walk allocates a great many acyclic objects and frees them by reference
+# count: collections during it would rescan the whole graph and free nothing.
+# Paused once around the whole entry point (kg.exports.export_rdf does the same).
+@gc_paused()
 def write_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> dict:
     """Write ``newskg.nq``, ``newskg.ttl`` and ``newskg.jsonld`` into ``out_dir``.
 
@@ -428,11 +435,10 @@ def write_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> dict:
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with gc_paused():  # the walk allocates millions of acyclic objects
-        writer = RdfWriter(graph)
-        quads, graphs = writer.write_nquads(out / NQUADS)
-        writer.write_turtle(out / TURTLE)
-        writer.write_jsonld(out / JSONLD)
+    writer = RdfWriter(graph)
+    quads, graphs = writer.write_nquads(out / NQUADS)
+    writer.write_turtle(out / TURTLE)
+    writer.write_jsonld(out / JSONLD)
     return {"nquads": out / NQUADS, "turtle": out / TURTLE, "jsonld": out / JSONLD,
             "quads": quads, "graphs": graphs}
 
