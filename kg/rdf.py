@@ -1,10 +1,11 @@
 """The knowledge graph as RDF under the newskg ontology (``ontology/newskg.ttl``).
 
-IRIs come from the graph's node ids (:func:`iri`), so the same input gives
-the same IRIs on any machine.  Every triple sits in the named graph of each
-source file that states it (:func:`source_iri`); what no file states
-(computed stories, story membership, the topic concept scheme) sits in
-:data:`COMPUTED_GRAPH`.  Queries read the union of the named graphs.
+IRIs come from the graph's node ids (:func:`kg.vocab.iri`), so the same
+input gives the same IRIs on any machine.  Every triple sits in the named
+graph of each source file that states it (:func:`kg.vocab.source_iri`); what
+no file states (computed stories, story membership, the topic concept
+scheme) sits in :data:`kg.vocab.COMPUTED_GRAPH`.  Queries read the union of
+the named graphs.  What each node states is :func:`kg.terms.describe`.
 
 Serialisation is streamed by hand from the NetworkX graph, never through
 rdflib's ``Graph.add``: N-Quads (all named graphs), Turtle and JSON-LD of
@@ -14,13 +15,12 @@ convenience and :func:`from_rdf` reads RDF back into NetworkX.
 :func:`kg.shacl.validate` checks an export against ``ontology/shapes.ttl``.
 
 >>> import kg
->>> g = kg.build_graph(kg.load_corpus("seeds"))
->>> iri("provider/caixinglobal.com")
-'https://w3id.org/newskg/id/provider/caixinglobal.com'
->>> ds = kg.to_rdf(g)
->>> from rdflib import RDF, SDO
+>>> ds = to_rdf(kg.build_graph(kg.load_corpus("seeds")))
+>>> from rdflib import RDF, SDO, URIRef
 >>> len(set(ds.subjects(RDF.type, SDO.NewsArticle)))
 8
+>>> URIRef("https://w3id.org/newskg/id/provider/caixinglobal.com") in set(ds.subjects())
+True
 """
 
 from __future__ import annotations
@@ -71,9 +71,8 @@ from .vocab import (
     source_path,
 )
 
-__all__ = ["iri", "node_id", "source_iri", "source_path", "write_rdf", "RdfWriter", "TURTLE_PROLOGUE", "iter_quads",
-           "nquads_of_graph", "to_rdf", "from_rdf", "curie", "RDFError", "NKG", "ID", "SOURCE", "COMPUTED_GRAPH",
-           "TOPIC_SCHEME", "ONTOLOGY_DIR", "NQUADS", "TURTLE", "JSONLD"]
+__all__ = ["write_rdf", "RdfWriter", "TURTLE_PROLOGUE", "iter_quads", "nquads_of_graph",
+           "read_turtle_blocks", "to_rdf", "from_rdf", "curie", "NQUADS", "TURTLE", "JSONLD"]
 
 NQUADS = "newskg.nq"
 TURTLE = "newskg.ttl"

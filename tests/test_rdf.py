@@ -16,24 +16,10 @@ from rdflib import RDF, SDO, XSD, Literal, URIRef
 
 import kg
 from kg.exports import export_rdf
-from kg.rdf import (
-    COMPUTED_GRAPH,
-    ID,
-    NKG,
-    TURTLE_PROLOGUE,
-    escape_literal,
-    from_rdf,
-    iri,
-    node_id,
-    nquads_of_graph,
-    read_turtle_blocks,
-    source_iri,
-    source_path,
-    to_rdf,
-    write_rdf,
-)
+from kg.rdf import TURTLE_PROLOGUE, from_rdf, nquads_of_graph, read_turtle_blocks, to_rdf, write_rdf
 from kg.records import Article, Image, Provider
 from kg.stories import add_stories
+from kg.vocab import COMPUTED_GRAPH, ID, NKG, RDFError, escape_literal, iri, node_id, source_iri, source_path
 
 DEFAULT_GC_THRESHOLDS = __import__("gc").get_threshold()
 
@@ -118,7 +104,7 @@ def test_source_iri_inverts_and_is_valid():
 
 
 def test_node_id_rejects_foreign_iris():
-    with pytest.raises(kg.rdf.RDFError):
+    with pytest.raises(RDFError):
         node_id("https://example.org/article/1")
 
 

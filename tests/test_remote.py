@@ -27,9 +27,9 @@ from servers import Endpoint, oxigraph, start_oxigraph, stop_pid, virtuoso, virt
 
 import kg
 from kg.exports import export_rdf
-from kg.rdf import COMPUTED_GRAPH, source_iri
 from kg.remote import AuthenticationError, RemoteStore, push, read_graphs, serve, sparql_string
 from kg.store import EmbeddedStore
+from kg.vocab import COMPUTED_GRAPH, source_iri
 
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
