@@ -148,7 +148,7 @@ def _subjects(graph: nx.MultiDiGraph) -> Iterator[_Subject]:
 
     files: set[str] = set()
     has_topics = False
-    nodes = graph._node  # networkx's dicts: its views cost 2x here
+    nodes = graph._node  # networkx's own dicts: its views add a call to every lookup
     out_edges: dict[str, list] = defaultdict(list)
     for u, nbrs in graph._succ.items():
         if nodes[u].get("kind") not in CLASSES:
@@ -196,8 +196,8 @@ def _nquads_by_graph(subjects: list[_Subject]) -> Iterator[tuple[str, list[str]]
     """(graph IRI, N-Quads text chunks) for every named graph, in IRI order.
 
     Streamed: one graph's text is built at a time, from an index of the
-    subjects each graph mentions, so the whole N-Quads never sit in memory
-    (1.2 GB at 100,000 articles).  Within a graph, subjects keep their order.
+    subjects each graph mentions, so the whole N-Quads (the largest export)
+    never sit in memory.  Within a graph, subjects keep their order.
     """
     members: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(subjects):

@@ -108,7 +108,7 @@ def _data_graph(data):
 def _rdflib_graph(path: Path):
     """The union of an RDF file's triples as an rdflib Graph.
 
-    Parsed by pyoxigraph (3x faster than rdflib's parsers here).
+    Parsed by pyoxigraph, which is quicker at it than rdflib's parsers.
     """
     import pyoxigraph as ox
     from rdflib import Graph
@@ -155,8 +155,9 @@ def validate(data, shapes: str | os.PathLike | None = None, *,
 
     ``data`` is an export folder (its ``newskg.ttl``, else ``newskg.nq``), an
     RDF file, an rdflib graph/dataset or a NetworkX graph.  A Turtle export
-    of newskg is validated in pieces of whole subject blocks, on every core:
-    at 100,000 articles that holds a few hundred MB instead of 3 GB.
+    of newskg is validated in pieces of whole subject blocks on forked worker
+    processes (two by default), so memory holds a few pieces at a time rather
+    than the whole export as one rdflib graph.
     ``progress(stage, done, total)`` is called as pieces are done, as in
     :func:`kg.exports.build`.
 
