@@ -30,6 +30,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import orjson
@@ -70,6 +71,9 @@ from .vocab import (
     source_iri,
     source_path,
 )
+
+if TYPE_CHECKING:
+    from rdflib import Dataset
 
 __all__ = ["write_rdf", "RdfWriter", "TURTLE_PROLOGUE", "iter_quads", "nquads_of_graph",
            "read_turtle_blocks", "to_rdf", "from_rdf", "curie", "NQUADS", "TURTLE", "JSONLD"]
@@ -266,7 +270,14 @@ def iter_quads(graph: nx.MultiDiGraph) -> Iterator[str]:
 @gc_paused()  # a walk of the whole graph, as in write_rdf
 def nquads_of_graph(graph: nx.MultiDiGraph, graph_iri: str) -> str:
     """The N-Quads of one named graph (e.g. one source file), for
-    :meth:`kg.store.Store.replace_graph`."""
+    :meth:`kg.store.Store.replace_graph`.
+
+    >>> import kg
+    >>> from kg.vocab import COMPUTED_GRAPH
+    >>> text = nquads_of_graph(kg.build_graph(kg.load_corpus("seeds")), COMPUTED_GRAPH)
+    >>> all(line.endswith(f" <{COMPUTED_GRAPH}> .") for line in text.splitlines())
+    True
+    """
     subjects = [s for s in _subjects(graph) if graph_iri in _graph_parts(s)]
     return "".join(chunk for g, chunks in _nquads_by_graph(subjects) if g == graph_iri
                    for chunk in chunks)
@@ -298,6 +309,12 @@ def read_turtle_blocks(path: str | os.PathLike, chunk_chars: int = 8 << 20) -> I
 
     Blocks are separated by a blank line, which no literal holds (line
     breaks are escaped), so each piece is extended to the next blank line.
+
+    >>> import kg, tempfile
+    >>> ttl = write_rdf(kg.build_graph(kg.load_corpus("seeds")), tempfile.mkdtemp())["turtle"]
+    >>> pieces = list(read_turtle_blocks(ttl, chunk_chars=1000))
+    >>> len(pieces) > 1, TURTLE_PROLOGUE + "".join(pieces) == ttl.read_text(encoding="utf-8")
+    (True, True)
     """
     with open(path, encoding="utf-8", newline="\n") as f:
         if f.read(len(TURTLE_PROLOGUE)) != TURTLE_PROLOGUE:
@@ -442,7 +459,7 @@ def write_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> dict:
             "quads": quads, "graphs": graphs}
 
 
-def to_rdf(graph: nx.MultiDiGraph):
+def to_rdf(graph: nx.MultiDiGraph) -> Dataset:
     """The graph as an :class:`rdflib.Dataset` (one named graph per file).
 
     The dataset's default graph is the union of the named graphs, as in the
@@ -464,7 +481,7 @@ def to_rdf(graph: nx.MultiDiGraph):
 
 
 
-def _rdflib_quads(data) -> Iterator[tuple[str, str, str, bool, str | None]]:
+def _rdflib_quads(data: Dataset | str | os.PathLike[str]) -> Iterator[tuple[str, str, str, bool, str | None]]:
     """(subject, predicate, object, object is IRI, graph) from rdflib or a file."""
     from rdflib import URIRef
 
@@ -483,7 +500,7 @@ def _rdflib_quads(data) -> Iterator[tuple[str, str, str, bool, str | None]]:
         yield str(s), str(p), str(o), isinstance(o, URIRef), (str(gid) if gid is not None else None)
 
 
-def from_rdf(data) -> nx.MultiDiGraph:
+def from_rdf(data: Dataset | str | os.PathLike[str]) -> nx.MultiDiGraph:
     """Read a newskg export back into a NetworkX graph.
 
     ``data`` is an :class:`rdflib.Dataset` (e.g. from :func:`to_rdf`) or the

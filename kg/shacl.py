@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
@@ -28,6 +29,9 @@ from ._perf import process_map
 from ._util import ONTOLOGY_DIR
 from .rdf import NQUADS, TURTLE, TURTLE_PROLOGUE, curie, read_turtle_blocks, to_rdf
 from .vocab import ID, NKG, RDF_TYPE, XSD, RDFError
+
+if TYPE_CHECKING:
+    from rdflib import Graph
 
 __all__ = ["validate", "ValidationReport", "Violation", "SHAPES"]
 
@@ -38,7 +42,12 @@ SH = "http://www.w3.org/ns/shacl#"
 
 @dataclass(frozen=True)
 class Violation:
-    """One SHACL validation result, readable with ``str()``."""
+    """One SHACL validation result, readable with ``str()``.
+
+    >>> from kg.vocab import iri
+    >>> print(Violation("Violation", iri("provider/x"), "nkg:domain", "not a domain", '"x y"'))
+    Violation: <provider/x> nkg:domain: not a domain (value "x y")
+    """
 
     severity: str          # "Violation", "Warning" or "Info"
     focus: str             # the node that failed
@@ -56,7 +65,13 @@ class Violation:
 @dataclass
 class ValidationReport:
     """The outcome of :func:`validate`: ``conforms`` is False when any result
-    has severity Violation (warnings are listed but do not fail)."""
+    has severity Violation (warnings are listed but do not fail).
+
+    >>> warning = Violation("Warning", "urn:x", "schema:url", "no URL")
+    >>> report = ValidationReport(conforms=True, results=[warning], triples=3)
+    >>> report.violations, len(report.warnings)
+    ([], 1)
+    """
 
     conforms: bool
     results: list[Violation]
@@ -64,10 +79,12 @@ class ValidationReport:
 
     @property
     def violations(self) -> list[Violation]:
+        """The results of severity Violation."""
         return [r for r in self.results if r.severity == "Violation"]
 
     @property
     def warnings(self) -> list[Violation]:
+        """The other results (warnings and information)."""
         return [r for r in self.results if r.severity != "Violation"]
 
 
@@ -77,7 +94,7 @@ def _short(term: str) -> str:
     return curie(term) if term.startswith("http") else term
 
 
-def _data_graph(data):
+def _data_graph(data: Graph | nx.Graph | str | os.PathLike[str]) -> Graph:
     """An rdflib Graph of the union for ``validate``."""
     from rdflib import Dataset, Graph
 
@@ -105,7 +122,7 @@ def _data_graph(data):
     return data
 
 
-def _rdflib_graph(path: Path):
+def _rdflib_graph(path: Path) -> Graph:
     """The union of an RDF file's triples as an rdflib Graph.
 
     Parsed by pyoxigraph, which is quicker at it than rdflib's parsers.
@@ -121,7 +138,7 @@ def _rdflib_graph(path: Path):
     return g
 
 
-def _add_oxigraph_triples(g, triples: Iterable) -> int:
+def _add_oxigraph_triples(g: Graph, triples: Iterable) -> int:
     """Add pyoxigraph triples (or quads: their triples) to rdflib graph ``g``,
     each distinct term converted once; returns the size of ``g``."""
     import pyoxigraph as ox
@@ -149,7 +166,8 @@ def _add_oxigraph_triples(g, triples: Iterable) -> int:
     return len(g)
 
 
-def validate(data, shapes: str | os.PathLike | None = None, *,
+def validate(data: Graph | nx.Graph | str | os.PathLike[str],
+             shapes: str | os.PathLike[str] | None = None, *,
              progress: Callable[[str, int, int], None] | None = None) -> ValidationReport:
     """Validate an export against ``ontology/shapes.ttl`` with pySHACL.
 
@@ -168,7 +186,7 @@ def validate(data, shapes: str | os.PathLike | None = None, *,
     """
     from rdflib import Graph
 
-    sg = Graph().parse(shapes or SHAPES, format="turtle")
+    sg = Graph().parse(os.fspath(shapes) if shapes else SHAPES, format="turtle")
     turtle = _newskg_turtle(data)
     if turtle is not None:
         results, triples = _validate_pieces(turtle, sg, progress=progress)
@@ -181,7 +199,7 @@ def validate(data, shapes: str | os.PathLike | None = None, *,
                             results=results, triples=triples)
 
 
-def _shacl(g, sg) -> list[Violation]:
+def _shacl(g: Graph, sg: Graph) -> list[Violation]:
     """pySHACL's results on graph ``g`` with shapes ``sg``, readable."""
     import pyshacl
     from rdflib import URIRef
@@ -206,7 +224,7 @@ def _shacl(g, sg) -> list[Violation]:
     return out
 
 
-def _newskg_turtle(data) -> Path | None:
+def _newskg_turtle(data: object) -> Path | None:
     """The Turtle export ``data`` names (a folder or the file), if newskg wrote it."""
     if not isinstance(data, (str, os.PathLike)):
         return None
@@ -223,10 +241,10 @@ def _newskg_turtle(data) -> Path | None:
 # classes of the nodes it points to (sh:class) and, for each story, one of its
 # articles (a story has at least one: sh:inversePath nkg:inStory).  Set before
 # the worker processes fork, so they share it instead of receiving it.
-_PIECE_CONTEXT: tuple[dict[str, tuple[str, ...]], dict[str, str], object] | None = None
+_PIECE_CONTEXT: tuple[dict[str, tuple[str, ...]], dict[str, str], Graph] | None = None
 
 
-def _validate_pieces(path: Path, sg, piece_chars: int = 4 << 20, processes: int | None = None,
+def _validate_pieces(path: Path, sg: Graph, piece_chars: int = 4 << 20, processes: int | None = None,
                      progress: Callable[[str, int, int], None] | None = None,
                      ) -> tuple[list[Violation], int]:
     """SHACL results for a newskg Turtle export, validated a piece at a time.

@@ -179,7 +179,11 @@ def describe(nid: str, d: dict) -> list[Statement]:
 
 
 def source_statements(path: str) -> list[Statement]:
-    """The statements about source file ``path`` (a relative file name)."""
+    """The statements about source file ``path`` (a relative file name).
+
+    >>> source_statements("seeds/a.md")[1]
+    ('identifier', 'seeds/a.md', '')
+    """
     return [("type", SOURCE_FILE_CLASS, "@id"), ("identifier", path, "")]
 
 
