@@ -50,6 +50,7 @@ from kg.pipeline import export_rdf  # noqa: E402
 from kg.rdf import write_rdf  # noqa: E402
 from kg.store import open_store  # noqa: E402
 from kg.stories import add_stories  # noqa: E402
+from kg.vocab import ID, iri  # noqa: E402
 
 QUERIES = ROOT / "ontology" / "queries"
 
@@ -69,7 +70,7 @@ def _bindings(graph) -> dict[str, dict]:
     related = Counter(u for u, _, k in graph.edges(keys=True) if k == "related")
     topic = graph.nodes[about.most_common(1)[0][0]]["label"] if about else "x"
     domain = graph.nodes[pub.most_common(1)[0][0]]["domain"] if pub else "x"
-    start = kg.rdf.iri(related.most_common(1)[0][0]) if related else kg.rdf.ID + "article/x"
+    start = iri(related.most_common(1)[0][0]) if related else ID + "article/x"
     return {"top_providers_for_topic": {"topic": topic}, "coverage_timeline": {"topic": topic},
             "articles_by_provider": {"domain": domain},
             "related_within_k_hops": {"start": ox.NamedNode(start), "k": 2}}

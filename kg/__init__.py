@@ -26,7 +26,7 @@ _HOME = {
     "build": "pipeline", "BuildResult": "pipeline", "read_graph": "exports",
     "write_graph": "exports", "build_graph": "graph", "load_corpus": "ingest",
     "RemoteStore": "store", "push": "store", "serve": "server",
-    "from_rdf": "rdf", "to_rdf": "rdf", "validate": "rdf", "write_rdf": "rdf",
+    "from_rdf": "rdf", "to_rdf": "rdf", "validate": "shacl", "write_rdf": "rdf",
     "Article": "records", "Corpus": "records", "Image": "records", "Problem": "records",
     "Provider": "records", "SourceFile": "records",
     "QueryResult": "store", "Store": "store", "build_store": "store", "open_store": "store",
@@ -42,9 +42,10 @@ if TYPE_CHECKING:
     from .ingest import load_corpus as load
     from .knowledge_graph import KnowledgeGraph, open
     from .pipeline import BuildResult, build
-    from .rdf import from_rdf, to_rdf, validate, write_rdf
+    from .rdf import from_rdf, to_rdf, write_rdf
     from .records import Article, Corpus, Image, Problem, Provider, SourceFile
     from .server import serve
+    from .shacl import validate
     from .store import QueryResult, RemoteStore, Store, build_store, open_store, push
     from .stories import add_stories, find_stories
     from .views import draw_view, write_all

@@ -290,7 +290,8 @@ def _table(result) -> str:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .rdf import RDFError, validate
+    from .shacl import validate
+    from .vocab import RDFError
 
     try:
         report = validate(args.dir, shapes=args.shapes, progress=_progress(args.quiet))

@@ -1,45 +1,56 @@
 """The knowledge graph as RDF under the newskg ontology (``ontology/newskg.ttl``).
 
-IRIs come from the graph's node ids (:func:`iri`), so the same input gives
-the same IRIs on any machine.  Every triple sits in the named graph of each
-source file that states it (:func:`source_iri`); what no file states
-(computed stories, story membership, the topic concept scheme) sits in
-:data:`COMPUTED_GRAPH`.  Queries read the union of the named graphs.
+IRIs come from the graph's node ids (:func:`kg.vocab.iri`), so the same
+input gives the same IRIs on any machine.  Every triple sits in the named
+graph of each source file that states it (:func:`kg.vocab.source_iri`); what
+no file states (computed stories, story membership, the topic concept
+scheme) sits in :data:`kg.vocab.COMPUTED_GRAPH`.  Queries read the union of
+the named graphs.  What each node states is :func:`kg.terms.describe`.
 
 Serialisation is streamed by hand from the NetworkX graph, never through
 rdflib's ``Graph.add``: N-Quads (all named graphs), Turtle and JSON-LD of
 the union, each written atomically and deterministically
 (:func:`write_rdf`).  :func:`to_rdf` gives an :class:`rdflib.Dataset` for
-convenience, :func:`from_rdf` reads RDF back into NetworkX, and
-:func:`validate` checks an export against ``ontology/shapes.ttl`` (SHACL).
+convenience and :func:`from_rdf` reads RDF back into NetworkX.
+:func:`kg.shacl.validate` checks an export against ``ontology/shapes.ttl``.
 
 >>> import kg
->>> g = kg.build_graph(kg.load_corpus("seeds"))
->>> iri("provider/caixinglobal.com")
-'https://w3id.org/newskg/id/provider/caixinglobal.com'
->>> ds = kg.to_rdf(g)
->>> from rdflib import RDF, SDO
+>>> ds = to_rdf(kg.build_graph(kg.load_corpus("seeds")))
+>>> from rdflib import RDF, SDO, URIRef
 >>> len(set(ds.subjects(RDF.type, SDO.NewsArticle)))
 8
+>>> URIRef("https://w3id.org/newskg/id/provider/caixinglobal.com") in set(ds.subjects())
+True
 """
 
 from __future__ import annotations
 
-import math
 import os
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import orjson
 
 from ._perf import gc_paused
 from ._util import ONTOLOGY_DIR, atomic_writer
+from .terms import (
+    CLASS_TERMS,
+    CLASSES,
+    EDGE_PROPERTIES,
+    EDGE_RELATIONS,
+    KINDS,
+    LIST_ATTRS,
+    PROPERTIES,
+    SCALAR_ATTRS,
+    SCHEME_STATEMENTS,
+    Statement,
+    describe,
+    source_statements,
+)
 from .vocab import (
     COMPUTED_GRAPH,
     DCTERMS,
@@ -61,76 +72,27 @@ from .vocab import (
     source_path,
 )
 
-__all__ = ["iri", "node_id", "source_iri", "source_path", "write_rdf", "RdfWriter", "TURTLE_PROLOGUE", "iter_quads",
-           "nquads_of_graph", "to_rdf", "from_rdf", "validate", "ValidationReport",
-           "Violation", "RDFError", "NKG", "ID", "SOURCE", "COMPUTED_GRAPH",
-           "TOPIC_SCHEME", "ONTOLOGY_DIR", "NQUADS", "TURTLE", "JSONLD"]
+if TYPE_CHECKING:
+    from rdflib import Dataset
+
+__all__ = ["write_rdf", "RdfWriter", "TURTLE_PROLOGUE", "iter_quads", "nquads_of_graph",
+           "read_turtle_blocks", "to_rdf", "from_rdf", "curie", "NQUADS", "TURTLE", "JSONLD"]
 
 NQUADS = "newskg.nq"
 TURTLE = "newskg.ttl"
 JSONLD = "newskg.jsonld"
 
-
-# -- terms --------------------------------------------------------------------------
-# A statement is (property, lexical value, datatype); the datatype is "@id" for
-# an IRI, "" for xsd:string, "@<tag>" for a language-tagged string, else an
-# xsd local name.  Properties are the JSON-LD terms of ontology/context.jsonld.
-PROPERTIES: dict[str, str] = {
-    "type": RDF_TYPE,
-    "headline": SCHEMA + "headline",
-    "alternativeHeadline": SCHEMA + "alternativeHeadline",
-    "description": SCHEMA + "description",
-    "datePublished": SCHEMA + "datePublished",
-    "url": SCHEMA + "url",
-    "alternateUrl": NKG + "alternateUrl",
-    "articleSection": SCHEMA + "articleSection",
-    "contentType": NKG + "contentType",
-    "quality": NKG + "quality",
-    "heat": NKG + "heat",
-    "inLanguage": SCHEMA + "inLanguage",
-    "keywords": SCHEMA + "keywords",
-    "wasDerivedFrom": PROV + "wasDerivedFrom",
-    "referenceOnly": NKG + "referenceOnly",
-    "name": SCHEMA + "name",
-    "alternateName": SCHEMA + "alternateName",
-    "domain": NKG + "domain",
-    "prefLabel": SKOS + "prefLabel",
-    "altLabel": SKOS + "altLabel",
-    "notation": SKOS + "notation",
-    "inScheme": SKOS + "inScheme",
-    "contentUrl": SCHEMA + "contentUrl",
-    "width": SCHEMA + "width",
-    "height": SCHEMA + "height",
-    "label": RDFS + "label",
-    "method": NKG + "method",
-    "threshold": NKG + "threshold",
-    "score": NKG + "score",
-    "size": NKG + "size",
-    "windowDays": NKG + "windowDays",
-    "identifier": DCTERMS + "identifier",
-    # edges
-    "publisher": SCHEMA + "publisher",
-    "about": SCHEMA + "about",
-    "relatedArticle": NKG + "relatedArticle",
-    "image": SCHEMA + "image",
-    "inStory": NKG + "inStory",
-}
-#: Graph relation (edge key) -> property.
-EDGE_PROPERTIES = {"publishedBy": "publisher", "about": "about", "related": "relatedArticle",
-                   "image": "image", "inStory": "inStory"}
-#: Node kind -> class.
-CLASSES = {"article": SCHEMA + "NewsArticle", "provider": SCHEMA + "NewsMediaOrganization",
-           "topic": SKOS + "Concept", "image": SCHEMA + "ImageObject", "story": NKG + "Story"}
-SOURCE_FILE_CLASS = NKG + "SourceFile"
-_CLASS_TERMS = {CLASSES["article"]: "NewsArticle", CLASSES["provider"]: "NewsMediaOrganization",
-                CLASSES["topic"]: "Concept", CLASSES["image"]: "ImageObject",
-                CLASSES["story"]: "Story", SOURCE_FILE_CLASS: "SourceFile",
-                SKOS + "ConceptScheme": "ConceptScheme"}
+# The prefixes of the Turtle exports, in the order of their prologue.
 _PREFIXES = (("schema", SCHEMA), ("nkg", NKG), ("skos", SKOS), ("dcterms", DCTERMS),
              ("prov", PROV), ("rdfs", RDFS), ("xsd", XSD))
 
 
-def _curie(full: str) -> str:
+def curie(full: str) -> str:
+    """``full`` as a CURIE of the Turtle exports' prefixes, else as ``<IRI>``.
+
+    >>> curie("https://schema.org/headline"), curie("urn:x")
+    ('schema:headline', '<urn:x>')
+    """
     for p, ns in _PREFIXES:
         if full.startswith(ns):
             return f"{p}:{full[len(ns):]}"
@@ -138,110 +100,7 @@ def _curie(full: str) -> str:
 
 
 _NT_PRED = {k: f"<{v}>" for k, v in PROPERTIES.items()}
-_TTL_PRED = {k: ("a" if k == "type" else _curie(v)) for k, v in PROPERTIES.items()}
-
-_LANG = re.compile(r"[a-z]{2,3}(-[a-z0-9]{1,8})*\Z")
-
-
-def _lang(locale: object) -> str:
-    """A BCP 47 tag (lower case, as RDF stores normalise it) or '' if unusable."""
-    if not isinstance(locale, str):
-        return ""
-    tag = locale.strip().replace("_", "-").lower()
-    return tag if _LANG.match(tag) else ""
-
-
-def _datetime(value: datetime) -> str:
-    if value.tzinfo is None:  # the graph holds aware UTC datetimes; be safe
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _double(value: float) -> str:
-    value = float(value)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "INF" if value > 0 else "-INF"
-    return repr(value)
-
-
-Statement = tuple[str, str, str]  # (property, lexical form or IRI, datatype)
-
-
-def _describe(nid: str, d: dict) -> list[Statement]:
-    """The statements about one node (without its edges)."""
-    kind = d.get("kind")
-    st: list[Statement] = [("type", CLASSES[kind], "@id")]
-    add = st.append
-    if kind == "article":
-        tag = _lang(d.get("locale"))
-        text_type = "@" + tag if tag else ""
-        add(("headline", d["title"], text_type))
-        for t in d.get("alt_titles", ()):
-            add(("alternativeHeadline", t, text_type))
-        if d.get("excerpt") is not None:
-            add(("description", d["excerpt"], text_type))
-        if isinstance(d.get("published"), datetime):
-            add(("datePublished", _datetime(d["published"]), "dateTime"))
-        url = d.get("url")
-        if url:
-            add(("url", url, "anyURI"))
-        for u in d.get("urls", ()):
-            if u != url:
-                add(("alternateUrl", u, "anyURI"))
-        if d.get("category") is not None:
-            add(("articleSection", d["category"], ""))
-        if d.get("type") is not None:
-            add(("contentType", d["type"], ""))
-        for attr in ("quality", "heat"):
-            if d.get(attr) is not None:
-                add((attr, str(int(d[attr])), "integer"))
-        if d.get("locale") is not None:
-            add(("inLanguage", d["locale"], ""))
-        for t in d.get("tags", ()):
-            add(("keywords", t, ""))
-        # Own files; an article known only by reference comes from the files
-        # that list it.
-        for f in (d.get("files") or d.get("sources") or ()):
-            add(("wasDerivedFrom", source_iri(f), "@id"))
-        add(("referenceOnly", "true" if d.get("reference_only") else "false", "boolean"))
-    elif kind == "provider":
-        add(("name", d.get("name") or d["domain"], ""))
-        for n in d.get("alt_names", ()):
-            add(("alternateName", n, ""))
-        add(("domain", d["domain"], ""))
-    elif kind == "topic":
-        add(("prefLabel", d["label"], ""))
-        for n in d.get("alt_labels", ()):
-            add(("altLabel", n, ""))
-        add(("notation", d["key"], ""))
-        add(("inScheme", TOPIC_SCHEME, "@id"))
-    elif kind == "image":
-        add(("contentUrl", d["url"], "anyURI"))
-        for attr in ("width", "height"):
-            if d.get(attr) is not None:
-                add((attr, str(int(d[attr])), "integer"))
-    elif kind == "story":
-        add(("label", str(d.get("label", nid)), ""))
-        if d.get("method") is not None:
-            add(("method", str(d["method"]), ""))
-        for attr in ("threshold", "score"):
-            if d.get(attr) is not None:
-                add((attr, _double(d[attr]), "double"))
-        if d.get("size") is not None:
-            add(("size", str(int(d["size"])), "integer"))
-        if d.get("window_days") is not None:
-            add(("windowDays", _double(d["window_days"]), "double"))
-    return st
-
-
-def _source_statements(path: str) -> list[Statement]:
-    return [("type", SOURCE_FILE_CLASS, "@id"), ("identifier", path, "")]
-
-
-_SCHEME_STATEMENTS: list[Statement] = [
-    ("type", SKOS + "ConceptScheme", "@id"), ("prefLabel", "newskg topics", "@en")]
+_TTL_PRED = {k: ("a" if k == "type" else curie(v)) for k, v in PROPERTIES.items()}
 
 
 def _literal(value: str, dtype: str, datatype: str) -> str:
@@ -264,8 +123,8 @@ def _ttl_object(value: str, dtype: str) -> str:
     if dtype == "@id":
         if value.startswith(ID):
             return f"<{value[len(ID):]}>"  # relative to @base
-        if value in _CLASS_TERMS:
-            return _curie(value)
+        if value in CLASS_TERMS:
+            return curie(value)
         return f"<{value}>"
     return _literal(value, dtype, f"xsd:{dtype}")
 
@@ -293,7 +152,7 @@ def _subjects(graph: nx.MultiDiGraph) -> Iterator[_Subject]:
 
     files: set[str] = set()
     has_topics = False
-    nodes = graph._node  # networkx's dicts: its views cost 2x here
+    nodes = graph._node  # networkx's own dicts: its views add a call to every lookup
     out_edges: dict[str, list] = defaultdict(list)
     for u, nbrs in graph._succ.items():
         if nodes[u].get("kind") not in CLASSES:
@@ -315,16 +174,16 @@ def _subjects(graph: nx.MultiDiGraph) -> Iterator[_Subject]:
         srcs = d.get("sources") or ()
         files.update(srcs)
         files.update(d.get("files") or ())
-        s = _Subject(iris.setdefault(nid, iri(nid)), _describe(nid, d), _sources_graphs(srcs))
+        s = _Subject(iris.setdefault(nid, iri(nid)), describe(nid, d), _sources_graphs(srcs))
         for prop, v, esrcs in sorted(out_edges.get(nid, ()), key=lambda e: (e[0], e[1])):
             target = iris.get(v) or iris.setdefault(v, iri(v))
             s.edges.append((prop, target, _sources_graphs(esrcs)))
         yield s
     if has_topics:
-        yield _Subject(TOPIC_SCHEME, _SCHEME_STATEMENTS, [COMPUTED_GRAPH])
+        yield _Subject(TOPIC_SCHEME, SCHEME_STATEMENTS, [COMPUTED_GRAPH])
     for f in sorted(files):
         g = source_iri(f)
-        yield _Subject(g, _source_statements(f), [g])
+        yield _Subject(g, source_statements(f), [g])
 
 
 def _graph_parts(s: _Subject) -> Iterator[str]:
@@ -341,8 +200,8 @@ def _nquads_by_graph(subjects: list[_Subject]) -> Iterator[tuple[str, list[str]]
     """(graph IRI, N-Quads text chunks) for every named graph, in IRI order.
 
     Streamed: one graph's text is built at a time, from an index of the
-    subjects each graph mentions, so the whole N-Quads never sit in memory
-    (1.2 GB at 100,000 articles).  Within a graph, subjects keep their order.
+    subjects each graph mentions, so the whole N-Quads (the largest export)
+    never sit in memory.  Within a graph, subjects keep their order.
     """
     members: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(subjects):
@@ -408,9 +267,17 @@ def iter_quads(graph: nx.MultiDiGraph) -> Iterator[str]:
         yield from chunks
 
 
+@gc_paused()  # a walk of the whole graph, as in write_rdf
 def nquads_of_graph(graph: nx.MultiDiGraph, graph_iri: str) -> str:
     """The N-Quads of one named graph (e.g. one source file), for
-    :meth:`kg.store.Store.replace_graph`."""
+    :meth:`kg.store.Store.replace_graph`.
+
+    >>> import kg
+    >>> from kg.vocab import COMPUTED_GRAPH
+    >>> text = nquads_of_graph(kg.build_graph(kg.load_corpus("seeds")), COMPUTED_GRAPH)
+    >>> all(line.endswith(f" <{COMPUTED_GRAPH}> .") for line in text.splitlines())
+    True
+    """
     subjects = [s for s in _subjects(graph) if graph_iri in _graph_parts(s)]
     return "".join(chunk for g, chunks in _nquads_by_graph(subjects) if g == graph_iri
                    for chunk in chunks)
@@ -442,6 +309,12 @@ def read_turtle_blocks(path: str | os.PathLike, chunk_chars: int = 8 << 20) -> I
 
     Blocks are separated by a blank line, which no literal holds (line
     breaks are escaped), so each piece is extended to the next blank line.
+
+    >>> import kg, tempfile
+    >>> ttl = write_rdf(kg.build_graph(kg.load_corpus("seeds")), tempfile.mkdtemp())["turtle"]
+    >>> pieces = list(read_turtle_blocks(ttl, chunk_chars=1000))
+    >>> len(pieces) > 1, TURTLE_PROLOGUE + "".join(pieces) == ttl.read_text(encoding="utf-8")
+    (True, True)
     """
     with open(path, encoding="utf-8", newline="\n") as f:
         if f.read(len(TURTLE_PROLOGUE)) != TURTLE_PROLOGUE:
@@ -460,7 +333,7 @@ def _jsonld_value(value: str, dtype: str, coerced: bool) -> object:
     if dtype == "@id":
         if value.startswith(ID):
             return value[len(ID):]
-        return _CLASS_TERMS.get(value, value)
+        return CLASS_TERMS.get(value, value)
     if dtype and dtype[0] == "@":
         return {"@value": value, "@language": dtype[1:]}
     if dtype and not coerced:
@@ -505,7 +378,9 @@ class RdfWriter:
     The graph is walked once; each ``write_*`` method then writes one file,
     atomically and deterministically.  :func:`write_rdf` writes all three;
     ``kg build`` (:func:`kg.pipeline.export_rdf`) also hands the N-Quads and
-    the Turtle to the store as they are written.
+    the Turtle to the store as they are written.  The caller pauses the
+    cyclic collector around the whole stage (:func:`kg._perf.gc_paused`), as
+    those two do: the walk and each writer allocate a great many objects.
 
     >>> import kg, tempfile, pathlib
     >>> w = RdfWriter(kg.build_graph(kg.load_corpus("seeds")))
@@ -557,6 +432,10 @@ class RdfWriter:
         return Path(path)
 
 
+# The walk allocates a great many acyclic objects and frees them by reference
+# count: collections during it would rescan the whole graph and free nothing.
+# Paused once around the whole entry point (kg.pipeline.export_rdf does the same).
+@gc_paused()
 def write_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> dict:
     """Write ``newskg.nq``, ``newskg.ttl`` and ``newskg.jsonld`` into ``out_dir``.
 
@@ -572,16 +451,15 @@ def write_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> dict:
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with gc_paused():  # the walk allocates millions of acyclic objects
-        writer = RdfWriter(graph)
-        quads, graphs = writer.write_nquads(out / NQUADS)
-        writer.write_turtle(out / TURTLE)
-        writer.write_jsonld(out / JSONLD)
+    writer = RdfWriter(graph)
+    quads, graphs = writer.write_nquads(out / NQUADS)
+    writer.write_turtle(out / TURTLE)
+    writer.write_jsonld(out / JSONLD)
     return {"nquads": out / NQUADS, "turtle": out / TURTLE, "jsonld": out / JSONLD,
             "quads": quads, "graphs": graphs}
 
 
-def to_rdf(graph: nx.MultiDiGraph):
+def to_rdf(graph: nx.MultiDiGraph) -> Dataset:
     """The graph as an :class:`rdflib.Dataset` (one named graph per file).
 
     The dataset's default graph is the union of the named graphs, as in the
@@ -601,32 +479,9 @@ def to_rdf(graph: nx.MultiDiGraph):
     return ds
 
 
-# -- RDF -> NetworkX ------------------------------------------------------------------
-_KINDS = {v: k for k, v in CLASSES.items()}
-_EDGE_RELATIONS = {PROPERTIES[p]: rel for rel, p in EDGE_PROPERTIES.items()}
-_LIST_ATTRS = {  # property -> (attribute, kinds)
-    PROPERTIES["alternativeHeadline"]: "alt_titles", PROPERTIES["alternateUrl"]: "urls",
-    PROPERTIES["keywords"]: "tags", PROPERTIES["wasDerivedFrom"]: "files",
-    PROPERTIES["alternateName"]: "alt_names", PROPERTIES["altLabel"]: "alt_labels",
-}
-_SCALAR_ATTRS = {  # property -> (attribute, parser)
-    PROPERTIES["headline"]: ("title", str), PROPERTIES["description"]: ("excerpt", str),
-    PROPERTIES["datePublished"]: ("published", datetime.fromisoformat),
-    PROPERTIES["url"]: ("url", str), PROPERTIES["articleSection"]: ("category", str),
-    PROPERTIES["contentType"]: ("type", str), PROPERTIES["quality"]: ("quality", int),
-    PROPERTIES["heat"]: ("heat", int), PROPERTIES["inLanguage"]: ("locale", str),
-    PROPERTIES["referenceOnly"]: ("reference_only", lambda s: s in ("true", "1")),
-    PROPERTIES["name"]: ("name", str), PROPERTIES["domain"]: ("domain", str),
-    PROPERTIES["prefLabel"]: ("label", str), PROPERTIES["notation"]: ("key", str),
-    PROPERTIES["contentUrl"]: ("url", str), PROPERTIES["width"]: ("width", int),
-    PROPERTIES["height"]: ("height", int), PROPERTIES["label"]: ("label", str),
-    PROPERTIES["method"]: ("method", str), PROPERTIES["threshold"]: ("threshold", float),
-    PROPERTIES["score"]: ("score", float), PROPERTIES["size"]: ("size", int),
-    PROPERTIES["windowDays"]: ("window_days", float),
-}
 
 
-def _rdflib_quads(data) -> Iterator[tuple[str, str, str, bool, str | None]]:
+def _rdflib_quads(data: Dataset | str | os.PathLike[str]) -> Iterator[tuple[str, str, str, bool, str | None]]:
     """(subject, predicate, object, object is IRI, graph) from rdflib or a file."""
     from rdflib import URIRef
 
@@ -645,7 +500,7 @@ def _rdflib_quads(data) -> Iterator[tuple[str, str, str, bool, str | None]]:
         yield str(s), str(p), str(o), isinstance(o, URIRef), (str(gid) if gid is not None else None)
 
 
-def from_rdf(data) -> nx.MultiDiGraph:
+def from_rdf(data: Dataset | str | os.PathLike[str]) -> nx.MultiDiGraph:
     """Read a newskg export back into a NetworkX graph.
 
     ``data`` is an :class:`rdflib.Dataset` (e.g. from :func:`to_rdf`) or the
@@ -669,18 +524,18 @@ def from_rdf(data) -> nx.MultiDiGraph:
         if not s.startswith(ID) or s == TOPIC_SCHEME:
             continue
         if p == RDF_TYPE:
-            if o in _KINDS:
-                kinds[s] = _KINDS[o]
+            if o in KINDS:
+                kinds[s] = KINDS[o]
                 if g is not None and g.startswith(SOURCE):
                     node_graphs[s].add(source_path(g))
-        elif p in _EDGE_RELATIONS and o_is_iri:
-            srcs = edges[(s, o, _EDGE_RELATIONS[p])]
+        elif p in EDGE_RELATIONS and o_is_iri:
+            srcs = edges[(s, o, EDGE_RELATIONS[p])]
             if g is not None and g.startswith(SOURCE):
                 srcs.add(source_path(g))
-        elif p in _LIST_ATTRS:
-            lists[s][_LIST_ATTRS[p]].add(source_path(o) if p == PROPERTIES["wasDerivedFrom"] else o)
-        elif p in _SCALAR_ATTRS:
-            name, parse = _SCALAR_ATTRS[p]
+        elif p in LIST_ATTRS:
+            lists[s][LIST_ATTRS[p]].add(source_path(o) if p == PROPERTIES["wasDerivedFrom"] else o)
+        elif p in SCALAR_ATTRS:
+            name, parse = SCALAR_ATTRS[p]
             try:
                 attrs[s][name] = parse(o)
             except ValueError as e:
@@ -712,287 +567,3 @@ def from_rdf(data) -> nx.MultiDiGraph:
             d["sources"] = sorted(srcs)
         g.add_edge(node_id(s), node_id(o), key=rel, **d)
     return g
-
-
-# -- SHACL --------------------------------------------------------------------------
-SH = "http://www.w3.org/ns/shacl#"
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One SHACL validation result, readable with ``str()``."""
-
-    severity: str          # "Violation", "Warning" or "Info"
-    focus: str             # the node that failed
-    path: str | None       # the property (CURIE where known)
-    message: str
-    value: str | None = None
-    shape: str | None = None
-
-    def __str__(self) -> str:
-        where = _short(self.focus) + (f" {self.path}" if self.path else "")
-        value = f" (value {self.value})" if self.value is not None else ""
-        return f"{self.severity}: {where}: {self.message}{value}"
-
-
-@dataclass
-class ValidationReport:
-    """The outcome of :func:`validate`: ``conforms`` is False when any result
-    has severity Violation (warnings are listed but do not fail)."""
-
-    conforms: bool
-    results: list[Violation]
-    triples: int
-
-    @property
-    def violations(self) -> list[Violation]:
-        return [r for r in self.results if r.severity == "Violation"]
-
-    @property
-    def warnings(self) -> list[Violation]:
-        return [r for r in self.results if r.severity != "Violation"]
-
-
-def _short(term: str) -> str:
-    if term.startswith(ID):
-        return "<" + term[len(ID):] + ">"
-    return _curie(term) if term.startswith("http") else term
-
-
-def _data_graph(data):
-    """An rdflib Graph of the union for ``validate``."""
-    from rdflib import Dataset, Graph
-
-    if isinstance(data, nx.Graph):
-        data = to_rdf(data)
-    if isinstance(data, (str, os.PathLike)):
-        path = Path(data)
-        if path.is_dir():
-            for name, fmt in ((TURTLE, "turtle"), (NQUADS, "nquads")):
-                if (path / name).exists():
-                    path, data = path / name, None
-                    break
-            else:
-                raise FileNotFoundError(f"no {TURTLE} or {NQUADS} in {path}: run `kg build` first")
-        if not path.exists():
-            raise FileNotFoundError(f"{path} not found")
-        if path.suffix in (".nq", ".ttl", ".nt"):
-            return _rdflib_graph(path)
-        return Graph().parse(path, format="json-ld" if path.suffix == ".jsonld" else "turtle")
-    if isinstance(data, Dataset):
-        g = Graph()
-        for s, p, o, _ in data.quads((None, None, None, None)):
-            g.add((s, p, o))
-        return g
-    return data
-
-
-def _rdflib_graph(path: Path):
-    """The union of an RDF file's triples as an rdflib Graph.
-
-    Parsed by pyoxigraph (3x faster than rdflib's parsers here).
-    """
-    import pyoxigraph as ox
-    from rdflib import Graph
-
-    g = Graph()
-    try:
-        _add_oxigraph_triples(g, ox.parse(path=str(path)))
-    except SyntaxError as e:
-        raise RDFError(f"{path}: {e}") from e
-    return g
-
-
-def _add_oxigraph_triples(g, triples: Iterable) -> int:
-    """Add pyoxigraph triples (or quads: their triples) to rdflib graph ``g``,
-    each distinct term converted once; returns the size of ``g``."""
-    import pyoxigraph as ox
-    from rdflib import BNode, Literal, URIRef
-
-    cache: dict[str, object] = {}
-    xsd_string = XSD + "string"
-
-    def conv(t):
-        key = str(t)
-        r = cache.get(key)
-        if r is None:
-            if isinstance(t, ox.NamedNode):
-                r = URIRef(t.value)
-            elif isinstance(t, ox.Literal):
-                dt = t.datatype.value
-                r = (Literal(t.value, lang=t.language) if t.language else
-                     Literal(t.value, datatype=None if dt == xsd_string else URIRef(dt)))
-            else:
-                r = BNode(t.value)
-            cache[key] = r
-        return r
-
-    g.addN((conv(t.subject), conv(t.predicate), conv(t.object), g) for t in triples)
-    return len(g)
-
-
-def validate(data, shapes: str | os.PathLike | None = None, *,
-             progress: Callable[[str, int, int], None] | None = None) -> ValidationReport:
-    """Validate an export against ``ontology/shapes.ttl`` with pySHACL.
-
-    ``data`` is an export folder (its ``newskg.ttl``, else ``newskg.nq``), an
-    RDF file, an rdflib graph/dataset or a NetworkX graph.  A Turtle export
-    of newskg is validated in pieces of whole subject blocks, on every core:
-    at 100,000 articles that holds a few hundred MB instead of 3 GB.
-    ``progress(stage, done, total)`` is called as pieces are done, as in
-    :func:`kg.pipeline.build`.
-
-    >>> import kg
-    >>> report = validate(kg.build_graph(kg.load_corpus("seeds")))
-    >>> report.conforms, report.violations
-    (True, [])
-    """
-    from rdflib import Graph
-
-    sg = Graph().parse(shapes or ONTOLOGY_DIR / "shapes.ttl", format="turtle")
-    turtle = _newskg_turtle(data)
-    if turtle is not None:
-        results, triples = _validate_pieces(turtle, sg, progress=progress)
-    else:
-        g = _data_graph(data)
-        results, triples = _shacl(g, sg), len(g)
-    results.sort(key=lambda v: (v.severity != "Violation", v.focus, v.path or "", v.message,
-                                v.value or ""))
-    return ValidationReport(conforms=not any(v.severity == "Violation" for v in results),
-                            results=results, triples=triples)
-
-
-def _shacl(g, sg) -> list[Violation]:
-    """pySHACL's results on graph ``g`` with shapes ``sg``, readable."""
-    import pyshacl
-    from rdflib import URIRef
-
-    _, results, _ = pyshacl.validate(g, shacl_graph=sg, inference="none",
-                                     allow_warnings=True, advanced=False)
-    sh = lambda name: URIRef(SH + name)  # noqa: E731
-    out = []
-    for r in results.subjects(URIRef(RDF_TYPE), sh("ValidationResult")):
-        focus_node = results.value(r, sh("focusNode"))
-        sev = str(results.value(r, sh("resultSeverity")) or SH + "Violation")[len(SH):]
-        path = results.value(r, sh("resultPath"))
-        value = results.value(r, sh("value"))
-        shape = results.value(r, sh("sourceShape"))
-        out.append(Violation(
-            severity=sev, focus=str(focus_node),
-            path=_curie(str(path)) if isinstance(path, URIRef) else (None if path is None else "(path)"),
-            message=str(results.value(r, sh("resultMessage")) or "does not conform"),
-            value=None if value is None else value.n3(),
-            # a property shape written inline is a blank node: no name to show
-            shape=str(shape) if isinstance(shape, URIRef) else None))
-    return out
-
-
-def _newskg_turtle(data) -> Path | None:
-    """The Turtle export ``data`` names (a folder or the file), if newskg wrote it."""
-    if not isinstance(data, (str, os.PathLike)):
-        return None
-    path = Path(data)
-    if path.is_dir():
-        path = path / TURTLE
-    if path.suffix != ".ttl" or not path.is_file():
-        return None
-    with open(path, encoding="utf-8", errors="replace", newline="\n") as f:
-        return path if f.read(len(TURTLE_PROLOGUE)) == TURTLE_PROLOGUE else None
-
-
-# What a piece of the Turtle needs from the rest to be validated alone: the
-# classes of the nodes it points to (sh:class) and, for each story, one of its
-# articles (a story has at least one: sh:inversePath nkg:inStory).  Set before
-# the worker processes fork, so they share it instead of receiving it.
-_PIECE_CONTEXT: tuple[dict[str, tuple[str, ...]], dict[str, str], object] | None = None
-
-
-def _validate_pieces(path: Path, sg, piece_chars: int = 4 << 20, processes: int | None = None,
-                     progress: Callable[[str, int, int], None] | None = None,
-                     ) -> tuple[list[Violation], int]:
-    """SHACL results for a newskg Turtle export, validated a piece at a time.
-
-    Each piece is whole subject blocks (every triple of its subjects) plus,
-    from the rest, the classes of the nodes it points to and one article of
-    each of its stories, and only its own subjects are validated.  The
-    shapes look no further than that, so the results are those of the whole
-    graph at once (a test compares them).
-    """
-    import multiprocessing
-
-    import pyoxigraph as ox
-
-    global _PIECE_CONTEXT
-    report = progress or (lambda stage, done, total: None)
-    report("reading the classes of every node", 0, 0)
-    classes: dict[str, list[str]] = defaultdict(list)
-    story_article: dict[str, str] = {}
-    in_story = NKG + "inStory"
-    total = 0
-    try:
-        for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE):
-            total += 1
-            p = t.predicate.value
-            if p == RDF_TYPE:
-                classes[t.subject.value].append(t.object.value)
-            elif p == in_story:
-                story_article.setdefault(t.object.value, t.subject.value)
-    except SyntaxError as e:
-        raise RDFError(f"{path}: {e}") from e
-    pieces = read_turtle_blocks(path, chunk_chars=piece_chars)
-    processes = processes or min(2, os.cpu_count() or 1)
-    results: list[Violation] = []
-    triples = 0
-    report("validating triples", 0, total)
-    _PIECE_CONTEXT = ({s: tuple(c) for s, c in classes.items()}, story_article, sg)
-    del classes
-    try:
-        with ExitStack() as stack:
-            if processes == 1 or path.stat().st_size <= piece_chars:
-                done: Iterable[tuple[list[Violation], int]] = map(_validate_piece, pieces)
-            else:
-                # forked, as kg build's workers: spawned ones would first re-run
-                # the caller's script, which a research script without a
-                # `__main__` guard does not survive (it hangs)
-                pool = stack.enter_context(multiprocessing.get_context("fork").Pool(processes))
-                done = pool.imap_unordered(_validate_piece, pieces)
-            for found, n in done:
-                results += found
-                triples += n
-                report("validating triples", triples, total)
-    finally:
-        _PIECE_CONTEXT = None
-    return results, triples
-
-
-def _validate_piece(piece: str) -> tuple[list[Violation], int]:
-    import pyoxigraph as ox
-    from rdflib import Graph, URIRef
-
-    assert _PIECE_CONTEXT is not None
-    classes, story_article, shapes = _PIECE_CONTEXT
-    g = Graph()
-    own = _add_oxigraph_triples(g, ox.parse(input=TURTLE_PROLOGUE + piece,
-                                            format=ox.RdfFormat.TURTLE))
-    subjects = set(g.subjects())
-    rdf_type, in_story, story = URIRef(RDF_TYPE), URIRef(NKG + "inStory"), NKG + "Story"
-    # The shapes target this piece's own subjects by name, not by class: the
-    # nodes typed below for context are not validated (they fail, being
-    # incomplete here, and reporting that is what makes pySHACL slow).
-    sg = Graph()
-    for prefix, namespace in shapes.namespaces():  # messages name paths with them
-        sg.bind(prefix, namespace)
-    sg += shapes
-    for shape, cls in list(sg.subject_objects(URIRef(SH + "targetClass"))):
-        sg.remove((shape, URIRef(SH + "targetClass"), cls))
-        for s in subjects:
-            if (s, rdf_type, cls) in g:
-                sg.add((shape, URIRef(SH + "targetNode"), s))
-    for o in set(g.objects()) - subjects:
-        if isinstance(o, URIRef):
-            for c in classes.get(str(o), ()):
-                g.add((o, rdf_type, URIRef(c)))
-    for s in subjects:
-        if story in classes.get(str(s), ()) and str(s) in story_article:
-            g.add((URIRef(story_article[str(s)]), in_story, s))
-    return _shacl(g, sg), own

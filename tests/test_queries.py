@@ -12,8 +12,8 @@ import pytest
 from test_rdf import built, fixture_graph
 
 from kg.pipeline import export_rdf
-from kg.rdf import iri
 from kg.store import open_store
+from kg.vocab import iri
 
 QUERIES = Path(__file__).resolve().parent.parent / "ontology" / "queries"
 

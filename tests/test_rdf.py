@@ -16,24 +16,10 @@ from rdflib import RDF, SDO, XSD, Literal, URIRef
 
 import kg
 from kg.pipeline import export_rdf
-from kg.rdf import (
-    COMPUTED_GRAPH,
-    ID,
-    NKG,
-    TURTLE_PROLOGUE,
-    escape_literal,
-    from_rdf,
-    iri,
-    node_id,
-    nquads_of_graph,
-    read_turtle_blocks,
-    source_iri,
-    source_path,
-    to_rdf,
-    write_rdf,
-)
+from kg.rdf import TURTLE_PROLOGUE, from_rdf, nquads_of_graph, read_turtle_blocks, to_rdf, write_rdf
 from kg.records import Article, Image, Provider
 from kg.stories import add_stories
+from kg.vocab import COMPUTED_GRAPH, ID, NKG, RDFError, escape_literal, iri, node_id, source_iri, source_path
 
 DEFAULT_GC_THRESHOLDS = __import__("gc").get_threshold()
 
@@ -118,7 +104,7 @@ def test_source_iri_inverts_and_is_valid():
 
 
 def test_node_id_rejects_foreign_iris():
-    with pytest.raises(kg.rdf.RDFError):
+    with pytest.raises(RDFError):
         node_id("https://example.org/article/1")
 
 
@@ -147,24 +133,34 @@ def test_three_serialisations_hold_the_same_triples(tmp_path):
 
 
 @pytest.mark.parametrize("stage", ["write_rdf", "export_rdf"])
-def test_rdf_stage_pauses_the_cyclic_collector(tmp_path, seeds_dir, stage):
+def test_rdf_stage_pauses_the_cyclic_collector(tmp_path, seeds_dir, monkeypatch, stage):
     # Each collection of the oldest generation rescans every object of the
     # graph; the walk allocates millions and frees them by reference count.
     import gc
-    import sys
 
     graph = kg.build_graph(kg.load_corpus(seeds_dir))
     run = {"write_rdf": write_rdf, "export_rdf": export_rdf}[stage]
-    rdf_module = sys.modules["kg.rdf"].__file__
-    in_walk = []
+    walking: list[str] = []  # the parts of the walk running now
+    walked: set[str] = set()
+    started: list[tuple[str, ...]] = []  # collections started inside the walk
+
+    def watched(part):
+        def running(*args):
+            walking.append(part.__name__)
+            walked.add(part.__name__)
+            try:
+                yield from part(*args)
+            finally:
+                walking.pop()
+        return running
+
+    # the walk (subjects) and each writer's pass over it, as they run
+    for name in ("_subjects", "_nquads_by_graph", "_turtle", "_jsonld"):
+        monkeypatch.setattr(kg.rdf, name, watched(getattr(kg.rdf, name)))
 
     def count(phase, info):
-        frame = sys._getframe(1)
-        while phase == "start" and frame is not None:
-            if frame.f_code.co_filename == rdf_module:  # the innermost of kg.rdf
-                in_walk.append(frame.f_code.co_name)
-                break
-            frame = frame.f_back
+        if phase == "start" and walking:
+            started.append(tuple(walking))
 
     gc.set_threshold(1)  # without the pause, a collection every few allocations
     gc.callbacks.append(count)
@@ -175,8 +171,8 @@ def test_rdf_stage_pauses_the_cyclic_collector(tmp_path, seeds_dir, stage):
     finally:
         gc.callbacks.remove(count)
         gc.set_threshold(*DEFAULT_GC_THRESHOLDS)
-    # (write_rdf's own lines around the walk, such as making the folder, may)
-    assert set(in_walk) <= {"write_rdf"}
+    assert walked == {"_subjects", "_nquads_by_graph", "_turtle", "_jsonld"}
+    assert started == []
     assert (tmp_path / "newskg.nq").stat().st_size > 0
 
 

@@ -27,9 +27,9 @@ from servers import Endpoint, oxigraph, start_oxigraph, stop_pid, virtuoso, virt
 
 import kg
 from kg.pipeline import export_rdf
-from kg.rdf import COMPUTED_GRAPH, source_iri
 from kg.server import serve
 from kg.store import AuthenticationError, EmbeddedStore, RemoteStore, push, read_graphs, sparql_string
+from kg.vocab import COMPUTED_GRAPH, source_iri
 
 pytestmark = pytest.mark.server
 FIXTURES = (oxigraph, virtuoso, virtuoso_fresh, virtuoso_server)  # from servers.py, used by name

@@ -17,7 +17,7 @@ from test_rdf import built, fixture_graph
 
 import kg
 from kg.pipeline import export_rdf
-from kg.rdf import COMPUTED_GRAPH, TURTLE_PROLOGUE, RdfWriter, iri, nquads_of_graph, source_iri, write_rdf
+from kg.rdf import TURTLE_PROLOGUE, RdfWriter, nquads_of_graph, write_rdf
 from kg.store import (
     EmbeddedStore,
     QueryResult,
@@ -29,6 +29,7 @@ from kg.store import (
     build_store,
     open_store,
 )
+from kg.vocab import COMPUTED_GRAPH, iri, source_iri
 
 ROOT = Path(__file__).resolve().parent.parent
 XSD = "http://www.w3.org/2001/XMLSchema#"

@@ -11,7 +11,8 @@ from rdflib import SDO, URIRef
 from test_rdf import built, fixture_graph
 from test_store import kg_cli
 
-from kg.rdf import NKG, iri, validate
+from kg.shacl import SHAPES, _validate_pieces, validate
+from kg.vocab import NKG, iri
 
 
 def test_fixture_conforms():
@@ -103,7 +104,7 @@ def test_turtle_export_in_pieces_gives_the_results_of_the_whole_graph(tmp_path):
     other pieces) give exactly the results of the whole graph at once."""
     from rdflib import Graph
 
-    from kg.rdf import ONTOLOGY_DIR, _validate_pieces, write_rdf
+    from kg.rdf import write_rdf
 
     g = fixture_graph()
     art = next(n for n, d in g.nodes(data=True) if d["kind"] == "article" and not d["reference_only"])
@@ -115,7 +116,7 @@ def test_turtle_export_in_pieces_gives_the_results_of_the_whole_graph(tmp_path):
     whole = validate(Graph().parse(turtle))  # an rdflib graph: validated at once
     assert not whole.conforms and len(whole.violations) >= 4
     assert any(v.focus == iri("story/s1") for v in whole.violations)
-    shapes = Graph().parse(ONTOLOGY_DIR / "shapes.ttl")
+    shapes = Graph().parse(SHAPES)
     for piece_chars, processes in ((1, 1), (300, 2), (5000, 2), (1 << 20, 1)):
         results, triples = _validate_pieces(turtle, shapes, piece_chars=piece_chars,
                                             processes=processes)
@@ -143,18 +144,24 @@ def test_cli_validate_of_an_unreadable_turtle_is_a_clear_error(tmp_path):
 def test_pieces_on_two_processes_work_from_a_script_without_a_main_guard(seeds_dir, tmp_path):
     """Research scripts often call the library at top level: the worker
     processes must not re-run them (spawned ones would, and hang)."""
+    import os
     import subprocess
     import sys
+    from pathlib import Path
 
     _, out = built(str(seeds_dir))
     script = tmp_path / "check.py"
     script.write_text(
+        "from pathlib import Path\n"
         "from rdflib import Graph\n"
-        "import kg.rdf as R\n"
-        f"turtle = R.Path({str(out / 'newskg.ttl')!r})\n"
-        "shapes = Graph().parse(R.ONTOLOGY_DIR / 'shapes.ttl')\n"
-        "results, triples = R._validate_pieces(turtle, shapes, piece_chars=2000, processes=2)\n"
+        "import kg.shacl as S\n"
+        f"turtle = Path({str(out / 'newskg.ttl')!r})\n"
+        "shapes = Graph().parse(S.SHAPES)\n"
+        "results, triples = S._validate_pieces(turtle, shapes, piece_chars=2000, processes=2)\n"
         "print(len(results), triples)\n")
-    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    # the kg under test, not whichever one is installed
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                       env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["0", str(validate(out).triples)]
