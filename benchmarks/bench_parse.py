@@ -1,4 +1,4 @@
-"""Time the parse stage (``kg.load_corpus``: files -> validated records).
+"""Time the parse stage (``kg.load``: files -> validated records).
 
 Each run is a fresh process, so nothing is warm but the OS page cache:
 
@@ -47,7 +47,7 @@ wall = time.perf_counter()
 cache = None if mode == "cold" else RecordCache(cache_path)  # reading it is part of the stage
 if mode == "fill" and len(cache):
     raise SystemExit("fill needs an empty cache")
-result = kg.load_corpus(corpus, cache=cache, workers=None if workers == "auto" else int(workers))
+result = kg.load(corpus, cache=cache, workers=None if workers == "auto" else int(workers))
 wall = time.perf_counter() - wall
 if mode == "fill":
     cache.save()

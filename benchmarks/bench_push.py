@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from servers import start_oxigraph, stop_pid  # noqa: E402
 
+from kg.graph import build_graph  # noqa: E402
 from kg.store import RemoteStore, push, read_graphs  # noqa: E402
 
 
@@ -56,7 +57,7 @@ def make_export(n: int, workdir: Path) -> Path:
         generate(n, corpus, seed=0)
         print(f"generated {n:,} articles in {time.perf_counter() - t:.0f}s", file=sys.stderr)
     t = time.perf_counter()
-    graph = kg.build_graph(kg.load_corpus(corpus))
+    graph = build_graph(kg.load(corpus))
     write_rdf(graph, export)
     print(f"built the export in {time.perf_counter() - t:.0f}s", file=sys.stderr)
     return nq

@@ -5,7 +5,7 @@
 
 Stages timed on the corpus, in one process:
 
-ingest+graph   ``kg.load_corpus`` + ``kg.build_graph`` + ``add_stories`` (context only)
+ingest+graph   ``kg.load`` + ``build_graph`` + ``add_stories`` (context only)
 rdf_and_store  as ``kg build`` does it (``kg.pipeline.export_rdf``): the
                N-Quads (all named graphs) and the Turtle (their union) are
                bulk-loaded by background threads into a fresh on-disk Oxigraph
@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import kg  # noqa: E402
+from kg.graph import build_graph  # noqa: E402
 from kg.pipeline import export_rdf  # noqa: E402
 from kg.rdf import write_rdf  # noqa: E402
 from kg.store import open_store  # noqa: E402
@@ -118,8 +119,8 @@ def _naive_rdf_stage(corpus: Path, out: Path) -> dict:
 
 
 def run(corpus: Path, out: Path, baseline: bool = False, repeat: int = 1) -> dict:
-    corpus_, t_ingest = _time(kg.load_corpus, corpus)
-    graph, t_graph = _time(kg.build_graph, corpus_)
+    corpus_, t_ingest = _time(kg.load, corpus)
+    graph, t_graph = _time(build_graph, corpus_)
     _, t_stories = _time(add_stories, graph)
     print(f"graph built: {graph.number_of_nodes():,} nodes", file=sys.stderr, flush=True)
     info, t_rdf = _time(write_rdf, graph, out / "sequential")

@@ -30,6 +30,7 @@ import networkx as nx
 
 import kg
 from kg import stories
+from kg.graph import build_graph
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,7 +66,7 @@ def main() -> int:
         if not args.corpus.is_dir():
             print(f"corpus {args.corpus} not found", file=sys.stderr)
             return 2
-        graph = kg.build_graph(kg.load_corpus(args.corpus))
+        graph = build_graph(kg.load(args.corpus))
         if args.copies:
             graph = copies(graph, args.copies)
         data = pickle.dumps(graph, pickle.HIGHEST_PROTOCOL)

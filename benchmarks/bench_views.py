@@ -22,6 +22,7 @@ from pathlib import Path
 
 import kg
 from kg import stories, views
+from kg.graph import build_graph
 
 ROOT = Path(__file__).resolve().parent.parent
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -37,7 +38,7 @@ def main() -> int:
     if not args.corpus.is_dir():
         print(f"corpus {args.corpus} not found", file=sys.stderr)
         return 2
-    graph = kg.build_graph(kg.load_corpus(args.corpus))
+    graph = build_graph(kg.load(args.corpus))
     arts = sum(1 for _, k in graph.nodes(data="kind") if k == "article")
     t = time.perf_counter()
     ids = stories.add_stories(graph)

@@ -221,9 +221,10 @@ def _bindings(store) -> dict[str, Any]:
 
 
 def _worker_queries(out: str, repeat: int) -> dict[str, Any]:
-    import kg
+    from kg.store import open_store
+
     t0 = time.monotonic()
-    store = kg.open_store(out)
+    store = open_store(out)
     opened = time.monotonic() - t0
     values = _bindings(store)
     results: dict[str, Any] = {}

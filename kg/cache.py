@@ -19,11 +19,11 @@ it was parsed from.  Nothing in it is trusted blindly:
 
 >>> import tempfile, kg
 >>> cache = RecordCache(tempfile.mkdtemp() + "/records.jsonl")
->>> first = kg.load_corpus("seeds", cache=cache)
+>>> first = kg.load("seeds", cache=cache)
 >>> cache.save(); cache.hits, cache.misses
 (0, 1)
 >>> again = RecordCache(cache.path)
->>> kg.load_corpus("seeds", cache=again).articles == first.articles, again.hits
+>>> kg.load("seeds", cache=again).articles == first.articles, again.hits
 (True, 1)
 """
 

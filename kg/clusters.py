@@ -9,7 +9,8 @@ each community.  The text similarity is the story score of
 :func:`kg.stories.similar_pairs`, at a lower floor and over a longer window.
 
 >>> import kg
->>> g = kg.build_graph(kg.load_corpus("seeds"))
+>>> from kg.graph import build_graph
+>>> g = build_graph(kg.load("seeds"))
 >>> clusters = topic_clusters(g)
 >>> sorted(set(clusters.values()))[:2]
 [0, 1]
@@ -35,7 +36,8 @@ def hub_topics(graph: nx.MultiDiGraph, articles: Iterable[str], *,
     """Topics carried by more than ``hub_share`` of ``articles`` -> count.
 
     >>> import kg
-    >>> g = kg.build_graph(kg.load_corpus("seeds"))
+    >>> from kg.graph import build_graph
+    >>> g = build_graph(kg.load("seeds"))
     >>> arts = [n for n, d in g.nodes(data=True) if d["kind"] == "article" and d["files"]]
     >>> sorted(hub_topics(g, arts))
     ['topic/ai', 'topic/computer-vision']
@@ -69,7 +71,8 @@ def topic_clusters(graph: nx.MultiDiGraph, articles: Iterable[str] | None = None
     every run.
 
     >>> import kg
-    >>> g = kg.build_graph(kg.load_corpus("seeds"))
+    >>> from kg.graph import build_graph
+    >>> g = build_graph(kg.load("seeds"))
     >>> c = topic_clusters(g)
     >>> c == topic_clusters(g), min(c.values())
     (True, 0)
@@ -135,7 +138,8 @@ def cluster_labels(graph: nx.MultiDiGraph, clusters: dict[str, int], *,
     cluster comes first.
 
     >>> import kg
-    >>> g = kg.build_graph(kg.load_corpus("seeds"))
+    >>> from kg.graph import build_graph
+    >>> g = build_graph(kg.load("seeds"))
     >>> labels = cluster_labels(g, topic_clusters(g))
     >>> all(isinstance(v, str) and v for v in labels.values())
     True

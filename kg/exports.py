@@ -17,7 +17,7 @@ gives byte-identical files.
 
 >>> import kg, tempfile
 >>> from kg.graph import build_graph
->>> graph = build_graph(kg.load_corpus("seeds"))
+>>> graph = build_graph(kg.load("seeds"))
 >>> out = tempfile.mkdtemp()
 >>> [p.name for p in write_graph(graph, out)]
 ['newskg.json', 'newskg.graphml']

@@ -35,7 +35,7 @@ Edges are keyed by their relation, stored again as ``rel``:
 assert it.
 
 >>> import kg
->>> g = kg.build_graph(kg.load_corpus("seeds"))
+>>> g = build_graph(kg.load("seeds"))
 >>> sorted({d["kind"] for _, d in g.nodes(data=True)})
 ['article', 'image', 'provider', 'topic']
 """
@@ -241,7 +241,7 @@ def build_graph(corpus: Corpus | Iterable[Article]) -> nx.MultiDiGraph:
     under two headlines) are listed in ``graph.graph["problems"]``.
 
     >>> import kg
-    >>> g = kg.build_graph(kg.load_corpus("seeds"))
+    >>> g = build_graph(kg.load("seeds"))
     >>> sum(1 for _, d in g.nodes(data=True) if d.get("reference_only"))
     7
     """
@@ -268,7 +268,7 @@ def graph_summary(graph: nx.MultiDiGraph) -> dict:
     """Counts that describe a graph: nodes by kind, edges by relation, ...
 
     >>> import kg
-    >>> s = graph_summary(kg.build_graph(kg.load_corpus("seeds")))
+    >>> s = graph_summary(build_graph(kg.load("seeds")))
     >>> s["nodes"]["article"], s["edges"]["related"]
     (8, 7)
     """

@@ -7,7 +7,7 @@ help.  Problems are collected, never raised per file: a bad file becomes a
 :class:`~kg.records.Problem` and every other file still loads.
 
 >>> import kg
->>> corpus = kg.load_corpus("seeds")
+>>> corpus = kg.load("seeds")
 >>> corpus
 Corpus(1 articles from 1 files, 0 problems)
 >>> corpus.articles[0].provider

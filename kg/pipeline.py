@@ -90,7 +90,8 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
     ``store_graphs_replaced`` (``None`` when the store was rebuilt).
 
     >>> import kg, tempfile
-    >>> info = export_rdf(kg.build_graph(kg.load_corpus("seeds")), tempfile.mkdtemp())
+    >>> from kg.graph import build_graph
+    >>> info = export_rdf(build_graph(kg.load("seeds")), tempfile.mkdtemp())
     >>> [p.name for p in info["paths"]], info["store_graphs_replaced"]
     (['newskg.nq', 'newskg.ttl', 'newskg.jsonld', 'store'], None)
     """
@@ -188,8 +189,7 @@ class BuildResult:
 
     ``files`` lists every input file read (path, content hash, size, whether
     it gave an article).  The article records themselves are let go once the
-    graph holds them (4 GB at a million articles); :func:`kg.load_corpus`
-    returns them.
+    graph holds them; :func:`kg.load` returns them.
     """
 
     files: list[SourceFile]

@@ -15,7 +15,8 @@ convenience and :func:`from_rdf` reads RDF back into NetworkX.
 :func:`kg.shacl.validate` checks an export against ``ontology/shapes.ttl``.
 
 >>> import kg
->>> ds = to_rdf(kg.build_graph(kg.load_corpus("seeds")))
+>>> from kg.graph import build_graph
+>>> ds = to_rdf(build_graph(kg.load("seeds")))
 >>> from rdflib import RDF, SDO, URIRef
 >>> len(set(ds.subjects(RDF.type, SDO.NewsArticle)))
 8
@@ -259,7 +260,8 @@ def iter_quads(graph: nx.MultiDiGraph) -> Iterator[str]:
     Named graphs come in IRI order; within one, subjects in node-id order.
 
     >>> import kg
-    >>> text = "".join(iter_quads(kg.build_graph(kg.load_corpus("seeds"))))
+    >>> from kg.graph import build_graph
+    >>> text = "".join(iter_quads(build_graph(kg.load("seeds"))))
     >>> text.count(" .\\n") == text.count("\\n")
     True
     """
@@ -274,7 +276,8 @@ def nquads_of_graph(graph: nx.MultiDiGraph, graph_iri: str) -> str:
 
     >>> import kg
     >>> from kg.vocab import COMPUTED_GRAPH
-    >>> text = nquads_of_graph(kg.build_graph(kg.load_corpus("seeds")), COMPUTED_GRAPH)
+    >>> from kg.graph import build_graph
+    >>> text = nquads_of_graph(build_graph(kg.load("seeds")), COMPUTED_GRAPH)
     >>> all(line.endswith(f" <{COMPUTED_GRAPH}> .") for line in text.splitlines())
     True
     """
@@ -311,7 +314,8 @@ def read_turtle_blocks(path: str | os.PathLike, chunk_chars: int = 8 << 20) -> I
     breaks are escaped), so each piece is extended to the next blank line.
 
     >>> import kg, tempfile
-    >>> ttl = write_rdf(kg.build_graph(kg.load_corpus("seeds")), tempfile.mkdtemp())["turtle"]
+    >>> from kg.graph import build_graph
+    >>> ttl = write_rdf(build_graph(kg.load("seeds")), tempfile.mkdtemp())["turtle"]
     >>> pieces = list(read_turtle_blocks(ttl, chunk_chars=1000))
     >>> len(pieces) > 1, TURTLE_PROLOGUE + "".join(pieces) == ttl.read_text(encoding="utf-8")
     (True, True)
@@ -383,7 +387,8 @@ class RdfWriter:
     those two do: the walk and each writer allocate a great many objects.
 
     >>> import kg, tempfile, pathlib
-    >>> w = RdfWriter(kg.build_graph(kg.load_corpus("seeds")))
+    >>> from kg.graph import build_graph
+    >>> w = RdfWriter(build_graph(kg.load("seeds")))
     >>> w.write_nquads(pathlib.Path(tempfile.mkdtemp()) / NQUADS)
     (155, 2)
     """
@@ -445,7 +450,8 @@ def write_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> dict:
     ``jsonld``) and counts (``quads``, ``graphs``).
 
     >>> import kg, tempfile
-    >>> info = write_rdf(kg.build_graph(kg.load_corpus("seeds")), tempfile.mkdtemp())
+    >>> from kg.graph import build_graph
+    >>> info = write_rdf(build_graph(kg.load("seeds")), tempfile.mkdtemp())
     >>> info["nquads"].name, info["graphs"]
     ('newskg.nq', 2)
     """
@@ -466,7 +472,8 @@ def to_rdf(graph: nx.MultiDiGraph) -> Dataset:
     store.  Slower than :func:`write_rdf`; meant for scripts.
 
     >>> import kg
-    >>> ds = to_rdf(kg.build_graph(kg.load_corpus("seeds")))
+    >>> from kg.graph import build_graph
+    >>> ds = to_rdf(build_graph(kg.load("seeds")))
     >>> len(list(ds.graphs())) >= 2
     True
     """
@@ -510,7 +517,8 @@ def from_rdf(data: Dataset | str | os.PathLike[str]) -> nx.MultiDiGraph:
     in ``urls``.
 
     >>> import kg
-    >>> g = kg.build_graph(kg.load_corpus("seeds"))
+    >>> from kg.graph import build_graph
+    >>> g = build_graph(kg.load("seeds"))
     >>> h = from_rdf(to_rdf(g))
     >>> sorted(h.nodes) == sorted(g.nodes), sorted(h.edges(keys=True)) == sorted(g.edges(keys=True))
     (True, True)

@@ -1,6 +1,6 @@
 """Records and their row codec: the contract between stages.
 
-A :class:`Corpus` is what :func:`kg.load_corpus` returns: one :class:`Article`
+A :class:`Corpus` is what :func:`kg.load` returns: one :class:`Article`
 per readable article file (in sorted path order), the :class:`SourceFile` of
 every input file, and every :class:`Problem` found on the way.  Records hold
 *normalised* values (canonical URLs, registrable domains, repaired text,

@@ -9,7 +9,8 @@ not fit in memory for a large corpus, and each piece carries what the
 shapes need from the rest, so the results are those of the whole graph.
 
 >>> import kg
->>> validate(kg.build_graph(kg.load_corpus("seeds"))).conforms
+>>> from kg.graph import build_graph
+>>> validate(build_graph(kg.load("seeds"))).conforms
 True
 """
 
@@ -180,7 +181,8 @@ def validate(data: Graph | nx.Graph | str | os.PathLike[str],
     :func:`kg.pipeline.build`.
 
     >>> import kg
-    >>> report = validate(kg.build_graph(kg.load_corpus("seeds")))
+    >>> from kg.graph import build_graph
+    >>> report = validate(build_graph(kg.load("seeds")))
     >>> report.conforms, report.violations
     (True, [])
     """

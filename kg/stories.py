@@ -14,7 +14,8 @@ scored exactly.  Topic communities, which reuse the scored pairs
 (:func:`similar_pairs`), live in :mod:`kg.clusters`.
 
 >>> import kg
->>> g = kg.build_graph(kg.load_corpus("seeds"))
+>>> from kg.graph import build_graph
+>>> g = build_graph(kg.load("seeds"))
 >>> ids = add_stories(g)
 >>> [g.nodes[s]["label"] for s in ids]
 ['Worcester bans city use of facial recognition technology']
@@ -343,7 +344,8 @@ def find_stories(graph: nx.MultiDiGraph, *, threshold: float = DEFAULT_THRESHOLD
     without a publication date are left out (the window cannot apply).
 
     >>> import kg
-    >>> g = kg.build_graph(kg.load_corpus("seeds"))
+    >>> from kg.graph import build_graph
+    >>> g = build_graph(kg.load("seeds"))
     >>> [len(s.members) for s in find_stories(g)]
     [2]
     >>> find_stories(g, threshold=1.01)
@@ -360,7 +362,8 @@ def similar_pairs(graph: nx.MultiDiGraph, articles: Iterable[str], *, floor: flo
     (score, article id, article id), the lower id first.
 
     >>> import kg
-    >>> g = kg.build_graph(kg.load_corpus("seeds"))
+    >>> from kg.graph import build_graph
+    >>> g = build_graph(kg.load("seeds"))
     >>> arts = [n for n, k in g.nodes(data="kind") if k == "article"]
     >>> [(s, a < b) for s, a, b in similar_pairs(g, arts, floor=0.6, window=DEFAULT_WINDOW)]
     [(1.0, True)]
@@ -435,7 +438,8 @@ def add_stories(graph: nx.MultiDiGraph, *, threshold: float = DEFAULT_THRESHOLD,
     story ids, sorted.
 
     >>> import kg
-    >>> g = kg.build_graph(kg.load_corpus("seeds"))
+    >>> from kg.graph import build_graph
+    >>> g = build_graph(kg.load("seeds"))
     >>> add_stories(g) == add_stories(g)
     True
     >>> sum(1 for *_, k in g.edges(keys=True) if k == "inStory")

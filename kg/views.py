@@ -21,7 +21,8 @@ provider (:func:`select`), drawn with vis-network (the copy bundled with the
   the graph is shown and is then switched off.
 
 >>> import kg, tempfile, pathlib
->>> g = kg.build_graph(kg.load_corpus("seeds"))
+>>> from kg.graph import build_graph
+>>> g = build_graph(kg.load("seeds"))
 >>> view = select(g, story="FACIAL recognition")
 >>> view.summary.split(";")[0]
 '7 articles match "FACIAL recognition"'
@@ -176,7 +177,8 @@ def select(graph: nx.MultiDiGraph, *, story: str | None = None, topic: str | Non
     Past ``max_nodes`` the most central articles are kept.
 
     >>> import kg
-    >>> g = kg.build_graph(kg.load_corpus("seeds"))
+    >>> from kg.graph import build_graph
+    >>> g = build_graph(kg.load("seeds"))
     >>> v = select(g, provider="www.nypost.com", hops=0)
     >>> v.title, len(v.matched)
     ('provider nypost.com', 1)
@@ -437,7 +439,8 @@ def draw_view(graph: nx.MultiDiGraph, out: str | os.PathLike, *, story: str | No
     """Write the view selected as in :func:`select` to ``out`` (HTML); return its path.
 
     >>> import kg, tempfile, pathlib
-    >>> g = kg.build_graph(kg.load_corpus("seeds"))
+    >>> from kg.graph import build_graph
+    >>> g = build_graph(kg.load("seeds"))
     >>> p = draw_view(g, pathlib.Path(tempfile.mkdtemp()) / "x.html", topic="computer vision")
     >>> p.read_text().count("</script>")
     3
@@ -453,7 +456,8 @@ def write_view(graph: nx.MultiDiGraph, view: View, out: str | os.PathLike, *,
     """Write a view already chosen with :func:`select` to ``out`` (HTML); return its path.
 
     >>> import kg, tempfile, pathlib
-    >>> g = kg.build_graph(kg.load_corpus("seeds"))
+    >>> from kg.graph import build_graph
+    >>> g = build_graph(kg.load("seeds"))
     >>> v = select(g, topic="computer vision")
     >>> write_view(g, v, pathlib.Path(tempfile.mkdtemp()) / "x.html").name
     'x.html'
@@ -472,7 +476,8 @@ def write_all(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
     largest); the index links them with their label, size and dates.
 
     >>> import kg, tempfile
-    >>> g = kg.build_graph(kg.load_corpus("seeds"))
+    >>> from kg.graph import build_graph
+    >>> g = build_graph(kg.load("seeds"))
     >>> index = write_all(g, tempfile.mkdtemp(), min_size=2)
     >>> sorted(p.name for p in index.parent.iterdir())
     ['cluster-000.html', 'cluster-001.html', 'index.html']

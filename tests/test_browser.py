@@ -15,6 +15,7 @@ import pytest
 
 import kg
 from kg import stories, views
+from kg.graph import build_graph
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -82,7 +83,7 @@ def _tooltip_text(node: dict) -> str:
 
 @pytest.fixture(scope="module")
 def seeds_view(seeds_dir, tmp_path_factory):
-    g = kg.build_graph(kg.load_corpus(seeds_dir))
+    g = build_graph(kg.load(seeds_dir))
     stories.add_stories(g)
     out = tmp_path_factory.mktemp("views") / "facial.html"
     view = views.select(g, story="facial recognition")
@@ -146,7 +147,7 @@ def test_hostile_titles_execute_nothing(browser, tmp_path):
     arts = [kg.Article(source=f"h/{i}.md", title=t, excerpt=t, url=f"https://example.com/{i}",
                        provider=kg.Provider(domain=f"example{i % 2}.com", name=t),
                        topics=("Hostile",)) for i, t in enumerate(HOSTILE)]
-    g = kg.build_graph(arts)
+    g = build_graph(arts)
     out = views.draw_view(g, tmp_path / "hostile.html", topic="hostile")
     o = Opened(browser, out)
     try:
@@ -166,7 +167,7 @@ def test_hostile_titles_execute_nothing(browser, tmp_path):
 
 
 def test_facial_recognition_story_view_screenshot(browser, corpus_dir, tmp_path):
-    g = kg.build_graph(kg.load_corpus(corpus_dir("ai-facial")))
+    g = build_graph(kg.load(corpus_dir("ai-facial")))
     stories.add_stories(g)
     view = views.select(g, story="facial recognition")
     out = views.draw_view(g, tmp_path / "facial.html", story="facial recognition")

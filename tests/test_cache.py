@@ -13,6 +13,7 @@ import kg
 from kg import exports, pipeline
 from kg.cache import RecordCache
 from kg.pipeline import CACHE
+from kg.store import open_store
 
 OUTPUTS = ("newskg.json", "newskg.graphml", "problems.jsonl", "manifest.json", "newskg.nq",
            "newskg.ttl", "newskg.jsonld")
@@ -27,7 +28,7 @@ def folder(corpus_dir, tmp_path) -> Path:
 
 def load(folder: Path, cache_path: Path) -> tuple[kg.Corpus, RecordCache]:
     cache = RecordCache(cache_path)
-    corpus = kg.load_corpus(folder, cache=cache, workers=1)
+    corpus = kg.load(folder, cache=cache, workers=1)
     cache.save()
     return corpus, cache
 
@@ -116,24 +117,24 @@ def retag(cache_path: Path, name: str, sha256: str) -> None:
 def test_unchanged_times_spare_reading_and_a_content_check_is_available(folder, tmp_path):
     cache_path = tmp_path / "c.jsonl"
     cache = RecordCache(cache_path, racy_ns=0)  # trust the times of files copied just now
-    first = kg.load_corpus(folder, cache=cache, workers=1)
+    first = kg.load(folder, cache=cache, workers=1)
     cache.save()
     assert b"-" not in stat_fields(cache_path)
     name = first.files[3].path
     retag(cache_path, name, "0" * 64)  # the cached hash no longer matches the file
     by_times = RecordCache(cache_path, racy_ns=0)
-    again = kg.load_corpus(folder, cache=by_times, workers=1)
+    again = kg.load(folder, cache=by_times, workers=1)
     assert (by_times.hits, by_times.misses) == (72, 0)  # times match: not read, not hashed
     assert again.articles == first.articles
     by_content = RecordCache(cache_path, racy_ns=0, trust_stat=False)
-    kg.load_corpus(folder, cache=by_content, workers=1)
+    kg.load(folder, cache=by_content, workers=1)
     assert (by_content.hits, by_content.misses) == (71, 1)  # every file hashed
 
 
 def test_a_rewrite_that_keeps_size_and_mtime_is_still_detected(folder, tmp_path):
     cache_path = tmp_path / "c.jsonl"
     cache = RecordCache(cache_path, racy_ns=0)
-    kg.load_corpus(folder, cache=cache, workers=1)
+    kg.load(folder, cache=cache, workers=1)
     cache.save()
     victim = sorted(folder.glob("*.md"))[7]
     st = victim.stat()
@@ -144,21 +145,21 @@ def test_a_rewrite_that_keeps_size_and_mtime_is_still_detected(folder, tmp_path)
     victim.write_text(changed, encoding="utf-8")
     os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))  # the old mtime; the ctime moves on
     again = RecordCache(cache_path, racy_ns=0)
-    corpus = kg.load_corpus(folder, cache=again, workers=1)
+    corpus = kg.load(folder, cache=again, workers=1)
     assert (again.hits, again.misses) == (71, 1)
-    fresh = kg.load_corpus(folder)
+    fresh = kg.load(folder)
     assert corpus.files == fresh.files and corpus.articles == fresh.articles
 
 
 def test_parallel_loads_fill_and_use_the_cache(corpus_dir, tmp_path):
     folder = corpus_dir("real")  # enough files for worker processes
     cold = RecordCache(tmp_path / "c.jsonl")
-    first = kg.load_corpus(folder, cache=cold, workers=2)
+    first = kg.load(folder, cache=cold, workers=2)
     cold.save()
     warm = RecordCache(tmp_path / "c.jsonl")
-    second = kg.load_corpus(folder, cache=warm, workers=2)
+    second = kg.load(folder, cache=warm, workers=2)
     assert warm.hits == len(first.files) and warm.misses == 0
-    plain = kg.load_corpus(folder, workers=1)
+    plain = kg.load(folder, workers=1)
     for corpus in (first, second):
         assert corpus.articles == plain.articles and corpus.files == plain.files
         assert corpus.problems == plain.problems
@@ -179,12 +180,12 @@ def test_records_json_cannot_hold_are_parsed_again_not_cached(tmp_path, workers)
         (folder / f"{i:03d}.md").write_text(f"---\ntitle: Story {i}\nquality: {i}\n---\n")
     (folder / "big.md").write_text("---\ntitle: Big\nquality: 99999999999999999999999\n---\n")
     cache = RecordCache(tmp_path / "c.jsonl")
-    corpus = kg.load_corpus(folder, cache=cache, workers=workers)
+    corpus = kg.load(folder, cache=cache, workers=workers)
     cache.save()
     big = next(a for a in corpus.articles if a.title == "Big")
     assert big.quality == 99999999999999999999999  # beyond JSON's 64-bit integers
     again = RecordCache(tmp_path / "c.jsonl")
-    second = kg.load_corpus(folder, cache=again, workers=workers)
+    second = kg.load(folder, cache=again, workers=workers)
     assert (again.hits, again.misses) == (600, 1) and second.articles == corpus.articles
 
 
@@ -199,7 +200,7 @@ def test_an_unchanged_input_rebuilds_nothing(folder, tmp_path):
     first = kg.build(folder, out=out)
     assert first.built
     before = _outputs(out)
-    with kg.open_store(out) as store:  # read-only use leaves the build up to date
+    with open_store(out) as store:  # read-only use leaves the build up to date
         assert store.query("ASK { ?a a schema:NewsArticle }").boolean
     for f in folder.glob("*.md"):
         os.utime(f, ns=(1, 1))  # new times, same content: still nothing to do
@@ -261,7 +262,7 @@ def _delete_store(folder: Path, out: Path) -> None:
 
 
 def _write_to_store(folder: Path, out: Path) -> None:
-    with kg.open_store(out, read_only=False) as store:
+    with open_store(out, read_only=False) as store:
         store.drop_graph("urn:nothing")
 
 

@@ -17,6 +17,8 @@ import pytest
 import kg
 from kg import cli
 from kg.cli import main
+from kg.exports import read_graph, write_graph
+from kg.graph import build_graph
 
 EXPORTS = ("newskg.json", "newskg.graphml", "problems.jsonl", "manifest.json")
 
@@ -56,7 +58,7 @@ def test_exports_are_byte_identical_across_builds(corpus_dir, tmp_path):
 def test_graphml_and_json_read_back_to_the_same_graph(corpus_dir, tmp_path):
     result = kg.build(corpus_dir("ai-facial"), out=tmp_path)
     original = result.graph
-    back = kg.read_graph(tmp_path)
+    back = read_graph(tmp_path)
     assert list(back.nodes(data=True)) == list(original.nodes(data=True))
     assert list(back.edges(keys=True, data=True)) == list(original.edges(keys=True, data=True))
     graphml = nx.read_graphml(tmp_path / "newskg.graphml", force_multigraph=True)
@@ -80,7 +82,7 @@ def test_bad_files_give_exit_1_problems_jsonl_and_a_summary(seeds_dir, tmp_path)
     problems = [json.loads(line) for line in (out / "problems.jsonl").read_text().splitlines()]
     assert [(p["path"], p["reason"]) for p in problems] == [("in/broken.md", "yaml-syntax"),
                                                            ("in/empty.md", "empty")]
-    graph = kg.read_graph(out)  # the seed still built: itself and its 7 related articles
+    graph = read_graph(out)  # the seed still built: itself and its 7 related articles
     assert sum(1 for _, k in graph.nodes(data="kind") if k == "article") == 8
 
 
@@ -128,7 +130,7 @@ def test_stats_come_from_the_manifest_unless_the_graph_is_newer(seeds_dir, corpu
     assert kg.exports.read_summary(tmp_path) == from_manifest  # computed: the same answer
     # A graph written after the manifest (a build that stopped half-way, a
     # script): its own counts, not the manifest's.
-    kg.write_graph(kg.build_graph(kg.load_corpus(seeds_dir)), tmp_path)
+    write_graph(build_graph(kg.load(seeds_dir)), tmp_path)
     s = json.loads(kg_cli("stats", str(tmp_path), "--json").stdout)
     assert s["nodes"]["article"] == 8 and s["articles_with_file"] == 1
     os.utime(manifest)  # now the manifest is the newer file again
@@ -211,7 +213,7 @@ def test_every_public_name_of_the_package_loads():
         assert getattr(kg, name).__name__ == (attr or name)
         assert getattr(kg, name).__module__.startswith(f"kg.{module}")
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        kg.nothing
+        _ = kg.nothing
 
 
 class _Terminal(io.StringIO):

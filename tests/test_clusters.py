@@ -6,11 +6,12 @@ import pytest
 
 import kg
 from kg import clusters
+from kg.graph import build_graph
 
 
 @pytest.fixture(scope="module")
 def aif_graph(corpus_dir):
-    return kg.build_graph(kg.load_corpus(corpus_dir("ai-facial")))
+    return build_graph(kg.load(corpus_dir("ai-facial")))
 
 
 def test_topic_clusters_are_seeded_and_leave_the_callers_random_state_alone(aif_graph):

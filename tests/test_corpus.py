@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 import kg
-from kg.graph import graph_summary
+from kg.graph import build_graph, graph_summary
 from kg.normalize import canonical_url, registrable_domain, short_hash, web_url
 
 pytestmark = pytest.mark.corpus
@@ -54,8 +54,8 @@ class Raw:
 @pytest.fixture(scope="module", params=["real", "ai-facial"])
 def built(request, corpus_dir):
     folder = corpus_dir(request.param)
-    corpus = kg.load_corpus(folder)
-    return request.param, Raw(folder), corpus, kg.build_graph(corpus)
+    corpus = kg.load(folder)
+    return request.param, Raw(folder), corpus, build_graph(corpus)
 
 
 def test_raw_data_is_what_the_issue_describes(built):
@@ -163,7 +163,7 @@ def test_conflicting_duplicate_in_ai_facial_is_reported(built):
 
 
 def test_seed_safr_is_repaired(seeds_dir):
-    graph = kg.build_graph(kg.load_corpus(seeds_dir))
+    graph = build_graph(kg.load(seeds_dir))
     safr = [d for _, d in graph.nodes(data=True) if "SAFR" in d.get("excerpt", "")]
     assert len(safr) == 1 and safr[0]["excerpt"].startswith("SAFR® from RealNetworks")
     apnews = graph.nodes["provider/apnews.com"]
@@ -191,7 +191,7 @@ def test_fast_yaml_parser_gives_the_same_values_as_libyaml(corpus_dir):
 
 def test_parallel_reading_gives_the_same_corpus(corpus_dir):
     folder = corpus_dir("real")
-    one = kg.load_corpus(folder, workers=1)
-    two = kg.load_corpus(folder, workers=2)
+    one = kg.load(folder, workers=1)
+    two = kg.load(folder, workers=2)
     assert one.articles == two.articles and one.files == two.files
     assert one.problems == two.problems

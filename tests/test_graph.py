@@ -8,7 +8,7 @@ import networkx as nx
 import pytest
 
 import kg
-from kg.graph import article_id, graph_summary
+from kg.graph import article_id, build_graph, graph_summary
 from kg.normalize import short_hash
 
 
@@ -32,7 +32,7 @@ def rel(title: str, url: str, domain: str = "other.org", name: str = "Other", am
 
 
 def graph_of(*folders: Path) -> nx.MultiDiGraph:
-    return kg.build_graph(kg.load_corpus(*folders))
+    return build_graph(kg.load(*folders))
 
 
 def node_by_url(g: nx.MultiDiGraph, url: str) -> dict:
@@ -167,12 +167,12 @@ def test_edges_carry_the_files_that_assert_them(tmp_path):
 
 
 def test_build_result_does_not_depend_on_record_order(seeds_dir, tmp_path):
-    corpus = kg.load_corpus(seeds_dir)
+    corpus = kg.load(seeds_dir)
     write(tmp_path / "in", "a.md", title="A", url="https://example.com/a",
           related="related:\n" + rel("Worcester", "https://nypost.com/2021/12/15/worcester-bans-city-use-of-facial-recognition-technology/"))
-    other = kg.load_corpus(tmp_path / "in")
-    forward = kg.build_graph(corpus.articles + other.articles)
-    backward = kg.build_graph(other.articles[::-1] + corpus.articles[::-1])
+    other = kg.load(tmp_path / "in")
+    forward = build_graph(corpus.articles + other.articles)
+    backward = build_graph(other.articles[::-1] + corpus.articles[::-1])
     assert list(forward.nodes(data=True)) == list(backward.nodes(data=True))
     assert list(forward.edges(keys=True, data=True)) == list(backward.edges(keys=True, data=True))
 
@@ -186,5 +186,5 @@ def test_node_ids_have_their_kind_as_prefix(seeds_dir, kind):
 
 
 def test_article_id_is_hash_of_canonical_url(seeds_dir):
-    (a,) = kg.load_corpus(seeds_dir).articles
+    (a,) = kg.load(seeds_dir).articles
     assert article_id(a) == "article/" + short_hash(a.url)

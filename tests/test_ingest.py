@@ -12,6 +12,7 @@ import pytest
 
 import kg
 from kg.frontmatter import split_front_matter
+from kg.graph import build_graph
 from kg.ingest import find_files, parse_article, read_article
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_e8d8b023fb041968.txt"
@@ -45,14 +46,14 @@ def build_folder(tmp_path: Path, bad_name: str, bad: bytes | str) -> kg.Corpus:
     (folder / "seed.txt").write_bytes(SEED.read_bytes())
     data = bad.encode("utf-8") if isinstance(bad, str) else bad
     (folder / bad_name).write_bytes(data)
-    return kg.load_corpus(folder)
+    return kg.load(folder)
 
 
 def assert_good_files_built(corpus: kg.Corpus) -> None:
     titles = {a.title for a in corpus.articles}
     assert "A good article" in titles
     assert "Carmaker Xpeng Deletes 430,000 Photos for Misuse of Facial Recognition" in titles
-    graph = kg.build_graph(corpus)
+    graph = build_graph(corpus)
     assert graph.number_of_nodes() > 10
 
 
@@ -220,7 +221,7 @@ def test_non_http_urls_are_dropped_and_reported(tmp_path, url):
     assert bad == ["related[0].webUrl", "webUrl"]
     kept = next(a for a in corpus.articles if a.source == "in/js.md")
     assert kept.url is None and "javascript" not in repr(kept)
-    graph = kg.build_graph(corpus)
+    graph = build_graph(corpus)
     assert not any("javascript:" in str(d) or "data:" in str(d)
                    for _, d in graph.nodes(data=True))
 
@@ -251,17 +252,17 @@ def test_files_found_recursively_with_accepted_suffixes(tmp_path):
         (root / name).write_text(GOOD.replace("/good", "/" + name.replace("/", "-")))
     names = [name for _, name in find_files([root])]
     assert names == ["news/a/b/two.markdown", "news/a/one.md", "news/three.txt"]
-    corpus = kg.load_corpus(root)
+    corpus = kg.load(root)
     assert len(corpus.articles) == 3 and corpus.problems == []
 
 
 def test_missing_path_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError):
-        kg.load_corpus(tmp_path / "nope")
+        kg.load(tmp_path / "nope")
 
 
 def test_seed_record(seeds_dir):
-    corpus = kg.load_corpus(seeds_dir)
+    corpus = kg.load(seeds_dir)
     assert corpus.problems == []
     (a,) = corpus.articles
     assert a.source == "seeds/000_e8d8b023fb041968.txt"
@@ -362,8 +363,8 @@ def test_parallel_reading_of_good_and_bad_files(tmp_path):
         data = bad[i % len(bad)] if i % 7 == 0 else article(title=f'"Story {i}"', extra=RELATED
                                                             .replace("QUALITY", str(i % 3)))
         (folder / f"{i:04d}.md").write_bytes(data if isinstance(data, bytes) else data.encode())
-    one = kg.load_corpus(folder, workers=1)
-    two = kg.load_corpus(folder, workers=2)
+    one = kg.load(folder, workers=1)
+    two = kg.load(folder, workers=2)
     assert one.articles == two.articles and one.files == two.files and one.problems == two.problems
     assert len(one.files) == 1_200 and {p.reason for p in one.problems} >= {
         "empty", "binary", "no-front-matter", "yaml-syntax", "wrong-type", "bad-date", "encoding"}

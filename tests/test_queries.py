@@ -81,7 +81,7 @@ def nx_same_story(g):
 
 def nx_cooccurrence(g):
     c = Counter()
-    for a, topics in _of(g, "about").items():
+    for topics in _of(g, "about").values():
         labels = sorted({g.nodes[t]["label"] for t in topics})
         for i, x in enumerate(labels):
             for y in labels[i + 1:]:
@@ -117,7 +117,7 @@ def nx_by_provider(g):
 
 def nx_reference_only(g):
     cited = Counter()
-    for u, v, k in g.edges(keys=True):
+    for _, v, k in g.edges(keys=True):
         if k == "related" and g.nodes[v].get("reference_only"):
             cited[v] += 1
     rows = [(iri(a), g.nodes[a]["title"], g.nodes[a].get("url"), n) for a, n in cited.items()]

@@ -15,6 +15,7 @@ import rdflib
 from rdflib import RDF, SDO, XSD, Literal, URIRef
 
 import kg
+from kg.graph import build_graph
 from kg.pipeline import export_rdf
 from kg.rdf import TURTLE_PROLOGUE, from_rdf, nquads_of_graph, read_turtle_blocks, to_rdf, write_rdf
 from kg.records import Article, Image, Provider
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def built(path: str) -> tuple[nx.MultiDiGraph, Path]:
     """Graph (with stories) of an input folder and an export folder holding
     its RDF files and store; built once per test session."""
-    g = kg.build_graph(kg.load_corpus(path))
+    g = build_graph(kg.load(path))
     add_stories(g)
     out = Path(tempfile.mkdtemp(prefix="kg-rdf-test-"))
     export_rdf(g, out)
@@ -70,7 +71,7 @@ def fixture_graph() -> nx.MultiDiGraph:
                 urls=("https://cnn.com/e",), provider=cnn,
                 published=datetime(2020, 3, 4, 9, 0, tzinfo=utc)),
     ]
-    g = kg.build_graph(arts)
+    g = build_graph(arts)
     a, b = kg.graph.article_id(arts[0]), kg.graph.article_id(arts[1])
     g.add_node("story/s1", kind="story", label="Masks work", method="test", threshold=0.5,
                score=0.75, size=2, window_days=4.0)
@@ -138,7 +139,7 @@ def test_rdf_stage_pauses_the_cyclic_collector(tmp_path, seeds_dir, monkeypatch,
     # graph; the walk allocates millions and frees them by reference count.
     import gc
 
-    graph = kg.build_graph(kg.load_corpus(seeds_dir))
+    graph = build_graph(kg.load(seeds_dir))
     run = {"write_rdf": write_rdf, "export_rdf": export_rdf}[stage]
     walking: list[str] = []  # the parts of the walk running now
     walked: set[str] = set()
@@ -177,7 +178,7 @@ def test_rdf_stage_pauses_the_cyclic_collector(tmp_path, seeds_dir, monkeypatch,
 
 
 def test_turtle_read_back_in_pieces_of_whole_blocks(tmp_path, seeds_dir):
-    ttl = write_rdf(kg.build_graph(kg.load_corpus(seeds_dir)), tmp_path)["turtle"]
+    ttl = write_rdf(build_graph(kg.load(seeds_dir)), tmp_path)["turtle"]
     text = ttl.read_text(encoding="utf-8")
     whole = set(ox.parse(path=str(ttl), format=ox.RdfFormat.TURTLE))
     for size in (1, 200, 5000, 10**7):
@@ -197,7 +198,7 @@ def test_exports_are_byte_identical_across_builds(tmp_path, seeds_dir):
     names = ("newskg.nq", "newskg.ttl", "newskg.jsonld")
     outs = []
     for i in range(2):
-        g = kg.build_graph(kg.load_corpus(seeds_dir))
+        g = build_graph(kg.load(seeds_dir))
         add_stories(g)
         write_rdf(g, tmp_path / str(i))
         outs.append([(tmp_path / str(i) / n).read_bytes() for n in names])

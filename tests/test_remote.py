@@ -26,6 +26,7 @@ import pytest
 from servers import Endpoint, oxigraph, start_oxigraph, stop_pid, virtuoso, virtuoso_fresh, virtuoso_server
 
 import kg
+from kg.graph import build_graph
 from kg.pipeline import export_rdf
 from kg.server import serve
 from kg.store import AuthenticationError, EmbeddedStore, RemoteStore, push, read_graphs, sparql_string
@@ -73,7 +74,7 @@ def answer(store, query: str) -> object:
 
 
 def build_export(corpus: Path, out: Path) -> Path:
-    export_rdf(kg.build_graph(kg.load_corpus(corpus)), out)
+    export_rdf(build_graph(kg.load(corpus)), out)
     return out
 
 

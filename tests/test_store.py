@@ -399,7 +399,7 @@ def test_build_replaces_only_changed_graphs_and_equals_a_rebuild(corpus_dir, tmp
     fresh = tmp_path / "fresh"
     kg.build(tmp_path / "in", out=fresh, cache=False)
     assert _all_quads(out / "store") == _all_quads(fresh / "store")
-    with kg.open_store(out) as s:
+    with open_store(out) as s:
         assert s.query('ASK { ?a schema:headline "A changed headline <b>" }').boolean
         assert not s.query(f"ASK {{ GRAPH <{source_iri(files[7].name)}> {{ ?s ?p ?o }} }}").boolean
     # nothing changed: nothing replaced, same store

@@ -21,6 +21,7 @@ import pytest
 
 import kg
 from kg import stories
+from kg.graph import build_graph
 
 # -- labelled pairs ------------------------------------------------------------
 # ai-facial: groups of syndicated copies of one event.
@@ -140,7 +141,7 @@ def labelled_pairs() -> tuple[list, list]:
 
 @pytest.fixture(scope="module")
 def graphs(corpus_dir):
-    return {name: kg.build_graph(kg.load_corpus(corpus_dir(name))) for name in ("ai-facial", "real")}
+    return {name: build_graph(kg.load(corpus_dir(name))) for name in ("ai-facial", "real")}
 
 
 def precision_recall(graphs, threshold: float, window: timedelta = stories.DEFAULT_WINDOW):
@@ -201,7 +202,7 @@ def test_window_keeps_a_daily_headline_apart(graphs):
 
 
 def test_seed_story_nodes_and_edges(seeds_dir):
-    g = kg.build_graph(kg.load_corpus(seeds_dir))
+    g = build_graph(kg.load(seeds_dir))
     ids = stories.add_stories(g)
     assert len(ids) == 1
     node = g.nodes[ids[0]]
@@ -221,8 +222,8 @@ def test_seed_story_nodes_and_edges(seeds_dir):
 
 
 def test_add_stories_is_idempotent_and_deterministic(seeds_dir):
-    g1 = kg.build_graph(kg.load_corpus(seeds_dir))
-    g2 = kg.build_graph(kg.load_corpus(seeds_dir))
+    g1 = build_graph(kg.load(seeds_dir))
+    g2 = build_graph(kg.load(seeds_dir))
     a = stories.add_stories(g1)
     assert stories.add_stories(g1) == a == stories.add_stories(g2)
     assert sorted(g1.nodes(data=True)) == sorted(g2.nodes(data=True))
@@ -232,7 +233,7 @@ def test_add_stories_is_idempotent_and_deterministic(seeds_dir):
 
 
 def test_bad_threshold_raises(seeds_dir):
-    g = kg.build_graph(kg.load_corpus(seeds_dir))
+    g = build_graph(kg.load(seeds_dir))
     with pytest.raises(ValueError):
         stories.find_stories(g, threshold=-0.1)
 
@@ -331,7 +332,7 @@ def test_entry_points_pause_the_collector_and_give_it_back(seeds_dir, entry):
     import gc
     import sys
 
-    g = kg.build_graph(kg.load_corpus(seeds_dir))
+    g = build_graph(kg.load(seeds_dir))
     arts = [n for n, k in g.nodes(data="kind") if k == "article"]
     calls = {"find_stories": lambda: stories.find_stories(g),
              "add_stories": lambda: stories.add_stories(g),

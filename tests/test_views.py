@@ -11,18 +11,19 @@ import pytest
 import kg
 from kg import stories, views
 from kg.cli import main
+from kg.graph import build_graph
 
 
 @pytest.fixture(scope="module")
 def seeds_graph(seeds_dir):
-    g = kg.build_graph(kg.load_corpus(seeds_dir))
+    g = build_graph(kg.load(seeds_dir))
     stories.add_stories(g)
     return g
 
 
 @pytest.fixture(scope="module")
 def aif_graph(corpus_dir):
-    g = kg.build_graph(kg.load_corpus(corpus_dir("ai-facial")))
+    g = build_graph(kg.load(corpus_dir("ai-facial")))
     stories.add_stories(g)
     return g
 
@@ -106,7 +107,7 @@ def test_hostile_text_stays_data(tmp_path):
     art = kg.Article(source="hostile/1.md", title=hostile, url="https://example.com/a",
                      excerpt=hostile, provider=kg.Provider(domain="example.com", name=hostile),
                      topics=["AI <b>"])
-    g = kg.build_graph([art])
+    g = build_graph([art])
     page = views.draw_view(g, tmp_path / "h.html", story="script").read_text(encoding="utf-8")
     assert page.count("</script>") == 3  # only our own three blocks end
     assert "<img src=x" not in page and "onerror=\"window" not in page

@@ -15,7 +15,9 @@ This module re-exports the public names and opens a store by place:
 >>> import kg, tempfile
 >>> from pathlib import Path
 >>> out = Path(tempfile.mkdtemp())
->>> files = kg.write_rdf(kg.build_graph(kg.load_corpus("seeds")), out)
+>>> from kg.graph import build_graph
+>>> from kg.rdf import write_rdf
+>>> files = write_rdf(build_graph(kg.load("seeds")), out)
 >>> build_store(files["nquads"], out / "store")
 PosixPath('...store')
 >>> with open_store(out) as store:

@@ -10,7 +10,9 @@ changed is :mod:`kg.store.sync`'s to say).
 >>> import kg, tempfile
 >>> from pathlib import Path
 >>> out = Path(tempfile.mkdtemp())
->>> files = kg.write_rdf(kg.build_graph(kg.load_corpus("seeds")), out)
+>>> from kg.graph import build_graph
+>>> from kg.rdf import write_rdf
+>>> files = write_rdf(build_graph(kg.load("seeds")), out)
 >>> build_store(files["nquads"], out / "store")
 PosixPath('...store')
 >>> with EmbeddedStore(find_store(out), read_only=True) as store:
