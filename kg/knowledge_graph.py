@@ -139,9 +139,10 @@ class KnowledgeGraph:
               **more: object) -> QueryResult:
         """Run a SPARQL query on the union of the named graphs.
 
-        Variables are bound as RDF terms, never spliced into the text:
-        ``g.query("SELECT ?h WHERE { ?a schema:headline ?h ; schema:about/skos:prefLabel ?t }",
-        t="AI")``.
+        Variables are bound as RDF terms, never spliced into the text; a
+        query projects the variables it binds, so that every backend can bind
+        them: ``g.query("SELECT ?t ?h WHERE { ?a schema:headline ?h ;
+        schema:about/skos:prefLabel ?t }", t="AI")``.
         """
         return self.store.query(sparql, bindings={**(bindings or {}), **more})
 
