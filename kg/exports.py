@@ -94,7 +94,7 @@ def read_graph(path: str | os.PathLike = "exports") -> nx.MultiDiGraph:
     import networkx as nx
 
     # Millions of new objects and nothing to free: the collector would only
-    # rescan them (9.5 s -> 5.2 s at 100,000 articles without it).
+    # rescan them.
     with gc_paused():
         data = orjson.loads(path.read_bytes())
         g = nx.MultiDiGraph(**data.get("graph", {}))
@@ -116,7 +116,7 @@ _GRAPHML_TYPES = {bool: "boolean", int: "long", float: "double"}
 def _xml(text: str) -> str:
     """Escape text for XML content or a double-quoted attribute."""
     if "&" in text or "<" in text or ">" in text or '"' in text:
-        # str.replace runs in C; str.translate with a dict is ~10x slower here
+        # str.replace runs in C; str.translate with a dict is slower here
         return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
                 .replace('"', "&quot;"))
     return text
@@ -167,7 +167,7 @@ def write_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike) -> None:
     List values are written as JSON text, datetimes as ISO 8601.
     """
     keys: dict[tuple[str, str], str] = {}
-    nodes, succ = graph._node, graph._succ  # networkx's dicts: its views cost 2x here
+    nodes, succ = graph._node, graph._succ  # networkx's dicts: its views cost more here
     for d in nodes.values():
         for k, v in d.items():
             if ("node", k) not in keys:
@@ -251,7 +251,7 @@ def read_summary(path: str | os.PathLike = "exports") -> dict:
     Read from ``manifest.json`` when the build that wrote it wrote it after
     ``newskg.json`` (instant at any size); otherwise, say after a build that
     failed half-way or a graph written by hand, computed from ``newskg.json``
-    and ``problems.jsonl`` (12 s at 100,000 articles).
+    and ``problems.jsonl`` (slow on a large graph).
 
     >>> import kg, tempfile
     >>> out = tempfile.mkdtemp()
@@ -279,7 +279,7 @@ def read_summary(path: str | os.PathLike = "exports") -> dict:
 def write_manifest(summary: dict, files: list[SourceFile], path: str | os.PathLike) -> None:
     """``manifest.json``: the build's summary and every input file (path,
     content hash, size, whether it gave an article)."""
-    # (dataclasses.asdict, which copies recursively, took 1 s at 100,000 files)
+    # (not dataclasses.asdict, which copies recursively)
     manifest = {"summary": summary, "files": [
         {"path": f.path, "sha256": f.sha256, "size": f.size, "ok": f.ok} for f in files]}
     with atomic_writer(path) as f:
