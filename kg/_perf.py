@@ -103,7 +103,11 @@ def in_background(fn: Callable[..., R], *args: Any, name: str = "kg-background")
     goes on (or fails, and the next build starts).
     """
     with ThreadPoolExecutor(1, thread_name_prefix=name) as pool:
-        yield pool.submit(fn, *args)
+        future = pool.submit(fn, *args)
+        # What fn holds (a cache's lines, say) goes as soon as fn is done,
+        # not when the block ends: this frame keeps no reference to it.
+        del fn, args
+        yield future
 
 
 def release_freed_memory() -> None:
