@@ -10,6 +10,7 @@ import argparse
 import gc
 import json
 import os
+import shutil
 import sys
 import time
 from collections import Counter
@@ -106,6 +107,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _unit(stage: str) -> str:
+    """What a counted stage counts: "reading files" -> " files"."""
+    last = stage.split()[-1]
+    return {"RDF": " graphs", "changes": " files"}.get(last, f" {last}")
+
+
 def _progress(quiet: bool, stream: TextIO | None = None) -> Callable[[str, int, int], None] | None:
     """Progress on stderr (tqdm), only for a terminal and once a second has passed.
 
@@ -116,6 +123,10 @@ def _progress(quiet: bool, stream: TextIO | None = None) -> Callable[[str, int, 
     if quiet or not stream.isatty():
         return None
     from tqdm import tqdm
+
+    # A terminal that reports no size (script(1)'s, some CI runners') gets
+    # 80x24: given 0 rows, tqdm hides every bar.
+    size = shutil.get_terminal_size()
 
     started = time.monotonic()
     state: dict = {"stage": None, "bar": None}
@@ -131,9 +142,9 @@ def _progress(quiet: bool, stream: TextIO | None = None) -> Callable[[str, int, 
                 if time.monotonic() - started >= 1:
                     print(f"{stage} ...", file=stream, flush=True)
                 return
-            bar = state["bar"] = tqdm(total=total, desc=stage, file=stream, unit=" items",
+            bar = state["bar"] = tqdm(total=total, desc=stage, file=stream, unit=_unit(stage),
                                       delay=max(0.0, 1 - (time.monotonic() - started)),
-                                      dynamic_ncols=True, leave=True)
+                                      ncols=size.columns, nrows=size.lines, leave=True)
         if bar is not None:
             if total != bar.total:
                 bar.total = total

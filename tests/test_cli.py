@@ -241,6 +241,25 @@ def test_progress_on_a_terminal_after_the_first_second(monkeypatch):
     assert "finding stories ...\n" in text
     assert text.count("10/10") == 1
     assert text.index("reading files") < text.index("finding stories") < text.index("writing RDF")
+    assert "files/s" in text and "graphs/s" in text  # what each stage counts
+
+
+def test_progress_on_a_terminal_that_reports_no_size(monkeypatch):
+    # script(1) and some CI runners give a terminal of 0x0, as a new pty is:
+    # tqdm hid every bar on it
+    import os
+
+    master, slave = os.openpty()
+    with os.fdopen(slave, "w") as stream:
+        started = cli.time.monotonic()
+        show = cli._progress(False, stream)
+        monkeypatch.setattr(cli.time, "monotonic", lambda: started + 5)  # past the first second
+        show("reading files", 0, 10)
+        show("reading files", 10, 10)
+        stream.flush()
+        shown = os.read(master, 1 << 16)
+    os.close(master)
+    assert b"10/10" in shown
 
 
 def test_no_progress_when_quiet_or_not_a_terminal():
