@@ -13,13 +13,7 @@ as the *union* of the per-file named graphs (see ``ontology/newskg.ttl``).
 This module re-exports the public names and opens a store by place:
 
 >>> import kg, tempfile
->>> from pathlib import Path
->>> out = Path(tempfile.mkdtemp())
->>> from kg.graph import build_graph
->>> from kg.rdf import write_rdf
->>> files = write_rdf(build_graph(kg.load("seeds")), out)
->>> build_store(files["nquads"], out / "store")
-PosixPath('...store')
+>>> out = kg.build("seeds", out=tempfile.mkdtemp()).out
 >>> with open_store(out) as store:
 ...     store.query("SELECT (COUNT(?a) AS ?n) WHERE { ?a a schema:NewsArticle }").rows
 [(8,)]
