@@ -103,6 +103,17 @@ def _parser() -> argparse.ArgumentParser:
                     help="output file (default: views/<name>.html in the export folder; "
                          "--all: a folder)")
     vw.set_defaults(func=_cmd_view)
+
+    ex = sub.add_parser("export", help="write tables of a built graph (CSV or Parquet)")
+    exs = ex.add_subparsers(dest="what", required=True, metavar="WHAT")
+    et = exs.add_parser("tables", help="articles, providers, topics, stories and edges as tables "
+                                       "(needs pandas: pip install 'newskg[pandas]')")
+    et.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT,
+                    help="export folder of `kg build` (default: exports/)")
+    et.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    et.add_argument("-o", "--output", type=Path, metavar="DIR",
+                    help="output folder (default: tables/ in the export folder)")
+    et.set_defaults(func=_cmd_export_tables)
     return p
 
 
@@ -414,6 +425,32 @@ def _cmd_view(args: argparse.Namespace) -> int:
     except ViewError as exc:
         print(f"kg view: {exc}", file=sys.stderr)
         return 1
+
+
+def _open_graph(command: str, src: Path):
+    """The built graph of an export folder, or None after saying why not."""
+    from .exports import GRAPH_JSON, read_graph
+
+    if not (src / GRAPH_JSON).is_file():
+        print(f"kg {command}: {src} is not an export folder (no {GRAPH_JSON}): build it first, "
+              f"e.g. `kg build CORPUS --out {src}`", file=sys.stderr)
+        return None
+    return read_graph(src)
+
+
+def _cmd_export_tables(args: argparse.Namespace) -> int:
+    from .tables import MissingExtra, write_tables
+
+    graph = _open_graph("export tables", args.dir)
+    if graph is None:
+        return 2
+    try:
+        paths = write_tables(graph, args.output or args.dir / "tables", format=args.format)
+    except MissingExtra as exc:
+        print(f"kg export tables: {exc}", file=sys.stderr)
+        return 2
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -292,10 +292,9 @@ class QueryResult:
         >>> QueryResult("ask", boolean=True).to_dataframe()["boolean"].tolist()
         [True]
         """
-        try:
-            import pandas as pd
-        except ImportError as e:  # pragma: no cover - depends on the install
-            raise ImportError("to_dataframe() needs pandas: pip install pandas") from e
+        from .._util import require_extra
+
+        pd = require_extra("pandas", "pandas")
         if self.kind == "ask":
             return pd.DataFrame({"boolean": [self.boolean]})
         columns = ["subject", "predicate", "object"] if self.kind == "graph" else self.variables
