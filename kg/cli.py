@@ -114,6 +114,28 @@ def _parser() -> argparse.ArgumentParser:
     et.add_argument("-o", "--output", type=Path, metavar="DIR",
                     help="output folder (default: tables/ in the export folder)")
     et.set_defaults(func=_cmd_export_tables)
+
+    tl = sub.add_parser("timeline", help="articles matching a text per day/week/month, and their "
+                                         "share of all articles (needs 'newskg[pandas]')")
+    tl.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT,
+                    help="export folder of `kg build` (default: exports/)")
+    tl.add_argument("--match", metavar="TEXT", help="text in the title or topics (case and accents "
+                                                    "ignored); without it, all articles")
+    tl.add_argument("--by", choices=["day", "week", "month"], default="week")
+    split = tl.add_mutually_exclusive_group()
+    split.add_argument("--by-provider", action="store_const", const="provider", dest="split",
+                       help="a line per provider (share: of that provider's articles)")
+    split.add_argument("--by-story", action="store_const", const="story", dest="split",
+                       help="a line per story")
+    tl.add_argument("--since", metavar="DATE", help="first day (YYYY-MM-DD), inclusive")
+    tl.add_argument("--until", metavar="DATE", help="last day (YYYY-MM-DD), inclusive")
+    tl.add_argument("--format", choices=["csv", "json", "png", "svg", "html"], default="csv",
+                    help="csv/json to stdout; png/svg (needs 'newskg[charts]') and html to a file")
+    tl.add_argument("--top", type=int, default=7, metavar="N",
+                    help="charts: lines for the N largest providers/stories, the rest as 'other'")
+    tl.add_argument("-o", "--output", type=Path, metavar="FILE",
+                    help="output file (charts default: timelines/<match>-<by>.<format> in DIR)")
+    tl.set_defaults(func=_cmd_timeline)
     return p
 
 
@@ -450,6 +472,40 @@ def _cmd_export_tables(args: argparse.Namespace) -> int:
         print(f"kg export tables: {exc}", file=sys.stderr)
         return 2
     print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _cmd_timeline(args: argparse.Namespace) -> int:
+    import re
+
+    from .charts import render_timeline
+    from .tables import MissingExtra, timeline
+
+    graph = _open_graph("timeline", args.dir)
+    if graph is None:
+        return 2
+    try:
+        df = timeline(graph, args.match, by=args.by, split=args.split, since=args.since,
+                      until=args.until)
+        data = render_timeline(df, args.format, top=args.top)
+    except MissingExtra as exc:
+        print(f"kg timeline: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"kg timeline: {exc}", file=sys.stderr)
+        return 2
+    out = args.output
+    if out is None and args.format in ("csv", "json"):
+        sys.stdout.buffer.write(data)
+        return 0
+    if out is None:
+        slug = re.sub(r"[^a-z0-9]+", "-", (args.match or "all").lower()).strip("-")[:60] or "all"
+        out = args.dir / "timelines" / f"{slug}-{args.by}{'-' + args.split if args.split else ''}.{args.format}"
+    from ._util import atomic_writer
+
+    with atomic_writer(out, "wb") as f:
+        f.write(data)
+    print(f"wrote {out} ({len(df):,} rows)")
     return 0
 
 
