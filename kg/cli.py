@@ -99,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true", help="index.html plus one page per topic cluster")
     vw.add_argument("--hops", type=int, default=1, metavar="K", help="expand K hops (default 1)")
     vw.add_argument("--max-nodes", type=int, default=400, metavar="N", help="cap (default 400)")
+    vw.add_argument("--since", metavar="DATE", help="only articles published from DATE (YYYY-MM-DD)")
+    vw.add_argument("--until", metavar="DATE", help="only articles published until DATE, inclusive")
     vw.add_argument("-o", "--output", type=Path, metavar="FILE",
                     help="output file (default: views/<name>.html in the export folder; "
                          "--all: a folder)")
@@ -431,6 +433,10 @@ def _cmd_view(args: argparse.Namespace) -> int:
     views_dir = graph_file.parent / "views"
     try:
         graph = read_graph(graph_file)
+        if args.since or args.until:
+            from .tables import between
+
+            graph = between(graph, args.since, args.until)
         if args.all:
             index = write_all(graph, args.output or views_dir, max_nodes=args.max_nodes)
             print(f"wrote {index} and {len(list(index.parent.glob('cluster-*.html')))} cluster pages")
@@ -447,6 +453,9 @@ def _cmd_view(args: argparse.Namespace) -> int:
     except ViewError as exc:
         print(f"kg view: {exc}", file=sys.stderr)
         return 1
+    except ValueError as exc:  # a bad --since/--until
+        print(f"kg view: {exc}", file=sys.stderr)
+        return 2
 
 
 def _open_graph(command: str, src: Path):

@@ -210,14 +210,22 @@ class KnowledgeGraph:
 
     def view(self, *, story: str | None = None, topic: str | None = None,
              article: str | None = None, provider: str | None = None, hops: int = 1,
-             max_nodes: int | None = None) -> HtmlView:
+             max_nodes: int | None = None, since: str | date | None = None,
+             until: str | date | None = None) -> HtmlView:
         """The view around a story's text, a topic, an article or a provider
-        (see :func:`kg.views.select`): ``.save(path)``, or shown in Jupyter."""
+        (see :func:`kg.views.select`), of the articles published from
+        ``since`` to ``until`` (inclusive dates) if given: ``.save(path)``,
+        or shown in Jupyter."""
         from .views import DEFAULT_MAX_NODES, select
 
-        chosen = select(self.graph, story=story, topic=topic, article=article, provider=provider,
+        graph = self.graph
+        if since is not None or until is not None:
+            from .tables import between
+
+            graph = between(graph, since, until)
+        chosen = select(graph, story=story, topic=topic, article=article, provider=provider,
                         hops=hops, max_nodes=max_nodes or DEFAULT_MAX_NODES)
-        return HtmlView(self.graph, chosen)
+        return HtmlView(graph, chosen)
 
 
 def open(path: str | os.PathLike = "exports", *, endpoint: str | None = None) -> KnowledgeGraph:  # noqa: A001

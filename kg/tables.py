@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["articles_table", "providers_table", "topics_table", "stories_table", "edges_table",
-           "write_tables", "matches", "timeline", "timeline_records", "TABLES", "PERIODS", "SPLITS",
+           "write_tables", "between", "matches", "timeline", "timeline_records", "TABLES", "PERIODS", "SPLITS",
            "MissingExtra"]
 
 #: The tables :func:`write_tables` writes, in order.
@@ -273,6 +273,33 @@ def _day(value: str | date | datetime | None, end: bool = False) -> datetime | N
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     start = datetime(value.year, value.month, value.day, tzinfo=UTC)
     return start + timedelta(days=1) - timedelta(microseconds=1) if end else start
+
+
+def between(graph: nx.MultiDiGraph, since: str | date | datetime | None = None,
+            until: str | date | datetime | None = None) -> nx.MultiDiGraph:
+    """The graph without the articles published before ``since`` or after
+    ``until`` (inclusive dates; undated articles go too once either is
+    given): a read-only view, for :func:`kg.views.select` and the tables.
+
+    >>> import kg
+    >>> from kg.graph import build_graph
+    >>> g = build_graph(kg.load("seeds"))
+    >>> arts = lambda h: sum(1 for _, k in h.nodes(data="kind") if k == "article")
+    >>> arts(g), arts(between(g, since="2021-12-15")), arts(between(g, until="2021-12-14"))
+    (8, 5, 3)
+    """
+    lo, hi = _day(since), _day(until, end=True)
+    if lo is None and hi is None:
+        return graph
+
+    def keep(n: str) -> bool:
+        d = graph.nodes[n]
+        if d.get("kind") != "article":
+            return True
+        when = d.get("published")
+        return when is not None and (lo is None or when >= lo) and (hi is None or when <= hi)
+
+    return graph.subgraph([n for n in graph if keep(n)])
 
 
 def matches(articles: pd.DataFrame, text: str) -> pd.Series:

@@ -152,3 +152,19 @@ def test_missing_pandas_is_a_one_line_error_naming_the_extra(tmp_path):
             "except ImportError as e:\n    print(e)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert run.stdout.strip() == "pandas is not installed: pip install 'newskg[pandas]'"
+
+
+def test_views_since_until_keep_the_window(small, tmp_path, capsys):
+    out = tmp_path / "small"
+    kg.build(small, out=out)
+    g = kg.open(out)
+    view = g.view(story="facial", since="2021-11-07", until="2021-11-16")
+    shown = {g.graph.nodes[n]["title"] for n in view.view.nodes if g.graph.nodes[n]["kind"] == "article"}
+    assert shown == {"FACIAL Recognition fine", "Reconnaissance faciale à Montréal"}
+    assert main(["view", str(out), "--story", "facial", "--until", "2021-11-06",
+                 "-o", str(tmp_path / "v.html")]) == 0
+    assert capsys.readouterr().out.startswith("1 article match")
+    assert main(["view", str(out), "--story", "facial", "--since", "2021-12-01"]) == 1
+    assert "nothing matches" in capsys.readouterr().err
+    assert main(["view", str(out), "--story", "facial", "--since", "Nov 1"]) == 2
+    assert "not a date: 'Nov 1'" in capsys.readouterr().err
