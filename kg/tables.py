@@ -55,8 +55,21 @@ def _pandas() -> Any:
     return require_extra("pandas", "pandas")
 
 
-def _out(graph: nx.MultiDiGraph, node: str, rel: str) -> list[str]:
-    return sorted(v for _, v, k in graph.out_edges(node, keys=True) if k == rel)
+_RELS = ("publishedBy", "about", "inStory")
+
+
+def _links(graph: nx.MultiDiGraph) -> dict[str, dict[str, list[str]]]:
+    """rel -> node -> its targets by that rel, sorted: one walk over the
+    edges instead of one adjacency lookup per article and relation."""
+    found: dict[str, dict[str, list[str]]] = {r: {} for r in _RELS}
+    for u, v, k in graph.edges(keys=True):
+        by = found.get(k)
+        if by is not None:
+            by.setdefault(u, []).append(v)
+    for by in found.values():
+        for targets in by.values():
+            targets.sort()
+    return found
 
 
 def _utc(values: list) -> Any:
@@ -85,18 +98,20 @@ def articles_table(graph: nx.MultiDiGraph, *, clusters: bool = True) -> pd.DataF
     pd = _pandas()
     nodes = graph.nodes
     arts = sorted(n for n, k in graph.nodes(data="kind") if k == "article")
+    links = _links(graph)
+    providers, stories, about = links["publishedBy"], links["inStory"], links["about"]
     rows = []
     for a in arts:
         d = nodes[a]
-        provider = next(iter(_out(graph, a, "publishedBy")), None)
-        story = next(iter(_out(graph, a, "inStory")), None)
+        provider = providers[a][0] if a in providers else None
+        story = stories[a][0] if a in stories else None
         files = d.get("files") or []
         rows.append({
             "id": a, "url": d.get("url"), "title": d.get("title"),
             "provider": nodes[provider].get("name") if provider else None,
             "domain": nodes[provider].get("domain") if provider else None,
             "published": d.get("published"),
-            "topics": _SEP.join(nodes[t].get("label", t) for t in _out(graph, a, "about")),
+            "topics": _SEP.join(nodes[t].get("label", t) for t in about.get(a, ())),
             "story": story, "story_label": nodes[story].get("label") if story else None,
             "reference_only": bool(d.get("reference_only")),
             "file": files[0] if files else None,
@@ -134,10 +149,11 @@ def providers_table(graph: nx.MultiDiGraph) -> pd.DataFrame:
     for a, p, k in graph.edges(keys=True):
         if k == "publishedBy":
             by_provider[p].append(a)
+    in_story = _links(graph)["inStory"]
     rows = []
     for p in sorted(by_provider):
         d, arts = graph.nodes[p], by_provider[p]
-        stories = {s for a in arts for s in _out(graph, a, "inStory")}
+        stories = {s for a in arts for s in in_story.get(a, ())}
         first, last = _dated_span(graph, arts)
         rows.append({"id": p, "domain": d.get("domain"), "name": d.get("name"),
                      "alt_names": _SEP.join(d.get("alt_names", [])), "articles": len(arts),
@@ -167,10 +183,11 @@ def topics_table(graph: nx.MultiDiGraph) -> pd.DataFrame:
     for a, t, k in graph.edges(keys=True):
         if k == "about":
             by_topic[t].append(a)
+    published_by = _links(graph)["publishedBy"]
     rows = []
     for t in sorted(by_topic):
         d, arts = graph.nodes[t], by_topic[t]
-        providers = {p for a in arts for p in _out(graph, a, "publishedBy")}
+        providers = {p for a in arts for p in published_by.get(a, ())}
         first, last = _dated_span(graph, arts)
         rows.append({"id": t, "label": d.get("label"), "alt_labels": _SEP.join(d.get("alt_labels", [])),
                      "articles": len(arts), "providers": len(providers), "first": first, "last": last})
@@ -196,10 +213,11 @@ def stories_table(graph: nx.MultiDiGraph) -> pd.DataFrame:
     for a, s, k in graph.edges(keys=True):
         if k == "inStory":
             members[s].append(a)
+    published_by = _links(graph)["publishedBy"]
     rows = []
     for s, arts in members.items():
         names = sorted({graph.nodes[p].get("name") or p for a in arts
-                        for p in _out(graph, a, "publishedBy")})
+                        for p in published_by.get(a, ())})
         first, last = _dated_span(graph, arts)
         rows.append({"id": s, "label": graph.nodes[s].get("label", ""), "size": len(arts),
                      "providers": len(names), "provider_names": _SEP.join(names),
