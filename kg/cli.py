@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--split-nq", type=int, metavar="N",
                    help="also write gzipped N-Quads chunks of at most N triples into "
                         "DIR/chunks/, for bulk loaders")
+    b.add_argument("--providers-file", type=Path, metavar="FILE",
+                   help="rename, merge or give homepages to providers (default: providers.yaml "
+                        "in the first input folder that has one)")
     b.set_defaults(func=_cmd_build)
 
     s = sub.add_parser("stats", help="describe a built graph")
@@ -185,8 +188,12 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     try:
-        result = build(*args.paths, out=args.out, progress=_progress(args.quiet))
+        result = build(*args.paths, out=args.out, progress=_progress(args.quiet),
+                       providers=args.providers_file)
     except FileNotFoundError as exc:
+        print(f"kg build: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # a bad providers file, every bad entry named
         print(f"kg build: {exc}", file=sys.stderr)
         return 2
     if args.split_nq:
