@@ -124,8 +124,8 @@ def _parser() -> argparse.ArgumentParser:
                                          "share of all articles (needs 'newskg[pandas]')")
     tl.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT,
                     help="export folder of `kg build` (default: exports/)")
-    tl.add_argument("--match", metavar="TEXT", help="text in the title or topics (case and accents "
-                                                    "ignored); without it, all articles")
+    tl.add_argument("--match", metavar="TEXT", help="words in the title or topics (whole words; case, "
+                                                    "accents, punctuation ignored); default: all")
     tl.add_argument("--by", choices=["day", "week", "month"], default="week")
     split = tl.add_mutually_exclusive_group()
     split.add_argument("--by-provider", action="store_const", const="provider", dest="split",

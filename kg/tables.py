@@ -25,6 +25,7 @@ gives them back as lists.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -49,6 +50,7 @@ PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}
 SPLITS = ("provider", "story")
 
 _SEP = "; "
+_NON_WORD = re.compile(r"[\W_]+")
 
 
 def _pandas() -> Any:
@@ -320,21 +322,28 @@ def between(graph: nx.MultiDiGraph, since: str | date | datetime | None = None,
     return graph.subgraph([n for n in graph if keep(n)])
 
 
+def _words(text: str) -> str:
+    """Folded words of a text between spaces: punctuation is a word break."""
+    return " " + " ".join(_NON_WORD.sub(" ", fold(text)).split()) + " "
+
+
 def matches(articles: pd.DataFrame, text: str) -> pd.Series:
-    """Which rows of an articles table contain ``text`` (case and accents
-    ignored) in their title or topics.
+    """Which rows of an articles table have ``text`` as whole words (case,
+    accents and punctuation ignored) in their title or topics: ``"ai"``
+    does not match "said", ``"facial recognition"`` matches
+    "Facial-Recognition", ``"covid"`` matches "COVID-19".
 
     >>> import kg
     >>> from kg.graph import build_graph
     >>> df = articles_table(build_graph(kg.load("seeds")), clusters=False)
-    >>> int(matches(df, "FACIAL").sum())
-    7
+    >>> int(matches(df, "FACIAL").sum()), int(matches(df, "faci").sum())
+    (7, 0)
     """
-    needle = " ".join(fold(text).split())
-    if not needle:
+    needle = _words(text)
+    if not needle.strip():
         raise ValueError("empty match text")
     hay = (articles["title"].fillna("") + " " + articles["topics"].fillna(""))
-    return hay.map(lambda s: needle in " ".join(fold(s).split())).astype(bool)
+    return hay.map(lambda s: needle in _words(s)).astype(bool)
 
 
 def timeline(source: nx.MultiDiGraph | pd.DataFrame, match: str | None = None, *,
