@@ -118,6 +118,8 @@ def _parser() -> argparse.ArgumentParser:
     et.add_argument("--format", choices=["csv", "parquet"], default="csv")
     et.add_argument("-o", "--output", type=Path, metavar="DIR",
                     help="output folder (default: tables/ in the export folder)")
+    et.add_argument("--no-clusters", action="store_true",
+                    help="leave the topic clusters out of articles (faster on large corpora)")
     et.set_defaults(func=_cmd_export_tables)
 
     tl = sub.add_parser("timeline", help="articles matching a text per day/week/month, and their "
@@ -483,7 +485,8 @@ def _cmd_export_tables(args: argparse.Namespace) -> int:
     if graph is None:
         return 2
     try:
-        paths = write_tables(graph, args.output or args.dir / "tables", format=args.format)
+        paths = write_tables(graph, args.output or args.dir / "tables", format=args.format,
+                             clusters=not args.no_clusters)
     except MissingExtra as exc:
         print(f"kg export tables: {exc}", file=sys.stderr)
         return 2

@@ -246,9 +246,10 @@ def edges_table(graph: nx.MultiDiGraph) -> pd.DataFrame:
 
 
 def write_tables(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *, format: str = "csv",
-                 tables: Iterable[str] = TABLES) -> list[Path]:
+                 tables: Iterable[str] = TABLES, clusters: bool = True) -> list[Path]:
     """Write the tables as ``articles.csv``, ... (or ``.parquet``) into
-    ``out_dir``, atomically; the paths written.
+    ``out_dir``, atomically; the paths written.  ``clusters=False`` leaves
+    the topic clusters out of the articles table (the longest part).
 
     >>> import kg, tempfile
     >>> from kg.graph import build_graph
@@ -260,8 +261,8 @@ def write_tables(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *, format: 
         raise ValueError(f"tables are written as csv or parquet, not {format!r}")
     if format == "parquet":
         require_extra("pyarrow", "pandas")
-    makers = {"articles": articles_table, "providers": providers_table, "topics": topics_table,
-              "stories": stories_table, "edges": edges_table}
+    makers = {"articles": lambda g: articles_table(g, clusters=clusters), "providers": providers_table,
+              "topics": topics_table, "stories": stories_table, "edges": edges_table}
     written = []
     for name in tables:
         if name not in makers:

@@ -135,6 +135,9 @@ def test_export_tables_csv_and_parquet_round_trip(corpus_dir, tmp_path):
         pd.testing.assert_frame_equal(back, expected, check_dtype=False)
     csv = pd.read_csv(out / "tables" / "articles.csv")
     assert csv.columns.tolist() == articles_table(graph).columns.tolist()
+    assert main(["export", "tables", str(out), "--no-clusters", "-o", str(tmp_path / "fast")]) == 0
+    fast = pd.read_csv(tmp_path / "fast" / "articles.csv")
+    assert "cluster" not in fast.columns and len(fast) == len(csv)
 
 
 def test_write_tables_rejects_unknown_format(small_graph, tmp_path):
