@@ -134,8 +134,10 @@ def timeline_chart(df: pd.DataFrame, *, format: str = "png", title: str | None =
     for ax in (ax1, ax2):
         ax.grid(axis="y", color="#dddddd")
         ax.tick_params(labelsize=10)
-    ax1.legend(loc="upper left", fontsize=10, frameon=False,
-               ncols=1 if len(lines) < 5 else 2)
+    if lines:
+        ax1.legend(loc="upper left", fontsize=10, frameon=False, ncols=1 if len(lines) < 5 else 2)
+    else:
+        ax1.text(0.5, 0.5, "no matching articles", transform=ax1.transAxes, ha="center", fontsize=14)
     if len(lines) == 1:
         ax2.legend(loc="upper left", fontsize=10, frameon=False)
     buf = io.BytesIO()

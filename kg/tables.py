@@ -395,7 +395,10 @@ def timeline(source: nx.MultiDiGraph | pd.DataFrame, match: str | None = None, *
     period = df["published"].dt.tz_convert(None).dt.to_period(freq)
     first = pd.Period(lo.replace(tzinfo=None), freq) if lo else (period.min() if len(df) else None)
     last = pd.Period(hi.replace(tzinfo=None), freq) if hi else (period.max() if len(df) else None)
-    periods = pd.period_range(first, last, freq=freq) if first is not None else pd.PeriodIndex([], freq=freq)
+    if first is None or last is None or pd.isna(first) or pd.isna(last):  # no article, one bound
+        periods = pd.PeriodIndex([], freq=freq)
+    else:
+        periods = pd.period_range(first, last, freq=freq)
     work = pd.DataFrame({"period": period, "hit": hit.astype(int)})
     if split == "provider":
         work["provider"] = df["provider"].fillna(df["domain"]).fillna("(unknown)")

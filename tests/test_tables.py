@@ -82,6 +82,11 @@ def test_days_since_until_and_splits(small_graph):
     by_provider = timeline(small_graph, "facial", by="month", split="provider")
     assert by_provider[["provider", "matching", "total"]].values.tolist() == [
         ["Alpha", 1, 4], ["Beta", 1, 4], ["Gamma", 1, 1]]
+    # Nothing in the window: no rows, or empty periods when both bounds are given.
+    assert len(timeline(small_graph, "facial", since="2030-01-01")) == 0
+    assert len(timeline(small_graph, "facial", split="provider", until="2000-01-01")) == 0
+    empty = timeline(small_graph, "facial", by="day", since="2030-01-01", until="2030-01-03")
+    assert empty.matching.tolist() == [0, 0, 0] and empty.share.isna().all()
     with pytest.raises(ValueError, match="by must be one of"):
         timeline(small_graph, "x", by="year")
     with pytest.raises(ValueError, match="not a date"):
