@@ -4,6 +4,7 @@ ai-facial: any error fails; the results, the chart and the view display inline."
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,15 +19,22 @@ def test_notebook_is_stored_without_outputs():
     assert code and all(c["outputs"] == [] and c["execution_count"] is None for c in code)
 
 
-def run(corpus: Path, monkeypatch) -> list[dict]:
+def run(corpus: Path, monkeypatch, tmp_path: Path) -> list[dict]:
     import nbformat
     from nbclient import NotebookClient
 
-    # The kernel imports this checkout's kg and reads this corpus.
+    # A kernel of this very Python (not whatever "python3" a machine has
+    # installed), importing this checkout's kg and reading this corpus.
+    spec = tmp_path / "jupyter" / "kernels" / "newskg-test"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "newskg test", "language": "python"}), encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.setenv("NEWSKG_CORPUS", str(corpus))
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3",
+    NotebookClient(nb, timeout=600, kernel_name="newskg-test",
                    resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
     return [c for c in nb.cells if c.cell_type == "code"]
 
@@ -40,9 +48,9 @@ def text_of(cell) -> str:
 
 
 @pytest.mark.parametrize("name", ["seeds", "ai-facial"])
-def test_notebook_runs_and_displays_inline(name, corpus_dir, monkeypatch):
+def test_notebook_runs_and_displays_inline(name, corpus_dir, monkeypatch, tmp_path):
     corpus = ROOT / "seeds" if name == "seeds" else corpus_dir(name)
-    cells = run(corpus, monkeypatch)
+    cells = run(corpus, monkeypatch, tmp_path)
     assert f"{name} -> " in text_of(cells[0])
     found = text_of(cells[1])
     assert "mention facial recognition" in found
