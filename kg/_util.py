@@ -49,3 +49,26 @@ def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
+
+
+class MissingExtra(ImportError):
+    """An optional dependency is not installed; the message names the extra
+    that brings it (``pip install 'newskg[EXTRA]'``)."""
+
+
+def require_extra(module: str, extra: str):
+    """Import ``module``, or raise :class:`MissingExtra` naming ``extra``.
+
+    >>> require_extra("json", "pandas").__name__
+    'json'
+    >>> require_extra("no_such_module_x", "pandas")
+    Traceback (most recent call last):
+    ...
+    kg._util.MissingExtra: no_such_module_x is not installed: pip install 'newskg[pandas]'
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtra(f"{module} is not installed: pip install 'newskg[{extra}]'") from None

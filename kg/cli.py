@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--split-nq", type=int, metavar="N",
                    help="also write gzipped N-Quads chunks of at most N triples into "
                         "DIR/chunks/, for bulk loaders")
+    b.add_argument("--providers-file", type=Path, metavar="FILE",
+                   help="rename, merge or give homepages to providers (default: providers.yaml "
+                        "in the first input folder that has one)")
     b.set_defaults(func=_cmd_build)
 
     s = sub.add_parser("stats", help="describe a built graph")
@@ -100,10 +103,47 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true", help="index.html plus one page per topic cluster")
     vw.add_argument("--hops", type=int, default=1, metavar="K", help="expand K hops (default 1)")
     vw.add_argument("--max-nodes", type=int, default=400, metavar="N", help="cap (default 400)")
+    vw.add_argument("--since", metavar="DATE", help="only articles published from DATE (YYYY-MM-DD)")
+    vw.add_argument("--until", metavar="DATE", help="only articles published until DATE, inclusive")
     vw.add_argument("-o", "--output", type=Path, metavar="FILE",
                     help="output file (default: views/<name>.html in the export folder; "
                          "--all: a folder)")
     vw.set_defaults(func=_cmd_view)
+
+    ex = sub.add_parser("export", help="write tables of a built graph (CSV or Parquet)")
+    exs = ex.add_subparsers(dest="what", required=True, metavar="WHAT")
+    et = exs.add_parser("tables", help="articles, providers, topics, stories and edges as tables "
+                                       "(needs pandas: pip install 'newskg[pandas]')")
+    et.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT,
+                    help="export folder of `kg build` (default: exports/)")
+    et.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    et.add_argument("-o", "--output", type=Path, metavar="DIR",
+                    help="output folder (default: tables/ in the export folder)")
+    et.add_argument("--no-clusters", action="store_true",
+                    help="leave the topic clusters out of articles (faster on large corpora)")
+    et.set_defaults(func=_cmd_export_tables)
+
+    tl = sub.add_parser("timeline", help="articles matching a text per day/week/month, and their "
+                                         "share of all articles (needs 'newskg[pandas]')")
+    tl.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT,
+                    help="export folder of `kg build` (default: exports/)")
+    tl.add_argument("--match", metavar="TEXT", help="words in the title or topics (whole words; case, "
+                                                    "accents, punctuation ignored); default: all")
+    tl.add_argument("--by", choices=["day", "week", "month"], default="week")
+    split = tl.add_mutually_exclusive_group()
+    split.add_argument("--by-provider", action="store_const", const="provider", dest="split",
+                       help="a line per provider (share: of that provider's articles)")
+    split.add_argument("--by-story", action="store_const", const="story", dest="split",
+                       help="a line per story")
+    tl.add_argument("--since", metavar="DATE", help="first day (YYYY-MM-DD), inclusive")
+    tl.add_argument("--until", metavar="DATE", help="last day (YYYY-MM-DD), inclusive")
+    tl.add_argument("--format", choices=["csv", "json", "png", "svg", "html"], default="csv",
+                    help="csv/json to stdout; png/svg (needs 'newskg[charts]') and html to a file")
+    tl.add_argument("--top", type=int, default=7, metavar="N",
+                    help="charts: lines for the N largest providers/stories, the rest as 'other'")
+    tl.add_argument("-o", "--output", type=Path, metavar="FILE",
+                    help="output file (charts default: timelines/<match>-<by>.<format> in DIR)")
+    tl.set_defaults(func=_cmd_timeline)
     return p
 
 
@@ -161,8 +201,12 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     try:
-        result = build(*args.paths, out=args.out, progress=_progress(args.quiet))
+        result = build(*args.paths, out=args.out, progress=_progress(args.quiet),
+                       providers=args.providers_file)
     except FileNotFoundError as exc:
+        print(f"kg build: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # a bad providers file, every bad entry named
         print(f"kg build: {exc}", file=sys.stderr)
         return 2
     if args.split_nq:
@@ -409,6 +453,10 @@ def _cmd_view(args: argparse.Namespace) -> int:
     views_dir = graph_file.parent / "views"
     try:
         graph = read_graph(graph_file)
+        if args.since or args.until:
+            from .tables import between
+
+            graph = between(graph, args.since, args.until)
         if args.all:
             index = write_all(graph, args.output or views_dir, max_nodes=args.max_nodes)
             print(f"wrote {index} and {len(list(index.parent.glob('cluster-*.html')))} cluster pages")
@@ -425,6 +473,70 @@ def _cmd_view(args: argparse.Namespace) -> int:
     except ViewError as exc:
         print(f"kg view: {exc}", file=sys.stderr)
         return 1
+    except ValueError as exc:  # a bad --since/--until
+        print(f"kg view: {exc}", file=sys.stderr)
+        return 2
+
+
+def _open_graph(command: str, src: Path):
+    """The built graph of an export folder, or None after saying why not."""
+    from .exports import GRAPH_JSON, read_graph
+
+    if not (src / GRAPH_JSON).is_file():
+        print(f"kg {command}: {src} is not an export folder (no {GRAPH_JSON}): build it first, "
+              f"e.g. `kg build CORPUS --out {src}`", file=sys.stderr)
+        return None
+    return read_graph(src)
+
+
+def _cmd_export_tables(args: argparse.Namespace) -> int:
+    from .tables import MissingExtra, write_tables
+
+    graph = _open_graph("export tables", args.dir)
+    if graph is None:
+        return 2
+    try:
+        paths = write_tables(graph, args.output or args.dir / "tables", format=args.format,
+                             clusters=not args.no_clusters)
+    except MissingExtra as exc:
+        print(f"kg export tables: {exc}", file=sys.stderr)
+        return 2
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _cmd_timeline(args: argparse.Namespace) -> int:
+    import re
+
+    from .charts import render_timeline
+    from .tables import MissingExtra, timeline
+
+    graph = _open_graph("timeline", args.dir)
+    if graph is None:
+        return 2
+    try:
+        df = timeline(graph, args.match, by=args.by, split=args.split, since=args.since,
+                      until=args.until)
+        data = render_timeline(df, args.format, top=args.top)
+    except MissingExtra as exc:
+        print(f"kg timeline: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"kg timeline: {exc}", file=sys.stderr)
+        return 2
+    out = args.output
+    if out is None and args.format in ("csv", "json"):
+        sys.stdout.buffer.write(data)
+        return 0
+    if out is None:
+        slug = re.sub(r"[^a-z0-9]+", "-", (args.match or "all").lower()).strip("-")[:60] or "all"
+        out = args.dir / "timelines" / f"{slug}-{args.by}{'-' + args.split if args.split else ''}.{args.format}"
+    from ._util import atomic_writer
+
+    with atomic_writer(out, "wb") as f:
+        f.write(data)
+    print(f"wrote {out} ({len(df):,} rows)")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

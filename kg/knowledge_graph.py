@@ -27,7 +27,10 @@ from typing import TYPE_CHECKING
 from .exports import GRAPH_JSON, read_graph, read_problems, read_summary
 
 if TYPE_CHECKING:
+    from datetime import date
+
     import networkx as nx
+    import pandas as pd
 
     from .records import Problem
     from .store import QueryResult, Store
@@ -163,16 +166,66 @@ class KnowledgeGraph:
                                        dates[-1] if dates else None))
         return sorted(found, key=lambda s: (-s.size, s.id))
 
+    # -- tables (pandas: pip install 'newskg[pandas]') ------------------------
+
+    def articles(self, *, clusters: bool = True) -> pd.DataFrame:
+        """A DataFrame of the articles (see :func:`kg.tables.articles_table`)."""
+        from .tables import articles_table
+
+        return articles_table(self.graph, clusters=clusters)
+
+    def providers(self) -> pd.DataFrame:
+        """A DataFrame of the providers (see :func:`kg.tables.providers_table`)."""
+        from .tables import providers_table
+
+        return providers_table(self.graph)
+
+    def topics(self) -> pd.DataFrame:
+        """A DataFrame of the topics (see :func:`kg.tables.topics_table`)."""
+        from .tables import topics_table
+
+        return topics_table(self.graph)
+
+    def stories_table(self) -> pd.DataFrame:
+        """A DataFrame of the stories, largest first (see :func:`kg.tables.stories_table`)."""
+        from .tables import stories_table
+
+        return stories_table(self.graph)
+
+    def edges(self) -> pd.DataFrame:
+        """A DataFrame of the edges (see :func:`kg.tables.edges_table`)."""
+        from .tables import edges_table
+
+        return edges_table(self.graph)
+
+    def timeline(self, match: str | None = None, *, by: str = "week", split: str | None = None,
+                 since: str | date | None = None, until: str | date | None = None) -> pd.DataFrame:
+        """Articles matching ``match`` per day/week/month and their share of
+        all articles of the period, optionally split by ``"provider"`` or
+        ``"story"`` (see :func:`kg.tables.timeline`)."""
+        from .tables import timeline
+
+        return timeline(self.articles(clusters=False), match, by=by, split=split,
+                        since=since, until=until)
+
     def view(self, *, story: str | None = None, topic: str | None = None,
              article: str | None = None, provider: str | None = None, hops: int = 1,
-             max_nodes: int | None = None) -> HtmlView:
+             max_nodes: int | None = None, since: str | date | None = None,
+             until: str | date | None = None) -> HtmlView:
         """The view around a story's text, a topic, an article or a provider
-        (see :func:`kg.views.select`): ``.save(path)``, or shown in Jupyter."""
+        (see :func:`kg.views.select`), of the articles published from
+        ``since`` to ``until`` (inclusive dates) if given: ``.save(path)``,
+        or shown in Jupyter."""
         from .views import DEFAULT_MAX_NODES, select
 
-        chosen = select(self.graph, story=story, topic=topic, article=article, provider=provider,
+        graph = self.graph
+        if since is not None or until is not None:
+            from .tables import between
+
+            graph = between(graph, since, until)
+        chosen = select(graph, story=story, topic=topic, article=article, provider=provider,
                         hops=hops, max_nodes=max_nodes or DEFAULT_MAX_NODES)
-        return HtmlView(self.graph, chosen)
+        return HtmlView(graph, chosen)
 
 
 def open(path: str | os.PathLike = "exports", *, endpoint: str | None = None) -> KnowledgeGraph:  # noqa: A001
@@ -189,5 +242,9 @@ def open(path: str | os.PathLike = "exports", *, endpoint: str | None = None) ->
     [('New York Post', 'Omaha.com')]
     >>> g.view(topic="computer vision").summary.split(";")[0]
     '1 article match topic computer vision'
+    >>> len(g.articles()), len(g.stories_table())
+    (8, 1)
+    >>> g.timeline("facial", by="month")[["matching", "total"]].values.tolist()
+    [[1, 1]]
     """
     return KnowledgeGraph(path, endpoint=endpoint)

@@ -220,7 +220,8 @@ class BuildResult:
 @gc_paused()
 def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
           cache: bool = True, rdf: bool = True,
-          progress: Callable[[str, int, int], None] | None = None) -> BuildResult:
+          progress: Callable[[str, int, int], None] | None = None,
+          providers: str | os.PathLike | None = None) -> BuildResult:
     """Run the whole pipeline on article folders and write the export folder.
 
     files -> records (with the record cache of ``out/.cache`` unless
@@ -249,8 +250,17 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     files read (``"reading files"``) and the named graphs written (``"writing
     RDF"``, ``total`` being an estimate), and with ``total=0`` when a stage
     without a count starts (``"building the graph"`` and so on).
+
+    ``providers``: a providers file (:mod:`kg.providers`) renaming, merging
+    and giving homepages to providers; by default the ``providers.yaml`` of
+    the first input folder that has one.
     """
+    from .providers import apply_providers, find_providers_file, read_providers
+
     out = Path(out)
+    providers_file = Path(providers) if providers is not None else find_providers_file(paths)
+    rules = read_providers(providers_file) if providers_file is not None else None
+    extra = f" providers={rules.digest}" if rules is not None else ""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -263,7 +273,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     report = progress or (lambda stage, done, total: None)
     record_cache = RecordCache(out / CACHE) if cache else None
     if record_cache is not None and paths:
-        done = _up_to_date(out, find_files(paths), record_cache, rdf, report)
+        done = _up_to_date(out, find_files(paths), record_cache, rdf, report, extra)
         if done is not None:
             lap("check")
             return BuildResult(done["files"], read_problems(out), out, done["outputs"],
@@ -285,6 +295,8 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         del record_cache
         report("building the graph", 0, 0)
         graph = build_graph(corpus)
+        if rules is not None:
+            graph.graph["problems"] += apply_providers(graph, rules)
         files, problems = corpus.files, corpus.problems
         del corpus  # the graph holds what the exports need
         lap("graph")
@@ -320,14 +332,15 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
                     files, out / MANIFEST)
     outputs = [out / GRAPH_JSON, out / GRAPHML, out / PROBLEMS, out / MANIFEST] + outputs
     if cache:
-        _write_stamp(out, files, outputs, summary, rdf)
+        _write_stamp(out, files, outputs, summary, rdf, extra)
     lap("manifest")
     return BuildResult(files, problems, out, outputs, summary, timings, _graph=graph)
 
 
-def _input_stamp(hashes: Iterable[tuple[str, str]], rdf: bool) -> str:
-    """What a build is made from: the code, the options, the files' names and contents."""
-    h = hashlib.sha256(f"{build_fingerprint()} rdf={rdf}\n".encode())
+def _input_stamp(hashes: Iterable[tuple[str, str]], rdf: bool, extra: str = "") -> str:
+    """What a build is made from: the code, the options (``extra``: the
+    providers file's digest), the files' names and contents."""
+    h = hashlib.sha256(f"{build_fingerprint()} rdf={rdf}{extra}\n".encode())
     for name, sha256 in hashes:
         h.update(f"{name}\0{sha256}\n".encode())
     return h.hexdigest()
@@ -342,10 +355,10 @@ def _output_files(out: Path, outputs: list[Path], rdf: bool) -> list[Path]:
 
 
 def _write_stamp(out: Path, files: list[SourceFile], outputs: list[Path], summary: dict,
-                 rdf: bool) -> None:
+                 rdf: bool, extra: str = "") -> None:
     if not all(f.sha256 for f in files):
         return  # an unreadable file: read it again next time
-    stamp = {"stamp": _input_stamp(((f.path, f.sha256) for f in files), rdf),
+    stamp = {"stamp": _input_stamp(((f.path, f.sha256) for f in files), rdf, extra),
              "outputs": {p.relative_to(out).as_posix(): [(st := p.stat()).st_size, st.st_mtime_ns]
                          for p in _output_files(out, outputs, rdf)},
              "paths": [p.relative_to(out).as_posix() for p in outputs],
@@ -355,7 +368,7 @@ def _write_stamp(out: Path, files: list[SourceFile], outputs: list[Path], summar
 
 
 def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf: bool,
-                report: Callable[[str, int, int], None]) -> dict | None:
+                report: Callable[[str, int, int], None], extra: str = "") -> dict | None:
     """The last build's files, outputs and summary if it was made from
     exactly these files (and code and options) and its outputs are as it left
     them (same sizes and modification times); else ``None``.
@@ -385,8 +398,8 @@ def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf
         report("checking for changes", len(found), len(found))
         files = [SourceFile(**f) for f in manifest["files"]]
         changed: list[int] = []
-        if _input_stamp(hashes, rdf) != stamp["stamp"]:
-            if (_input_stamp(((f.path, f.sha256) for f in files), rdf) != stamp["stamp"]
+        if _input_stamp(hashes, rdf, extra) != stamp["stamp"]:
+            if (_input_stamp(((f.path, f.sha256) for f in files), rdf, extra) != stamp["stamp"]
                     or [f.path for f in files] != [name for name, _ in hashes]):
                 return None  # other code or options, or files added or removed
             changed = [i for i, (f, (_, sha256)) in enumerate(zip(files, hashes))
@@ -397,7 +410,7 @@ def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf
         outputs = [out / p for p in stamp["paths"]]
         if changed:
             write_manifest(manifest["summary"], files, out / MANIFEST)
-            _write_stamp(out, files, outputs, stamp["summary"], rdf)
+            _write_stamp(out, files, outputs, stamp["summary"], rdf, extra)
         return {"files": files, "summary": summary, "outputs": outputs,
                 "same_records": [files[i].path for i in changed]}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

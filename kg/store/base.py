@@ -292,14 +292,51 @@ class QueryResult:
         >>> QueryResult("ask", boolean=True).to_dataframe()["boolean"].tolist()
         [True]
         """
-        try:
-            import pandas as pd
-        except ImportError as e:  # pragma: no cover - depends on the install
-            raise ImportError("to_dataframe() needs pandas: pip install pandas") from e
+        from .._util import require_extra
+
+        pd = require_extra("pandas", "pandas")
         if self.kind == "ask":
             return pd.DataFrame({"boolean": [self.boolean]})
         columns = ["subject", "predicate", "object"] if self.kind == "graph" else self.variables
         return pd.DataFrame(self.rows, columns=columns)
+
+    #: Rows a notebook shows before "... N more rows".
+    HTML_ROWS = 50
+
+    def _repr_html_(self) -> str:
+        """The result as an HTML table for Jupyter: every value escaped, IRIs
+        shortened with the query prefixes, at most :attr:`HTML_ROWS` rows.
+
+        >>> r = QueryResult("select", ["h"], [(to_term("<b>x</b>"),)])
+        >>> "&lt;b&gt;x&lt;/b&gt;" in r._repr_html_() and "<b>" not in r._repr_html_()
+        True
+        """
+        import html
+
+        if self.kind == "ask":
+            return f"<p>ASK: <b>{'true' if self.boolean else 'false'}</b></p>"
+        header = ["subject", "predicate", "object"] if self.kind == "graph" else self.variables
+        rows = ([(t.subject, t.predicate, t.object) for t in self.triples[:self.HTML_ROWS]]
+                if self.kind == "graph" else self.terms[:self.HTML_ROWS])
+
+        def cell(term: object) -> str:
+            if term is None:
+                return ""
+            value = str(getattr(term, "value", term))
+            if isinstance(term, ox.NamedNode):
+                for p, ns in PREFIXES.items():
+                    if value.startswith(ns):
+                        value = f"{p}:{value[len(ns):]}"
+                        break
+            return html.escape(value)
+
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td style=\"text-align:left\">{cell(t)}</td>" for t in row)
+                       + "</tr>" for row in rows)
+        more = len(self) - len(rows)
+        note = f"<p>... {more:,} more rows (of {len(self):,})</p>" if more > 0 else (
+            f"<p>{len(self):,} row{'s' * (len(self) != 1)}</p>")
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
 
     def serialize(self, format: str = "json") -> str:
         """The result in a standard format, written by pyoxigraph.
