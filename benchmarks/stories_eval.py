@@ -103,7 +103,7 @@ def bcubed(gold: Mapping[Hashable, Hashable], pred: Mapping[Hashable, Hashable])
     Amigo et al. 2009).  Items missing from ``pred`` are clusters of their own.
 
     >>> bcubed({"a": 1, "b": 1, "c": 2}, {"a": "x", "b": "x", "c": "x"})
-    (0.6666666666666666, 1.0, 0.8)
+    (0.5555555555555555, 1.0, 0.7142857142857143)
     """
     items = list(gold)
     if not items:
