@@ -45,6 +45,9 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+# The checkout this script is in is the code evaluated, not whatever ``kg``
+# the interpreter would find first (an editable install of another checkout).
+sys.path.insert(0, str(ROOT))
 DATA = ROOT / "tests" / "data"
 CORPUS_ROOT = ROOT.parent / "shared" / "corpus"
 CORPORA = ("real", "ai-facial")
@@ -210,7 +213,7 @@ def predicted_clusters(corpus: Path, *, threshold: float | None = None,
             multi += len(stories) > 1
             out[data["url"]] = stories[0]
     sizes = Counter(out.values())
-    facts = {"stories": len(story_ids), "articles_in_stories": len(out),
+    facts = {"kg": str(Path(kg.__file__).resolve().parent), "stories": len(story_ids), "articles_in_stories": len(out),
              "largest_story": max(sizes.values(), default=0),
              "articles_in_several_stories": multi,
              "load_and_graph_seconds": round(built - start, 2),
