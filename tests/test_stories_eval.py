@@ -41,6 +41,12 @@ PRED = {1: "X", 2: "X", 5: "X", 3: "Y", 4: "Y", 6: "Y"}
 
 # --- metrics on hand-made clusterings --------------------------------------------
 
+def test_the_scripts_doctests_pass() -> None:
+    import doctest
+    result = doctest.testmod(ev)
+    assert result.attempted >= 2 and result.failed == 0
+
+
 def test_bcubed_worked_example() -> None:
     # precision per item: 2/3 for 1-4, 1/3 for 5 and 6 -> 10/3 / 6 = 5/9
     # recall per item: 2/4 for 1-4, 1/2 for 5 and 6 -> 1/2; F1 = 10/19
