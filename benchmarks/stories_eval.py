@@ -20,7 +20,7 @@ per-event table:
               largest cluster
 
     .venv/bin/python benchmarks/stories_eval.py [--corpus real|ai-facial|both]
-        [--threshold X] [--window-days D] [--json] [--corpus-root DIR]
+        [--threshold X] [--window-days D] [--json] [--details] [--corpus-root DIR]
 
 ``--threshold`` and ``--window-days`` are passed to ``add_stories`` only when
 given (as ``window_days=D`` if it takes that, else ``window=timedelta(D)``).
@@ -67,6 +67,7 @@ class Labels:
     descriptions: dict[str, str]
     singletons: list[str]
     undecided: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # URL -> file name, for reading
 
     def gold(self) -> dict[str, str]:
         """Article URL -> gold cluster (the event id, or ``single:<url>``)."""
@@ -85,6 +86,8 @@ def load_labels(path: Path) -> Labels:
         descriptions={e["id"]: e["description"] for e in doc["events"]},
         singletons=[s["url"] for s in doc.get("singletons") or []],
         undecided=[s["url"] for s in doc.get("undecided") or []],
+        files={m["url"]: m["file"] for e in doc["events"] for m in e["members"]}
+        | {s["url"]: s["file"] for s in doc.get("singletons") or []},
     )
 
 
@@ -177,13 +180,13 @@ def event_table(labels: Labels, pred: Mapping[str, Hashable]) -> list[EventRow]:
 
 # --- predictions --------------------------------------------------------------
 
-def predicted_clusters(corpus: Path, *, threshold: float | None = None,
-                       window_days: float | None = None) -> tuple[dict[str, str], dict[str, Any]]:
+def predicted_clusters(corpus: Path, *, threshold: float | None = None, window_days: float | None = None
+                       ) -> tuple[dict[str, str], dict[str, Any], set[str]]:
     """Article URL -> story id for the articles of ``corpus`` that are in a story.
 
     Builds the graph with the current code.  An article in several stories
     (not expected) goes to the first by id.  Also returns facts about the
-    run (stories found, seconds).
+    run (stories found, seconds) and the URLs of the corpus's file articles.
     """
     import kg
     from kg.graph import build_graph
@@ -204,10 +207,12 @@ def predicted_clusters(corpus: Path, *, threshold: float | None = None,
     story_ids = add_stories(graph, **kwargs)
     found = time.perf_counter()
     out: dict[str, str] = {}
+    urls: set[str] = set()
     multi = 0
     for node, data in graph.nodes(data=True):
         if data.get("kind") != "article" or data.get("reference_only"):
             continue
+        urls.add(data["url"])
         stories = sorted(t for _, t, k in graph.out_edges(node, keys=True) if k == "inStory")
         if stories:
             multi += len(stories) > 1
@@ -220,7 +225,7 @@ def predicted_clusters(corpus: Path, *, threshold: float | None = None,
              "stories_seconds": round(found - built, 2), "add_stories_kwargs": {
                  k: (v.total_seconds() / 86400 if isinstance(v, timedelta) else v)
                  for k, v in kwargs.items()}}
-    return out, facts
+    return out, facts, urls
 
 
 # --- evaluation ---------------------------------------------------------------
@@ -243,6 +248,7 @@ class Result:
     run: dict[str, Any]
     table: list[EventRow]
     unknown_urls: list[str]
+    details: list[str] = field(default_factory=list)
 
 
 def evaluate(labels: Labels, pred: Mapping[str, Hashable], run: dict[str, Any] | None = None,
@@ -262,14 +268,42 @@ def evaluate(labels: Labels, pred: Mapping[str, Hashable], run: dict[str, Any] |
         run=run or {}, table=event_table(labels, pred), unknown_urls=unknown)
 
 
+def explain(labels: Labels, pred: Mapping[str, Hashable]) -> list[str]:
+    """For each event not found whole and pure: its predicted clusters, member by member.
+
+    Members of the event are listed as ``+ file``; labelled articles of other
+    events or singletons in the same clusters as ``! file (their event)``.
+    """
+    gold = labels.gold()
+    pred = {u: pred.get(u, ("alone", u)) for u in gold}
+    members = _groups(pred)
+    lines = []
+    for row in sorted(event_table(labels, pred), key=lambda row: (-row.size, row.event)):
+        if row.together == row.size and not row.foreign:
+            continue
+        lines.append(f"{row.event}: {row.description}")
+        clusters = sorted({pred[u] for u in labels.events[row.event]},
+                          key=lambda c: (-sum(gold[u] == row.event for u in members[c]), repr(c)))
+        for k, c in enumerate(clusters, 1):
+            for u in sorted(members[c], key=lambda u: (gold[u] != row.event, labels.files.get(u, u))):
+                name = labels.files.get(u, u)
+                if gold[u] == row.event:
+                    lines.append(f"  {k}. + {name}")
+                else:
+                    other = "singleton" if gold[u].startswith("single:") else gold[u]
+                    lines.append(f"  {k}. ! {name} ({other})")
+    return lines
+
+
 def run_corpus(name: str, corpus_root: Path = CORPUS_ROOT, *, threshold: float | None = None,
-               window_days: float | None = None) -> Result:
+               window_days: float | None = None, details: bool = False) -> Result:
     """Evaluate the current story detection on one labelled corpus."""
     labels = load_labels(DATA / f"events-{name}.yaml")
-    pred, run = predicted_clusters(corpus_root / name, threshold=threshold, window_days=window_days)
-    import kg
-    urls = {a.url for a in kg.load(corpus_root / name).articles}
-    return evaluate(labels, pred, run, urls)
+    pred, run, urls = predicted_clusters(corpus_root / name, threshold=threshold, window_days=window_days)
+    result = evaluate(labels, pred, run, urls)
+    if details:
+        result.details = explain(labels, pred)
+    return result
 
 
 def report(result: Result) -> str:
@@ -299,6 +333,9 @@ def report(result: Result) -> str:
                      f"{row.spread:>6}  {row.foreign:>7}{mark}")
     whole = sum(1 for row in r.table if row.together == row.size and not row.foreign)
     lines.append(f"   events found whole and pure: {whole}/{len(r.table)}")
+    if r.details:
+        lines.append("   events not found whole and pure (+ member, ! article of another event):")
+        lines += ["   " + line for line in r.details]
     return "\n".join(lines)
 
 
@@ -308,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float)
     parser.add_argument("--window-days", type=float)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--details", action="store_true",
+                        help="list the predicted clusters of every event not found whole and pure")
     parser.add_argument("--corpus-root", type=Path, default=CORPUS_ROOT,
                         help="folder holding real/ and ai-facial/ (default ../shared/corpus)")
     args = parser.parse_args(argv)
@@ -317,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no labelled set {DATA / f'events-{n}.yaml'}: {n} skipped", file=sys.stderr)
     names = tuple(n for n in names if n not in missing)
     results = [run_corpus(n, args.corpus_root, threshold=args.threshold,
-                          window_days=args.window_days) for n in names]
+                          window_days=args.window_days, details=args.details) for n in names]
     if args.json:
         print(json.dumps([asdict(r) for r in results], indent=2, sort_keys=True))
     else:

@@ -116,6 +116,19 @@ def test_event_table() -> None:
     assert (rows["C"].together, rows["C"].spread, rows["C"].foreign) == (1, 2, 0)
 
 
+def test_explain_lists_the_clusters_of_split_or_impure_events() -> None:
+    labels = ev.Labels("toy", {"A": ["1", "2", "3"], "B": ["4", "5"]}, {"A": "event a", "B": "event b"},
+                       ["6"], files={str(i): f"f{i}.md" for i in range(1, 7)})
+    pred = {"1": "X", "2": "X", "3": "Y", "6": "Y", "4": "Z", "5": "Z"}
+    assert ev.explain(labels, pred) == [
+        "A: event a",
+        "  1. + f1.md",
+        "  1. + f2.md",
+        "  2. + f3.md",
+        "  2. ! f6.md (singleton)",
+    ]
+
+
 def test_evaluate_targets_and_counts() -> None:
     labels = ev.Labels("toy", {"A": ["1", "2"], "B": ["3", "4"]}, {}, ["5"])
     result = ev.evaluate(labels, {"1": "x", "2": "x", "3": "y", "4": "y"}, corpus_urls={"1", "2", "3", "4"})
