@@ -174,6 +174,8 @@ def test_labelled_set_is_well_formed(name: str, corpus_dir) -> None:
         assert sum(len(m) > 1 for m in labels.events.values()) >= 40
         assert len(labels.singletons) >= 20
     else:
+        # Every article of ai-facial has a call (or is openly undecided).
+        assert set(seen) == set(urls.values())
         # The events the issue names, as the per-event table shows them.
         sizes = {e: len(m) for e, m in labels.events.items()}
         assert sizes["uk-ico-clearview-provisional-fine"] >= 10
