@@ -16,7 +16,7 @@ import unicodedata
 
 import numpy as np
 
-__all__ = ["fold", "terms", "strip_tail", "text_terms", "sorted_unique"]
+__all__ = ["fold", "terms", "strip_tail", "text_terms", "sorted_unique", "stem_words"]
 
 _STOP = frozenset("""
 a about above after again against all also am an and any are as at be because
@@ -172,6 +172,19 @@ def text_terms(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     ptr = np.zeros(len(texts) + 1, np.int64)
     np.cumsum(np.bincount(text, minlength=len(texts)), out=ptr[1:])
     return words, ptr, term
+
+
+def stem_words(words: list[str]) -> list[str]:
+    """The English (Snowball) stems of folded words; made-up words starting
+    with ``zz`` (the anchors of :mod:`kg.anchors`) are kept as they are.
+
+    >>> stem_words(["fined", "fines", "watchdogs", "zzusd92a"])
+    ['fine', 'fine', 'watchdog', 'zzusd92a']
+    """
+    import Stemmer  # PyStemmer
+
+    stemmed = Stemmer.Stemmer("english").stemWords(words)
+    return [w if w.startswith("zz") else s for w, s in zip(words, stemmed)]
 
 
 def strip_tail(title: str) -> str:
