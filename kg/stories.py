@@ -49,7 +49,7 @@ import numpy as np
 from ._perf import gc_paused
 from .anchors import anchor_words, title_marks
 from .linkage import average_linkage
-from .text import fold, sorted_unique, stem_words, strip_tail, terms, text_terms
+from .text import fold, match_words, sorted_unique, stem_words, strip_tail, text_terms
 
 __all__ = [
     "Story", "find_stories", "add_stories", "story_id", "similar_pairs", "StoryDocs",
@@ -412,7 +412,8 @@ class StoryDocs:
 
 def story_matches(graph: nx.MultiDiGraph, story: str, members: Iterable[str], text: str) -> bool:
     """Whether every word of ``text`` is a word of the story's label or of a
-    member's headline or excerpt (case-, accent- and hyphen-insensitive).
+    member's headline or excerpt (case-, accent- and hyphen-insensitive;
+    synonyms such as "face recognition" read as one: :func:`kg.text.match_words`).
 
     >>> import kg
     >>> from kg.graph import build_graph
@@ -421,14 +422,16 @@ def story_matches(graph: nx.MultiDiGraph, story: str, members: Iterable[str], te
     >>> arts = [a for a, _, k in g.in_edges(s, keys=True) if k == "inStory"]
     >>> story_matches(g, s, arts, "Facial-Recognition WORCESTER"), story_matches(g, s, arts, "Xpeng")
     (True, False)
+    >>> story_matches(g, s, arts, "face recognition")
+    True
     """
-    wanted = set(terms(text)) or {fold(text).strip()}
+    wanted = match_words(text) or {fold(text).strip()}
     nodes = graph.nodes
-    seen = set(terms(nodes[story].get("label", "")))
+    seen = match_words(nodes[story].get("label", ""))
     for a in members:
         if wanted <= seen:
             break
-        seen.update(terms(nodes[a].get("title", "") + " " + nodes[a].get("excerpt", "")))
+        seen.update(match_words(nodes[a].get("title", "") + " " + nodes[a].get("excerpt", "")))
     return wanted <= seen
 
 

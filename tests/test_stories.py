@@ -463,6 +463,8 @@ def test_kg_stories_command(tmp_path, seeds_dir, capsys):
     assert "<https://www.wgbh.org/news/local-news/2021/12/15/" in text and "(1 story)" in text
     assert main(["stories", str(out), "--match", "xpeng"]) == 0
     assert capsys.readouterr().out.strip() == "(0 stories)"
+    assert main(["stories", str(out), "--match", "face recognition"]) == 0  # a synonym
+    assert "Worcester bans city use" in capsys.readouterr().out
     assert main(["stories", str(out), "--min-size", "4", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
     assert main(["stories", str(out), "--json", "--members", "--match", "FACIAL-recognition"]) == 0
