@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="mean pair score for articles to be one story (default 0.23)")
     b.add_argument("--story-window-days", type=float, metavar="D",
                    help="longest span of one story, in days (default 7)")
+    b.add_argument("--stories-file", type=Path, metavar="FILE",
+                   help="curation of the stories (default: stories.yaml in an input folder)")
     b.set_defaults(func=_cmd_build)
 
     st = sub.add_parser("stories", help="list the stories of a build, or explain a pair",
@@ -168,7 +170,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
     try:
         result = build(*args.paths, out=args.out, progress=_progress(args.quiet),
                        story_threshold=args.story_threshold,
-                       story_window_days=args.story_window_days)
+                       story_window_days=args.story_window_days,
+                       stories_file=args.stories_file)
     except (FileNotFoundError, ValueError) as exc:
         print(f"kg build: {exc}", file=sys.stderr)
         return 2
@@ -223,6 +226,8 @@ def _cmd_stories(args: argparse.Namespace) -> int:
     for s in found:
         span = (f"{s.first:%Y-%m-%d}..{s.last:%Y-%m-%d}" if s.first and s.last else "no dates")
         score = "" if s.score is None else f"  score {s.score:.2f}"
+        if s.method == "curated":
+            score += "  [curated" + (f" by {s.curator}]" if s.curator else "]")
         n = len(s.providers)
         print(f"{s.size:>4} articles  {n:>3} provider{'s' if n != 1 else ' '}  {span}{score}  {s.label}")
         if args.members:

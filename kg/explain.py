@@ -13,6 +13,7 @@ import numpy as np
 
 from ._perf import gc_paused
 from .anchors import describe
+from .curation import resolve_article
 from .stories import CONFLICT, DEFAULT_WINDOW, RELATED_BONUS, SYNDICATION_BONUS, StoryDocs
 
 __all__ = ["PairExplanation", "explain_pair", "resolve_article", "CONFLICT"]
@@ -57,31 +58,6 @@ class PairExplanation:
         if self.same_story is not None:
             out.append("same story" if self.same_story else "not in the same story")
         return out
-
-
-def resolve_article(graph: nx.MultiDiGraph, ref: str) -> str:
-    """The article node id of a URL or an id; ``KeyError`` when there is none.
-
-    >>> import kg
-    >>> from kg.graph import build_graph
-    >>> g = build_graph(kg.load("seeds"))
-    >>> resolve_article(g, "https://www.wgbh.org/news/local-news/2021/12/15/"
-    ...                    "worcester-bans-use-of-controversial-facial-recognition-technology")
-    'article/8373b665cde0dc69'
-    >>> resolve_article(g, "8373b665cde0dc69")
-    'article/8373b665cde0dc69'
-    """
-    from .normalize import canonical_url, short_hash
-
-    if ref in graph and graph.nodes[ref].get("kind") == "article":
-        return ref
-    node = "article/" + ref if "/" not in ref else "article/" + short_hash(canonical_url(ref))
-    if node in graph and graph.nodes[node].get("kind") == "article":
-        return node
-    for n, d in graph.nodes(data=True):  # a URL seen in another form (AMP, original)
-        if d.get("kind") == "article" and ref in (d.get("url"), *d.get("urls", ())):
-            return n
-    raise KeyError(f"no article {ref!r} in the graph")
 
 
 @gc_paused()

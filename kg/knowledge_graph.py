@@ -49,6 +49,8 @@ class StoryCoverage:
     first: datetime | None
     last: datetime | None
     score: float | None = None  # mean score of the merges that made it
+    method: str | None = None   # how it was found: "curated" when stories.yaml changed it
+    curator: str | None = None
 
     @property
     def size(self) -> int:
@@ -57,6 +59,7 @@ class StoryCoverage:
     def as_dict(self, graph: nx.MultiDiGraph | None = None) -> dict:
         """A JSON-ready mapping; with ``graph``, the members' titles, URLs and dates too."""
         out = {"id": self.id, "label": self.label, "size": self.size, "score": self.score,
+               "method": self.method, "curator": self.curator,
                "providers": list(self.providers),
                "first": self.first.isoformat() if self.first else None,
                "last": self.last.isoformat() if self.last else None,
@@ -186,7 +189,8 @@ class KnowledgeGraph:
                                 for _, p, rel in g.out_edges(a, keys=True) if rel == "publishedBy"})
             found.append(StoryCoverage(sid, g.nodes[sid].get("label", ""), tuple(sorted(arts)),
                                        tuple(providers), dates[0] if dates else None,
-                                       dates[-1] if dates else None, g.nodes[sid].get("score")))
+                                       dates[-1] if dates else None, g.nodes[sid].get("score"),
+                                       g.nodes[sid].get("method"), g.nodes[sid].get("curator")))
         return sorted(found, key=lambda s: (-s.size, s.id))
 
     def explain(self, a: str, b: str) -> PairExplanation:

@@ -222,7 +222,8 @@ class BuildResult:
 def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
           cache: bool = True, rdf: bool = True,
           progress: Callable[[str, int, int], None] | None = None,
-          story_threshold: float | None = None, story_window_days: float | None = None) -> BuildResult:
+          story_threshold: float | None = None, story_window_days: float | None = None,
+          stories_file: str | os.PathLike | None = None) -> BuildResult:
     """Run the whole pipeline on article folders and write the export folder.
 
     files -> records (with the record cache of ``out/.cache`` unless
@@ -247,7 +248,10 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     is rebuilt from scratch.
 
     ``story_threshold`` and ``story_window_days`` are passed to
-    :func:`kg.stories.add_stories` (its defaults when ``None``).
+    :func:`kg.stories.add_stories` (its defaults when ``None``); the
+    curation of ``stories_file`` (default: a ``stories.yaml`` in an input
+    folder) is applied to the stories (:mod:`kg.curation`), and a bad one
+    raises :class:`kg.curation.CurationError` before anything is written.
 
     ``progress(stage, done, total)`` is called as the build goes: with the
     files checked against the last build (``"checking for changes"``), the
@@ -259,9 +263,18 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         raise ValueError(f"the story threshold must be between 0 and 1.5, not {story_threshold}")
     if story_window_days is not None and not story_window_days >= 0:
         raise ValueError(f"the story window must be at least 0 days, not {story_window_days}")
+    if stories_file is None:  # beside the articles (the name is kg.curation.FILE_NAME)
+        stories_file = next((p / "stories.yaml" for p in map(Path, paths)
+                             if (p / "stories.yaml").is_file()), None)
+    curation = None
+    if stories_file is not None:  # (an up-to-date build imports neither numpy nor networkx)
+        from .curation import load_curation
+
+        curation = load_curation(stories_file)
     # Only options that differ from the defaults, so a default build's stamp does not change.
     options = "".join(f" {k}={v!r}" for k, v in (("story_threshold", story_threshold),
-                                                   ("story_window_days", story_window_days))
+                                                   ("story_window_days", story_window_days),
+                                                   ("curation", curation and curation.sha256))
                       if v is not None)
     out = Path(out)
     timings: dict[str, float] = {}
@@ -283,6 +296,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
                                done["summary"], timings, built=False,
                                same_records=done["same_records"])
         (out / STAMP).unlink(missing_ok=True)  # until this build is complete
+    from .curation import apply_curation
     from .graph import build_graph, graph_summary  # not needed when up to date
     from .stories import DEFAULT_THRESHOLD, DEFAULT_WINDOW, add_stories
 
@@ -305,6 +319,8 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         add_stories(graph, threshold=DEFAULT_THRESHOLD if story_threshold is None else story_threshold,
                     window=(DEFAULT_WINDOW if story_window_days is None
                             else timedelta(days=story_window_days)))
+        if curation is not None:
+            apply_curation(graph, curation)
         lap("stories")
     release_freed_memory()  # the cache's lines, and the rows they were made from
     problems = problems + graph.graph["problems"]

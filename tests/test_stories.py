@@ -499,3 +499,83 @@ def test_build_story_options_reach_the_stories_and_the_stamp(tmp_path, seeds_dir
     assert node["window_days"] == pytest.approx(0.25)
     assert main(args + ["--story-threshold", "-1"]) == 2
     assert "threshold" in capsys.readouterr().err
+
+
+# -- curation -------------------------------------------------------------------------
+
+AIF_URL = {
+    "ico_warns": "https://www.computerweekly.com/news/252510161/ICO-warns-facial-recognition-company-"
+                 "Clearview-AI-could-face-17m-fine-over-privacy-breaches",
+    "bloomberg": "https://www.bloomberg.com/news/articles/2021-11-29/clearview-ai-risks-23-million-fine-"
+                 "for-snooping-on-brits",
+    "cnet_patent": "https://www.cnet.com/news/clearview-ai-set-to-get-patent-for-controversial-facial-"
+                   "recognition-tech/",
+    "hothardware": "https://hothardware.com/news/clearview-ai-facial-recognition-wins-patent",
+}
+
+
+@pytest.mark.corpus
+def test_curation_merges_splits_removes_and_names(corpus_dir, tmp_path, capsys):
+    import shutil
+
+    from kg.cli import main
+
+    corpus = tmp_path / "ai-facial"
+    shutil.copytree(corpus_dir("ai-facial"), corpus)
+    out = tmp_path / "out"
+    assert main(["build", str(corpus), "--out", str(out), "-q"]) in (0, 1)
+    before = {s.id: s for s in kg.open(out).stories()}
+    g = kg.open(out).graph
+    story_of = {a: s for a, s, k in g.edges(keys=True) if k == "inStory"}
+    ico, bloomberg = "article/b2963e1a8b886896", "article/b7d222dedf851209"
+    cnet, hot = "article/8f1fffc2b75b7dd6", "article/f85f05c5fd31079f"
+    assert story_of[ico] != story_of.get(bloomberg) and story_of[cnet] != story_of[hot]
+    (corpus / "stories.yaml").write_text(
+        "curator: A. Researcher\ndate: 2026-12-04\n"
+        f"merge:\n  - [{AIF_URL['ico_warns']}, {AIF_URL['bloomberg']}]\n"
+        f"  - [{AIF_URL['cnet_patent']}, {AIF_URL['hothardware']}]\n"
+        "remove:\n  - 8defd96f18e60cf6\n"
+        f"name:\n  {AIF_URL['cnet_patent']}: Clearview AI's US patent\n", encoding="utf-8")
+    assert main(["build", str(corpus), "--out", str(out), "-q"]) in (0, 1)
+    g = kg.open(out).graph
+    story_of = {a: s for a, s, k in g.edges(keys=True) if k == "inStory"}
+    assert story_of[ico] == story_of[bloomberg]
+    assert story_of[cnet] == story_of[hot]
+    assert "article/8defd96f18e60cf6" not in story_of
+    patent = g.nodes[story_of[cnet]]
+    assert patent["label"] == "Clearview AI's US patent" and patent["method"] == "curated"
+    assert patent["curator"] == "A. Researcher" and patent["size"] == 6
+    rdf = (out / "newskg.nq").read_text(encoding="utf-8")
+    assert '"curated"' in rdf
+    capsys.readouterr()
+    assert main(["stories", str(out), "--match", "patent"]) == 0
+    assert "[curated by A. Researcher]  Clearview AI's US patent" in capsys.readouterr().out
+    untouched = [s for s in kg.open(out).stories() if s.id in before]
+    assert untouched and all(s.method != "curated" for s in untouched)
+
+
+@pytest.mark.parametrize("text, line, reason", [
+    ("merge: [a, b]\n", 1, "a list of URLs or article ids"),
+    ("curator: me\nsplit:\n  - [8373b665cde0dc69]\n", 3, "two articles or more"),
+    ("remove:\n  - nope\n", 2, "no article 'nope'"),
+    ("names: {}\n", 1, "unknown key 'names'"),
+    ("merge:\n  - [a, b\n", 3, "not valid YAML"),
+])
+def test_a_bad_curation_file_says_where_and_changes_nothing(seeds_dir, tmp_path, capsys,
+                                                             text, line, reason):
+    import shutil
+
+    from kg.cli import main
+
+    seeds = tmp_path / "seeds"
+    shutil.copytree(seeds_dir, seeds)
+    out = tmp_path / "out"
+    assert main(["build", str(seeds), "--out", str(out), "-q"]) == 0
+    before = (out / "newskg.json").read_bytes()
+    bad = tmp_path / "stories.yaml"
+    bad.write_text(text, encoding="utf-8")
+    capsys.readouterr()
+    assert main(["build", str(seeds), "--out", str(out), "-q", "--stories-file", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:{line}:" in err and reason in err, err
+    assert (out / "newskg.json").read_bytes() == before
