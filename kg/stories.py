@@ -8,6 +8,7 @@ counts, dates, acronyms and aliases such as ICO = Information
 Commissioner's Office).  The cosine fades to half over ``window``, is
 halved when both headlines name places, or figures, and none in common
 (Maryland's schools and Connecticut's; one day's case count and the next),
+divided by five when both name a day and not the same one,
 and gains a bonus when one article lists the other as ``related`` or both
 are copies (same excerpt, same URL slug).  Pairs are only compared when
 published within ``window`` of each other.
@@ -74,6 +75,9 @@ SYNDICATION_BONUS = 0.5
 #: figures, and none in common (Maryland's schools and Connecticut's).
 CONFLICT = 0.5
 _FIGURES_APART = 0.0
+#: The text score is multiplied by this when both headlines name a day and
+#: not the same one (a daily column: "what to know on May 7", "on May 8").
+DATE_CLASH = 0.2
 _TITLE_WEIGHT = 2.0
 IDF_POWER = 1.0
 _KEYS = 8           # rarest shared terms of an article used to look up candidates
@@ -210,6 +214,11 @@ class StoryDocs:
         marks: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self.marks = [marks[t] if t in marks else marks.setdefault(t, title_marks(t)) for t in
                       (strip_tail(attrs[a].get("title", "")) for a in ids)]
+        # Days named in a headline ("on May 7"): two different ones, two events.
+        days: dict[str, frozenset[str]] = {}
+        self.title_dates = [days[t] if t in days else days.setdefault(t, frozenset(
+            w for w in anchor_words(t, "") if w.startswith("zzd"))) for t in
+            (strip_tail(attrs[a].get("title", "")) for a in ids)]
         self.slug_code = _codes([_slug(d.get("url", "")) for d in map(attrs.__getitem__, ids)])
 
     def vector(self, i: int) -> dict[int, float]:
@@ -349,12 +358,15 @@ class StoryDocs:
         both headlines name with none in common (:func:`kg.anchors.title_marks`);
         figures only a day apart or more (the same day's reports of one
         event round or update them; a daily report changes them)."""
-        marks, times = self.marks, self.times
+        marks, times, dates = self.marks, self.times, self.title_dates
         out = [1.0] * len(left)
         for k, (i, j) in enumerate(zip(left.tolist(), right.tolist())):
             (pa, fa), (pb, fb) = marks[i], marks[j]
             if pa and pb and pa.isdisjoint(pb):
                 out[k] *= CONFLICT
+            da, db = dates[i], dates[j]
+            if da and db and da.isdisjoint(db):
+                out[k] *= DATE_CLASH
             ti, tj = times[i], times[j]
             if (fa and fb and fa.isdisjoint(fb) and ti is not None and tj is not None
                     and abs(ti - tj) >= _FIGURES_APART):

@@ -579,3 +579,31 @@ def test_a_bad_curation_file_says_where_and_changes_nothing(seeds_dir, tmp_path,
     err = capsys.readouterr().err
     assert f"{bad}:{line}:" in err and reason in err, err
     assert (out / "newskg.json").read_bytes() == before
+
+
+def test_headlines_naming_other_days_or_places_are_kept_apart():
+    from datetime import UTC, datetime
+
+    import networkx as nx
+
+    def graph(titles):
+        g = nx.MultiDiGraph()
+        for k, (title, hour) in enumerate(titles):
+            g.add_node(f"article/{k}", kind="article", title=title, excerpt="",
+                       published=datetime(2020, 5, 7, tzinfo=UTC).replace(hour=hour))
+        return g
+
+    fillers = [(t, 1) for t in ("Tomatoes ripen early in gardens", "Chess champion retires",
+                                "Bridge repairs delay commuters", "Museum opens dinosaur hall",
+                                "Bakery wins pastry award", "Storm topples old oak",
+                                "Orchestra tours abroad", "Library extends opening hours")]
+    daily = graph([("Coronavirus live updates: what to know in North Carolina on May 7", 8),
+                   ("Coronavirus live updates: what to know in North Carolina on May 8", 20)] + fillers)
+    same = graph([("Coronavirus live updates: what to know in North Carolina on May 7", 8),
+                  ("Coronavirus live updates: what to know in North Carolina on May 7", 20)] + fillers)
+    assert [s.members for s in stories.find_stories(same)] == [("article/0", "article/1")]
+    assert stories.find_stories(daily) == []
+    places = graph([("Maryland schools to stay closed for remainder of academic year", 8),
+                    ("Connecticut schools to stay closed for remainder of academic year", 9)] + fillers)
+    docs = stories.StoryDocs(places)
+    assert docs.conflicts(np.array([0]), np.array([1])).tolist() == [stories.CONFLICT]
