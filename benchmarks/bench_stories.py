@@ -7,7 +7,8 @@ cProfile of ``add_stories`` instead.  ``--copies N`` runs on N copies of the
 corpus's articles, shifted 120 days apart (texts, dates and ``related``
 links kept): ``--copies 26`` of ../shared/corpus/real (the default corpus) is
 the 100,000-article figure in benchmarks/README.md, which was a timed test
-before (tests/test_stories.py keeps its behaviour at a few copies).
+before (tests/test_stories.py keeps its behaviour at a few copies).  Last,
+the peak memory that one more ``find_stories`` allocates (tracemalloc).
 
     .venv/bin/python benchmarks/bench_stories.py [CORPUS] [--runs 3] [--copies 26] \
         [--cache /tmp/g100k-stories.pickle] [--profile]
@@ -23,6 +24,7 @@ import pstats
 import statistics
 import sys
 import time
+import tracemalloc
 from datetime import timedelta
 from pathlib import Path
 
@@ -90,12 +92,20 @@ def main() -> int:
         timings["add_stories"].append(time.perf_counter() - t)
         assert len(ids) == len(found)
         del graph
+    # Peak memory of one more find_stories, above the graph it reads.
+    graph = pickle.loads(data)
+    tracemalloc.start()
+    stories.find_stories(graph)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    del graph
     arts = sum(1 for _, k in pickle.loads(data).nodes(data="kind") if k == "article")
     what = f"{args.copies} copies of {args.corpus}" if args.copies else str(args.corpus)
     print(f"{what}: {len(ids)} stories over {arts} articles; load {os.getloadavg()[0]:.2f}")
     for name, times in timings.items():
         print(f"{name}: " + ", ".join(f"{t:.2f}" for t in times)
               + f" s; median {statistics.median(times):.2f} s")
+    print(f"find_stories peak memory (tracemalloc, above the graph): {peak / 2**20:.0f} MiB")
     return 0
 
 

@@ -43,7 +43,25 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--providers-file", type=Path, metavar="FILE",
                    help="rename, merge or give homepages to providers (default: providers.yaml "
                         "in the first input folder that has one)")
+    b.add_argument("--story-threshold", type=float, metavar="X",
+                   help="mean pair score for articles to be one story (default 0.23)")
+    b.add_argument("--story-window-days", type=float, metavar="D",
+                   help="longest span of one story, in days (default 7)")
+    b.add_argument("--stories-file", type=Path, metavar="FILE",
+                   help="curation of the stories (default: stories.yaml in an input folder)")
     b.set_defaults(func=_cmd_build)
+
+    st = sub.add_parser("stories", help="list the stories of a build, or explain a pair",
+                        description="The stories (same-event groups) of an export folder, "
+                                    "largest first: label, size, providers, date span, score.")
+    st.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT)
+    st.add_argument("--match", metavar="TEXT", help="stories holding every word of TEXT")
+    st.add_argument("--min-size", type=int, default=1, metavar="N", help="stories of N articles or more")
+    st.add_argument("--members", action="store_true", help="list each story's articles")
+    st.add_argument("--json", action="store_true", help="machine-readable output")
+    st.add_argument("--explain", nargs=2, metavar=("URL1", "URL2"),
+                    help="why two articles (URLs or ids) are or are not one story")
+    st.set_defaults(func=_cmd_stories)
 
     s = sub.add_parser("stats", help="describe a built graph")
     s.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT)
@@ -202,11 +220,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         result = build(*args.paths, out=args.out, progress=_progress(args.quiet),
-                       providers=args.providers_file)
-    except FileNotFoundError as exc:
-        print(f"kg build: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:  # a bad providers file, every bad entry named
+                       providers=args.providers_file,
+                       story_threshold=args.story_threshold,
+                       story_window_days=args.story_window_days,
+                       stories_file=args.stories_file)
+    except (FileNotFoundError, ValueError) as exc:  # (bad providers/stories files: every entry named)
         print(f"kg build: {exc}", file=sys.stderr)
         return 2
     if args.split_nq:
@@ -234,6 +252,43 @@ def _cmd_build(args: argparse.Namespace) -> int:
             where = f"{p.path}:{p.line}" if p.line else p.path
             print(f"  {where}: {p.severity}: {p.message}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _cmd_stories(args: argparse.Namespace) -> int:
+    from .knowledge_graph import KnowledgeGraph
+
+    try:
+        kgraph = KnowledgeGraph(args.dir)
+        if args.explain:
+            why = kgraph.explain(*args.explain)
+            if args.json:
+                print(json.dumps(why.as_dict(), indent=2, ensure_ascii=False))
+            else:
+                print("\n".join(why.lines()))
+            return 0
+        found = kgraph.stories(match=args.match, min_size=args.min_size)
+    except (FileNotFoundError, KeyError) as exc:
+        print(f"kg stories: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        graph = kgraph.graph if args.members else None
+        print(json.dumps([s.as_dict(graph) for s in found], indent=2, ensure_ascii=False))
+        return 0
+    for s in found:
+        span = (f"{s.first:%Y-%m-%d}..{s.last:%Y-%m-%d}" if s.first and s.last else "no dates")
+        score = "" if s.score is None else f"  score {s.score:.2f}"
+        if s.method == "curated":
+            score += "  [curated" + (f" by {s.curator}]" if s.curator else "]")
+        n = len(s.providers)
+        print(f"{s.size:>4} articles  {n:>3} provider{'s' if n != 1 else ' '}  {span}{score}  {s.label}")
+        if args.members:
+            g = kgraph.graph
+            for a in s.articles:
+                d = g.nodes[a]
+                day = f"{d['published']:%Y-%m-%d}" if d.get("published") else "          "
+                print(f"       {day}  {d.get('title', a)}  <{d.get('url', a)}>")
+    print(f"({len(found)} stor{'y' if len(found) == 1 else 'ies'})")
     return 0
 
 

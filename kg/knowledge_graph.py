@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import networkx as nx
     import pandas as pd
 
+    from .explain import PairExplanation
     from .records import Problem
     from .store import QueryResult, Store
     from .views import View
@@ -50,10 +51,28 @@ class StoryCoverage:
     providers: tuple[str, ...]
     first: datetime | None
     last: datetime | None
+    score: float | None = None  # mean score of the merges that made it
+    method: str | None = None   # how it was found: "curated" when stories.yaml changed it
+    curator: str | None = None
 
     @property
     def size(self) -> int:
         return len(self.articles)
+
+    def as_dict(self, graph: nx.MultiDiGraph | None = None) -> dict:
+        """A JSON-ready mapping; with ``graph``, the members' titles, URLs and dates too."""
+        out = {"id": self.id, "label": self.label, "size": self.size, "score": self.score,
+               "method": self.method, "curator": self.curator,
+               "providers": list(self.providers),
+               "first": self.first.isoformat() if self.first else None,
+               "last": self.last.isoformat() if self.last else None,
+               "articles": list(self.articles)}
+        if graph is not None:
+            out["members"] = [{"id": a, "title": graph.nodes[a].get("title", ""),
+                               "url": graph.nodes[a].get("url"),
+                               "published": (p.isoformat() if (p := graph.nodes[a].get("published"))
+                                             else None)} for a in self.articles]
+        return out
 
 
 @dataclass
@@ -149,8 +168,16 @@ class KnowledgeGraph:
         """
         return self.store.query(sparql, bindings={**(bindings or {}), **more})
 
-    def stories(self) -> list[StoryCoverage]:
-        """The stories, largest first: articles, providers and first/last dates."""
+    def stories(self, *, match: str | None = None, min_size: int = 1) -> list[StoryCoverage]:
+        """The stories, largest first: articles, providers, first/last dates and score.
+
+        ``match``: only stories whose label or member headlines or excerpts
+        hold every word of it (case-, accent- and hyphen-insensitive, see
+        :func:`kg.stories.story_matches`); ``min_size``: only stories of at
+        least that many articles.
+        """
+        from .stories import story_matches
+
         g = self.graph
         members: dict[str, list[str]] = {n: [] for n, k in g.nodes(data="kind") if k == "story"}
         for a, s, rel in g.edges(keys=True):
@@ -158,12 +185,15 @@ class KnowledgeGraph:
                 members[s].append(a)
         found = []
         for sid, arts in members.items():
+            if len(arts) < min_size or (match and not story_matches(g, sid, arts, match)):
+                continue
             dates = sorted(d for a in arts if (d := g.nodes[a].get("published")) is not None)
             providers = sorted({g.nodes[p].get("name") or p for a in arts
                                 for _, p, rel in g.out_edges(a, keys=True) if rel == "publishedBy"})
             found.append(StoryCoverage(sid, g.nodes[sid].get("label", ""), tuple(sorted(arts)),
                                        tuple(providers), dates[0] if dates else None,
-                                       dates[-1] if dates else None))
+                                       dates[-1] if dates else None, g.nodes[sid].get("score"),
+                                       g.nodes[sid].get("method"), g.nodes[sid].get("curator")))
         return sorted(found, key=lambda s: (-s.size, s.id))
 
     # -- tables (pandas: pip install 'newskg[pandas]') ------------------------
@@ -208,6 +238,20 @@ class KnowledgeGraph:
         return timeline(self.articles(clusters=False), match, by=by, split=split,
                         since=since, until=until)
 
+    def explain(self, a: str, b: str) -> PairExplanation:
+        """Why articles ``a`` and ``b`` (URLs or ids) are or are not one story:
+        their score and what made it (:func:`kg.explain.explain_pair`), with
+        the window of this build's stories."""
+        from datetime import timedelta
+
+        from .explain import explain_pair
+        from .stories import DEFAULT_WINDOW
+
+        days = next((d["window_days"] for _, d in self.graph.nodes(data=True)
+                     if d.get("kind") == "story" and "window_days" in d), None)
+        window = DEFAULT_WINDOW if days is None else timedelta(days=days)
+        return explain_pair(self.graph, a, b, window=window)
+
     def view(self, *, story: str | None = None, topic: str | None = None,
              article: str | None = None, provider: str | None = None, hops: int = 1,
              max_nodes: int | None = None, since: str | date | None = None,
@@ -239,7 +283,11 @@ def open(path: str | os.PathLike = "exports", *, endpoint: str | None = None) ->
     >>> _ = kg.build("seeds", out=out)
     >>> g = kg.open(out)
     >>> [s.providers for s in g.stories()]
-    [('New York Post', 'Omaha.com')]
+    [('New York Post', 'Omaha.com', 'WGBH')]
+    >>> [s.size for s in g.stories(match="Worcester bans")], g.stories(min_size=4)
+    ([3], [])
+    >>> g.explain("e1bee6dae58838f9", "8373b665cde0dc69").same_story
+    True
     >>> g.view(topic="computer vision").summary.split(";")[0]
     '1 article match topic computer vision'
     >>> len(g.articles()), len(g.stories_table())

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -221,6 +222,8 @@ class BuildResult:
 def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
           cache: bool = True, rdf: bool = True,
           progress: Callable[[str, int, int], None] | None = None,
+          story_threshold: float | None = None, story_window_days: float | None = None,
+          stories_file: str | os.PathLike | None = None,
           providers: str | os.PathLike | None = None) -> BuildResult:
     """Run the whole pipeline on article folders and write the export folder.
 
@@ -234,7 +237,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     >>> import kg, tempfile
     >>> result = kg.build("seeds", out=tempfile.mkdtemp())
     >>> result.files[0].path, result.summary["files"], result.summary["quads"]
-    ('seeds/000_e8d8b023fb041968.txt', {'read': 1, 'articles': 1, 'skipped': 0}, 164)
+    ('seeds/000_e8d8b023fb041968.txt', {'read': 1, 'articles': 1, 'skipped': 0}, 165)
 
     With the cache, a build whose input files, code and options are exactly
     those of the last complete build into ``out``, whose outputs are as it
@@ -244,6 +247,12 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     whose N-Quads changed are replaced in it (one transaction;
     ``summary["store_graphs_replaced"]`` says how many); otherwise the store
     is rebuilt from scratch.
+
+    ``story_threshold`` and ``story_window_days`` are passed to
+    :func:`kg.stories.add_stories` (its defaults when ``None``); the
+    curation of ``stories_file`` (default: a ``stories.yaml`` in an input
+    folder) is applied to the stories (:mod:`kg.curation`), and a bad one
+    raises :class:`kg.curation.CurationError` before anything is written.
 
     ``progress(stage, done, total)`` is called as the build goes: with the
     files checked against the last build (``"checking for changes"``), the
@@ -257,10 +266,28 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     """
     from .providers import apply_providers, find_providers_file, read_providers
 
+    if story_threshold is not None and not 0.0 <= story_threshold <= 1.5:
+        raise ValueError(f"the story threshold must be between 0 and 1.5, not {story_threshold}")
+    if story_window_days is not None and not story_window_days >= 0:
+        raise ValueError(f"the story window must be at least 0 days, not {story_window_days}")
+    if stories_file is None:  # beside the articles (the name is kg.curation.FILE_NAME)
+        stories_file = next((p / "stories.yaml" for p in map(Path, paths)
+                             if (p / "stories.yaml").is_file()), None)
+    curation = None
+    if stories_file is not None:  # (an up-to-date build imports neither numpy nor networkx)
+        from .curation import load_curation
+
+        curation = load_curation(stories_file)
+    # Only options that differ from the defaults, so a default build's stamp does not change.
+    options = "".join(f" {k}={v!r}" for k, v in (("story_threshold", story_threshold),
+                                                   ("story_window_days", story_window_days),
+                                                   ("curation", curation and curation.sha256))
+                      if v is not None)
     out = Path(out)
     providers_file = Path(providers) if providers is not None else find_providers_file(paths)
     rules = read_providers(providers_file) if providers_file is not None else None
-    extra = f" providers={rules.digest}" if rules is not None else ""
+    if rules is not None:
+        options += f" providers={rules.digest}"
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -273,15 +300,16 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     report = progress or (lambda stage, done, total: None)
     record_cache = RecordCache(out / CACHE) if cache else None
     if record_cache is not None and paths:
-        done = _up_to_date(out, find_files(paths), record_cache, rdf, report, extra)
+        done = _up_to_date(out, find_files(paths), record_cache, rdf, report, options)
         if done is not None:
             lap("check")
             return BuildResult(done["files"], read_problems(out), out, done["outputs"],
                                done["summary"], timings, built=False,
                                same_records=done["same_records"])
         (out / STAMP).unlink(missing_ok=True)  # until this build is complete
+    from .curation import apply_curation
     from .graph import build_graph, graph_summary  # not needed when up to date
-    from .stories import add_stories
+    from .stories import DEFAULT_THRESHOLD, DEFAULT_WINDOW, add_stories
 
     corpus = load_corpus(*paths, cache=record_cache,
                          progress=lambda done, total: report("reading files", done, total))
@@ -301,7 +329,11 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         del corpus  # the graph holds what the exports need
         lap("graph")
         report("finding stories", 0, 0)
-        add_stories(graph)
+        add_stories(graph, threshold=DEFAULT_THRESHOLD if story_threshold is None else story_threshold,
+                    window=(DEFAULT_WINDOW if story_window_days is None
+                            else timedelta(days=story_window_days)))
+        if curation is not None:
+            apply_curation(graph, curation)
         lap("stories")
     release_freed_memory()  # the cache's lines, and the rows they were made from
     problems = problems + graph.graph["problems"]
@@ -332,15 +364,14 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
                     files, out / MANIFEST)
     outputs = [out / GRAPH_JSON, out / GRAPHML, out / PROBLEMS, out / MANIFEST] + outputs
     if cache:
-        _write_stamp(out, files, outputs, summary, rdf, extra)
+        _write_stamp(out, files, outputs, summary, rdf, options)
     lap("manifest")
     return BuildResult(files, problems, out, outputs, summary, timings, _graph=graph)
 
 
-def _input_stamp(hashes: Iterable[tuple[str, str]], rdf: bool, extra: str = "") -> str:
-    """What a build is made from: the code, the options (``extra``: the
-    providers file's digest), the files' names and contents."""
-    h = hashlib.sha256(f"{build_fingerprint()} rdf={rdf}{extra}\n".encode())
+def _input_stamp(hashes: Iterable[tuple[str, str]], rdf: bool, options: str = "") -> str:
+    """What a build is made from: the code, the options, the files' names and contents."""
+    h = hashlib.sha256(f"{build_fingerprint()} rdf={rdf}{options}\n".encode())
     for name, sha256 in hashes:
         h.update(f"{name}\0{sha256}\n".encode())
     return h.hexdigest()
@@ -355,10 +386,10 @@ def _output_files(out: Path, outputs: list[Path], rdf: bool) -> list[Path]:
 
 
 def _write_stamp(out: Path, files: list[SourceFile], outputs: list[Path], summary: dict,
-                 rdf: bool, extra: str = "") -> None:
+                 rdf: bool, options: str = "") -> None:
     if not all(f.sha256 for f in files):
         return  # an unreadable file: read it again next time
-    stamp = {"stamp": _input_stamp(((f.path, f.sha256) for f in files), rdf, extra),
+    stamp = {"stamp": _input_stamp(((f.path, f.sha256) for f in files), rdf, options),
              "outputs": {p.relative_to(out).as_posix(): [(st := p.stat()).st_size, st.st_mtime_ns]
                          for p in _output_files(out, outputs, rdf)},
              "paths": [p.relative_to(out).as_posix() for p in outputs],
@@ -368,7 +399,7 @@ def _write_stamp(out: Path, files: list[SourceFile], outputs: list[Path], summar
 
 
 def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf: bool,
-                report: Callable[[str, int, int], None], extra: str = "") -> dict | None:
+                report: Callable[[str, int, int], None], options: str = "") -> dict | None:
     """The last build's files, outputs and summary if it was made from
     exactly these files (and code and options) and its outputs are as it left
     them (same sizes and modification times); else ``None``.
@@ -398,8 +429,8 @@ def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf
         report("checking for changes", len(found), len(found))
         files = [SourceFile(**f) for f in manifest["files"]]
         changed: list[int] = []
-        if _input_stamp(hashes, rdf, extra) != stamp["stamp"]:
-            if (_input_stamp(((f.path, f.sha256) for f in files), rdf, extra) != stamp["stamp"]
+        if _input_stamp(hashes, rdf, options) != stamp["stamp"]:
+            if (_input_stamp(((f.path, f.sha256) for f in files), rdf, options) != stamp["stamp"]
                     or [f.path for f in files] != [name for name, _ in hashes]):
                 return None  # other code or options, or files added or removed
             changed = [i for i, (f, (_, sha256)) in enumerate(zip(files, hashes))
@@ -410,7 +441,7 @@ def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf
         outputs = [out / p for p in stamp["paths"]]
         if changed:
             write_manifest(manifest["summary"], files, out / MANIFEST)
-            _write_stamp(out, files, outputs, stamp["summary"], rdf, extra)
+            _write_stamp(out, files, outputs, stamp["summary"], rdf, options)
         return {"files": files, "summary": summary, "outputs": outputs,
                 "same_records": [files[i].path for i in changed]}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

@@ -1,17 +1,28 @@
 """Same-event stories: the articles that report one event.
 
-Two articles are scored by the cosine of their IDF-weighted title + excerpt
-terms (title terms count double), plus a bonus when one lists the other as
-``related``; pairs are only compared when published within ``window`` of
-each other.  Pairs at or above ``threshold`` are merged greedily, strongest
-first, and a merge is refused when the group would span more than
-``window`` (so a daily column with the same headline does not chain into one
-story).  Candidate pairs come from a term index (each article is looked up
-by its rarest terms), never from all pairs, so the work grows with the pairs
-that share rare terms, not with the square of the corpus; numpy screens them
-with approximate scores, and only the pairs that may reach the threshold are
-scored exactly.  Topic communities, which reuse the scored pairs
-(:func:`similar_pairs`), live in :mod:`kg.clusters`.
+Two articles are scored by the cosine of their TF-IDF vectors over title +
+excerpt (Snowball stems; title words count double; document frequencies from
+the whole corpus, so a word every article has weighs nothing) extended with
+*event anchors* (:mod:`kg.anchors`: money converted between currencies,
+counts, dates, acronyms and aliases such as ICO = Information
+Commissioner's Office).  The cosine fades to half over ``window``, is
+halved when both headlines name places, or figures, and none in common
+(Maryland's schools and Connecticut's; one day's case count and the next),
+divided by five when both name a day and not the same one,
+and gains a bonus when one article lists the other as ``related`` or both
+are copies (same excerpt, same URL slug).  Pairs are only compared when
+published within ``window`` of each other.
+
+Groups come from average-linkage agglomerative clustering of that score
+graph (:func:`average_linkage`): two groups merge while the mean score of
+all their cross pairs reaches ``threshold`` and they span at most
+``window``, so one article close to two events does not chain them.
+Candidate pairs come from a term index (each article is looked up by its
+rarest terms that others in its window share), never from all pairs, so the
+work grows with the pairs that share rare terms, not with the square of the
+corpus; numpy screens them with approximate scores, and only the pairs that
+may reach the floor are scored exactly.  Topic communities, which reuse the
+scored pairs (:func:`similar_pairs`), live in :mod:`kg.clusters`.
 
 >>> import kg
 >>> from kg.graph import build_graph
@@ -20,44 +31,58 @@ scored exactly.  Topic communities, which reuse the scored pairs
 >>> [g.nodes[s]["label"] for s in ids]
 ['Worcester bans city use of facial recognition technology']
 >>> g.nodes[ids[0]]["size"], g.nodes[ids[0]]["method"]
-(2, 'tfidf-cosine+related')
+(3, 'tfidf-anchors+average-linkage')
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import chain, repeat
-from typing import Any, cast
+from typing import Any
 
 import networkx as nx
 import numpy as np
 
 from ._perf import gc_paused
-from .text import sorted_unique, strip_tail, text_terms
+from .anchors import anchor_words, title_marks
+from .linkage import average_linkage
+from .text import fold, match_words, sorted_unique, stem_words, strip_tail, text_terms
 
 __all__ = [
-    "Story", "find_stories", "add_stories", "story_id", "similar_pairs",
+    "Story", "find_stories", "add_stories", "story_id", "similar_pairs", "StoryDocs",
+    "story_matches",
     "DEFAULT_THRESHOLD", "DEFAULT_WINDOW", "METHOD",
 ]
 
-#: Minimum pair score for two articles to be one story (chosen on the
-#: labelled pairs of ``tests/test_stories.py``).
-DEFAULT_THRESHOLD = 0.6
+#: Minimum mean score between two groups for them to be one story (chosen
+#: on the labelled events of ``tests/data``: benchmarks/stories_eval.py).
+DEFAULT_THRESHOLD = 0.23
 #: Longest time between the first and the last article of one story.
-DEFAULT_WINDOW = timedelta(days=4)
-METHOD = "tfidf-cosine+related"
-#: Added to the text score of a pair when one article lists the other.
-RELATED_BONUS = 0.15
+DEFAULT_WINDOW = timedelta(days=7)
+#: Pairs scoring below this are not in the graph that is clustered.
+PAIR_FLOOR = 0.1
+METHOD = "tfidf-anchors+average-linkage"
+#: Added to the text score of a pair when one article lists the other
+#: (aggregators list whole topics as related: evidence, not proof).
+RELATED_BONUS = 0.1
+#: Added when the two are copies: the same excerpt, or the same URL slug.
+SYNDICATION_BONUS = 0.5
+#: The text score is multiplied by this when both headlines name places, or
+#: figures, and none in common (Maryland's schools and Connecticut's).
+CONFLICT = 0.5
+_FIGURES_APART = 0.0
+#: The text score is multiplied by this when both headlines name a day and
+#: not the same one (a daily column: "what to know on May 7", "on May 8").
+DATE_CLASH = 0.2
 _TITLE_WEIGHT = 2.0
 IDF_POWER = 1.0
-_KEYS = 4           # rarest terms of an article used to look up candidates
+_KEYS = 8           # rarest shared terms of an article used to look up candidates
 _MAX_POSTINGS = 400  # a key shared by more articles in the window is no key
-_BLOCK = 1_000_000   # slice entries expanded at once by _Docs.candidates (memory)
+_BLOCK = 1_000_000   # slice entries expanded at once by StoryDocs.candidates (memory)
 
 def story_id(members: Iterable[str]) -> str:
     """The id of a story: a hash of its sorted member article ids.
@@ -99,8 +124,9 @@ def _ranges(starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return owner, pos
 
 
-class _Docs:
-    """Article term vectors, IDF weights and publication times.
+class StoryDocs:
+    """Article term vectors, IDF weights, publication times and headline
+    marks: what story scores are computed from (:mod:`kg.explain` reads it).
 
     Terms are numbered by rarity (document frequency, then the term), so an
     article's vector, a dict keyed by term number in increasing order, lists
@@ -121,7 +147,7 @@ class _Docs:
         attrs = graph._node  # networkx's node dict: its NodeView adds a call per lookup
         data = list(map(attrs.__getitem__, ids))
         titles = [strip_tail(d.get("title", "")) for d in data]
-        bodies = [d.get("excerpt", "") for d in data]
+        titles, bodies = _with_anchors(titles, [d.get("excerpt", "") for d in data])
         times = [_timestamp(d.get("published")) for d in data]
         del data
         # Each distinct text once: same-story copies repeat their texts.
@@ -132,6 +158,11 @@ class _Docs:
         del titles, bodies, number
         words, text_ptr, text_term = text_terms(texts)
         del texts
+        # Words of one stem are one term ("fined", "fines"): numbered by stem.
+        stems = sorted(set(stem_words(words)))
+        stem_number = dict(zip(stems, range(len(stems))))
+        text_term = np.array([stem_number[s] for s in stem_words(words)], np.int64)[text_term]
+        words = stems
         nv = len(words)
         lens = np.diff(text_ptr)
         # (article, term, 0 for title / 1 for excerpt), deduplicated keeping
@@ -153,7 +184,8 @@ class _Docs:
         rank = np.empty(nv, np.int64)
         rank[order] = np.arange(nv)
         total = max(n, 1)
-        idf = [(math.log((1 + total) / (1 + d)) + 1.0) ** IDF_POWER for d in df[order].tolist()]
+        # A word in every article weighs nothing.
+        idf = [math.log((1 + total) / (1 + d)) ** IDF_POWER for d in df[order].tolist()]
         title_idf = [x * _TITLE_WEIGHT for x in idf]
         # Renumbered and sorted again, the title flag riding along in bit 0.
         key = ((art * nv + rank[term]) << 1) + ~is_title
@@ -176,6 +208,18 @@ class _Docs:
         self.times = times
         self.time_array = np.array([np.nan if t is None else t for t in times], float)
         self._vectors: dict[int, dict[int, float]] = {}
+        self.words = [words[k] for k in order.tolist()]  # by term number
+        self.excerpt_code = _codes([d.get("excerpt", "") if len(d.get("excerpt", "")) >= 40 else None
+                                    for d in map(attrs.__getitem__, ids)])
+        marks: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self.marks = [marks[t] if t in marks else marks.setdefault(t, title_marks(t)) for t in
+                      (strip_tail(attrs[a].get("title", "")) for a in ids)]
+        # Days named in a headline ("on May 7"): two different ones, two events.
+        days: dict[str, frozenset[str]] = {}
+        self.title_dates = [days[t] if t in days else days.setdefault(t, frozenset(
+            w for w in anchor_words(t, "") if w.startswith("zzd"))) for t in
+            (strip_tail(attrs[a].get("title", "")) for a in ids)]
+        self.slug_code = _codes([_slug(d.get("url", "")) for d in map(attrs.__getitem__, ids)])
 
     def vector(self, i: int) -> dict[int, float]:
         """Article ``i``'s unit vector, term number -> weight, in term order."""
@@ -213,9 +257,12 @@ class _Docs:
         """Sorted codes ``i * len(ids) + j`` (``i < j``) of pairs published
         within ``window`` seconds that share rare terms.
 
-        Each article looks up its ``_KEYS`` rarest terms in a time-ordered
+        Each article's keys are its ``_KEYS`` rarest terms that other
+        articles in its window hold too (at most ``_MAX_POSTINGS`` of them:
+        a term that common is no key); it looks them up in a time-ordered
         term index and keeps the articles that hold at least two of them
-        (or its only one); near-duplicates share most of their rare terms.
+        (or its only one): reports of one event share several of their
+        rarer words, names and figures.
         """
         n = len(self.ids)
         t = self.time_array
@@ -230,30 +277,31 @@ class _Docs:
         # Articles within the window of each place p: places lo[p] .. hi[p] - 1.
         lo = np.searchsorted(st, st - window, "left")
         hi = np.searchsorted(st, st + window, "right")
-        nkeys = np.minimum(np.diff(self.ptr)[order], _KEYS)
-        owner, pos = _ranges(self.ptr[order], nkeys)  # owner: a place in time order
+        owner, pos = _ranges(self.ptr[order], np.diff(self.ptr)[order])  # owner: a place in time order
         # Lookups by term, then time: both bounds below come in increasing
         # order, which keeps searchsorted's lookups near each other in memory.
         key, owner = np.divmod(np.sort(self.terms[pos] * nt + owner), nt)
-        looked_up = np.zeros(self.nv, bool)
-        looked_up[key] = True
-        # The term index: (term, place) of every timed article holding a key term.
-        held = looked_up[self.terms] & (at[self.art] >= 0)
+        # The term index: (term, place) of every timed article.
+        held = at[self.art] >= 0
         posting = self.terms[held] * nt + at[self.art[held]]
         posting.sort()
         start = np.searchsorted(posting, key * nt + lo[owner])
         count = np.searchsorted(posting, key * nt + hi[owner]) - start
         # A slice holds the article itself; one of more than _MAX_POSTINGS is no key.
         ok = (count > 1) & (count <= _MAX_POSTINGS)
+        key, owner, start, count = key[ok], owner[ok], start[ok], count[ok]
+        # An owner's rarest keys first: its first _KEYS slices.
+        by_owner = np.argsort(owner * max(self.nv, 1) + key, kind="stable")
+        key, owner, start, count = key[by_owner], owner[by_owner], start[by_owner], count[by_owner]
+        first_of = np.searchsorted(owner, owner, "left")
+        ok = np.arange(len(owner)) - first_of < _KEYS
         slices = np.bincount(owner[ok], minlength=nt)
-        single = (nkeys == 1) & (slices == 1)  # its only key: every article in the slice
-        multi = (nkeys >= 2) & (slices >= 2)   # the articles in at least two slices
-        ok &= (single | multi)[owner]
+        single = slices == 1  # its only key: every article in the slice
+        multi = slices >= 2   # the articles in at least two slices
         # The slices, owner by owner, expanded a block of owners at a time:
         # they grow faster than the corpus (the window fills up as it grows),
         # their pairs far fewer, so expanding them all at once runs out of memory.
-        by_owner = np.argsort(owner[ok], kind="stable")
-        owner, start, count = owner[ok][by_owner], start[ok][by_owner], count[ok][by_owner]
+        owner, start, count = owner[ok], start[ok], count[ok]
         per_owner = np.cumsum(np.bincount(owner, weights=count, minlength=nt))
         cuts = np.searchsorted(per_owner, np.arange(_BLOCK, per_owner[-1], _BLOCK), "right")
         rows = np.searchsorted(owner, np.concatenate(([0], cuts, [nt])))
@@ -297,6 +345,46 @@ class _Docs:
                                                 weights=approx[pos[hit]] * approx[at[hit]])
         return out
 
+    def syndicated(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Which pairs are copies: the same excerpt, or the same last segment
+        of the canonical URL path (one article under two sections or hosts)."""
+        same = np.zeros(len(left), bool)
+        for code in (self.excerpt_code, self.slug_code):
+            same |= (code[left] == code[right]) & (code[left] >= 0)
+        return same
+
+    def conflicts(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """A factor per pair: ``CONFLICT`` for each of places and figures that
+        both headlines name with none in common (:func:`kg.anchors.title_marks`);
+        figures only a day apart or more (the same day's reports of one
+        event round or update them; a daily report changes them)."""
+        marks, times, dates = self.marks, self.times, self.title_dates
+        out = [1.0] * len(left)
+        for k, (i, j) in enumerate(zip(left.tolist(), right.tolist())):
+            (pa, fa), (pb, fb) = marks[i], marks[j]
+            if pa and pb and pa.isdisjoint(pb):
+                out[k] *= CONFLICT
+            da, db = dates[i], dates[j]
+            if da and db and da.isdisjoint(db):
+                out[k] *= DATE_CLASH
+            ti, tj = times[i], times[j]
+            if (fa and fb and fa.isdisjoint(fb) and ti is not None and tj is not None
+                    and abs(ti - tj) >= _FIGURES_APART):
+                out[k] *= CONFLICT
+        return np.array(out, float)
+
+    def pair_scores(self, left: np.ndarray, right: np.ndarray, cosines: np.ndarray,
+                    related: np.ndarray, span: float) -> np.ndarray:
+        """The story scores of pairs from their text cosines: the cosine,
+        fading to half at ``span`` seconds apart, plus the related and
+        syndication bonuses."""
+        dt = np.abs(self.time_array[left] - self.time_array[right])
+        fade = 1.0 - 0.5 * np.minimum(np.nan_to_num(dt / max(span, 1.0), nan=1.0), 1.0)
+        fade *= self.conflicts(left, right)
+        bonus = (np.where(related, RELATED_BONUS, 0.0)
+                 + np.where(self.syndicated(left, right), SYNDICATION_BONUS, 0.0))
+        return cosines * fade + bonus
+
     def scored_pairs(self, window: timedelta, floor: float) -> list[tuple[float, int, int]]:
         """Pairs in the window scoring at least ``floor``, best first.
 
@@ -313,19 +401,81 @@ class _Docs:
         pairs = sorted_unique(np.concatenate([self.candidates(span), related[near]]))
         is_related = _member(pairs, related)
         left, right = np.divmod(pairs, max(n, 1))
-        approx = self._approx_cosines(left, right) + np.where(is_related, RELATED_BONUS, 0.0)
-        sure = approx >= floor - 1e-9  # the approximation is off by ~1e-15
-        out = []
+        # Without the conflicts (factors of at most 1): a bound, to screen with.
+        cosines = self._approx_cosines(left, right)
+        dt = np.abs(t[left] - t[right])
+        bound = (cosines * (1.0 - 0.5 * np.minimum(dt / max(span, 1.0), 1.0))
+                 + np.where(is_related, RELATED_BONUS, 0.0)
+                 + np.where(self.syndicated(left, right), SYNDICATION_BONUS, 0.0))
+        sure = bound >= floor - 1e-9  # the approximation is off by ~1e-15
+        left, right = left[sure], right[sure]
+        # The exact cosines, then the same arithmetic as above.
         vector = self.vector
-        for i, j, rel in zip(left[sure].tolist(), right[sure].tolist(), is_related[sure].tolist()):
+        exact = []
+        for i, j in zip(left.tolist(), right.tolist()):
             a, b = vector(i), vector(j)  # i < j; the sum of cosine(), inlined
-            s = sum([x * b[w] for w, x in a.items() if w in b])
-            if rel:
-                s += RELATED_BONUS
-            if s >= floor:
-                out.append((round(min(s, 1.0), 4), i, j))
+            exact.append(sum([x * b[w] for w, x in a.items() if w in b]))
+        scores = self.pair_scores(left, right, np.array(exact, float), is_related[sure], span)
+        out = [(round(min(s, 1.0), 4), i, j)
+               for s, i, j in zip(scores.tolist(), left.tolist(), right.tolist()) if s >= floor]
         out.sort(key=lambda x: (-x[0], x[1], x[2]))
         return out
+
+
+def story_matches(graph: nx.MultiDiGraph, story: str, members: Iterable[str], text: str) -> bool:
+    """Whether every word of ``text`` is a word of the story's label or of a
+    member's headline or excerpt (case-, accent- and hyphen-insensitive;
+    synonyms such as "face recognition" read as one: :func:`kg.text.match_words`).
+
+    >>> import kg
+    >>> from kg.graph import build_graph
+    >>> g = build_graph(kg.load("seeds"))
+    >>> s = add_stories(g)[0]
+    >>> arts = [a for a, _, k in g.in_edges(s, keys=True) if k == "inStory"]
+    >>> story_matches(g, s, arts, "Facial-Recognition WORCESTER"), story_matches(g, s, arts, "Xpeng")
+    (True, False)
+    >>> story_matches(g, s, arts, "face recognition")
+    True
+    """
+    wanted = match_words(text) or {fold(text).strip()}
+    nodes = graph.nodes
+    seen = match_words(nodes[story].get("label", ""))
+    for a in members:
+        if wanted <= seen:
+            break
+        seen.update(match_words(nodes[a].get("title", "") + " " + nodes[a].get("excerpt", "")))
+    return wanted <= seen
+
+
+def _codes(values: list[str | None]) -> np.ndarray:
+    """A number per distinct value (-1 for None), in order of first sight."""
+    number: dict[str, int] = {}
+    return np.array([-1 if v is None else number.setdefault(v, len(number)) for v in values], np.int64)
+
+
+def _slug(url: str) -> str | None:
+    """The last segment of a URL's path when long enough to name one article."""
+    path = url.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    last = path.rsplit("/", 1)[-1]
+    if last.isdigit() and len(last) >= 6:  # an article number: of its site only
+        return path.split("/")[2] + "/" + last if path.count("/") >= 3 else None
+    return last if len(last) >= 24 else None
+
+
+def _with_anchors(titles: list[str], excerpts: list[str]) -> tuple[list[str], list[str]]:
+    """Titles and excerpts, each followed by its anchor words (:mod:`kg.anchors`):
+    a headline's anchors weigh as headline words."""
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    out_titles, out_bodies = [], []
+    for t, e in zip(titles, excerpts):
+        pair = found.get((t, e))
+        if pair is None:
+            head = anchor_words(t, "")
+            body = [w for w in anchor_words(t, e) if w not in head]
+            pair = found[t, e] = (t + "\n" + " ".join(head), e + "\n" + " ".join(body))
+        out_titles.append(pair[0])
+        out_bodies.append(pair[1])
+    return out_titles, out_bodies
 
 
 def _timestamp(value: Any) -> float | None:  # a datetime, or anything without a time
@@ -347,7 +497,7 @@ def find_stories(graph: nx.MultiDiGraph, *, threshold: float = DEFAULT_THRESHOLD
     >>> from kg.graph import build_graph
     >>> g = build_graph(kg.load("seeds"))
     >>> [len(s.members) for s in find_stories(g)]
-    [2]
+    [3]
     >>> find_stories(g, threshold=1.01)
     []
     """
@@ -368,7 +518,7 @@ def similar_pairs(graph: nx.MultiDiGraph, articles: Iterable[str], *, floor: flo
     >>> [(s, a < b) for s, a, b in similar_pairs(g, arts, floor=0.6, window=DEFAULT_WINDOW)]
     [(1.0, True)]
     """
-    docs = _Docs(graph, articles)
+    docs = StoryDocs(graph, articles)
     ids = docs.ids
     return [(s, ids[i], ids[j]) for s, i, j in docs.scored_pairs(window, floor)]
 
@@ -376,55 +526,27 @@ def similar_pairs(graph: nx.MultiDiGraph, articles: Iterable[str], *, floor: flo
 def _find_stories(graph: nx.MultiDiGraph, threshold: float, window: timedelta) -> list[Story]:
     if not 0.0 <= threshold <= 1.5:
         raise ValueError(f"threshold must be between 0 and 1.5, not {threshold}")
-    docs = _Docs(graph)
-    span = window.total_seconds()
-    parent = list(range(len(docs.ids)))
-    # Articles without a date are never paired (scored_pairs), so the None
-    # times are never compared.
-    first = cast(list[float], list(docs.times))
-    last = list(first)
-    link_scores: dict[int, list[float]] = defaultdict(list)
-    groups: dict[int, list[int]] = {}  # root -> members, for groups of two or more
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for s, i, j in docs.scored_pairs(window, threshold):
-        ri, rj = root(i), root(j)
-        if ri == rj:
-            continue
-        lo, hi = min(first[ri], first[rj]), max(last[ri], last[rj])
-        if hi - lo > span:
-            continue  # the group would outgrow the window
-        if rj < ri:
-            ri, rj = rj, ri
-        parent[rj] = ri
-        first[ri], last[ri] = lo, hi
-        link_scores[ri].extend(link_scores.pop(rj, []))
-        link_scores[ri].append(s)
-        groups[ri] = groups.pop(ri, [ri]) + groups.pop(rj, [rj])
+    docs = StoryDocs(graph)
+    pairs = docs.scored_pairs(window, min(threshold, PAIR_FLOOR))
+    groups = average_linkage(pairs, threshold, docs.times, window.total_seconds())
     stories = []
-    for r, members in groups.items():
-        members.sort()
+    for members, score in groups:
         ids = tuple(sorted(docs.ids[i] for i in members))
-        scores = link_scores[r]
-        stories.append(Story(id=story_id(ids), members=ids,
-                             label=_story_label(docs, members),
-                             score=round(sum(scores) / len(scores), 4)))
+        stories.append(Story(id=story_id(ids), members=ids, label=_story_label(docs, members),
+                             score=score))
     stories.sort(key=lambda s: s.id)
     return stories
 
 
-def _story_label(docs: _Docs, members: list[int]) -> str:
-    """The headline most similar to the others (ties: earliest, then id)."""
+def _story_label(docs: StoryDocs, members: list[int]) -> str:
+    """The headline most similar to the others (ties: earliest, then id),
+    without a provider tail or a final full stop."""
     def key(i: int) -> tuple[float, float, str]:
         total = sum(docs.cosine(i, j) for j in members if j != i)
         return (-round(total, 6), docs.times[i] or 0.0, docs.ids[i])
     best = min(members, key=key)
-    return docs.graph.nodes[docs.ids[best]].get("title", docs.ids[best])
+    title = " ".join(docs.graph.nodes[docs.ids[best]].get("title", "").split())
+    return strip_tail(title).removesuffix(".") or docs.ids[best]
 
 
 @gc_paused()
@@ -443,7 +565,7 @@ def add_stories(graph: nx.MultiDiGraph, *, threshold: float = DEFAULT_THRESHOLD,
     >>> add_stories(g) == add_stories(g)
     True
     >>> sum(1 for *_, k in g.edges(keys=True) if k == "inStory")
-    2
+    3
     """
     # Collector paused (the decorator), and no (node, kind) tuple made per
     # node: right after build_graph, such allocations set off full scans of

@@ -16,7 +16,8 @@ import unicodedata
 
 import numpy as np
 
-__all__ = ["fold", "terms", "strip_tail", "text_terms", "sorted_unique"]
+__all__ = ["fold", "terms", "strip_tail", "text_terms", "sorted_unique", "stem_words",
+           "match_words", "SYNONYMS"]
 
 _STOP = frozenset("""
 a about above after again against all also am an and any are as at be because
@@ -172,6 +173,44 @@ def text_terms(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     ptr = np.zeros(len(texts) + 1, np.int64)
     np.cumsum(np.bincount(text, minlength=len(texts)), out=ptr[1:])
     return words, ptr, term
+
+
+#: Phrases that name one thing, for matching (``kg stories --match``): the
+#: content words of the key, in order, read as those of the value.
+SYNONYMS = {
+    "face recognition": "facial recognition",
+    "facial recognition technology": "facial recognition",
+    "frt": "facial recognition",
+    "covid 19": "covid", "coronavirus": "covid", "sars cov 2": "covid",
+    "artificial intelligence": "ai",
+}
+_SYNONYM = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(SYNONYMS, key=len, reverse=True))
+                      + r")\b")
+
+
+def match_words(text: str) -> set[str]:
+    """The words a text is matched by: its content words (:func:`terms`:
+    case-, accent- and hyphen-insensitive), with :data:`SYNONYMS` read as one.
+
+    >>> sorted(match_words("Face recognition")) == sorted(match_words("facial-recognition"))
+    True
+    >>> sorted(match_words("COVID-19 and the coronavirus"))
+    ['covid']
+    """
+    return set(_SYNONYM.sub(lambda m: SYNONYMS[m.group(1)], " ".join(terms(text))).split())
+
+
+def stem_words(words: list[str]) -> list[str]:
+    """The English (Snowball) stems of folded words; made-up words starting
+    with ``zz`` (the anchors of :mod:`kg.anchors`) are kept as they are.
+
+    >>> stem_words(["fined", "fines", "watchdogs", "zzusd92a"])
+    ['fine', 'fine', 'watchdog', 'zzusd92a']
+    """
+    import Stemmer  # PyStemmer
+
+    stemmed = Stemmer.Stemmer("english").stemWords(words)
+    return [w if w.startswith("zz") else s for w, s in zip(words, stemmed)]
 
 
 def strip_tail(title: str) -> str:

@@ -40,7 +40,7 @@ def test_build_seeds_writes_the_exports(seeds_dir, tmp_path):
     (f,) = manifest["files"]
     assert f["path"] == "seeds/000_e8d8b023fb041968.txt" and f["ok"] and len(f["sha256"]) == 64
     nq = (out / "newskg.nq").read_text(encoding="utf-8")
-    assert manifest["summary"]["quads"] == nq.count("\n") == 164
+    assert manifest["summary"]["quads"] == nq.count("\n") == 165
     assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporary files
 
 

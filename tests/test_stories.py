@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
+import numpy as np
 import pytest
 
 import kg
@@ -209,14 +210,14 @@ def test_seed_story_nodes_and_edges(seeds_dir):
     assert node["kind"] == "story"
     assert node["method"] == stories.METHOD
     assert node["threshold"] == stories.DEFAULT_THRESHOLD
-    assert node["size"] == 2 and stories.DEFAULT_THRESHOLD <= node["score"] <= 1
+    assert node["size"] == 3 and stories.DEFAULT_THRESHOLD <= node["score"] <= 1
     assert "sources" not in node
     members = sorted(u for u, _, k in g.in_edges(ids[0], keys=True) if k == "inStory")
     assert ids[0] == stories.story_id(members)
     urls = sorted(g.nodes[m]["url"] for m in members)
     assert all("worcester" in g.nodes[m]["title"].lower() for m in members), urls
     providers = {v for m in members for _, v, k in g.out_edges(m, keys=True) if k == "publishedBy"}
-    assert len(providers) == 2
+    assert len(providers) == 3  # AP, carried by Omaha.com and the New York Post, and WGBH
     for m in members:
         assert g.edges[m, ids[0], "inStory"] == {"rel": "inStory"}
 
@@ -243,23 +244,24 @@ def _reference_candidates(docs, window: float) -> set[tuple[int, int]]:
     from bisect import bisect_left, bisect_right
     vectors = [docs.vector(i) for i in range(len(docs.ids))]
     order = sorted((t, i) for i, t in enumerate(docs.times) if t is not None)
-    keys = {i: list(vectors[i])[:stories._KEYS] for _, i in order}
     post: dict[int, list[int]] = {}
     for _, i in order:
         for w in vectors[i]:
             post.setdefault(w, []).append(i)
     pairs = set()
     for t, i in order:
-        slices = []
-        for w in keys[i]:
+        slices = []  # of its rarest terms that others in the window hold too
+        for w in vectors[i]:
             times = [docs.times[j] for j in post[w]]
             lo, hi = bisect_left(times, t - window), bisect_right(times, t + window)
             if 1 < hi - lo <= stories._MAX_POSTINGS:
                 slices.append(set(post[w][lo:hi]))
-        if len(keys[i]) == 1:
-            found = slices[0] if slices else set()
-        elif len(slices) < 2:
+            if len(slices) == stories._KEYS:
+                break
+        if not slices:
             continue
+        if len(slices) == 1:
+            found = slices[0]
         else:
             found = {j for j in set().union(*slices) if sum(j in s for s in slices) >= 2}
         pairs.update((min(i, j), max(i, j)) for j in found if j != i)
@@ -268,7 +270,7 @@ def _reference_candidates(docs, window: float) -> set[tuple[int, int]]:
 
 def test_candidates_and_screening_match_a_plain_computation(graphs, monkeypatch):
     g = graphs["real"]
-    docs = stories._Docs(g)
+    docs = stories.StoryDocs(g)
     n = len(docs.ids)
     for days in (4, 14):
         span = days * 86400.0
@@ -284,13 +286,17 @@ def test_candidates_and_screening_match_a_plain_computation(graphs, monkeypatch)
                            if k == "related" and u != v and u in docs.index and v in docs.index}
         # Screening by approximate cosines must keep every pair that an
         # exact score puts at or above the floor, with the exact score.
-        for floor in (0.3, 0.6):
+        for floor in (0.1, 0.3):
             expect = []
-            for i, j in found | {(i, j) for i, j in related
-                                 if abs(docs.times[i] - docs.times[j]) <= span}:
-                s = docs.cosine(i, j) + (stories.RELATED_BONUS if (i, j) in related else 0.0)
-                if s >= floor:
-                    expect.append((round(min(s, 1.0), 4), i, j))
+            cands = sorted(found | {(i, j) for i, j in related
+                                    if abs(docs.times[i] - docs.times[j]) <= span})
+            left = np.array([i for i, _ in cands], np.int64)
+            right = np.array([j for _, j in cands], np.int64)
+            cosines = np.array([docs.cosine(i, j) for i, j in cands])
+            is_related = np.array([p in related for p in cands], bool)
+            scores = docs.pair_scores(left, right, cosines, is_related, span)
+            expect = [(round(min(s, 1.0), 4), i, j)
+                      for s, (i, j) in zip(scores.tolist(), cands) if s >= floor]
             expect.sort(key=lambda x: (-x[0], x[1], x[2]))
             assert docs.scored_pairs(timedelta(days=days), floor) == expect
 
@@ -360,3 +366,244 @@ def test_entry_points_pause_the_collector_and_give_it_back(seeds_dir, entry):
         gc.callbacks.remove(count)
         gc.set_threshold(*thresholds)
     assert collections == []
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", ["real", "ai-facial"])
+def test_targets_of_issue_19_on_the_labelled_events(corpus_dir, name):
+    """B-cubed F1 >= 0.90, B-cubed recall >= 0.85 and pairwise precision >=
+    0.90 on the labelled events of tests/data (benchmarks/stories_eval.py
+    prints the figures and the per-event table)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "stories_eval.py"
+    spec = importlib.util.spec_from_file_location("stories_eval", script)
+    assert spec is not None and spec.loader is not None
+    ev = sys.modules.get("stories_eval")
+    if ev is None:
+        ev = importlib.util.module_from_spec(spec)
+        sys.modules["stories_eval"] = ev  # dataclasses look their module up by name
+        spec.loader.exec_module(ev)
+    result = ev.run_corpus(name, Path(corpus_dir(name)).parent)
+    assert not result.unknown_urls
+    assert result.targets == {"bcubed_f1": True, "bcubed_recall": True,
+                              "pairwise_precision": True}, ev.report(result)
+
+
+# -- grouping ------------------------------------------------------------------------
+
+def test_average_linkage_does_not_chain_two_events_through_one_article():
+    from kg.linkage import average_linkage
+
+    # Event A = 0, 1, 2; event B = 4, 5, 6; article 3 is close to 2 and to 4.
+    strong = [(0.8, a, b) for ev in ((0, 1, 2), (4, 5, 6)) for a, b in itertools.combinations(ev, 2)]
+    bridge = [(0.9, 2, 3), (0.9, 3, 4)]
+    groups = average_linkage(strong + bridge, 0.3, [0.0] * 7, 10.0)
+    members = [set(m) for m, _ in groups]
+    assert not any({0, 6} <= m for m in members), groups  # single linkage would give one group
+    assert any({0, 1, 2} <= m for m in members) and any({4, 5, 6} <= m for m in members)
+
+
+def test_average_linkage_respects_the_window_and_is_deterministic():
+    from kg.linkage import average_linkage
+
+    pairs = [(0.9, 0, 1), (0.9, 1, 2)]
+    assert average_linkage(pairs, 0.3, [0.0, 5.0, 10.0], 6.0) == [([0, 1], 0.9)]
+    assert average_linkage(pairs, 0.3, [0.0, 5.0, 10.0], 10.0) == [([0, 1, 2], 0.675)]
+    shuffled = list(reversed(pairs))
+    assert average_linkage(shuffled, 0.3, [0.0] * 3, 1.0) == average_linkage(pairs, 0.3, [0.0] * 3, 1.0)
+
+
+def test_a_story_decision_for_articles_without_text_or_date():
+    import networkx as nx
+
+    g = nx.MultiDiGraph()
+    g.add_node("article/a", kind="article", title="", excerpt="")
+    g.add_node("article/b", kind="article", title="Clearview fined £17m")
+    g.add_node("article/c", kind="article", title="Clearview fined £17m", excerpt="",
+               published=None)
+    assert stories.find_stories(g) == []  # no dates: each alone, no error
+
+
+# -- explain, Python and command line ---------------------------------------------
+
+@pytest.mark.corpus
+def test_explain_says_what_joins_and_what_separates(graphs):
+    from kg.explain import explain_pair
+
+    g = graphs["ai-facial"]
+    same = explain_pair(g, "b2963e1a8b886896", "cb4add67faad85a9")  # ICO £17m fine: two outlets
+    assert same.score >= stories.DEFAULT_THRESHOLD
+    shared = [w for w, _ in same.shared]
+    assert "ico" in shared and any(w.startswith("money ≈ $") for w in shared)
+    assert same.days_apart is not None and same.days_apart < 1
+    other = explain_pair(g, "b2963e1a8b886896", "8f1fffc2b75b7dd6")  # the fine vs the patent
+    assert other.score < 0.1 and other.fade < 1
+    text = "\n".join(other.lines())
+    assert text.startswith("score ") and "days apart" in text
+    with pytest.raises(KeyError):
+        explain_pair(g, "b2963e1a8b886896", "https://example.org/not-here")
+
+
+def test_kg_stories_command(tmp_path, seeds_dir, capsys):
+    import json
+    import shutil
+
+    from kg.cli import main
+
+    shutil.copytree(seeds_dir, tmp_path / "seeds")
+    out = tmp_path / "out"
+    assert main(["build", str(tmp_path / "seeds"), "--out", str(out), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["stories", str(out), "--members"]) == 0
+    text = capsys.readouterr().out
+    assert "   3 articles    3 providers" in text and "Worcester bans city use" in text
+    assert "<https://www.wgbh.org/news/local-news/2021/12/15/" in text and "(1 story)" in text
+    assert main(["stories", str(out), "--match", "xpeng"]) == 0
+    assert capsys.readouterr().out.strip() == "(0 stories)"
+    assert main(["stories", str(out), "--match", "face recognition"]) == 0  # a synonym
+    assert "Worcester bans city use" in capsys.readouterr().out
+    assert main(["stories", str(out), "--min-size", "4", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["stories", str(out), "--json", "--members", "--match", "FACIAL-recognition"]) == 0
+    (story,) = json.loads(capsys.readouterr().out)
+    assert story["size"] == 3 and len(story["members"]) == 3 and story["score"] > 0.23
+    assert main(["stories", str(out), "--explain", "e1bee6dae58838f9", "8373b665cde0dc69"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("score ") and lines[-1] == "same story"
+    assert main(["stories", str(out), "--explain", "e1bee6dae58838f9", "nope"]) == 2
+    assert "no article 'nope'" in capsys.readouterr().err
+    assert main(["stories", str(tmp_path / "missing")]) == 2
+
+
+def test_build_story_options_reach_the_stories_and_the_stamp(tmp_path, seeds_dir, capsys):
+    import shutil
+
+    from kg.cli import main
+
+    shutil.copytree(seeds_dir, tmp_path / "seeds")
+    out = tmp_path / "out"
+    args = ["build", str(tmp_path / "seeds"), "--out", str(out), "-q"]
+    assert main(args) == 0
+    assert len(kg.open(out).stories()) == 1
+    # Another threshold is another build, not "up to date".
+    assert main(args + ["--story-threshold", "1.2"]) == 0
+    assert kg.open(out).stories() == []
+    # Six hours: the AP story and its Omaha.com copy (4 hours apart), not WGBH 8 hours on.
+    assert main(args + ["--story-window-days", "0.25"]) == 0
+    found = kg.open(out).stories()
+    assert [s.size for s in found] == [2]
+    node = kg.open(out).graph.nodes[found[0].id]
+    assert node["window_days"] == pytest.approx(0.25)
+    assert main(args + ["--story-threshold", "-1"]) == 2
+    assert "threshold" in capsys.readouterr().err
+
+
+# -- curation -------------------------------------------------------------------------
+
+AIF_URL = {
+    "ico_warns": "https://www.computerweekly.com/news/252510161/ICO-warns-facial-recognition-company-"
+                 "Clearview-AI-could-face-17m-fine-over-privacy-breaches",
+    "bloomberg": "https://www.bloomberg.com/news/articles/2021-11-29/clearview-ai-risks-23-million-fine-"
+                 "for-snooping-on-brits",
+    "cnet_patent": "https://www.cnet.com/news/clearview-ai-set-to-get-patent-for-controversial-facial-"
+                   "recognition-tech/",
+    "hothardware": "https://hothardware.com/news/clearview-ai-facial-recognition-wins-patent",
+}
+
+
+@pytest.mark.corpus
+def test_curation_merges_splits_removes_and_names(corpus_dir, tmp_path, capsys):
+    import shutil
+
+    from kg.cli import main
+
+    corpus = tmp_path / "ai-facial"
+    shutil.copytree(corpus_dir("ai-facial"), corpus)
+    out = tmp_path / "out"
+    assert main(["build", str(corpus), "--out", str(out), "-q"]) in (0, 1)
+    before = {s.id: s for s in kg.open(out).stories()}
+    g = kg.open(out).graph
+    story_of = {a: s for a, s, k in g.edges(keys=True) if k == "inStory"}
+    ico, bloomberg = "article/b2963e1a8b886896", "article/b7d222dedf851209"
+    cnet, hot = "article/8f1fffc2b75b7dd6", "article/f85f05c5fd31079f"
+    assert story_of[ico] != story_of.get(bloomberg) and story_of[cnet] != story_of[hot]
+    (corpus / "stories.yaml").write_text(
+        "curator: A. Researcher\ndate: 2026-12-04\n"
+        f"merge:\n  - [{AIF_URL['ico_warns']}, {AIF_URL['bloomberg']}]\n"
+        f"  - [{AIF_URL['cnet_patent']}, {AIF_URL['hothardware']}]\n"
+        "remove:\n  - 8defd96f18e60cf6\n"
+        f"name:\n  {AIF_URL['cnet_patent']}: Clearview AI's US patent\n", encoding="utf-8")
+    assert main(["build", str(corpus), "--out", str(out), "-q"]) in (0, 1)
+    g = kg.open(out).graph
+    story_of = {a: s for a, s, k in g.edges(keys=True) if k == "inStory"}
+    assert story_of[ico] == story_of[bloomberg]
+    assert story_of[cnet] == story_of[hot]
+    assert "article/8defd96f18e60cf6" not in story_of
+    patent = g.nodes[story_of[cnet]]
+    assert patent["label"] == "Clearview AI's US patent" and patent["method"] == "curated"
+    assert patent["curator"] == "A. Researcher" and patent["size"] == 6
+    rdf = (out / "newskg.nq").read_text(encoding="utf-8")
+    assert '"curated"' in rdf
+    capsys.readouterr()
+    assert main(["stories", str(out), "--match", "patent"]) == 0
+    assert "[curated by A. Researcher]  Clearview AI's US patent" in capsys.readouterr().out
+    untouched = [s for s in kg.open(out).stories() if s.id in before]
+    assert untouched and all(s.method != "curated" for s in untouched)
+
+
+@pytest.mark.parametrize("text, line, reason", [
+    ("merge: [a, b]\n", 1, "a list of URLs or article ids"),
+    ("curator: me\nsplit:\n  - [8373b665cde0dc69]\n", 3, "two articles or more"),
+    ("remove:\n  - nope\n", 2, "no article 'nope'"),
+    ("names: {}\n", 1, "unknown key 'names'"),
+    ("merge:\n  - [a, b\n", 3, "not valid YAML"),
+])
+def test_a_bad_curation_file_says_where_and_changes_nothing(seeds_dir, tmp_path, capsys,
+                                                             text, line, reason):
+    import shutil
+
+    from kg.cli import main
+
+    seeds = tmp_path / "seeds"
+    shutil.copytree(seeds_dir, seeds)
+    out = tmp_path / "out"
+    assert main(["build", str(seeds), "--out", str(out), "-q"]) == 0
+    before = (out / "newskg.json").read_bytes()
+    bad = tmp_path / "stories.yaml"
+    bad.write_text(text, encoding="utf-8")
+    capsys.readouterr()
+    assert main(["build", str(seeds), "--out", str(out), "-q", "--stories-file", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:{line}:" in err and reason in err, err
+    assert (out / "newskg.json").read_bytes() == before
+
+
+def test_headlines_naming_other_days_or_places_are_kept_apart():
+    from datetime import UTC, datetime
+
+    import networkx as nx
+
+    def graph(titles):
+        g = nx.MultiDiGraph()
+        for k, (title, hour) in enumerate(titles):
+            g.add_node(f"article/{k}", kind="article", title=title, excerpt="",
+                       published=datetime(2020, 5, 7, tzinfo=UTC).replace(hour=hour))
+        return g
+
+    fillers = [(t, 1) for t in ("Tomatoes ripen early in gardens", "Chess champion retires",
+                                "Bridge repairs delay commuters", "Museum opens dinosaur hall",
+                                "Bakery wins pastry award", "Storm topples old oak",
+                                "Orchestra tours abroad", "Library extends opening hours")]
+    daily = graph([("Coronavirus live updates: what to know in North Carolina on May 7", 8),
+                   ("Coronavirus live updates: what to know in North Carolina on May 8", 20)] + fillers)
+    same = graph([("Coronavirus live updates: what to know in North Carolina on May 7", 8),
+                  ("Coronavirus live updates: what to know in North Carolina on May 7", 20)] + fillers)
+    assert [s.members for s in stories.find_stories(same)] == [("article/0", "article/1")]
+    assert stories.find_stories(daily) == []
+    places = graph([("Maryland schools to stay closed for remainder of academic year", 8),
+                    ("Connecticut schools to stay closed for remainder of academic year", 9)] + fillers)
+    docs = stories.StoryDocs(places)
+    assert docs.conflicts(np.array([0]), np.array([1])).tolist() == [stories.CONFLICT]

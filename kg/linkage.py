@@ -1,0 +1,75 @@
+"""Average-linkage agglomerative clustering of a sparse score graph: the
+grouping of same-event stories (:mod:`kg.stories`).
+
+Single linkage (union-find over strong pairs) chains two events through one
+article close to both; average linkage merges two groups only when their
+articles are close *on average*, every pair not scored counting as 0.
+
+>>> average_linkage([(0.9, 0, 1), (0.2, 1, 2)], 0.5, [0.0, 0.0, 0.0], 10.0)
+[([0, 1], 0.9)]
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import defaultdict
+
+__all__ = ["average_linkage"]
+
+
+def average_linkage(pairs: list[tuple[float, int, int]], threshold: float,
+                    times: list[float | None], span: float) -> list[tuple[list[int], float]]:
+    """Average-linkage agglomerative clustering of a sparse score graph.
+
+    ``pairs`` are (score, i, j); a pair not given scores 0.  Two groups
+    merge, best first, while the mean score over all their cross pairs is at
+    least ``threshold`` and their articles span at most ``span`` seconds; one
+    article close to two events cannot chain them, as the other articles of
+    each pull the mean down.  Ties go to the lower indices.  Returns the
+    groups of two or more (sorted members) with the mean score of their
+    merges.
+
+    >>> average_linkage([(0.9, 0, 1), (0.8, 1, 2), (0.5, 0, 2), (0.9, 3, 4)], 0.6, [0.0] * 5, 1.0)
+    [([0, 1, 2], 0.775), ([3, 4], 0.9)]
+    >>> average_linkage([(0.9, 0, 1), (0.8, 1, 2)], 0.6, [0.0] * 3, 1.0)  # 2 is far from 0
+    [([0, 1], 0.9)]
+    """
+    link: dict[int, dict[int, float]] = defaultdict(dict)  # group -> group -> sum of scores
+    for s, i, j in pairs:
+        link[i][j] = link[i].get(j, 0.0) + s
+        link[j][i] = link[j].get(i, 0.0) + s
+    size: dict[int, int] = defaultdict(lambda: 1)
+    members: dict[int, list[int]] = {}
+    merged: dict[int, list[float]] = {}
+    first = {i: t for i, t in enumerate(times) if t is not None}
+    last = dict(first)
+    heap = [(-s, i, j) for s, i, j in pairs]
+    heapq.heapify(heap)
+    while heap:
+        neg, a, b = heapq.heappop(heap)
+        total = link.get(a, {}).get(b)
+        if total is None:
+            continue  # one of them merged since
+        mean = total / (size[a] * size[b])
+        if abs(mean + neg) > 1e-12:
+            continue  # pushed before a merge changed it
+        if mean < threshold:
+            break
+        lo = min(first.get(a, math.inf), first.get(b, math.inf))
+        hi = max(last.get(a, -math.inf), last.get(b, -math.inf))
+        if hi - lo > span:
+            continue  # the group would outgrow the window
+        # b into a (a < b): the sums to every neighbour add up.
+        first[a], last[a] = lo, hi
+        del link[a][b], link[b][a]
+        for c, w in link.pop(b).items():
+            del link[c][b]
+            link[a][c] = link[c][a] = link[a].get(c, 0.0) + w
+        size[a] += size.pop(b)
+        members[a] = members.pop(a, [a]) + members.pop(b, [b])
+        merged[a] = merged.pop(a, []) + merged.pop(b, []) + [mean]
+        for c, w in link[a].items():
+            heapq.heappush(heap, (-w / (size[a] * size[c]), min(a, c), max(a, c)))
+    return [(sorted(m), round(sum(merged[r]) / len(merged[r]), 4))
+            for r, m in sorted(members.items(), key=lambda x: min(x[1]))]
