@@ -95,7 +95,7 @@ def articles_table(graph: nx.MultiDiGraph, *, clusters: bool = True) -> pd.DataF
     >>> g = build_graph(kg.load("seeds")); _ = add_stories(g)
     >>> df = articles_table(g)
     >>> len(df), df.story.notna().sum(), df.cluster.notna().all()
-    (8, np.int64(2), np.True_)
+    (8, np.int64(3), np.True_)
     """
     pd = _pandas()
     nodes = graph.nodes
@@ -208,7 +208,7 @@ def stories_table(graph: nx.MultiDiGraph) -> pd.DataFrame:
     >>> from kg.stories import add_stories
     >>> g = build_graph(kg.load("seeds")); _ = add_stories(g)
     >>> stories_table(g)[["size", "provider_names"]].values.tolist()
-    [[2, 'New York Post; Omaha.com']]
+    [[3, 'New York Post; Omaha.com; WGBH']]
     """
     pd = _pandas()
     members: dict[str, list[str]] = {n: [] for n, k in graph.nodes(data="kind") if k == "story"}
