@@ -46,8 +46,14 @@ from .exports import (
     write_manifest,
     write_problems,
 )
-from .ingest import find_files, load_corpus, same_records
-from .records import Problem, SourceFile
+from .ingest import (
+    NoArticleFiles,
+    load_corpus,
+    normalize_extensions,
+    same_records,
+    scan_files,
+)
+from .records import Problem, Provider, SourceFile
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -220,7 +226,9 @@ class BuildResult:
 @gc_paused()
 def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
           cache: bool = True, rdf: bool = True,
-          progress: Callable[[str, int, int], None] | None = None) -> BuildResult:
+          progress: Callable[[str, int, int], None] | None = None,
+          extensions: Iterable[str] | None = None,
+          provider: Provider | None = None) -> BuildResult:
     """Run the whole pipeline on article folders and write the export folder.
 
     files -> records (with the record cache of ``out/.cache`` unless
@@ -244,6 +252,15 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     ``summary["store_graphs_replaced"]`` says how many); otherwise the store
     is rebuilt from scratch.
 
+    Files whose names end in ``extensions`` are read (default:
+    :data:`kg.ingest.ARTICLE_SUFFIXES`); when none is found,
+    :class:`~kg.ingest.NoArticleFiles` is raised and nothing is written.
+    ``provider`` publishes the articles that name none (see
+    :func:`kg.ingest.load_corpus`).
+    ``summary["files"]`` counts the files read, the articles, the files
+    skipped (read, but without a usable article; by reason in ``skipped_by``)
+    and the files not read (by extension, or ``hidden``, in ``not_read``).
+
     ``progress(stage, done, total)`` is called as the build goes: with the
     files checked against the last build (``"checking for changes"``), the
     files read (``"reading files"``) and the named graphs written (``"writing
@@ -261,9 +278,14 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         clock = now
 
     report = progress or (lambda stage, done, total: None)
+    suffixes = normalize_extensions(extensions)
+    found, not_read = scan_files(paths, suffixes)
+    if not found:
+        raise NoArticleFiles(paths, suffixes, sum(not_read.values()))
+    rdf_key = f"{rdf} ext={','.join(suffixes)} provider={provider}"  # the options the stamp covers
     record_cache = RecordCache(out / CACHE) if cache else None
     if record_cache is not None and paths:
-        done = _up_to_date(out, find_files(paths), record_cache, rdf, report)
+        done = _up_to_date(out, found, record_cache, rdf_key, report)
         if done is not None:
             lap("check")
             return BuildResult(done["files"], read_problems(out), out, done["outputs"],
@@ -273,7 +295,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     from .graph import build_graph, graph_summary  # not needed when up to date
     from .stories import add_stories
 
-    corpus = load_corpus(*paths, cache=record_cache,
+    corpus = load_corpus(*paths, cache=record_cache, extensions=suffixes, provider=provider,
                          progress=lambda done, total: report("reading files", done, total))
     lap("parse")
     # The record cache is saved beside the graph's construction and then let
@@ -285,7 +307,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         del record_cache
         report("building the graph", 0, 0)
         graph = build_graph(corpus)
-        files, problems = corpus.files, corpus.problems
+        files, problems, unknown_keys = corpus.files, corpus.problems, corpus.unknown_keys
         del corpus  # the graph holds what the exports need
         lap("graph")
         report("finding stories", 0, 0)
@@ -297,7 +319,14 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     summary = graph_summary(graph)
     summary["files"] = {"read": len(files), "articles": sum(f.ok for f in files),
                         "skipped": sum(not f.ok for f in files)}
+    skipped_by = Counter(p.reason for p in problems if p.severity == "error")
+    if skipped_by:
+        summary["files"]["skipped_by"] = dict(sorted(skipped_by.items()))
+    if not_read:
+        summary["files"]["not_read"] = not_read
     summary["problems"] = dict(sorted(Counter(p.reason for p in problems).items()))
+    if unknown_keys:  # key -> [files, first file]
+        summary["unknown_keys"] = {k: list(v) for k, v in unknown_keys.items()}
     # Written while the store loads, or in parallel with the N-Quads when
     # the store is updated in place (see export_rdf).
     others: list[tuple[Callable, tuple]] = [
@@ -320,12 +349,12 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
                     files, out / MANIFEST)
     outputs = [out / GRAPH_JSON, out / GRAPHML, out / PROBLEMS, out / MANIFEST] + outputs
     if cache:
-        _write_stamp(out, files, outputs, summary, rdf)
+        _write_stamp(out, files, outputs, summary, rdf_key)
     lap("manifest")
     return BuildResult(files, problems, out, outputs, summary, timings, _graph=graph)
 
 
-def _input_stamp(hashes: Iterable[tuple[str, str]], rdf: bool) -> str:
+def _input_stamp(hashes: Iterable[tuple[str, str]], rdf: str) -> str:
     """What a build is made from: the code, the options, the files' names and contents."""
     h = hashlib.sha256(f"{build_fingerprint()} rdf={rdf}\n".encode())
     for name, sha256 in hashes:
@@ -333,16 +362,17 @@ def _input_stamp(hashes: Iterable[tuple[str, str]], rdf: bool) -> str:
     return h.hexdigest()
 
 
-def _output_files(out: Path, outputs: list[Path], rdf: bool) -> list[Path]:
+def _output_files(out: Path, outputs: list[Path], rdf: str) -> list[Path]:
     from .store import STORE_DIR, state_path
 
     files = [p for p in outputs if p.is_file()]
     # CURRENT changes when the store is opened for writing (read-only is fine)
-    return files + [out / STORE_DIR / "CURRENT", state_path(out / STORE_DIR)] if rdf else files
+    with_rdf = rdf.startswith("True")
+    return files + [out / STORE_DIR / "CURRENT", state_path(out / STORE_DIR)] if with_rdf else files
 
 
 def _write_stamp(out: Path, files: list[SourceFile], outputs: list[Path], summary: dict,
-                 rdf: bool) -> None:
+                 rdf: str) -> None:
     if not all(f.sha256 for f in files):
         return  # an unreadable file: read it again next time
     stamp = {"stamp": _input_stamp(((f.path, f.sha256) for f in files), rdf),
@@ -354,7 +384,7 @@ def _write_stamp(out: Path, files: list[SourceFile], outputs: list[Path], summar
         f.write(orjson.dumps(stamp))
 
 
-def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf: bool,
+def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf: str,
                 report: Callable[[str, int, int], None]) -> dict | None:
     """The last build's files, outputs and summary if it was made from
     exactly these files (and code and options) and its outputs are as it left

@@ -38,6 +38,7 @@ import orjson
 
 from ._perf import gc_paused
 from ._util import ONTOLOGY_DIR, atomic_writer
+from .normalize import topic_key
 from .terms import (
     CLASS_TERMS,
     CLASSES,
@@ -560,8 +561,10 @@ def from_rdf(data: Dataset | str | os.PathLike[str]) -> nx.MultiDiGraph:
             d["alt_titles"] = sorted(ls.get("alt_titles", ()))
             d.setdefault("reference_only", False)
             d["files"] = [] if d["reference_only"] else sorted(ls.get("files", ()))
-        elif kind == "provider":
+        elif kind in ("provider", "person"):
             d["alt_names"] = sorted(ls.get("alt_names", ()))
+            if kind == "person":
+                d["key"] = topic_key(d.get("name", ""))
         elif kind == "topic":
             d["alt_labels"] = sorted(ls.get("alt_labels", ()))
         if node_graphs.get(s):

@@ -35,6 +35,7 @@ PROPERTIES: dict[str, str] = {
     "alternativeHeadline": SCHEMA + "alternativeHeadline",
     "description": SCHEMA + "description",
     "datePublished": SCHEMA + "datePublished",
+    "dateModified": SCHEMA + "dateModified",
     "url": SCHEMA + "url",
     "alternateUrl": NKG + "alternateUrl",
     "articleSection": SCHEMA + "articleSection",
@@ -68,18 +69,21 @@ PROPERTIES: dict[str, str] = {
     "relatedArticle": NKG + "relatedArticle",
     "image": SCHEMA + "image",
     "inStory": NKG + "inStory",
+    "author": SCHEMA + "author",
 }
 #: Graph relation (edge key) -> property.
 EDGE_PROPERTIES = {"publishedBy": "publisher", "about": "about", "related": "relatedArticle",
-                   "image": "image", "inStory": "inStory"}
+                   "image": "image", "inStory": "inStory", "author": "author"}
 #: Node kind -> class.
 CLASSES = {"article": SCHEMA + "NewsArticle", "provider": SCHEMA + "NewsMediaOrganization",
-           "topic": SKOS + "Concept", "image": SCHEMA + "ImageObject", "story": NKG + "Story"}
+           "topic": SKOS + "Concept", "image": SCHEMA + "ImageObject", "story": NKG + "Story",
+           "person": SCHEMA + "Person"}
 SOURCE_FILE_CLASS = NKG + "SourceFile"
 #: Class -> its short term in Turtle and JSON-LD (``ontology/context.jsonld``).
 CLASS_TERMS = {CLASSES["article"]: "NewsArticle", CLASSES["provider"]: "NewsMediaOrganization",
                CLASSES["topic"]: "Concept", CLASSES["image"]: "ImageObject",
-               CLASSES["story"]: "Story", SOURCE_FILE_CLASS: "SourceFile",
+               CLASSES["story"]: "Story", CLASSES["person"]: "Person",
+               SOURCE_FILE_CLASS: "SourceFile",
                SKOS + "ConceptScheme": "ConceptScheme"}
 
 _LANG = re.compile(r"[a-z]{2,3}(-[a-z0-9]{1,8})*\Z")
@@ -126,6 +130,8 @@ def describe(nid: str, d: dict) -> list[Statement]:
             add(("description", d["excerpt"], text_type))
         if isinstance(d.get("published"), datetime):
             add(("datePublished", _datetime(d["published"]), "dateTime"))
+        if isinstance(d.get("modified"), datetime):
+            add(("dateModified", _datetime(d["modified"]), "dateTime"))
         url = d.get("url")
         if url:
             add(("url", url, "anyURI"))
@@ -153,6 +159,10 @@ def describe(nid: str, d: dict) -> list[Statement]:
         for n in d.get("alt_names", ()):
             add(("alternateName", n, ""))
         add(("domain", d["domain"], ""))
+    elif kind == "person":
+        add(("name", d.get("name") or d["key"], ""))
+        for n in d.get("alt_names", ()):
+            add(("alternateName", n, ""))
     elif kind == "topic":
         add(("prefLabel", d["label"], ""))
         for n in d.get("alt_labels", ()):
@@ -207,6 +217,7 @@ LIST_ATTRS = {
 SCALAR_ATTRS: dict[str, tuple[str, Callable[[str], object]]] = {
     PROPERTIES["headline"]: ("title", str), PROPERTIES["description"]: ("excerpt", str),
     PROPERTIES["datePublished"]: ("published", datetime.fromisoformat),
+    PROPERTIES["dateModified"]: ("modified", datetime.fromisoformat),
     PROPERTIES["url"]: ("url", str), PROPERTIES["articleSection"]: ("category", str),
     PROPERTIES["contentType"]: ("type", str), PROPERTIES["quality"]: ("quality", int),
     PROPERTIES["heat"]: ("heat", int), PROPERTIES["inLanguage"]: ("locale", str),
