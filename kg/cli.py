@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="publisher of the articles that name none (a folder from one site); "
                         "needs --provider-domain")
     b.add_argument("--provider-domain", metavar="DOMAIN", help="that publisher's domain")
+    b.add_argument("--only-news", action="store_true",
+                   help="leave out videos, courses, pages, code samples and undated items")
     b.add_argument("--strict", action="store_true",
                    help="exit 1 when any problem was found (default: 0 when every readable "
                         "article was built, problems listed)")
@@ -164,7 +166,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     try:
         provider = default_provider(args.provider, args.provider_domain)
         result = build(*args.paths, out=args.out, progress=_progress(args.quiet),
-                       extensions=extensions, provider=provider)
+                       extensions=extensions, provider=provider, only_news=args.only_news)
     except NoArticleFiles as exc:
         print(f"kg build: {exc}", file=sys.stderr)
         return 1
@@ -347,7 +349,12 @@ def _print_summary(s: dict, title: str) -> None:
             line += " (" + ", ".join(f"{r} {n:,}" for r, n in files["skipped_by"].items()) + ")"
         if files.get("not_read"):
             line += "; not read: " + ", ".join(f"{r} {n:,}" for r, n in files["not_read"].items())
+        if files.get("left_out"):
+            line += "; left out (--only-news): " + ", ".join(
+                f"{r} {n:,}" for r, n in files["left_out"].items())
         print(line)
+    if s.get("not_news"):
+        print("  not news: " + ", ".join(f"{r} {n:,}" for r, n in s["not_news"].items()))
     if "problems" in s:
         probs = s["problems"]
         print("  problems: " + (", ".join(f"{r} {n:,}" for r, n in probs.items()) or "none"))

@@ -35,7 +35,7 @@ from .normalize import (
 )
 
 __all__ = ["article_row", "MAX_TITLE_CHARS", "MAX_TEXT_CHARS", "ALIASES", "IGNORED_KEYS",
-           "KNOWN_KEYS"]
+           "KNOWN_KEYS", "ITEM_WORDS", "item_kind"]
 
 MAX_TITLE_CHARS = 1_000
 MAX_TEXT_CHARS = 20_000
@@ -69,6 +69,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "provider": ("provider", "publisher", "source", "site_name"),
     "locale": ("locale", "lang", "language", "inLanguage"),
     "type": ("type",),
+    "item": ("type", "layout"),
     "quality": ("quality",),
     "heat": ("heat",),
     "related": ("related",),
@@ -78,7 +79,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
 #: (documented in docs/input-formats.md).  ``published`` is here when it is a
 #: yes/no flag (the seed's ``published: false``); as a date it is read.
 IGNORED_KEYS = frozenset({
-    "secured", "published", "isCached", "draft", "layout", "slug", "weight", "aliases",
+    "secured", "published", "isCached", "draft", "slug", "weight", "aliases",
     "comments", "sitemap", "menu", "toc", "math", "mathjax", "sidebar", "nav_order",
     "parent", "grand_parent", "has_children", "nav_exclude", "search_exclude", "redirect_from",
     "redirect_to", "eleventyNavigation", "eleventyExcludeFromCollections", "eleventyComputed",
@@ -104,9 +105,39 @@ _LOCALE_ALIASES = ALIASES["locale"][1:]
 _TOPIC_FALLBACK = (("categories", True), ("category", False), ("tags", True),
                    ("keywords", True))
 
+#: Words of a ``type`` or ``layout`` value that say an item is not news, and
+#: what it is instead (see :func:`item_kind`).
+ITEM_WORDS = {
+    "video": "video", "videos": "video", "videoobject": "video",
+    "course": "course", "courses": "course", "lesson": "course", "module": "course",
+    "tutorial": "course", "training": "course", "learn": "course",
+    "page": "page", "docs": "page", "doc": "page", "documentation": "page",
+    "reference": "page", "landing": "page", "home": "page", "default": "page",
+    "code": "code", "sample": "code", "samples": "code", "snippet": "code", "example": "code",
+}
+_NEWS_WORDS = frozenset({"article", "news", "newsarticle", "post", "blog", "blogposting",
+                         "story", "press", "release"})
+_WORD = re.compile(r"[a-z]+")
+
+
+@lru_cache(maxsize=1024)
+def item_kind(value: str) -> str | None:
+    """What a ``type`` or ``layout`` value says an item is: ``None`` for
+    news (or a value that says nothing), else ``"video"``, ``"course"``,
+    ``"page"`` or ``"code"``.
+
+    >>> item_kind("article"), item_kind("Video"), item_kind("code-sample"), item_kind("post")
+    (None, 'video', 'code', None)
+    """
+    words = _WORD.findall(value.lower())
+    if any(w in _NEWS_WORDS for w in words):
+        return None
+    return next((ITEM_WORDS[w] for w in words if w in ITEM_WORDS), None)
+
+
 # The validator builds rows (see records.article_from_row): an article row is
 #   (title, url, urls, excerpt, published, type, category, quality, heat,
-#    locale, provider, topics, tags, images, related, modified, authors)
+#    locale, provider, topics, tags, images, related, modified, authors, item)
 # with provider (domain, name), images ((url, width, height), ...) and
 # related a tuple of article rows; the source file is added when the row
 # becomes an Article.
@@ -434,9 +465,14 @@ class _Validator:
             images = self.alias_images(meta)
         else:
             images = () if v is None else self.images(v, f"{p}images")
-        modified = None
+        modified = item = None
         authors: tuple[str, ...] = ()
         if not nested:
+            for v in (type_, get("layout")):
+                if v.__class__ is str and (item := item_kind(v)) is not None:
+                    break
+            if item is None and published is None and provider is None:
+                item = "work"  # nothing says it is news
             v, k = _first(meta, _MODIFIED)
             if v is not None:
                 modified = self.date(v, "", k)
@@ -449,7 +485,7 @@ class _Validator:
                     self.problem(str(key), "unknown-key", f"key {str(key)[:80]!r} is not read "
                                  "(not mapped, not on the ignore list); dropped")
         return (title, web, urls_, excerpt, published, type_, category, quality, heat, locale,
-                provider, topics, tags, images, related, modified, authors)
+                provider, topics, tags, images, related, modified, authors, item)
 
     # -- the other formats' keys (see ALIASES) ------------------------------------
     def alias_url(self, meta: dict) -> str | None:

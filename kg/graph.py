@@ -27,7 +27,9 @@ Node attributes (absent when unknown, never ``None``):
   ``published`` (aware UTC :class:`~datetime.datetime`), ``type``,
   ``category``, ``quality``, ``heat``, ``locale``, ``tags``, ``files`` (the
   article's own files; empty for articles known only by reference),
-  ``reference_only`` (bool), ``alt_titles`` (other headlines seen for it).
+  ``reference_only`` (bool), ``alt_titles`` (other headlines seen for it),
+  ``modified``; ``item`` when it is not news (``video``, ``course``, ``page``,
+  ``code``, ``work``: see :attr:`kg.records.Article.item`).
 * provider: ``domain``, ``name`` (most frequent), ``alt_names``.
 * topic: ``label`` (most frequent spelling), ``key``, ``alt_labels``.
 * image: ``url``, ``width``, ``height``.
@@ -117,7 +119,7 @@ def nodes_of_kind(graph: nx.MultiDiGraph, kind: str) -> Iterator[str]:
 
 
 _ARTICLE_FIELDS = ("url", "excerpt", "published", "modified", "type", "category", "quality",
-                   "heat", "locale")
+                   "heat", "locale", "item")
 
 
 class _Builder:
@@ -357,4 +359,7 @@ def graph_summary(graph: nx.MultiDiGraph) -> dict:
     }
     if top_people:
         summary["top_people"] = top(top_people, "name")
+    items = Counter(d["item"] for d in arts if d.get("item"))
+    if items:  # the items that are not news, by kind
+        summary["not_news"] = dict(sorted(items.items()))
     return summary

@@ -228,7 +228,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
           cache: bool = True, rdf: bool = True,
           progress: Callable[[str, int, int], None] | None = None,
           extensions: Iterable[str] | None = None,
-          provider: Provider | None = None) -> BuildResult:
+          provider: Provider | None = None, only_news: bool = False) -> BuildResult:
     """Run the whole pipeline on article folders and write the export folder.
 
     files -> records (with the record cache of ``out/.cache`` unless
@@ -256,7 +256,10 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     :data:`kg.ingest.ARTICLE_SUFFIXES`); when none is found,
     :class:`~kg.ingest.NoArticleFiles` is raised and nothing is written.
     ``provider`` publishes the articles that name none (see
-    :func:`kg.ingest.load_corpus`).
+    :func:`kg.ingest.load_corpus`).  Items that are not news (videos,
+    courses, pages, code samples, undated works: :attr:`kg.records.Article.item`)
+    are typed as such and counted in ``summary["not_news"]``; ``only_news``
+    leaves them out (counted in ``summary["files"]["left_out"]``).
     ``summary["files"]`` counts the files read, the articles, the files
     skipped (read, but without a usable article; by reason in ``skipped_by``)
     and the files not read (by extension, or ``hidden``, in ``not_read``).
@@ -282,7 +285,8 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     found, not_read = scan_files(paths, suffixes)
     if not found:
         raise NoArticleFiles(paths, suffixes, sum(not_read.values()))
-    rdf_key = f"{rdf} ext={','.join(suffixes)} provider={provider}"  # the options the stamp covers
+    # the options the stamp covers
+    rdf_key = f"{rdf} ext={','.join(suffixes)} provider={provider} only_news={only_news}"
     record_cache = RecordCache(out / CACHE) if cache else None
     if record_cache is not None and paths:
         done = _up_to_date(out, found, record_cache, rdf_key, report)
@@ -297,6 +301,9 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
 
     corpus = load_corpus(*paths, cache=record_cache, extensions=suffixes, provider=provider,
                          progress=lambda done, total: report("reading files", done, total))
+    left_out = Counter(a.item for a in corpus.articles if a.item) if only_news else None
+    if left_out:
+        corpus.articles = [a for a in corpus.articles if not a.item]
     lap("parse")
     # The record cache is saved beside the graph's construction and then let
     # go, so that its lines are not held until the exports' peak.  Its rows
@@ -324,6 +331,8 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         summary["files"]["skipped_by"] = dict(sorted(skipped_by.items()))
     if not_read:
         summary["files"]["not_read"] = not_read
+    if left_out:
+        summary["files"]["left_out"] = dict(sorted(left_out.items()))
     summary["problems"] = dict(sorted(Counter(p.reason for p in problems).items()))
     if unknown_keys:  # key -> [files, first file]
         summary["unknown_keys"] = {k: list(v) for k, v in unknown_keys.items()}

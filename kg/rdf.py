@@ -44,6 +44,7 @@ from .terms import (
     CLASSES,
     EDGE_PROPERTIES,
     EDGE_RELATIONS,
+    ITEMS,
     KINDS,
     LIST_ATTRS,
     PROPERTIES,
@@ -535,6 +536,8 @@ def from_rdf(data: Dataset | str | os.PathLike[str]) -> nx.MultiDiGraph:
         if p == RDF_TYPE:
             if o in KINDS:
                 kinds[s] = KINDS[o]
+                if o in ITEMS:
+                    attrs[s]["item"] = ITEMS[o]
                 if g is not None and g.startswith(SOURCE):
                     node_graphs[s].add(source_path(g))
         elif p in EDGE_RELATIONS and o_is_iri:

@@ -80,6 +80,9 @@ class Article:
     from; ``related`` holds the entries of that file's ``related`` list.
     ``modified`` is the date of the last change (``lastmod``, ``updated``),
     ``authors`` the names of its people (``author``, ``authors``, ``byline``).
+    ``item`` is ``None`` for news, else what else it is: ``"video"``,
+    ``"course"``, ``"page"``, ``"code"`` (from its ``type`` or ``layout``) or
+    ``"work"`` (no date and no provider to tell it is news).
     """
 
     source: str
@@ -100,6 +103,7 @@ class Article:
     related: tuple[Article, ...] = ()
     modified: datetime | None = None
     authors: tuple[str, ...] = ()
+    item: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -205,12 +209,12 @@ def article_from_row(source: str, row: Sequence, shared: dict) -> Article:
     image tuples to the records already made, so equal ones are one object.
 
     >>> a = article_from_row("x.md", ("T", None, [], None, "2021-12-15T12:20:00+00:00", None,
-    ...     None, None, None, None, ["example.org", "Example"], ["AI"], [], [], [], None, []), {})
+    ...     None, None, None, None, ["example.org", "Example"], ["AI"], [], [], [], None, [], None), {})
     >>> a.published.isoformat(), a.provider, a.topics
     ('2021-12-15T12:20:00+00:00', Provider(domain='example.org', name='Example'), ('AI',))
     """
     (title, url, urls, excerpt, published, type_, category, quality, heat, locale,
-     provider, topics, tags, images, related, modified, authors) = row
+     provider, topics, tags, images, related, modified, authors, item) = row
     if published.__class__ is str:
         published = _fromisoformat(published)
     if modified.__class__ is str:
@@ -233,7 +237,7 @@ def article_from_row(source: str, row: Sequence, shared: dict) -> Article:
                    quality, heat, locale, provider, tuple(topics) if topics else (),
                    tuple(tags) if tags else (), images or (),
                    tuple([article_from_row(source, r, shared) for r in related])
-                   if related else (), modified, tuple(authors) if authors else ())
+                   if related else (), modified, tuple(authors) if authors else (), item)
 
 
 _fromisoformat = datetime.fromisoformat

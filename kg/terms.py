@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 from .vocab import DCTERMS, NKG, PROV, RDF_TYPE, RDFS, SCHEMA, SKOS, TOPIC_SCHEME, source_iri
 
-__all__ = ["PROPERTIES", "EDGE_PROPERTIES", "CLASSES", "SOURCE_FILE_CLASS", "CLASS_TERMS",
+__all__ = ["PROPERTIES", "EDGE_PROPERTIES", "CLASSES", "ITEM_CLASSES", "ITEMS", "SOURCE_FILE_CLASS", "CLASS_TERMS",
            "Statement", "describe", "source_statements", "SCHEME_STATEMENTS", "KINDS",
            "EDGE_RELATIONS", "LIST_ATTRS", "SCALAR_ATTRS"]
 
@@ -78,11 +78,16 @@ EDGE_PROPERTIES = {"publishedBy": "publisher", "about": "about", "related": "rel
 CLASSES = {"article": SCHEMA + "NewsArticle", "provider": SCHEMA + "NewsMediaOrganization",
            "topic": SKOS + "Concept", "image": SCHEMA + "ImageObject", "story": NKG + "Story",
            "person": SCHEMA + "Person"}
+#: The class of an article node whose ``item`` says it is not news.
+ITEM_CLASSES = {"video": SCHEMA + "VideoObject", "course": SCHEMA + "Course",
+                "page": SCHEMA + "WebPage", "code": SCHEMA + "SoftwareSourceCode",
+                "work": SCHEMA + "CreativeWork"}
 SOURCE_FILE_CLASS = NKG + "SourceFile"
 #: Class -> its short term in Turtle and JSON-LD (``ontology/context.jsonld``).
 CLASS_TERMS = {CLASSES["article"]: "NewsArticle", CLASSES["provider"]: "NewsMediaOrganization",
                CLASSES["topic"]: "Concept", CLASSES["image"]: "ImageObject",
                CLASSES["story"]: "Story", CLASSES["person"]: "Person",
+               **{c: c[len(SCHEMA):] for c in ITEM_CLASSES.values()},
                SOURCE_FILE_CLASS: "SourceFile",
                SKOS + "ConceptScheme": "ConceptScheme"}
 
@@ -118,7 +123,8 @@ Statement = tuple[str, str, str]  # (property, lexical form or IRI, datatype)
 def describe(nid: str, d: dict) -> list[Statement]:
     """The statements about node ``nid`` with attributes ``d`` (without its edges)."""
     kind = d["kind"]
-    st: list[Statement] = [("type", CLASSES[kind], "@id")]
+    item = d.get("item") if kind == "article" else None
+    st: list[Statement] = [("type", ITEM_CLASSES[item] if item else CLASSES[kind], "@id")]
     add = st.append
     if kind == "article":
         tag = _lang(d.get("locale"))
@@ -204,7 +210,9 @@ SCHEME_STATEMENTS: list[Statement] = [
 
 # -- and back: what a class or property gives back in the graph --
 #: Class -> node kind.
-KINDS = {v: k for k, v in CLASSES.items()}
+KINDS = {v: k for k, v in CLASSES.items()} | {c: "article" for c in ITEM_CLASSES.values()}
+#: Class -> the ``item`` of an article that is not news.
+ITEMS = {c: item for item, c in ITEM_CLASSES.items()}
 #: Property -> graph relation (edge key).
 EDGE_RELATIONS = {PROPERTIES[p]: rel for rel, p in EDGE_PROPERTIES.items()}
 #: Property -> list attribute (one value per statement).

@@ -161,3 +161,41 @@ def test_rdf_reads_back_to_the_same_people(built):
     original = {n: d for n, d in built.graph.nodes(data=True) if d["kind"] == "person"}
     assert {n: (d["name"], d["key"]) for n, d in people.items()} == \
         {n: (d["name"], d["key"]) for n, d in original.items()}
+
+
+DOCS = {
+    "news/2021-12-01-launch.md": "---\ntitle: Launch\ndate: 2021-12-01\ntype: article\n---\n",
+    "news/2021-12-02-talk.md": "---\ntitle: The talk\ndate: 2021-12-02\ntype: video\n---\n",
+    "docs/install.md": "---\ntitle: Install\nlayout: docs\ndate: 2021-07-07\n---\n",
+    "docs/course/one.md": "---\ntitle: Lesson one\nlayout: lesson\n---\n",
+    "docs/samples/hello.md": "---\ntitle: Hello world\ntype: code-sample\n---\n",
+    "docs/faq.md": "---\ntitle: FAQ\n---\n",
+}
+KIND_OF = {"Launch": "NewsArticle", "The talk": "VideoObject", "Install": "WebPage",
+           "Lesson one": "Course", "Hello world": "SoftwareSourceCode", "FAQ": "CreativeWork"}
+
+
+def test_items_that_are_not_news_are_typed_and_counted(tmp_path):
+    root = tmp_path / "repo"
+    for name, text in DOCS.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    result = kg.build(root, out=tmp_path / "out")
+    assert result.summary["not_news"] == {"code": 1, "course": 1, "page": 1, "video": 1,
+                                          "work": 1}
+    rows = kg.open(result.out).query("""
+        SELECT ?title ?class WHERE { ?a schema:headline ?title ; a ?class }
+        ORDER BY ?title""").rows
+    assert {t: c.split("/")[-1] for t, c in rows} == KIND_OF
+    assert validate(Path(result.out)).conforms
+    from kg.rdf import from_rdf
+
+    back = from_rdf(Path(result.out) / "newskg.nq")
+    assert sorted(d.get("item", "") for _, d in back.nodes(data=True) if d["kind"] == "article") \
+        == ["", "code", "course", "page", "video", "work"]
+
+    only = kg.build(root, out=tmp_path / "only", only_news=True)
+    assert only.summary["nodes"]["article"] == 1
+    assert only.summary["files"]["left_out"] == {"code": 1, "course": 1, "page": 1, "video": 1,
+                                                 "work": 1}
+    assert "not_news" not in only.summary
