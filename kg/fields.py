@@ -91,6 +91,11 @@ IGNORED_KEYS = frozenset({
 })
 #: Every key that is read or deliberately ignored; any other is reported.
 KNOWN_KEYS = frozenset(k for keys in ALIASES.values() for k in keys) | IGNORED_KEYS
+#: The seed format's keys: a file with no other key has no alias to look for.
+_SEED_KEYS = frozenset({
+    "title", "excerpt", "publishedDateTime", "webUrl", "originalUrl", "ampWebUrl",
+    "cdnAmpWebUrl", "type", "quality", "heat", "locale", "provider", "topics", "tags",
+    "category", "images", "related", "published", "secured"})
 _DATE_ALIASES = ALIASES["published"][1:]
 _MODIFIED = ALIASES["modified"]
 _AUTHORS = ALIASES["authors"]
@@ -137,7 +142,8 @@ def item_kind(value: str) -> str | None:
 
 # The validator builds rows (see records.article_from_row): an article row is
 #   (title, url, urls, excerpt, published, type, category, quality, heat,
-#    locale, provider, topics, tags, images, related, modified, authors, item)
+#    locale, provider, topics, tags, images, related[, modified, authors, item])
+# (a related entry's row stops at related)
 # with provider (domain, name), images ((url, width, height), ...) and
 # related a tuple of article rows; the source file is added when the row
 # becomes an Article.
@@ -387,8 +393,10 @@ class _Validator:
         p = f"{field}." if field else ""
         get = meta.get
         text, url, integer = self.text, self.url, self.integer
+        # keys beyond the seed format's: only then can other formats' aliases be there
+        other = not nested and not meta.keys() <= _SEED_KEYS
         v = get("title")
-        if v is None and not nested:
+        if v is None and other:
             v = get("headline")
         title = text(v, p, "title", MAX_TITLE_CHARS)
         if title:
@@ -403,7 +411,7 @@ class _Validator:
         amp = url(get("ampWebUrl"), p, "ampWebUrl")
         cdn = url(get("cdnAmpWebUrl"), p, "cdnAmpWebUrl")
         original = url(get("originalUrl"), p, "originalUrl")
-        if web is None and original is None and not nested:
+        if web is None and original is None and other:
             web = self.alias_url(meta)
         urls: list[str] = []
         for u in (web, original, amp, cdn):
@@ -431,7 +439,7 @@ class _Validator:
         # the fields in the order of the record, problems in that order too
         # (absent fields, common in related entries, skip the call)
         v = get("excerpt")
-        if v is None and not nested:
+        if v is None and other:
             v, k = _first(meta, _EXCERPT_ALIASES)
         else:
             k = "excerpt"
@@ -449,11 +457,11 @@ class _Validator:
         heat = integer(get("heat"), p, "heat")
         v = get("locale")
         k = "locale"
-        if v is None and not nested:
+        if v is None and other:
             v, k = _first(meta, _LOCALE_ALIASES)
         locale = None if v is None else text(v, p, k, 35)
         v = get("provider")
-        if v is None and not nested:
+        if v is None and other:
             provider = self.alias_provider(meta, urls_)
         else:
             provider = self.provider(v, f"{p}provider", urls_)
@@ -461,18 +469,21 @@ class _Validator:
             v = get("tags")
             tags = self.str_list(_split(v) if v.__class__ is str else v, "tags")
         v = get("images")
-        if v is None and not nested:
+        if v is None and other:
             images = self.alias_images(meta)
         else:
             images = () if v is None else self.images(v, f"{p}images")
+        if nested:  # a related entry's row: without the file's own fields
+            return (title, web, urls_, excerpt, published, type_, category, quality, heat,
+                    locale, provider, topics, tags, images, related)
         modified = item = None
         authors: tuple[str, ...] = ()
-        if not nested:
-            for v in (type_, get("layout")):
-                if v.__class__ is str and (item := item_kind(v)) is not None:
-                    break
-            if item is None and published is None and provider is None:
-                item = "work"  # nothing says it is news
+        if type_ is not None:
+            item = item_kind(type_)
+        if other:
+            v = get("layout")
+            if item is None and v.__class__ is str:
+                item = item_kind(v)
             v, k = _first(meta, _MODIFIED)
             if v is not None:
                 modified = self.date(v, "", k)
@@ -484,6 +495,8 @@ class _Validator:
                 for key in sorted(unknown, key=str):
                     self.problem(str(key), "unknown-key", f"key {str(key)[:80]!r} is not read "
                                  "(not mapped, not on the ignore list); dropped")
+        if item is None and published is None and provider is None:
+            item = "work"  # nothing says it is news
         return (title, web, urls_, excerpt, published, type_, category, quality, heat, locale,
                 provider, topics, tags, images, related, modified, authors, item)
 

@@ -202,7 +202,8 @@ def article_from_row(source: str, row: Sequence, shared: dict) -> Article:
     """The :class:`Article` of a compact row (how parsed files travel between
     processes and sit in the record cache).
 
-    The row holds the article's fields after ``source``, in order, with the
+    The row holds the article's fields after ``source``, in order (a
+    ``related`` entry's row stops at ``related``), with the
     provider as ``(domain, name)``, images as ``(url, width, height)``, related
     articles as rows, and the date as a datetime or its ISO text; lists may
     stand for tuples (as JSON gives them).  ``shared`` maps those provider and
@@ -213,8 +214,13 @@ def article_from_row(source: str, row: Sequence, shared: dict) -> Article:
     >>> a.published.isoformat(), a.provider, a.topics
     ('2021-12-15T12:20:00+00:00', Provider(domain='example.org', name='Example'), ('AI',))
     """
-    (title, url, urls, excerpt, published, type_, category, quality, heat, locale,
-     provider, topics, tags, images, related, modified, authors, item) = row
+    if len(row) == 15:  # a related entry's row
+        (title, url, urls, excerpt, published, type_, category, quality, heat, locale,
+         provider, topics, tags, images, related) = row
+        modified = authors = item = None
+    else:
+        (title, url, urls, excerpt, published, type_, category, quality, heat, locale,
+         provider, topics, tags, images, related, modified, authors, item) = row
     if published.__class__ is str:
         published = _fromisoformat(published)
     if modified.__class__ is str:

@@ -150,3 +150,17 @@ def test_nothing_to_read_exits_1_with_what_was_looked_for(tmp_path, capsys):
     with pytest.raises(NoArticleFiles):
         kg.build(empty, out=tmp_path / "out")
     assert main(["build", str(tmp_path / "missing")]) == 2
+
+
+@pytest.mark.corpus
+def test_real_corpus_builds_with_exit_0_and_says_what_it_did_not_read(corpus_dir, tmp_path):
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "kg.cli", "build", str(corpus_dir("real")),
+                          "--out", str(tmp_path / "out"), "--only-news"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert ("files: 3,677 read, 3,677 articles, 0 skipped; not read: .tsv 1; "
+            "left out (--only-news): video 12") in run.stdout
+    assert "problems: none" in run.stdout
