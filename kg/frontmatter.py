@@ -81,10 +81,11 @@ def read_front_matter(data: bytes, problems: list[tuple]) -> tuple[dict, str]:
     if b"\x00" in data:
         raise FrontMatterError("binary", "binary file (contains NUL bytes)")
     text = decode_text(data, problems)
-    first = text.lstrip()[:1]
-    if text.startswith("+++"):
-        return _read_toml(text)
-    if first == "{":
+    first = text[:1]
+    if first == "+":
+        if text.startswith("+++"):
+            return _read_toml(text)
+    elif first == "{" or (first.isspace() and text.lstrip()[:1] == "{"):
         return parse_json(text)
     fm_text = split_front_matter(text)
     if fm_text is None:
