@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from typing import Any, Literal
 
 import yaml
@@ -277,6 +276,8 @@ def parse_toml(fm_text: str) -> dict:
     ...
     kg.frontmatter.FrontMatterError: malformed TOML: Invalid value (at line 2, column 9)
     """
+    import tomllib  # only folders with TOML front matter pay for the import
+
     try:
         return tomllib.loads(fm_text.replace("\r\n", "\n"))
     except (tomllib.TOMLDecodeError, RecursionError) as exc:
