@@ -85,7 +85,7 @@ def read_front_matter(data: bytes, problems: list[tuple]) -> tuple[dict, str]:
         if text.startswith("+++"):
             return _read_toml(text)
     elif first == "{" or (first.isspace() and text.lstrip()[:1] == "{"):
-        return parse_json(text)
+        return parse_json(text, problems)
     fm_text = split_front_matter(text)
     if fm_text is None:
         raise FrontMatterError(
@@ -286,9 +286,11 @@ def parse_toml(fm_text: str) -> dict:
                                int(m.group(1)) if m else None) from None
 
 
-def parse_json(text: str) -> tuple[dict, str]:
+def parse_json(text: str, problems: list[tuple] | None = None) -> tuple[dict, str]:
     """The mapping of a JSON front matter (an object opening the text) and the
-    object's text; what follows the object is the body.
+    object's text; what follows the object is the body.  A key given twice
+    in one object is a ``duplicate-key`` warning appended to ``problems``
+    (the last value is used, as JSON parsers do).
 
     >>> parse_json('{"title": "A",\\n "tags": ["x"]}\\nbody')[0]
     {'title': 'A', 'tags': ['x']}
@@ -298,12 +300,28 @@ def parse_json(text: str) -> tuple[dict, str]:
     kg.frontmatter.FrontMatterError: malformed JSON: Expecting value
     """
     start = len(text) - len(text.lstrip())
+    duplicates: list[str] = []
+
+    def mapping(pairs: list[tuple[str, Any]]) -> dict:
+        out = dict(pairs)
+        if len(out) < len(pairs):
+            seen: set[str] = set()
+            for k, _ in pairs:
+                if k in seen:
+                    duplicates.append(k)
+                seen.add(k)
+        return out
+
     try:
-        meta, end = json.JSONDecoder().raw_decode(text, start)
+        meta, end = json.JSONDecoder(object_pairs_hook=mapping).raw_decode(text, start)
     except json.JSONDecodeError as exc:
         raise FrontMatterError("json-syntax", f"malformed JSON: {exc.msg}", exc.lineno) from None
     except (RecursionError, ValueError) as exc:
         raise FrontMatterError("json-syntax", f"malformed JSON: {str(exc)[:200]}") from None
     if not isinstance(meta, dict):  # pragma: no cover - raw_decode of "{" gives a dict
         raise FrontMatterError("not-a-mapping", "JSON front matter is not an object")
+    if problems is not None:
+        for key in duplicates:
+            problems.append(("duplicate-key", f"key {key!r} appears more than once; the last "
+                             "value is used", "warning", key, None))
     return meta, text[:end]

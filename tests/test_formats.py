@@ -164,3 +164,10 @@ def test_real_corpus_builds_with_exit_0_and_says_what_it_did_not_read(corpus_dir
     assert ("files: 3,677 read, 3,677 articles, 0 skipped; not read: .tsv 1; "
             "left out (--only-news): video 12") in run.stdout
     assert "problems: none" in run.stdout
+
+
+def test_json_duplicate_keys_are_reported():
+    r = parse_article(b'{"title": "A", "title": "B", "tags": ["x"]}\n', "in/a.md")
+    assert r.article.title == "B"
+    assert [(p.reason, p.field, p.severity) for p in r.problems] == [
+        ("duplicate-key", "title", "warning")]
