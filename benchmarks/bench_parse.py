@@ -13,6 +13,9 @@ average, as the machine may be shared::
     python benchmarks/bench_parse.py /tmp/corpus-100k --against /tmp/old-checkout
 
 ``--gc-paused`` pauses Python's cyclic collector, as ``kg build`` does.
+The CPU time of the measuring process is printed too: with ``--workers 1``
+it is all the work, and it moves much less than wall time on a shared
+machine.
 ``--alias-bomb`` instead times refusing the YAML alias bomb of
 ``tests/test_ingest.py`` (the corpus argument is then ignored)::
 
@@ -36,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 RUN = r"""
-import json, os, sys, time
+import json, os, resource, sys, time
 import kg
 from kg.cache import RecordCache
 corpus, mode, cache_path, workers, gc_paused = sys.argv[1:6]
@@ -44,14 +47,17 @@ if gc_paused == "1":
     import gc
     gc.disable()
 wall = time.perf_counter()
+cpu = resource.getrusage(resource.RUSAGE_SELF)
 cache = None if mode == "cold" else RecordCache(cache_path)  # reading it is part of the stage
 if mode == "fill" and len(cache):
     raise SystemExit("fill needs an empty cache")
 result = kg.load(corpus, cache=cache, workers=None if workers == "auto" else int(workers))
 wall = time.perf_counter() - wall
+end = resource.getrusage(resource.RUSAGE_SELF)
+cpu = end.ru_utime - cpu.ru_utime + end.ru_stime - cpu.ru_stime
 if mode == "fill":
     cache.save()
-print(json.dumps({"wall": wall, "files": len(result.files),
+print(json.dumps({"wall": wall, "cpu": cpu, "files": len(result.files),
                   "hits": cache.hits if cache else None}))
 """
 
@@ -120,12 +126,15 @@ def main(argv: list[str] | None = None) -> int:
                     r = run_once(code, args.corpus, mode, cache_path, args.workers,
                                  args.gc_paused)
                     results.setdefault((label, mode), []).append(r)
-                    print(f"  run {i + 1} {label:5} {mode:4} {r['wall']:6.2f} s", flush=True)
+                    print(f"  run {i + 1} {label:5} {mode:4} {r['wall']:6.2f} s "
+                          f"(cpu {r['cpu']:.3f} s)", flush=True)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     for (label, mode), rs in results.items():
         walls = [r["wall"] for r in rs]
+        cpus = [r["cpu"] for r in rs]
         print(f"{label:5} {mode:4} median wall {statistics.median(walls):6.2f} s "
-              f"(runs: {', '.join(f'{w:.2f}' for w in walls)}), {rs[0]['files']:,} files")
+              f"(runs: {', '.join(f'{w:.2f}' for w in walls)}), median cpu "
+              f"{statistics.median(cpus):.3f} s, {rs[0]['files']:,} files")
     return 0
 
 

@@ -1,7 +1,7 @@
 """The ``kg`` command: a thin layer over the library.
 
-Exit codes: 0 ok, 1 problems found (bad input files, SHACL violations, ...),
-2 usage error.
+Exit codes: 0 ok, 1 problems found (nothing to read, problems with
+``--strict``, SHACL violations, ...), 2 usage error.
 """
 
 from __future__ import annotations
@@ -29,14 +29,26 @@ def _parser() -> argparse.ArgumentParser:
                "  kg build seeds/                 files -> exports/ (graph, RDF, store)\n"
                "  kg query ontology/queries/topic_cooccurrence.rq\n"
                "  kg view --topic AI              exports/views/ai.html, offline\n\n"
-               "exit codes: 0 ok, 1 problems found (bad input files, SHACL violations),"
-               " 2 usage error")
+               "exit codes: 0 ok, 1 problems found (nothing to read, problems with --strict,"
+               " SHACL violations), 2 usage error")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     b = sub.add_parser("build", help="build the knowledge graph of article folders")
     b.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     b.add_argument("--out", type=Path, default=DEFAULT_OUT, help="export folder (default: exports/)")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    b.add_argument("--ext", action="append", metavar="EXT[,EXT...]",
+                   help="read files with these name endings (repeatable; default: "
+                        "md,markdown,mdx,txt)")
+    b.add_argument("--provider", metavar="NAME",
+                   help="publisher of the articles that name none (a folder from one site); "
+                        "needs --provider-domain")
+    b.add_argument("--provider-domain", metavar="DOMAIN", help="that publisher's domain")
+    b.add_argument("--only-news", action="store_true",
+                   help="leave out videos, courses, pages, code samples and undated items")
+    b.add_argument("--strict", action="store_true",
+                   help="exit 1 when any problem was found (default: 0 when every readable "
+                        "article was built, problems listed)")
     b.add_argument("--split-nq", type=int, metavar="N",
                    help="also write gzipped N-Quads chunks of at most N triples into "
                         "DIR/chunks/, for bulk loaders")
@@ -215,15 +227,22 @@ def _progress(quiet: bool, stream: TextIO | None = None) -> Callable[[str, int, 
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
+    from .ingest import NoArticleFiles, default_provider
     from .pipeline import build
 
     started = time.monotonic()
+    extensions = ([e for arg in args.ext for e in arg.split(",")] if args.ext else None)
     try:
+        provider = default_provider(args.provider, args.provider_domain)
         result = build(*args.paths, out=args.out, progress=_progress(args.quiet),
+                       extensions=extensions, provider=provider, only_news=args.only_news,
                        providers=args.providers_file,
                        story_threshold=args.story_threshold,
                        story_window_days=args.story_window_days,
                        stories_file=args.stories_file)
+    except NoArticleFiles as exc:
+        print(f"kg build: {exc}", file=sys.stderr)
+        return 1
     except (FileNotFoundError, ValueError) as exc:  # (bad providers/stories files: every entry named)
         print(f"kg build: {exc}", file=sys.stderr)
         return 2
@@ -251,7 +270,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         for p in result.problems[:5]:
             where = f"{p.path}:{p.line}" if p.line else p.path
             print(f"  {where}: {p.severity}: {p.message}", file=sys.stderr)
-        return 1
+        return 1 if args.strict else 0
     return 0
 
 
@@ -428,9 +447,24 @@ def _print_summary(s: dict, title: str) -> None:
           f"known only by reference: {s['articles_reference_only']:,}")
     if s.get("date_range"):
         print(f"  published: {s['date_range'][0][:10]} .. {s['date_range'][1][:10]}")
-    for label, key in (("top providers", "top_providers"), ("top topics", "top_topics")):
+    for label, key in (("top providers", "top_providers"), ("top topics", "top_topics"),
+                       ("top people", "top_people")):
         if s.get(key):
             print(f"  {label}: " + ", ".join(f"{name} ({n:,})" for name, n in s[key][:8]))
+    files = s.get("files")
+    if files:
+        line = (f"  files: {files['read']:,} read, {files['articles']:,} articles, "
+                f"{files['skipped']:,} skipped")
+        if files.get("skipped_by"):
+            line += " (" + ", ".join(f"{r} {n:,}" for r, n in files["skipped_by"].items()) + ")"
+        if files.get("not_read"):
+            line += "; not read: " + ", ".join(f"{r} {n:,}" for r, n in files["not_read"].items())
+        if files.get("left_out"):
+            line += "; left out (--only-news): " + ", ".join(
+                f"{r} {n:,}" for r, n in files["left_out"].items())
+        print(line)
+    if s.get("not_news"):
+        print("  not news: " + ", ".join(f"{r} {n:,}" for r, n in s["not_news"].items()))
     if "problems" in s:
         probs = s["problems"]
         print("  problems: " + (", ".join(f"{r} {n:,}" for r, n in probs.items()) or "none"))

@@ -77,7 +77,7 @@ def write_graph_json(graph: nx.MultiDiGraph, path: str | os.PathLike) -> None:
         f.write(b"\n]}\n")
 
 
-_DATETIME_ATTRS = ("published",)
+_DATETIME_ATTRS = ("published", "modified")
 
 
 def read_graph(path: str | os.PathLike = "exports") -> nx.MultiDiGraph:

@@ -34,7 +34,8 @@ from .normalize import (
     web_url,
 )
 
-__all__ = ["article_row", "MAX_TITLE_CHARS", "MAX_TEXT_CHARS"]
+__all__ = ["article_row", "MAX_TITLE_CHARS", "MAX_TEXT_CHARS", "ALIASES", "IGNORED_KEYS",
+           "KNOWN_KEYS", "ITEM_WORDS", "item_kind"]
 
 MAX_TITLE_CHARS = 1_000
 MAX_TEXT_CHARS = 20_000
@@ -48,9 +49,101 @@ def article_row(meta: dict, fm_text: str, problems: list[tuple]) -> tuple | None
     return _Validator(fm_text, problems).article(meta)
 
 
+#: The keys read for each field, first found first (documented in
+#: docs/input-formats.md).  The seed format's own key comes first; the others
+#: are those of Jekyll, Hugo, Eleventy and common feeds.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "title": ("title", "headline"),
+    "url": ("webUrl", "originalUrl", "ampWebUrl", "cdnAmpWebUrl", "url", "canonical_url",
+            "canonical", "canonicalURL", "permalink", "link"),
+    "excerpt": ("excerpt", "description", "summary", "abstract"),
+    "published": ("publishedDateTime", "date", "published", "pubDate", "datePublished",
+                  "publishDate", "published_at"),
+    "modified": ("lastmod", "updated", "modified", "dateModified", "last_modified_at",
+                 "updated_at"),
+    "authors": ("author", "authors", "byline", "creator"),
+    "topics": ("topics", "categories", "category", "tags", "keywords"),
+    "tags": ("tags", "keywords"),
+    "category": ("category",),
+    "images": ("images", "image", "cover", "featured_image", "thumbnail"),
+    "provider": ("provider", "publisher", "source", "site_name"),
+    "locale": ("locale", "lang", "language", "inLanguage"),
+    "type": ("type",),
+    "item": ("type", "layout"),
+    "quality": ("quality",),
+    "heat": ("heat",),
+    "related": ("related",),
+}
+#: Keys read deliberately as nothing: publishing machinery of the seed's
+#: feed and of static site generators, which says nothing about the article
+#: (documented in docs/input-formats.md).  ``published`` is here when it is a
+#: yes/no flag (the seed's ``published: false``); as a date it is read.
+IGNORED_KEYS = frozenset({
+    "secured", "published", "isCached", "draft", "slug", "weight", "aliases",
+    "comments", "sitemap", "menu", "toc", "math", "mathjax", "sidebar", "nav_order",
+    "parent", "grand_parent", "has_children", "nav_exclude", "search_exclude", "redirect_from",
+    "redirect_to", "eleventyNavigation", "eleventyExcludeFromCollections", "eleventyComputed",
+    "pagination", "permalinkBypassOutputDir", "templateEngineOverride", "headless",
+    "isCJKLanguage", "markup", "outputs", "resources", "cascade", "build", "translationKey",
+    "linkTitle", "expiryDate", "url_path", "sidebar_position", "sidebar_label", "hide_title",
+    "hide_table_of_contents", "pagination_next", "pagination_prev", "custom_edit_url", "id",
+    "share", "related_posts", "excerpt_separator", "render_with_liquid",
+})
+#: Every key that is read or deliberately ignored; any other is reported.
+KNOWN_KEYS = frozenset(k for keys in ALIASES.values() for k in keys) | IGNORED_KEYS
+#: The seed format's keys: a file with no other key has no alias to look for.
+_SEED_KEYS = frozenset({
+    "title", "excerpt", "publishedDateTime", "webUrl", "originalUrl", "ampWebUrl",
+    "cdnAmpWebUrl", "type", "quality", "heat", "locale", "provider", "topics", "tags",
+    "category", "images", "related", "published", "secured"})
+_DATE_ALIASES = ALIASES["published"][1:]
+_MODIFIED = ALIASES["modified"]
+_AUTHORS = ALIASES["authors"]
+_URL_ALIASES = ALIASES["url"][4:]
+_EXCERPT_ALIASES = ALIASES["excerpt"][1:]
+_IMAGE_ALIASES = ALIASES["images"][1:]
+_PROVIDER_ALIASES = ALIASES["provider"][1:]
+_LOCALE_ALIASES = ALIASES["locale"][1:]
+#: Topic keys when there is no ``topics``, and how a text value splits:
+#: Jekyll reads ``categories``/``tags`` text as space-separated; a comma
+#: separates where there is one.
+_TOPIC_FALLBACK = (("categories", True), ("category", False), ("tags", True),
+                   ("keywords", True))
+
+#: Words of a ``type`` or ``layout`` value that say an item is not news, and
+#: what it is instead (see :func:`item_kind`).
+ITEM_WORDS = {
+    "video": "video", "videos": "video", "videoobject": "video",
+    "course": "course", "courses": "course", "lesson": "course", "module": "course",
+    "tutorial": "course", "training": "course", "learn": "course",
+    "page": "page", "docs": "page", "doc": "page", "documentation": "page",
+    "reference": "page", "landing": "page", "home": "page", "default": "page",
+    "code": "code", "sample": "code", "samples": "code", "snippet": "code", "example": "code",
+}
+_NEWS_WORDS = frozenset({"article", "news", "newsarticle", "post", "blog", "blogposting",
+                         "story", "press", "release"})
+_WORD = re.compile(r"[a-z]+")
+
+
+@lru_cache(maxsize=1024)
+def item_kind(value: str) -> str | None:
+    """What a ``type`` or ``layout`` value says an item is: ``None`` for
+    news (or a value that says nothing), else ``"video"``, ``"course"``,
+    ``"page"`` or ``"code"``.
+
+    >>> item_kind("article"), item_kind("Video"), item_kind("code-sample"), item_kind("post")
+    (None, 'video', 'code', None)
+    """
+    words = _WORD.findall(value.lower())
+    if any(w in _NEWS_WORDS for w in words):
+        return None
+    return next((ITEM_WORDS[w] for w in words if w in ITEM_WORDS), None)
+
+
 # The validator builds rows (see records.article_from_row): an article row is
 #   (title, url, urls, excerpt, published, type, category, quality, heat,
-#    locale, provider, topics, tags, images, related)
+#    locale, provider, topics, tags, images, related[, modified, authors, item])
+# (a related entry's row stops at related)
 # with provider (domain, name), images ((url, width, height), ...) and
 # related a tuple of article rows; the source file is added when the row
 # becomes an Article.
@@ -96,8 +189,9 @@ class _Validator:
         self.problems.append((reason, message, severity, field, self._line_of(field)))
 
     def _line_of(self, field: str) -> int | None:
-        top = re.split(r"[\[.]", field, maxsplit=1)[0]
-        m = re.search(rf"^{re.escape(top)}\s*:", self.fm_text, re.MULTILINE)
+        top = re.escape(re.split(r"[\[.]", field, maxsplit=1)[0])
+        # YAML `key:`, TOML `key =`, JSON `"key":`
+        m = re.search(rf'^(?:{top}\s*:|{top}\s*=|\s*"{top}"\s*:)', self.fm_text, re.MULTILINE)
         return self.fm_text.count("\n", 0, m.start()) + 1 if m else None
 
     # scalars: the field's name is prefix + key, put together only to report
@@ -250,6 +344,11 @@ class _Validator:
                             out[url] = (url, w, h)
                         continue
             f = f"{field}[{i}]"
+            if isinstance(item, str):  # Hugo's `images = ["a.png"]`: URLs alone
+                found = self.url(item, f, "")
+                if found and found not in out:
+                    out[found] = (found, None, None)
+                continue
             if not isinstance(item, dict):
                 self.problem(f, "wrong-type", f"{f} should be a mapping; dropped")
                 continue
@@ -294,7 +393,12 @@ class _Validator:
         p = f"{field}." if field else ""
         get = meta.get
         text, url, integer = self.text, self.url, self.integer
-        title = text(get("title"), p, "title", MAX_TITLE_CHARS)
+        # keys beyond the seed format's: only then can other formats' aliases be there
+        other = not nested and not meta.keys() <= _SEED_KEYS
+        v = get("title")
+        if v is None and other:
+            v = get("headline")
+        title = text(v, p, "title", MAX_TITLE_CHARS)
         if title:
             title = " ".join(title.split())
         if not title:
@@ -307,6 +411,8 @@ class _Validator:
         amp = url(get("ampWebUrl"), p, "ampWebUrl")
         cdn = url(get("cdnAmpWebUrl"), p, "cdnAmpWebUrl")
         original = url(get("originalUrl"), p, "originalUrl")
+        if web is None and original is None and other:
+            web = self.alias_url(meta)
         urls: list[str] = []
         for u in (web, original, amp, cdn):
             if u:
@@ -326,15 +432,23 @@ class _Validator:
         if nested:
             topics = tags = related = ()
         else:
-            topics = self.str_list(get("topics"), "topics")
+            v = get("topics")
+            topics = self.str_list(v, "topics") if v is not None else self.alias_topics(meta)
             related = self.related(get("related"))
         urls_ = tuple(urls)
         # the fields in the order of the record, problems in that order too
         # (absent fields, common in related entries, skip the call)
         v = get("excerpt")
-        excerpt = None if v is None else text(v, p, "excerpt", MAX_TEXT_CHARS)
+        if v is None and other:
+            v, k = _first(meta, _EXCERPT_ALIASES)
+        else:
+            k = "excerpt"
+        excerpt = None if v is None else text(v, p, k, MAX_TEXT_CHARS)
         v = get("publishedDateTime")
-        published = None if v is None else self.date(v, p, "publishedDateTime")
+        k = "publishedDateTime"
+        if v is None and not nested:
+            v, k = _first(meta, _DATE_ALIASES)
+        published = None if v is None else self.date(v, p, k)
         v = get("type")
         type_ = None if v is None else text(v, p, "type", 100)
         v = get("category")
@@ -342,11 +456,135 @@ class _Validator:
         quality = integer(get("quality"), p, "quality")
         heat = integer(get("heat"), p, "heat")
         v = get("locale")
-        locale = None if v is None else text(v, p, "locale", 35)
-        provider = self.provider(get("provider"), f"{p}provider", urls_)
+        k = "locale"
+        if v is None and other:
+            v, k = _first(meta, _LOCALE_ALIASES)
+        locale = None if v is None else text(v, p, k, 35)
+        v = get("provider")
+        if v is None and other:
+            provider = self.alias_provider(meta, urls_)
+        else:
+            provider = self.provider(v, f"{p}provider", urls_)
         if not nested:
-            tags = self.str_list(get("tags"), "tags")
+            v = get("tags")
+            tags = self.str_list(_split(v) if v.__class__ is str else v, "tags")
         v = get("images")
-        images = () if v is None else self.images(v, f"{p}images")
+        if v is None and other:
+            images = self.alias_images(meta)
+        else:
+            images = () if v is None else self.images(v, f"{p}images")
+        if nested:  # a related entry's row: without the file's own fields
+            return (title, web, urls_, excerpt, published, type_, category, quality, heat,
+                    locale, provider, topics, tags, images, related)
+        modified = item = None
+        authors: tuple[str, ...] = ()
+        if type_ is not None:
+            item = item_kind(type_)
+        if other:
+            v = get("layout")
+            if item is None and v.__class__ is str:
+                item = item_kind(v)
+            v, k = _first(meta, _MODIFIED)
+            if v is not None:
+                modified = self.date(v, "", k)
+            v, k = _first(meta, _AUTHORS)
+            if v is not None:
+                authors = self.people(v, k)
+            unknown = meta.keys() - KNOWN_KEYS
+            if unknown:
+                for key in sorted(unknown, key=str):
+                    self.problem(str(key), "unknown-key", f"key {str(key)[:80]!r} is not read "
+                                 "(not mapped, not on the ignore list); dropped")
+        if item is None and published is None and provider is None:
+            item = "work"  # nothing says it is news
         return (title, web, urls_, excerpt, published, type_, category, quality, heat, locale,
-                provider, topics, tags, images, related)
+                provider, topics, tags, images, related, modified, authors, item)
+
+    # -- the other formats' keys (see ALIASES) ------------------------------------
+    def alias_url(self, meta: dict) -> str | None:
+        v, k = _first(meta, _URL_ALIASES)
+        if v is None:
+            return None
+        if isinstance(v, str) and "://" not in v and not v.lstrip().startswith("//"):
+            self.problem(k, "relative-url", f"{k} {v[:80]!r} is a path, not a URL; the "
+                         "article is identified by its file")
+            return None
+        return self.url(v, "", k)
+
+    def alias_topics(self, meta: dict) -> tuple[str, ...]:
+        found: list[str] = []
+        for key, split in _TOPIC_FALLBACK:
+            v = meta.get(key)
+            if v is None:
+                continue
+            if isinstance(v, str):
+                v = _split(v) if split else [v]
+            for label in self.str_list(v, key):
+                if label not in found:
+                    found.append(label)
+        return tuple(found)
+
+    def alias_provider(self, meta: dict, urls: tuple[str, ...]) -> tuple | None:
+        v, k = _first(meta, _PROVIDER_ALIASES)
+        if v is None:
+            return self.provider(None, "provider", urls)
+        if isinstance(v, dict):  # schema.org style: {name, url} or {name, domain}
+            domain = v.get("domain")
+            link = v.get("url")
+            if domain is None and isinstance(link, str):
+                domain = host_of(link) if "://" in link else link
+            return self.provider({"name": v.get("name"), "domain": domain}, k, urls)
+        if isinstance(v, str):  # a name: the domain comes from the article's URL
+            name = self.text(v, "", k, MAX_TITLE_CHARS)
+            domain = registrable_domain(host_of(urls[0])) if urls else None
+            if domain is None:
+                self.problem(k, "missing-field", f"{k} {v[:80]!r} has no domain and the "
+                             "article no URL: no provider (kg build --provider-domain gives one)")
+                return None
+            return (domain, clean_label(name) if name else None)
+        return self.provider(v, k, urls)
+
+    def alias_images(self, meta: dict) -> tuple[tuple, ...]:
+        v, k = _first(meta, _IMAGE_ALIASES)
+        if v is None:
+            return ()
+        items = v if isinstance(v, list) else [v]
+        out: list[dict] = []
+        for item in items:
+            if isinstance(item, str):
+                out.append({"url": item})
+            elif isinstance(item, dict):
+                out.append({"url": item.get("url") or item.get("src") or item.get("image"),
+                            "width": item.get("width"), "height": item.get("height")})
+            else:
+                out.append(item)
+        return self.images(out, k)
+
+    def people(self, value: Any, field: str) -> tuple[str, ...]:
+        items = value if isinstance(value, list) else [value]
+        out: list[str] = []
+        for i, item in enumerate(items):
+            f = f"{field}[{i}]" if isinstance(value, list) else field
+            if isinstance(item, dict):
+                item = item.get("name")
+            name = self.text(item, f, "", MAX_TITLE_CHARS)
+            if name:
+                name = " ".join(name.split())
+                if name not in out:
+                    out.append(name)
+        return tuple(out)
+
+
+def _split(text: str) -> list[str]:
+    """A list written as text: comma-separated, or else space-separated (Jekyll)."""
+    return text.split("," if "," in text else None)
+
+
+def _first(meta: dict, keys: tuple[str, ...]) -> tuple[Any, str]:
+    """The first of ``keys`` with a value (and the key); a yes/no ``published``
+    is a flag, not a date."""
+    for k in keys:
+        v = meta.get(k)
+        if v is not None and v.__class__ is not bool:
+            return v, k
+    return None, keys[0]

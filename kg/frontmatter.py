@@ -1,12 +1,18 @@
 """Bytes -> text -> front-matter mapping: the first step of reading an article file.
 
 A file is UTF-8 text (Windows-1252/Latin-1 is taken, with a warning, when it
-is not) that opens with a front-matter block between ``---`` lines, followed
-by a (usually empty) Markdown body.  :func:`read_front_matter` answers the
-mapping of that block, or raises :class:`FrontMatterError` naming why the file
-cannot be used; what it can read past (a wrong encoding, duplicate keys) it
-appends as warnings.  Other front-matter formats (TOML between ``+++``,
-JSON) belong here too.
+is not; a byte order mark is dropped; lines may end in CRLF) that opens with a
+front-matter block, followed by a Markdown body.  The block is one of the
+three that Jekyll, Hugo and Eleventy read:
+
+* YAML between ``---`` lines (Jekyll, Eleventy, Hugo);
+* TOML between ``+++`` lines (Hugo's default), read by :mod:`tomllib`;
+* a JSON object opening the file (Hugo, Eleventy), read by :mod:`json`.
+
+:func:`read_front_matter` answers the mapping of that block, or raises
+:class:`FrontMatterError` naming why the file cannot be used (with the line
+in the file where known); what it can read past (a wrong encoding, duplicate
+keys) it appends as warnings.
 
 >>> meta, text = read_front_matter(b"---\\ntitle: A\\ntags: [x]\\n---\\nbody", [])
 >>> meta, text
@@ -15,13 +21,14 @@ JSON) belong here too.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Literal
 
 import yaml
 
 __all__ = ["FrontMatterError", "read_front_matter", "decode_text", "split_front_matter",
-           "parse_yaml", "parse_yaml_libyaml", "MAX_ALIASES"]
+           "parse_yaml", "parse_yaml_libyaml", "parse_toml", "parse_json", "MAX_ALIASES"]
 
 #: Alias references allowed in one front matter; news metadata uses none, and
 #: an "alias bomb" needs many.
@@ -31,15 +38,19 @@ MAX_ALIASES = 16
 #: of three or more dashes and nothing but whitespace), so odd files split as
 #: they always did.
 _FENCE = re.compile(r"^-{3,}\s*$", re.MULTILINE)
+#: Hugo's TOML fence: a line of exactly three plus signs.
+_TOML_FENCE = re.compile(r"^\+{3}[ \t\r]*$", re.MULTILINE)
+_TOML_LINE = re.compile(r"at line (\d+)")
 
 
 class FrontMatterError(ValueError):
     """A file whose front matter cannot be read at all.
 
     ``reason`` is the problem's stable code (``empty``, ``binary``,
-    ``no-front-matter``, ``yaml-syntax``, ``yaml-aliases``,
-    ``not-a-mapping``), ``message`` says it in words, ``line`` is the line
-    within the front matter where known.
+    ``no-front-matter``, ``mixed-delimiters``, ``yaml-syntax``,
+    ``yaml-aliases``, ``toml-syntax``, ``json-syntax``, ``not-a-mapping``),
+    ``message`` says it in words, ``line`` is the line in the file where
+    known.
     """
 
     def __init__(self, reason: str, message: str, line: int | None = None) -> None:
@@ -62,19 +73,31 @@ def read_front_matter(data: bytes, problems: list[tuple]) -> tuple[dict, str]:
     >>> read_front_matter(b"no fence", [])
     Traceback (most recent call last):
     ...
-    kg.frontmatter.FrontMatterError: no YAML front matter (the file must start with ---)
+    kg.frontmatter.FrontMatterError: no front matter (the file must start with --- for YAML, +++ for TOML or { for JSON)
     """
     if not data or data.isspace():
         raise FrontMatterError("empty", "empty file")
     if b"\x00" in data:
         raise FrontMatterError("binary", "binary file (contains NUL bytes)")
     text = decode_text(data, problems)
-
+    first = text[:1]
+    if first == "+":
+        if text.startswith("+++"):
+            return _read_toml(text)
+    elif first == "{" or (first.isspace() and text.lstrip()[:1] == "{"):
+        return parse_json(text, problems)
     fm_text = split_front_matter(text)
     if fm_text is None:
-        raise FrontMatterError("no-front-matter",
-                               "no YAML front matter (the file must start with ---)")
+        raise FrontMatterError(
+            "no-front-matter", "no front matter (the file must start with --- for YAML, "
+            "+++ for TOML or { for JSON)")
     if fm_text is False:
+        toml_close = _TOML_FENCE.search(text)
+        if toml_close is not None:
+            raise FrontMatterError(
+                "mixed-delimiters", "front matter opened with --- (YAML) is closed by +++ "
+                "(TOML): use the same fence on both sides", text.count("\n", 0,
+                                                                     toml_close.start()) + 1)
         raise FrontMatterError("no-front-matter", "front matter is not closed by a --- line")
     try:
         meta, duplicates = parse_yaml(fm_text)
@@ -219,3 +242,86 @@ def parse_yaml(text: str) -> tuple[Any, list[tuple[str, int]]]:
         except Exception:  # noqa: BLE001 - any refusal: take the careful path
             pass
     return parse_yaml_libyaml(text)
+
+
+# -- TOML and JSON ----------------------------------------------------------------
+def _read_toml(text: str) -> tuple[dict, str]:
+    opening = _TOML_FENCE.match(text)
+    if opening is None:
+        raise FrontMatterError("no-front-matter", "a TOML front matter opens with a line of "
+                               "exactly +++", 1)
+    start = opening.end()
+    closing = _TOML_FENCE.search(text, start)
+    if closing is None:
+        dashes = _FENCE.search(text, start)
+        if dashes is not None:
+            raise FrontMatterError(
+                "mixed-delimiters", "front matter opened with +++ (TOML) is closed by --- "
+                "(YAML): use the same fence on both sides", text.count("\n", 0,
+                                                                     dashes.start()) + 1)
+        raise FrontMatterError("no-front-matter", "TOML front matter is not closed by a +++ line")
+    fm_text = text[start:closing.start()]
+    return parse_toml(fm_text), fm_text
+
+
+def parse_toml(fm_text: str) -> dict:
+    """The mapping of a TOML front matter (the text after the opening ``+++``,
+    so that line numbers are the file's); dates and times stay
+    :mod:`datetime` values.
+
+    >>> parse_toml("\\ntitle = 'A'\\ntags = ['x']\\n")
+    {'title': 'A', 'tags': ['x']}
+    >>> parse_toml("\\ntitle = A\\n")
+    Traceback (most recent call last):
+    ...
+    kg.frontmatter.FrontMatterError: malformed TOML: Invalid value (at line 2, column 9)
+    """
+    import tomllib  # only folders with TOML front matter pay for the import
+
+    try:
+        return tomllib.loads(fm_text.replace("\r\n", "\n"))
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
+        m = _TOML_LINE.search(str(exc))
+        raise FrontMatterError("toml-syntax", f"malformed TOML: {str(exc)[:200]}",
+                               int(m.group(1)) if m else None) from None
+
+
+def parse_json(text: str, problems: list[tuple] | None = None) -> tuple[dict, str]:
+    """The mapping of a JSON front matter (an object opening the text) and the
+    object's text; what follows the object is the body.  A key given twice
+    in one object is a ``duplicate-key`` warning appended to ``problems``
+    (the last value is used, as JSON parsers do).
+
+    >>> parse_json('{"title": "A",\\n "tags": ["x"]}\\nbody')[0]
+    {'title': 'A', 'tags': ['x']}
+    >>> parse_json('{"title": "A",\\n "tags": [x]}')
+    Traceback (most recent call last):
+    ...
+    kg.frontmatter.FrontMatterError: malformed JSON: Expecting value
+    """
+    start = len(text) - len(text.lstrip())
+    duplicates: list[str] = []
+
+    def mapping(pairs: list[tuple[str, Any]]) -> dict:
+        out = dict(pairs)
+        if len(out) < len(pairs):
+            seen: set[str] = set()
+            for k, _ in pairs:
+                if k in seen:
+                    duplicates.append(k)
+                seen.add(k)
+        return out
+
+    try:
+        meta, end = json.JSONDecoder(object_pairs_hook=mapping).raw_decode(text, start)
+    except json.JSONDecodeError as exc:
+        raise FrontMatterError("json-syntax", f"malformed JSON: {exc.msg}", exc.lineno) from None
+    except (RecursionError, ValueError) as exc:
+        raise FrontMatterError("json-syntax", f"malformed JSON: {str(exc)[:200]}") from None
+    if not isinstance(meta, dict):  # pragma: no cover - raw_decode of "{" gives a dict
+        raise FrontMatterError("not-a-mapping", "JSON front matter is not an object")
+    if problems is not None:
+        for key in duplicates:
+            problems.append(("duplicate-key", f"key {key!r} appears more than once; the last "
+                             "value is used", "warning", key, None))
+    return meta, text[:end]

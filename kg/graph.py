@@ -7,11 +7,15 @@ a stable id of the form ``"<kind>/<key>"`` (the path of its IRI, see
 ============  ==========================  ====================================
 kind          id                          identity
 ============  ==========================  ====================================
-article       ``article/<sha256[:16]>``   canonical URL (or, for articles with
-                                          no URL, provider + title + date)
+article       ``article/<sha256[:16]>``   canonical URL (or, for a file's
+                                          article with no URL, the file's path
+                                          relative to the corpus root; for a
+                                          ``related`` entry with no URL,
+                                          provider + title + date)
 provider      ``provider/<domain>``       registrable domain
 topic         ``topic/<slug>``            normalised label (:func:`topic_key`)
 image         ``image/<sha256[:16]>``     canonical image URL
+person        ``person/<slug>``           normalised name (:func:`topic_key`)
 story         ``story/<sha256[:16]>``     added by :mod:`kg.stories`
 ============  ==========================  ====================================
 
@@ -23,15 +27,18 @@ Node attributes (absent when unknown, never ``None``):
   ``published`` (aware UTC :class:`~datetime.datetime`), ``type``,
   ``category``, ``quality``, ``heat``, ``locale``, ``tags``, ``files`` (the
   article's own files; empty for articles known only by reference),
-  ``reference_only`` (bool), ``alt_titles`` (other headlines seen for it).
+  ``reference_only`` (bool), ``alt_titles`` (other headlines seen for it),
+  ``modified``; ``item`` when it is not news (``video``, ``course``, ``page``,
+  ``code``, ``work``: see :attr:`kg.records.Article.item`).
 * provider: ``domain``, ``name`` (most frequent), ``alt_names``.
 * topic: ``label`` (most frequent spelling), ``key``, ``alt_labels``.
 * image: ``url``, ``width``, ``height``.
+* person: ``name`` (most frequent spelling), ``key``, ``alt_names``.
 
 Edges are keyed by their relation, stored again as ``rel``:
 ``publishedBy`` (article -> provider), ``about`` (article -> topic),
-``related`` (article -> article), ``image`` (article -> image) and
-``inStory`` (article -> story).  Each edge has ``sources``: the files that
+``related`` (article -> article), ``image`` (article -> image),
+``inStory`` (article -> story) and ``author`` (article -> person).  Each edge has ``sources``: the files that
 assert it.
 
 >>> import kg
@@ -53,20 +60,30 @@ from ._perf import gc_paused
 from .normalize import short_hash, topic_key, topic_slug
 from .records import Article, Corpus, Problem
 
-__all__ = ["build_graph", "article_id", "provider_id", "topic_id", "image_id",
+__all__ = ["build_graph", "article_id", "provider_id", "topic_id", "image_id", "person_id",
            "RELATIONS", "KINDS", "nodes_of_kind"]
 
-KINDS = ("article", "provider", "topic", "image", "story")
-RELATIONS = ("publishedBy", "about", "related", "image", "inStory")
+KINDS = ("article", "provider", "topic", "image", "story", "person")
+RELATIONS = ("publishedBy", "about", "related", "image", "inStory", "author")
 
 
-def article_id(article: Article) -> str:
+def article_id(article: Article, *, own_file: bool = False) -> str:
     """The node id of an article: a hash of its canonical URL.
 
-    Articles without any URL are identified by provider, title and date.
+    An article without any URL is identified by its file's path below the
+    corpus root (``own_file``: the record is the file's own article), never by
+    its title alone: two posts titled "Weekly update" stay two.  A
+    ``related`` entry without a URL is identified by provider, title and date.
+
+    >>> a, b = Article("blog/a.md", "Weekly update"), Article("blog/b.md", "Weekly update")
+    >>> article_id(a, own_file=True) != article_id(b, own_file=True)
+    True
     """
     if article.url:
         return "article/" + short_hash(article.url)
+    if own_file:  # the path below the corpus root: the same wherever the folder is
+        root, sep, below = article.source.partition("/")
+        return "article/" + short_hash("file\x1f" + (below if sep else root))
     parts = (
         article.provider.domain if article.provider else "",
         topic_key(article.title),
@@ -87,13 +104,22 @@ def image_id(url: str) -> str:
     return "image/" + short_hash(url)
 
 
+def person_id(key: str) -> str:
+    """The node id of a person, from the normalised name (:func:`topic_key`).
+
+    >>> person_id(topic_key("Jane  DOE"))
+    'person/jane-doe'
+    """
+    return "person/" + topic_slug(key)
+
+
 def nodes_of_kind(graph: nx.MultiDiGraph, kind: str) -> Iterator[str]:
     """Ids of the nodes of one kind, in graph order."""
     return (n for n, k in graph.nodes(data="kind") if k == kind)
 
 
-_ARTICLE_FIELDS = ("url", "excerpt", "published", "type", "category", "quality",
-                   "heat", "locale")
+_ARTICLE_FIELDS = ("url", "excerpt", "published", "modified", "type", "category", "quality",
+                   "heat", "locale", "item")
 
 
 class _Builder:
@@ -104,16 +130,31 @@ class _Builder:
         self.edge_sources: dict[tuple[str, str, str], set[str]] = defaultdict(set)
         self.provider_names: dict[str, Counter] = defaultdict(Counter)
         self.topic_labels: dict[str, Counter] = defaultdict(Counter)
+        self.person_names: dict[str, Counter] = defaultdict(Counter)
         self.alias: dict[str, str] = {}
+        self.no_url_titles: dict[str, str] = {}  # title key -> first file, articles without URL
 
     # -- nodes -------------------------------------------------------------
     def add_file_article(self, a: Article) -> str:
-        nid = article_id(a)
+        nid = article_id(a, own_file=True)
         g = self.g
+        if not a.url:
+            key = topic_key(a.title)
+            first = self.no_url_titles.setdefault(key, a.source)
+            if first != a.source:
+                self.problems.append(Problem(
+                    path=a.source, reason="possible-duplicate", field="title",
+                    message=(f"same title as {first} and neither has a URL; kept as two "
+                             "articles, identified by their files")))
         if nid in g:
             node = g.nodes[nid]
             node["files"].append(a.source)
-            if a.title != node["title"] and a.title not in node["alt_titles"]:
+            if a.title == node["title"]:
+                self.problems.append(Problem(
+                    path=a.source, reason="duplicate", field="url",
+                    message=(f"same URL {a.url} and headline as {node['files'][0]}: merged "
+                             "into one article that keeps both files")))
+            elif a.title not in node["alt_titles"]:
                 node["alt_titles"].append(a.title)
                 self.problems.append(Problem(
                     path=a.source, reason="conflicting-duplicate", field="title",
@@ -144,6 +185,16 @@ class _Builder:
             self.topic_labels[tid][label] += 1
             self.sources[tid].add(a.source)
             self._edge(nid, tid, "about", a.source)
+        for name in a.authors:
+            key = topic_key(name)
+            if not key:
+                continue
+            pid = person_id(key)
+            if pid not in g:
+                g.add_node(pid, kind="person", key=key)
+            self.person_names[pid][name] += 1
+            self.sources[pid].add(a.source)
+            self._edge(nid, pid, "author", a.source)
         return nid
 
     def _describe(self, nid: str, a: Article, source: str) -> None:
@@ -221,6 +272,10 @@ class _Builder:
             label, alt = _preferred(labels)
             g.nodes[tid]["label"] = label
             g.nodes[tid]["alt_labels"] = alt
+        for pid, names in self.person_names.items():
+            name, alt = _preferred(names)
+            g.nodes[pid]["name"] = name
+            g.nodes[pid]["alt_names"] = alt
         g.graph["problems"] = self.problems
         return g
 
@@ -278,18 +333,21 @@ def graph_summary(graph: nx.MultiDiGraph) -> dict:
     dates = [d["published"] for d in arts if isinstance(d.get("published"), datetime)]
     top_providers: Counter[str] = Counter()
     top_topics: Counter[str] = Counter()
+    top_people: Counter[str] = Counter()
     for _, v, k in graph.edges(keys=True):
         if k == "publishedBy":
             top_providers[v] += 1
         elif k == "about":
             top_topics[v] += 1
+        elif k == "author":
+            top_people[v] += 1
     nodes = graph.nodes
 
     def top(counter: Counter, attr: str) -> list[list]:
         items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
         return [[nodes[n].get(attr, n), c] for n, c in items]
 
-    return {
+    summary = {
         "nodes": {k: kinds.get(k, 0) for k in KINDS},
         "edges": {r: rels.get(r, 0) for r in RELATIONS},
         "articles_with_file": sum(1 for d in arts if not d.get("reference_only")),
@@ -299,3 +357,9 @@ def graph_summary(graph: nx.MultiDiGraph) -> dict:
         "top_providers": top(top_providers, "name"),
         "top_topics": top(top_topics, "label"),
     }
+    if top_people:
+        summary["top_people"] = top(top_people, "name")
+    items = Counter(d["item"] for d in arts if d.get("item"))
+    if items:  # the items that are not news, by kind
+        summary["not_news"] = dict(sorted(items.items()))
+    return summary

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from itertools import repeat
 from pathlib import Path
@@ -30,9 +31,12 @@ from ._perf import gc_paused, process_map
 from .cache import RecordCache, file_stat
 from .fields import article_row
 from .frontmatter import FrontMatterError, read_front_matter
+from .normalize import clean_label, host_of, registrable_domain
 from .records import (
     Corpus,
     FileResult,
+    Problem,
+    Provider,
     ResultRow,
     SourceFile,
     encode_row,
@@ -40,28 +44,100 @@ from .records import (
     result_from_row,
 )
 
-__all__ = ["load_corpus", "read_article", "parse_article", "find_files", "same_records",
+__all__ = ["NoArticleFiles", "default_provider", "load_corpus", "read_article",
+           "parse_article", "find_files", "scan_files", "same_records", "normalize_extensions",
            "ARTICLE_SUFFIXES", "MAX_FILE_BYTES"]
 
-ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
+#: The file name endings read by default: Markdown (``.mdx`` too: MDX is
+#: Markdown with JSX, and its front matter is the same) and plain text.
+ARTICLE_SUFFIXES = (".md", ".markdown", ".mdx", ".txt")
 #: Files larger than this are refused unread (far beyond any real article file).
 MAX_FILE_BYTES = 8 * 1024 * 1024
 
 
+def default_provider(name: str | None, domain: str | None) -> Provider | None:
+    """The publisher of a folder from one site, from a name and a domain
+    (``kg build --provider NAME --provider-domain D``); ``None`` if neither
+    is given.  Raises :class:`ValueError` for a domain that is not one.
+
+    >>> default_provider("BBC News", "https://www.bbc.co.uk/news")
+    Provider(domain='bbc.co.uk', name='BBC News')
+    """
+    if name is None and domain is None:
+        return None
+    if not domain:
+        raise ValueError("--provider needs --provider-domain (the publisher's web domain)")
+    found = registrable_domain(host_of(domain) if "://" in domain else domain)
+    if found is None:
+        raise ValueError(f"--provider-domain {domain!r} is not a registrable domain name")
+    return Provider(found, clean_label(name) if name else None)
+
+
 # -- files --------------------------------------------------------------------
-def find_files(paths: Iterable[str | os.PathLike]) -> list[tuple[str, str]]:
+class NoArticleFiles(ValueError):
+    """No file to read under the paths given (``kg build`` of an empty or
+    wrong folder): names the paths, the extensions looked for and how many
+    other files were seen.
+
+    >>> print(NoArticleFiles(["empty"], (".md",), 2))
+    no article files in empty: looked for names ending in .md, saw 2 other files
+    """
+
+    def __init__(self, paths: Sequence[str | os.PathLike], extensions: Sequence[str],
+                 seen: int) -> None:
+        self.paths, self.extensions, self.seen = [os.fspath(p) for p in paths], extensions, seen
+        super().__init__(
+            f"no article files in {', '.join(self.paths)}: looked for names ending in "
+            f"{', '.join(extensions)}, saw {seen:,} other file{'s' * (seen != 1)}")
+
+
+def normalize_extensions(extensions: Iterable[str] | None) -> tuple[str, ...]:
+    """File name endings as :func:`find_files` takes them: lower case, with
+    their dot, sorted, without duplicates (``None``: :data:`ARTICLE_SUFFIXES`).
+
+    >>> normalize_extensions(["MD", ".mdx", "md"])
+    ('.md', '.mdx')
+    """
+    if extensions is None:
+        return ARTICLE_SUFFIXES
+    out = sorted({"." + e.strip().lower().lstrip(".") for e in extensions if e.strip(". ")})
+    if not out:
+        raise ValueError("no file name extensions given")
+    return tuple(out)
+
+
+def find_files(paths: Iterable[str | os.PathLike],
+               extensions: Iterable[str] | None = None) -> list[tuple[str, str]]:
     """Article files under the given files/folders, as (path, display name).
 
     The display name is the path relative to the folder given, prefixed with
     that folder's name (``real/2020-05-06-x.md``): stable across machines, it
     names the file in problems, in provenance and in the RDF graph names.
-    Hidden files and folders are skipped.  Sorted by name, without
-    duplicates; a path that does not exist raises :class:`FileNotFoundError`.
+    Only names ending in one of ``extensions`` (default
+    :data:`ARTICLE_SUFFIXES`, any case) are taken; hidden files and folders
+    are skipped.  Sorted by name, without duplicates; a path that does not
+    exist raises :class:`FileNotFoundError`.  :func:`scan_files` also counts
+    what was skipped.
 
     >>> find_files(["seeds"])
     [('seeds/000_e8d8b023fb041968.txt', 'seeds/000_e8d8b023fb041968.txt')]
     """
+    return scan_files(paths, extensions)[0]
+
+
+def scan_files(paths: Iterable[str | os.PathLike], extensions: Iterable[str] | None = None,
+               ) -> tuple[list[tuple[str, str]], dict[str, int]]:
+    """:func:`find_files`, and the files it skipped counted by reason:
+    ``"hidden"`` (a hidden file, or a file in a hidden folder) or the
+    extension that is not read (``".tsv"``; ``"(none)"`` for a name without
+    one), sorted by reason.
+
+    >>> scan_files(["seeds"], ["md"])
+    ([], {'.txt': 1})
+    """
+    suffixes = normalize_extensions(extensions)
     found: dict[str, str] = {}
+    skipped: Counter[str] = Counter()
     for p in paths:
         root = Path(p)
         if root.is_file():
@@ -72,14 +148,20 @@ def find_files(paths: Iterable[str | os.PathLike]) -> list[tuple[str, str]]:
         base = root.resolve().name
         join = os.path.join  # plain strings: pathlib objects cost much more per file
         for dirpath, dirnames, filenames in os.walk(root):
+            hidden = [d for d in dirnames if d.startswith(".")]
+            for d in hidden:
+                skipped["hidden"] += sum(len(f) for _, _, f in os.walk(join(dirpath, d)))
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             rel_dir = os.path.relpath(dirpath, root)
             prefix = (f"{base}/" if rel_dir == "." else f"{base}/{rel_dir}/").replace(os.sep, "/")
             for name in filenames:
-                if name.startswith(".") or not name.lower().endswith(ARTICLE_SUFFIXES):
-                    continue
-                found.setdefault(prefix + name, join(dirpath, name))
-    return [(found[name], name) for name in sorted(found)]
+                if name.startswith("."):
+                    skipped["hidden"] += 1
+                elif not name.lower().endswith(suffixes):
+                    skipped[os.path.splitext(name)[1].lower() or "(none)"] += 1
+                else:
+                    found.setdefault(prefix + name, join(dirpath, name))
+    return [(found[name], name) for name in sorted(found)], dict(sorted(skipped.items()))
 
 
 def read_article(path: str | os.PathLike, name: str | None = None, *,
@@ -225,8 +307,18 @@ def _read_chunk(chunk: list[tuple[str, str]], max_bytes: int, encode: bool,
 
 def load_corpus(*paths: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES,
                 workers: int | None = None, cache: RecordCache | None = None,
-                progress: Callable[[int, int], None] | None = None) -> Corpus:
-    """Read every article file (``.md``, ``.markdown``, ``.txt``) under the paths.
+                progress: Callable[[int, int], None] | None = None,
+                extensions: Iterable[str] | None = None,
+                provider: Provider | None = None) -> Corpus:
+    """Read every article file (``.md``, ``.markdown``, ``.mdx``, ``.txt``, or
+    the names ending in ``extensions``) under the paths.
+
+    The corpus counts the files skipped unread by reason (``skipped``, see
+    :func:`scan_files`).  A front-matter key that is neither read nor on the
+    ignore list (:data:`kg.fields.KNOWN_KEYS`) is one ``unknown-key``
+    problem, at the first file that has it, saying in how many files it
+    was found.  ``provider`` is the publisher of the articles that name none
+    (a folder from one site).
 
     Large corpora are read by ``workers`` processes (default: one per core);
     the result is the same whatever the number.  With a
@@ -240,7 +332,7 @@ def load_corpus(*paths: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES,
     """
     if not paths:
         raise TypeError("load_corpus() needs at least one path")
-    files = find_files(paths)
+    files, skipped = scan_files(paths, extensions)
     total = len(files)
     results: list[Any] = [None] * total  # (file, article, problems) in file order
     shared: dict = {}  # one Provider / Image object per distinct value
@@ -262,17 +354,45 @@ def load_corpus(*paths: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES,
         elif cache is not None:
             cache.misses += total  # nothing to look up
         _parse_files(files, todo, results, shared, max_bytes, workers, cache, report)
-        corpus = Corpus()
+        corpus = Corpus(skipped=skipped)
         add_file, add_article, add_problems = (corpus.files.append, corpus.articles.append,
                                                corpus.problems.extend)
         for file, article, problems in results:
             add_file(file)
             if article is not None:
+                if article.provider is None and provider is not None:
+                    article.provider = provider
                 add_article(article)
             if problems:
                 add_problems(problems)
+        corpus.unknown_keys = _count_unknown_keys(corpus.problems)
     report(total, total)
     return corpus
+
+
+def _count_unknown_keys(problems: list[Problem]) -> dict[str, tuple[int, str]]:
+    """One ``unknown-key`` problem per key, at its first file, with the number
+    of files (in place); answers {key: (files, first file)}."""
+    first: dict[str | None, int] = {}
+    counts: Counter[str | None] = Counter()
+    keep: list[Problem] = []
+    for p in problems:
+        if p.reason != "unknown-key":
+            keep.append(p)
+            continue
+        counts[p.field] += 1
+        if p.field not in first:
+            first[p.field] = len(keep)
+            keep.append(p)
+    if not counts:
+        return {}
+    for key, i in first.items():
+        p = keep[i]
+        n = counts[key]
+        keep[i] = Problem(p.path, p.reason, f"{p.message} (in {n:,} file{'s' * (n != 1)}; "
+                          "this is the first)", p.severity, p.field, p.line)
+    problems[:] = keep
+    return {str(k): (counts[k], keep[i].path) for k, i in sorted(first.items(), key=str)}
 
 
 def _parse_files(files: list[tuple[str, str]], todo: range | list[int], results: list,

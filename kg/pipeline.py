@@ -47,8 +47,14 @@ from .exports import (
     write_manifest,
     write_problems,
 )
-from .ingest import find_files, load_corpus, same_records
-from .records import Problem, SourceFile
+from .ingest import (
+    NoArticleFiles,
+    load_corpus,
+    normalize_extensions,
+    same_records,
+    scan_files,
+)
+from .records import Problem, Provider, SourceFile
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -224,7 +230,9 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
           progress: Callable[[str, int, int], None] | None = None,
           story_threshold: float | None = None, story_window_days: float | None = None,
           stories_file: str | os.PathLike | None = None,
-          providers: str | os.PathLike | None = None) -> BuildResult:
+          providers: str | os.PathLike | None = None,
+          extensions: Iterable[str] | None = None,
+          provider: Provider | None = None, only_news: bool = False) -> BuildResult:
     """Run the whole pipeline on article folders and write the export folder.
 
     files -> records (with the record cache of ``out/.cache`` unless
@@ -253,6 +261,18 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     curation of ``stories_file`` (default: a ``stories.yaml`` in an input
     folder) is applied to the stories (:mod:`kg.curation`), and a bad one
     raises :class:`kg.curation.CurationError` before anything is written.
+
+    Files whose names end in ``extensions`` are read (default:
+    :data:`kg.ingest.ARTICLE_SUFFIXES`); when none is found,
+    :class:`~kg.ingest.NoArticleFiles` is raised and nothing is written.
+    ``provider`` publishes the articles that name none (see
+    :func:`kg.ingest.load_corpus`).  Items that are not news (videos,
+    courses, pages, code samples, undated works: :attr:`kg.records.Article.item`)
+    are typed as such and counted in ``summary["not_news"]``; ``only_news``
+    leaves them out (counted in ``summary["files"]["left_out"]``).
+    ``summary["files"]`` counts the files read, the articles, the files
+    skipped (read, but without a usable article; by reason in ``skipped_by``)
+    and the files not read (by extension, or ``hidden``, in ``not_read``).
 
     ``progress(stage, done, total)`` is called as the build goes: with the
     files checked against the last build (``"checking for changes"``), the
@@ -298,9 +318,15 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         clock = now
 
     report = progress or (lambda stage, done, total: None)
+    suffixes = normalize_extensions(extensions)
+    found, not_read = scan_files(paths, suffixes)
+    if not found:
+        raise NoArticleFiles(paths, suffixes, sum(not_read.values()))
+    # the options the stamp covers
+    rdf_key = f"{rdf} ext={','.join(suffixes)} provider={provider} only_news={only_news}"
     record_cache = RecordCache(out / CACHE) if cache else None
     if record_cache is not None and paths:
-        done = _up_to_date(out, find_files(paths), record_cache, rdf, report, options)
+        done = _up_to_date(out, found, record_cache, rdf_key + options, report)
         if done is not None:
             lap("check")
             return BuildResult(done["files"], read_problems(out), out, done["outputs"],
@@ -311,8 +337,11 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     from .graph import build_graph, graph_summary  # not needed when up to date
     from .stories import DEFAULT_THRESHOLD, DEFAULT_WINDOW, add_stories
 
-    corpus = load_corpus(*paths, cache=record_cache,
+    corpus = load_corpus(*paths, cache=record_cache, extensions=suffixes, provider=provider,
                          progress=lambda done, total: report("reading files", done, total))
+    left_out = Counter(a.item for a in corpus.articles if a.item) if only_news else None
+    if left_out:
+        corpus.articles = [a for a in corpus.articles if not a.item]
     lap("parse")
     # The record cache is saved beside the graph's construction and then let
     # go, so that its lines are not held until the exports' peak.  Its rows
@@ -325,7 +354,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         graph = build_graph(corpus)
         if rules is not None:
             graph.graph["problems"] += apply_providers(graph, rules)
-        files, problems = corpus.files, corpus.problems
+        files, problems, unknown_keys = corpus.files, corpus.problems, corpus.unknown_keys
         del corpus  # the graph holds what the exports need
         lap("graph")
         report("finding stories", 0, 0)
@@ -341,7 +370,16 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     summary = graph_summary(graph)
     summary["files"] = {"read": len(files), "articles": sum(f.ok for f in files),
                         "skipped": sum(not f.ok for f in files)}
+    skipped_by = Counter(p.reason for p in problems if p.severity == "error")
+    if skipped_by:
+        summary["files"]["skipped_by"] = dict(sorted(skipped_by.items()))
+    if not_read:
+        summary["files"]["not_read"] = not_read
+    if left_out:
+        summary["files"]["left_out"] = dict(sorted(left_out.items()))
     summary["problems"] = dict(sorted(Counter(p.reason for p in problems).items()))
+    if unknown_keys:  # key -> [files, first file]
+        summary["unknown_keys"] = {k: list(v) for k, v in unknown_keys.items()}
     # Written while the store loads, or in parallel with the N-Quads when
     # the store is updated in place (see export_rdf).
     others: list[tuple[Callable, tuple]] = [
@@ -364,32 +402,33 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
                     files, out / MANIFEST)
     outputs = [out / GRAPH_JSON, out / GRAPHML, out / PROBLEMS, out / MANIFEST] + outputs
     if cache:
-        _write_stamp(out, files, outputs, summary, rdf, options)
+        _write_stamp(out, files, outputs, summary, rdf_key + options)
     lap("manifest")
     return BuildResult(files, problems, out, outputs, summary, timings, _graph=graph)
 
 
-def _input_stamp(hashes: Iterable[tuple[str, str]], rdf: bool, options: str = "") -> str:
+def _input_stamp(hashes: Iterable[tuple[str, str]], rdf: str) -> str:
     """What a build is made from: the code, the options, the files' names and contents."""
-    h = hashlib.sha256(f"{build_fingerprint()} rdf={rdf}{options}\n".encode())
+    h = hashlib.sha256(f"{build_fingerprint()} rdf={rdf}\n".encode())
     for name, sha256 in hashes:
         h.update(f"{name}\0{sha256}\n".encode())
     return h.hexdigest()
 
 
-def _output_files(out: Path, outputs: list[Path], rdf: bool) -> list[Path]:
+def _output_files(out: Path, outputs: list[Path], rdf: str) -> list[Path]:
     from .store import STORE_DIR, state_path
 
     files = [p for p in outputs if p.is_file()]
     # CURRENT changes when the store is opened for writing (read-only is fine)
-    return files + [out / STORE_DIR / "CURRENT", state_path(out / STORE_DIR)] if rdf else files
+    with_rdf = rdf.startswith("True")
+    return files + [out / STORE_DIR / "CURRENT", state_path(out / STORE_DIR)] if with_rdf else files
 
 
 def _write_stamp(out: Path, files: list[SourceFile], outputs: list[Path], summary: dict,
-                 rdf: bool, options: str = "") -> None:
+                 rdf: str) -> None:
     if not all(f.sha256 for f in files):
         return  # an unreadable file: read it again next time
-    stamp = {"stamp": _input_stamp(((f.path, f.sha256) for f in files), rdf, options),
+    stamp = {"stamp": _input_stamp(((f.path, f.sha256) for f in files), rdf),
              "outputs": {p.relative_to(out).as_posix(): [(st := p.stat()).st_size, st.st_mtime_ns]
                          for p in _output_files(out, outputs, rdf)},
              "paths": [p.relative_to(out).as_posix() for p in outputs],
@@ -398,8 +437,8 @@ def _write_stamp(out: Path, files: list[SourceFile], outputs: list[Path], summar
         f.write(orjson.dumps(stamp))
 
 
-def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf: bool,
-                report: Callable[[str, int, int], None], options: str = "") -> dict | None:
+def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf: str,
+                report: Callable[[str, int, int], None]) -> dict | None:
     """The last build's files, outputs and summary if it was made from
     exactly these files (and code and options) and its outputs are as it left
     them (same sizes and modification times); else ``None``.
@@ -429,8 +468,8 @@ def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf
         report("checking for changes", len(found), len(found))
         files = [SourceFile(**f) for f in manifest["files"]]
         changed: list[int] = []
-        if _input_stamp(hashes, rdf, options) != stamp["stamp"]:
-            if (_input_stamp(((f.path, f.sha256) for f in files), rdf, options) != stamp["stamp"]
+        if _input_stamp(hashes, rdf) != stamp["stamp"]:
+            if (_input_stamp(((f.path, f.sha256) for f in files), rdf) != stamp["stamp"]
                     or [f.path for f in files] != [name for name, _ in hashes]):
                 return None  # other code or options, or files added or removed
             changed = [i for i, (f, (_, sha256)) in enumerate(zip(files, hashes))
@@ -441,7 +480,7 @@ def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf
         outputs = [out / p for p in stamp["paths"]]
         if changed:
             write_manifest(manifest["summary"], files, out / MANIFEST)
-            _write_stamp(out, files, outputs, stamp["summary"], rdf, options)
+            _write_stamp(out, files, outputs, stamp["summary"], rdf)
         return {"files": files, "summary": summary, "outputs": outputs,
                 "same_records": [files[i].path for i in changed]}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

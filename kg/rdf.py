@@ -38,11 +38,13 @@ import orjson
 
 from ._perf import gc_paused
 from ._util import ONTOLOGY_DIR, atomic_writer
+from .normalize import topic_key
 from .terms import (
     CLASS_TERMS,
     CLASSES,
     EDGE_PROPERTIES,
     EDGE_RELATIONS,
+    ITEMS,
     KINDS,
     LIST_ATTRS,
     PROPERTIES,
@@ -534,6 +536,8 @@ def from_rdf(data: Dataset | str | os.PathLike[str]) -> nx.MultiDiGraph:
         if p == RDF_TYPE:
             if o in KINDS:
                 kinds[s] = KINDS[o]
+                if o in ITEMS:
+                    attrs[s]["item"] = ITEMS[o]
                 if g is not None and g.startswith(SOURCE):
                     node_graphs[s].add(source_path(g))
         elif p in EDGE_RELATIONS and o_is_iri:
@@ -560,8 +564,10 @@ def from_rdf(data: Dataset | str | os.PathLike[str]) -> nx.MultiDiGraph:
             d["alt_titles"] = sorted(ls.get("alt_titles", ()))
             d.setdefault("reference_only", False)
             d["files"] = [] if d["reference_only"] else sorted(ls.get("files", ()))
-        elif kind == "provider":
+        elif kind in ("provider", "person"):
             d["alt_names"] = sorted(ls.get("alt_names", ()))
+            if kind == "person":
+                d["key"] = topic_key(d.get("name", ""))
         elif kind == "topic":
             d["alt_labels"] = sorted(ls.get("alt_labels", ()))
         if node_graphs.get(s):

@@ -78,6 +78,11 @@ class Article:
     the article was seen (web, AMP, AMP cache, original), used to match
     ``related`` entries to files.  ``source`` is the file the record came
     from; ``related`` holds the entries of that file's ``related`` list.
+    ``modified`` is the date of the last change (``lastmod``, ``updated``),
+    ``authors`` the names of its people (``author``, ``authors``, ``byline``).
+    ``item`` is ``None`` for news, else what else it is: ``"video"``,
+    ``"course"``, ``"page"``, ``"code"`` (from its ``type`` or ``layout``) or
+    ``"work"`` (no date and no provider to tell it is news).
     """
 
     source: str
@@ -96,6 +101,9 @@ class Article:
     tags: tuple[str, ...] = ()
     images: tuple[Image, ...] = ()
     related: tuple[Article, ...] = ()
+    modified: datetime | None = None
+    authors: tuple[str, ...] = ()
+    item: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -110,11 +118,19 @@ class SourceFile:
 
 @dataclass(slots=True)
 class Corpus:
-    """Everything read from a set of input folders."""
+    """Everything read from a set of input folders.
+
+    ``skipped`` counts the files left unread, by reason: ``"hidden"`` or the
+    extension not read (``".tsv"``).  ``unknown_keys`` counts the files of
+    each front-matter key that is neither read nor deliberately ignored, with
+    the first file that has it: ``{key: (files, path)}``.
+    """
 
     articles: list[Article] = field(default_factory=list)
     files: list[SourceFile] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    unknown_keys: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return (f"Corpus({len(self.articles)} articles from {len(self.files)} files, "
@@ -186,21 +202,29 @@ def article_from_row(source: str, row: Sequence, shared: dict) -> Article:
     """The :class:`Article` of a compact row (how parsed files travel between
     processes and sit in the record cache).
 
-    The row holds the article's fields after ``source``, in order, with the
+    The row holds the article's fields after ``source``, in order (a
+    ``related`` entry's row stops at ``related``), with the
     provider as ``(domain, name)``, images as ``(url, width, height)``, related
     articles as rows, and the date as a datetime or its ISO text; lists may
     stand for tuples (as JSON gives them).  ``shared`` maps those provider and
     image tuples to the records already made, so equal ones are one object.
 
     >>> a = article_from_row("x.md", ("T", None, [], None, "2021-12-15T12:20:00+00:00", None,
-    ...     None, None, None, None, ["example.org", "Example"], ["AI"], [], [], []), {})
+    ...     None, None, None, None, ["example.org", "Example"], ["AI"], [], [], [], None, [], None), {})
     >>> a.published.isoformat(), a.provider, a.topics
     ('2021-12-15T12:20:00+00:00', Provider(domain='example.org', name='Example'), ('AI',))
     """
-    (title, url, urls, excerpt, published, type_, category, quality, heat, locale,
-     provider, topics, tags, images, related) = row
+    if len(row) == 15:  # a related entry's row
+        (title, url, urls, excerpt, published, type_, category, quality, heat, locale,
+         provider, topics, tags, images, related) = row
+        modified = authors = item = None
+    else:
+        (title, url, urls, excerpt, published, type_, category, quality, heat, locale,
+         provider, topics, tags, images, related, modified, authors, item) = row
     if published.__class__ is str:
         published = _fromisoformat(published)
+    if modified.__class__ is str:
+        modified = _fromisoformat(modified)
     if provider is not None:
         key = tuple(provider)  # (domain, name)
         provider = shared.get(key)
@@ -219,7 +243,7 @@ def article_from_row(source: str, row: Sequence, shared: dict) -> Article:
                    quality, heat, locale, provider, tuple(topics) if topics else (),
                    tuple(tags) if tags else (), images or (),
                    tuple([article_from_row(source, r, shared) for r in related])
-                   if related else ())
+                   if related else (), modified, tuple(authors) if authors else (), item)
 
 
 _fromisoformat = datetime.fromisoformat

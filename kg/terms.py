@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 from .vocab import DCTERMS, NKG, PROV, RDF_TYPE, RDFS, SCHEMA, SKOS, TOPIC_SCHEME, source_iri
 
-__all__ = ["PROPERTIES", "EDGE_PROPERTIES", "CLASSES", "SOURCE_FILE_CLASS", "CLASS_TERMS",
+__all__ = ["PROPERTIES", "EDGE_PROPERTIES", "CLASSES", "ITEM_CLASSES", "ITEMS", "SOURCE_FILE_CLASS", "CLASS_TERMS",
            "Statement", "describe", "source_statements", "SCHEME_STATEMENTS", "KINDS",
            "EDGE_RELATIONS", "LIST_ATTRS", "SCALAR_ATTRS"]
 
@@ -35,6 +35,7 @@ PROPERTIES: dict[str, str] = {
     "alternativeHeadline": SCHEMA + "alternativeHeadline",
     "description": SCHEMA + "description",
     "datePublished": SCHEMA + "datePublished",
+    "dateModified": SCHEMA + "dateModified",
     "url": SCHEMA + "url",
     "alternateUrl": NKG + "alternateUrl",
     "articleSection": SCHEMA + "articleSection",
@@ -68,18 +69,26 @@ PROPERTIES: dict[str, str] = {
     "relatedArticle": NKG + "relatedArticle",
     "image": SCHEMA + "image",
     "inStory": NKG + "inStory",
+    "author": SCHEMA + "author",
 }
 #: Graph relation (edge key) -> property.
 EDGE_PROPERTIES = {"publishedBy": "publisher", "about": "about", "related": "relatedArticle",
-                   "image": "image", "inStory": "inStory"}
+                   "image": "image", "inStory": "inStory", "author": "author"}
 #: Node kind -> class.
 CLASSES = {"article": SCHEMA + "NewsArticle", "provider": SCHEMA + "NewsMediaOrganization",
-           "topic": SKOS + "Concept", "image": SCHEMA + "ImageObject", "story": NKG + "Story"}
+           "topic": SKOS + "Concept", "image": SCHEMA + "ImageObject", "story": NKG + "Story",
+           "person": SCHEMA + "Person"}
+#: The class of an article node whose ``item`` says it is not news.
+ITEM_CLASSES = {"video": SCHEMA + "VideoObject", "course": SCHEMA + "Course",
+                "page": SCHEMA + "WebPage", "code": SCHEMA + "SoftwareSourceCode",
+                "work": SCHEMA + "CreativeWork"}
 SOURCE_FILE_CLASS = NKG + "SourceFile"
 #: Class -> its short term in Turtle and JSON-LD (``ontology/context.jsonld``).
 CLASS_TERMS = {CLASSES["article"]: "NewsArticle", CLASSES["provider"]: "NewsMediaOrganization",
                CLASSES["topic"]: "Concept", CLASSES["image"]: "ImageObject",
-               CLASSES["story"]: "Story", SOURCE_FILE_CLASS: "SourceFile",
+               CLASSES["story"]: "Story", CLASSES["person"]: "Person",
+               **{c: c[len(SCHEMA):] for c in ITEM_CLASSES.values()},
+               SOURCE_FILE_CLASS: "SourceFile",
                SKOS + "ConceptScheme": "ConceptScheme"}
 
 _LANG = re.compile(r"[a-z]{2,3}(-[a-z0-9]{1,8})*\Z")
@@ -114,7 +123,8 @@ Statement = tuple[str, str, str]  # (property, lexical form or IRI, datatype)
 def describe(nid: str, d: dict) -> list[Statement]:
     """The statements about node ``nid`` with attributes ``d`` (without its edges)."""
     kind = d["kind"]
-    st: list[Statement] = [("type", CLASSES[kind], "@id")]
+    item = d.get("item") if kind == "article" else None
+    st: list[Statement] = [("type", ITEM_CLASSES[item] if item else CLASSES[kind], "@id")]
     add = st.append
     if kind == "article":
         tag = _lang(d.get("locale"))
@@ -126,6 +136,8 @@ def describe(nid: str, d: dict) -> list[Statement]:
             add(("description", d["excerpt"], text_type))
         if isinstance(d.get("published"), datetime):
             add(("datePublished", _datetime(d["published"]), "dateTime"))
+        if isinstance(d.get("modified"), datetime):
+            add(("dateModified", _datetime(d["modified"]), "dateTime"))
         url = d.get("url")
         if url:
             add(("url", url, "anyURI"))
@@ -153,6 +165,10 @@ def describe(nid: str, d: dict) -> list[Statement]:
         for n in d.get("alt_names", ()):
             add(("alternateName", n, ""))
         add(("domain", d["domain"], ""))
+    elif kind == "person":
+        add(("name", d.get("name") or d["key"], ""))
+        for n in d.get("alt_names", ()):
+            add(("alternateName", n, ""))
     elif kind == "topic":
         add(("prefLabel", d["label"], ""))
         for n in d.get("alt_labels", ()):
@@ -194,7 +210,9 @@ SCHEME_STATEMENTS: list[Statement] = [
 
 # -- and back: what a class or property gives back in the graph --
 #: Class -> node kind.
-KINDS = {v: k for k, v in CLASSES.items()}
+KINDS = {v: k for k, v in CLASSES.items()} | {c: "article" for c in ITEM_CLASSES.values()}
+#: Class -> the ``item`` of an article that is not news.
+ITEMS = {c: item for item, c in ITEM_CLASSES.items()}
 #: Property -> graph relation (edge key).
 EDGE_RELATIONS = {PROPERTIES[p]: rel for rel, p in EDGE_PROPERTIES.items()}
 #: Property -> list attribute (one value per statement).
@@ -207,6 +225,7 @@ LIST_ATTRS = {
 SCALAR_ATTRS: dict[str, tuple[str, Callable[[str], object]]] = {
     PROPERTIES["headline"]: ("title", str), PROPERTIES["description"]: ("excerpt", str),
     PROPERTIES["datePublished"]: ("published", datetime.fromisoformat),
+    PROPERTIES["dateModified"]: ("modified", datetime.fromisoformat),
     PROPERTIES["url"]: ("url", str), PROPERTIES["articleSection"]: ("category", str),
     PROPERTIES["contentType"]: ("type", str), PROPERTIES["quality"]: ("quality", int),
     PROPERTIES["heat"]: ("heat", int), PROPERTIES["inLanguage"]: ("locale", str),

@@ -65,13 +65,14 @@ KIND_STYLE = {
     "topic": {"shape": "diamond", "color": "#8d6e63"},
     "story": {"shape": "star", "color": "#fbc02d"},
     "image": {"shape": "triangle", "color": "#bdbdbd"},
+    "person": {"shape": "hexagon", "color": "#00897b"},
 }
 #: Colours of the first clusters (then grey): distinguishable, colour-blind aware.
 CLUSTER_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
                    "#e377c2", "#8c564b", "#bcbd22", "#393b79", "#637939", "#843c39"]
 # Preferred edge lengths: article-article links short, hub-ish links long, so
 # sub-stories sit apart even when they share a provider or a topic.
-_EDGE_LENGTH = {"related": 90, "inStory": 60, "publishedBy": 220, "about": 260}
+_EDGE_LENGTH = {"related": 90, "inStory": 60, "publishedBy": 220, "about": 260, "author": 200}
 
 
 class ViewError(ValueError):
@@ -262,17 +263,17 @@ def _most_central(graph: nx.MultiDiGraph, arts: list[str], matched: set[str], bu
 
 def _with_context(graph: nx.MultiDiGraph, arts: list[str], hub_share: float,
                   max_nodes: int) -> tuple[list[str], dict[str, int]]:
-    """Articles plus their providers, topics and stories; hubs become facets."""
+    """Articles plus their providers, topics, people and stories; hubs become facets."""
     counts: Counter = Counter()
     for a in arts:
         counts.update({v for _, v, k in graph.out_edges(a, keys=True)
-                       if k in ("about", "publishedBy", "inStory")})
+                       if k in ("about", "publishedBy", "inStory", "author")})
     n = len(arts)
     facets = {}
     context = []
     for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         kind = graph.nodes[v]["kind"]
-        if kind in ("topic", "provider") and n >= 4 and c > hub_share * n:
+        if kind in ("topic", "provider", "person") and n >= 4 and c > hub_share * n:
             facets[v] = c
         else:
             context.append(v)

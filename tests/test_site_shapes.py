@@ -1,0 +1,201 @@
+"""Small folders in the shapes researchers have (a Jekyll blog, a Hugo site
+with TOML, an Eleventy site, MDX, JSON front matter, a docs repository),
+built end to end and counted: graph, RDF, store, SHACL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import kg
+from kg.graph import nodes_of_kind
+from kg.shacl import validate
+
+SITE = {
+    # Jekyll: YAML, date with offset, author, space-separated categories, tags
+    "jekyll/_posts/2021-12-01-launch.md": """---
+layout: post
+title: "We launched"
+date: 2021-12-01 09:00:00 +0100
+author: Jane Doe
+categories: news product
+tags: [launch]
+---
+Text.
+""",
+    "jekyll/_posts/2021-12-08-update.markdown": """---
+layout: post
+title: "Weekly update"
+date: 2021-12-08
+authors: [Jane Doe, Sam Roe]
+categories: [news]
+mood: busy
+---
+""",
+    "jekyll/_posts/2021-12-15-update.markdown": """---
+layout: post
+title: "Weekly update"
+date: 2021-12-15
+author: { name: Sam Roe }
+tags: news
+---
+""",
+    # Hugo: TOML
+    "hugo/content/posts/first.md": """+++
+title = "Hugo first"
+date = 2021-11-02T10:00:00Z
+lastmod = 2021-11-03T10:00:00Z
+authors = ["Ann Lee"]
+tags = ["go"]
+categories = ["Engineering"]
+url = "https://hugo.example.org/first/"
++++
+""",
+    # Eleventy: YAML with string tags and a byline
+    "eleventy/notes/one.md": """---
+title: Eleventy one
+date: 2021-10-10
+tags: notes
+byline: Kim Park
+---
+""",
+    # MDX
+    "mdx/docs/intro.mdx": """---
+title: Intro to MDX
+date: 2021-09-09
+author: Ann Lee
+keywords: [mdx, react]
+---
+import X from './x'
+
+<X />
+""",
+    # JSON front matter
+    "json/post.md": """{
+  "title": "JSON post",
+  "date": "2021-08-08T08:00:00Z",
+  "author": "Bo Chen",
+  "tags": ["json"]
+}
+Body.
+""",
+    # a docs repository: pages, with a README and assets that are not read
+    "docs/guide/install.md": "---\ntitle: Install\ndate: 2021-07-07\ntags: [setup]\n---\n",
+    "docs/guide/image.png": "",
+    "docs/Makefile": "all:\n",
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("shapes") / "sites"
+    for name, text in SITE.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    out = root.parent / "out"
+    return kg.build(root, out=out)
+
+
+def test_every_article_with_date_authors_and_topics(built):
+    g = built.graph
+    arts = {g.nodes[n]["files"][0].split("/", 2)[2]: n for n in nodes_of_kind(g, "article")}
+    assert len(arts) == 8  # both "Weekly update" posts stayed two articles
+
+    def facts(name):
+        n = arts[name]
+        people = sorted(g.nodes[v]["name"] for _, v, k in g.out_edges(n, keys=True) if k == "author")
+        topics = sorted(g.nodes[v]["label"] for _, v, k in g.out_edges(n, keys=True) if k == "about")
+        return g.nodes[n]["published"].date().isoformat(), people, topics
+
+    assert facts("_posts/2021-12-01-launch.md") == ("2021-12-01", ["Jane Doe"],
+                                                    ["launch", "news", "product"])
+    assert facts("_posts/2021-12-08-update.markdown") == ("2021-12-08", ["Jane Doe", "Sam Roe"],
+                                                          ["news"])
+    assert facts("_posts/2021-12-15-update.markdown") == ("2021-12-15", ["Sam Roe"], ["news"])
+    assert facts("content/posts/first.md") == ("2021-11-02", ["Ann Lee"], ["Engineering", "go"])
+    assert facts("notes/one.md") == ("2021-10-10", ["Kim Park"], ["notes"])
+    assert facts("docs/intro.mdx") == ("2021-09-09", ["Ann Lee"], ["mdx", "react"])
+    assert facts("post.md") == ("2021-08-08", ["Bo Chen"], ["json"])
+    assert facts("guide/install.md") == ("2021-07-07", [], ["setup"])
+    assert g.nodes[arts["content/posts/first.md"]]["modified"].isoformat() == \
+        "2021-11-03T10:00:00+00:00"
+
+
+def test_summary_counts_people_skips_and_unknown_keys(built):
+    s = built.summary
+    assert s["nodes"]["person"] == 5 and s["edges"]["author"] == 8
+    assert s["files"] == {"read": 8, "articles": 8, "skipped": 0,
+                          "not_read": {"(none)": 1, ".png": 1}}
+    assert s["unknown_keys"] == {"mood": [1, "sites/jekyll/_posts/2021-12-08-update.markdown"]}
+    assert s["problems"] == {"possible-duplicate": 1, "unknown-key": 1}
+    assert s["top_people"][:2] == [["Ann Lee", 2], ["Jane Doe", 2]]
+
+
+def test_rdf_and_store_hold_the_people(built):
+    graph = kg.open(built.out)
+    rows = graph.query("""
+        SELECT ?name (COUNT(?a) AS ?n) WHERE { ?a a schema:NewsArticle ; schema:author ?p .
+                                              ?p a schema:Person ; schema:name ?name }
+        GROUP BY ?name ORDER BY ?name""").rows
+    assert rows == [("Ann Lee", 2), ("Bo Chen", 1), ("Jane Doe", 2), ("Kim Park", 1),
+                    ("Sam Roe", 2)]
+    n = graph.query("SELECT (COUNT(?a) AS ?n) WHERE { ?a a schema:NewsArticle ; "
+                    "schema:datePublished ?d }").rows
+    assert n == [(8,)]
+    modified = graph.query("SELECT ?d WHERE { ?a schema:dateModified ?d }").rows
+    assert [d.isoformat() for (d,) in modified] == ["2021-11-03T10:00:00+00:00"]
+
+
+def test_export_conforms_to_the_shapes(built):
+    report = validate(Path(built.out))
+    assert report.conforms, [str(r) for r in report.results[:5]]
+
+
+def test_rdf_reads_back_to_the_same_people(built):
+    from kg.rdf import from_rdf
+
+    back = from_rdf(Path(built.out) / "newskg.nq")
+    people = {n: d for n, d in back.nodes(data=True) if d["kind"] == "person"}
+    original = {n: d for n, d in built.graph.nodes(data=True) if d["kind"] == "person"}
+    assert {n: (d["name"], d["key"]) for n, d in people.items()} == \
+        {n: (d["name"], d["key"]) for n, d in original.items()}
+
+
+DOCS = {
+    "news/2021-12-01-launch.md": "---\ntitle: Launch\ndate: 2021-12-01\ntype: article\n---\n",
+    "news/2021-12-02-talk.md": "---\ntitle: The talk\ndate: 2021-12-02\ntype: video\n---\n",
+    "docs/install.md": "---\ntitle: Install\nlayout: docs\ndate: 2021-07-07\n---\n",
+    "docs/course/one.md": "---\ntitle: Lesson one\nlayout: lesson\n---\n",
+    "docs/samples/hello.md": "---\ntitle: Hello world\ntype: code-sample\n---\n",
+    "docs/faq.md": "---\ntitle: FAQ\n---\n",
+}
+KIND_OF = {"Launch": "NewsArticle", "The talk": "VideoObject", "Install": "WebPage",
+           "Lesson one": "Course", "Hello world": "SoftwareSourceCode", "FAQ": "CreativeWork"}
+
+
+def test_items_that_are_not_news_are_typed_and_counted(tmp_path):
+    root = tmp_path / "repo"
+    for name, text in DOCS.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    result = kg.build(root, out=tmp_path / "out")
+    assert result.summary["not_news"] == {"code": 1, "course": 1, "page": 1, "video": 1,
+                                          "work": 1}
+    rows = kg.open(result.out).query("""
+        SELECT ?title ?class WHERE { ?a schema:headline ?title ; a ?class }
+        ORDER BY ?title""").rows
+    assert {t: c.split("/")[-1] for t, c in rows} == KIND_OF
+    assert validate(Path(result.out)).conforms
+    from kg.rdf import from_rdf
+
+    back = from_rdf(Path(result.out) / "newskg.nq")
+    assert sorted(d.get("item", "") for _, d in back.nodes(data=True) if d["kind"] == "article") \
+        == ["", "code", "course", "page", "video", "work"]
+
+    only = kg.build(root, out=tmp_path / "only", only_news=True)
+    assert only.summary["nodes"]["article"] == 1
+    assert only.summary["files"]["left_out"] == {"code": 1, "course": 1, "page": 1, "video": 1,
+                                                 "work": 1}
+    assert "not_news" not in only.summary
