@@ -80,12 +80,24 @@ def _parser() -> argparse.ArgumentParser:
     pu.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     pu.set_defaults(func=_cmd_push)
 
-    sv = sub.add_parser("serve", help="serve the store over the SPARQL 1.1 Protocol (oxigraph)")
+    sv = sub.add_parser("serve", help="serve the store over the SPARQL 1.1 Protocol, read-only",
+                        description="A read-only SPARQL 1.1 Protocol endpoint at /query, and a "
+                                    "query page at /. Federation (SERVICE) is refused, queries "
+                                    "stop at a timeout, one log line per request on stderr.")
     sv.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT)
     sv.add_argument("--port", type=int, default=7878)
     sv.add_argument("--host", default="127.0.0.1",
                     help="address to bind (default 127.0.0.1; anything else exposes the store)")
-    sv.add_argument("--writable", action="store_true", help="accept SPARQL Update (default: read-only)")
+    sv.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                    help="stop a query after this long and answer 503 (default 30)")
+    sv.add_argument("--max-results", type=int, default=100_000, metavar="N",
+                    help="refuse answers of more than N rows or triples (default 100000; 0: no limit)")
+    sv.add_argument("--allow-federation", action="store_true",
+                    help="run SERVICE clauses (the server then fetches any URL a query names)")
+    sv.add_argument("--cors", nargs="?", const="*", metavar="ORIGIN",
+                    help="let web pages of ORIGIN (default: any) query the endpoint")
+    sv.add_argument("--workers", type=int, metavar="N", help="queries run at once (default: CPUs)")
+    sv.add_argument("-q", "--quiet", action="store_true", help="no log line per request")
     sv.set_defaults(func=_cmd_serve)
 
     vw = sub.add_parser("view", help="write an interactive HTML view (offline, self-contained)")
@@ -354,6 +366,7 @@ def _cmd_push(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    import logging
     import signal
 
     from .server import serve
@@ -362,18 +375,25 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"kg serve: warning: binding {args.host} makes the store reachable from other "
               "machines", file=sys.stderr)
+    if not args.quiet:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logging.getLogger("kg.server").addHandler(handler)
+        logging.getLogger("kg.server").setLevel(logging.INFO)
     try:
-        server = serve(args.dir, host=args.host, port=args.port, read_only=not args.writable)
-    except RemoteError as exc:
+        server = serve(args.dir, host=args.host, port=args.port, timeout=args.timeout,
+                       max_results=args.max_results or None, workers=args.workers,
+                       allow_federation=args.allow_federation, cors=args.cors)
+    except (RemoteError, ValueError) as exc:
         print(f"kg serve: {exc}", file=sys.stderr)
         return 1
-    # SIGTERM like Ctrl-C: stop the child server, remove any temporary store.
+    # SIGTERM like Ctrl-C: stop the workers, remove any temporary store.
     def _interrupt(*_: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _interrupt)
-    mode = "read-write" if args.writable else "read-only"
-    print(f"SPARQL endpoint ({mode}): {server.url}   (Ctrl-C to stop)", flush=True)
+    print(f"SPARQL endpoint (read-only): {server.url}   query page: {server.url[:-5]}   "
+          "(Ctrl-C to stop)", flush=True)
     try:
         server.wait()
     except KeyboardInterrupt:
