@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
         description="newskg: a knowledge graph of news articles, their providers and topics.",
         epilog="start with:\n"
                "  kg build seeds/                 files -> exports/ (graph, RDF, store)\n"
-               "  kg query ontology/queries/topic_cooccurrence.rq\n"
+               "  kg query topic-cooccurrence      an example query (kg query --list)\n"
                "  kg view --topic AI              exports/views/ai.html, offline\n\n"
                "exit codes: 0 ok, 1 problems found (bad input files, SHACL violations),"
                " 2 usage error")
@@ -48,14 +48,20 @@ def _parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("query", help="run a SPARQL query on the built store",
                        description="Run SELECT/ASK/CONSTRUCT/DESCRIBE against the union of the "
-                                   "named graphs. DIR is an export folder (default exports/) or "
-                                   "a SPARQL endpoint URL.")
-    q.add_argument("args", nargs="+", metavar="[DIR] QUERY|FILE.rq")
+                                   "named graphs. QUERY is an example query's name (see --list), "
+                                   "a .rq file or the query's text; DIR is an export folder "
+                                   "(default exports/) or a SPARQL endpoint URL.")
+    q.add_argument("args", nargs="*", metavar="[DIR] QUERY|NAME|FILE.rq")
+    q.add_argument("--list", action="store_true",
+                   help="list the example queries with their parameters")
     q.add_argument("--format", "-f", choices=["table", "csv", "tsv", "json", "nt", "ttl"],
                    help="output format (default: table in a terminal, else csv; "
                         "graph results: ttl or nt)")
+    q.add_argument("--json", action="store_true", help="same as --format json (--list: as JSON)")
     q.add_argument("--bind", action="append", default=[], metavar="VAR=VALUE",
-                   help="bind a variable: VALUE is a string, an integer, or <IRI> (repeatable)")
+                   help="bind a variable: VALUE is a string, an integer, <IRI>, an id as kg "
+                        "prints it (id:article/...), or what a named query's parameter takes "
+                        "(an article URL, a provider domain) (repeatable)")
     q.add_argument("--endpoint", metavar="URL",
                    help="query this SPARQL 1.1 endpoint instead of a built store")
     q.set_defaults(func=_cmd_query)
@@ -210,53 +216,52 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
-    from .store import QuerySyntaxError, StoreError, open_store
+    from . import queries
+    from .store import QuerySyntaxError, RemoteError, StoreError, open_store
 
-    if len(args.args) > 2:
-        print("kg query: expected [DIR] QUERY|FILE.rq", file=sys.stderr)
+    if args.list:
+        listing = queries.named_queries()
+        if args.json:
+            print(json.dumps([{"name": q.name, "description": q.description,
+                               "params": [vars(p) for p in q.params]} for q in listing], indent=2))
+            return 0
+        for nq in listing:
+            print(f"{nq.name:<28}{nq.title}")
+            for param in nq.params:
+                print(f"{'':<4}--bind {param}")
+        return 0
+    if not 1 <= len(args.args) <= 2:
+        print("kg query: expected [DIR] QUERY|NAME|FILE.rq (`kg query --list` shows the names)",
+              file=sys.stderr)
         return 2
-    target, text = (args.args if len(args.args) == 2 else [str(DEFAULT_OUT), args.args[0]])
+    target, arg = (args.args if len(args.args) == 2 else [str(DEFAULT_OUT), args.args[0]])
     if args.endpoint:
         if len(args.args) == 2:
             print("kg query: give either DIR or --endpoint, not both", file=sys.stderr)
             return 2
         target = args.endpoint
-    query_arg = text
-    if text.endswith((".rq", ".sparql")):  # a file; anything else is the query's text
-        try:
-            text = Path(text).read_text(encoding="utf-8")
-        except OSError as exc:
-            print(f"kg query: cannot read {text}: {exc}", file=sys.stderr)
-            return 2
-    bindings: dict[str, object] = {}
-    for item in args.bind:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            print(f"kg query: --bind expects VAR=VALUE, got {item!r}", file=sys.stderr)
-            return 2
-        if value.startswith("<") and value.endswith(">"):
-            import pyoxigraph
-            bindings[name.lstrip("?$")] = pyoxigraph.NamedNode(value[1:-1])
-        else:
-            bindings[name.lstrip("?$")] = int(value) if value.lstrip("-").isdigit() else value
+    text = arg
     try:
+        text, named = queries.read_query(arg)
         with open_store(target) as store:
+            bindings = queries.parse_bindings(args.bind, text, named, store)
+            text, bindings = queries.apply_bindings(text, bindings)
             result = store.query(text, bindings=bindings)
-    except QuerySyntaxError as exc:  # the message gives line and column
-        hint = ""
-        if query_arg is text and len(text) < 4096 and "\n" not in text and Path(text).is_file():
-            hint = f" ({text!r} is a file: a query file's name must end in .rq)"
-        print(f"kg query: {exc}{hint}", file=sys.stderr)
+    except QuerySyntaxError as exc:
+        print(f"kg query: {queries.explain_syntax_error(exc, text)}", file=sys.stderr)
         return 2
     except StoreError as exc:
         # A server that fails or refuses (connection, authentication) is not a usage error.
-        from .store import RemoteError
-
+        if not isinstance(exc, RemoteError) and len(args.args) == 2 and Path(arg).is_dir():
+            exc = StoreError(f"{arg} is a folder and {target!r} is not: kg query [DIR] QUERY "
+                             "(the folder first)")
         print(f"kg query: {exc}", file=sys.stderr)
         return 1 if isinstance(exc, RemoteError) else 2
-    except ValueError as exc:
+    except (queries.QueryUsageError, ValueError) as exc:
         print(f"kg query: {exc}", file=sys.stderr)
         return 2
+    if args.json:
+        args.format = "json"
     fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
     if result.kind == "graph":
         fmt = fmt if fmt in ("nt", "ttl") else "ttl"
@@ -422,7 +427,11 @@ def _cmd_view(args: argparse.Namespace) -> int:
             index = write_all(graph, args.output or views_dir, max_nodes=args.max_nodes)
             print(f"wrote {index} and {len(list(index.parent.glob('cluster-*.html')))} cluster pages")
             return 0
-        chosen = dict(story=args.story, topic=args.topic, article=args.article, provider=args.provider)
+        from .queries import node_ref
+
+        article = node_ref(args.article) if args.article else None
+        provider = node_ref(args.provider).removeprefix("provider/") if args.provider else None
+        chosen = dict(story=args.story, topic=args.topic, article=article, provider=provider)
         name = next(v for v in chosen.values() if v is not None)
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "view"
         out = args.output or views_dir / f"{slug}.html"

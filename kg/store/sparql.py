@@ -24,7 +24,7 @@ import pyoxigraph as ox
 from ..vocab import BASE, PREFIXES, XSD, escape_literal
 
 __all__ = ["sparql_string", "sparql_iri", "sparql_term", "query_form", "bind_values",
-           "uses_service", "with_prefixes", "names_a_dataset", "unassert", "drop_graphs", "FILL_UNION"]
+           "uses_service", "projected", "with_prefixes", "names_a_dataset", "unassert", "drop_graphs", "FILL_UNION"]
 
 _IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _LANG = re.compile(r"^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$")
@@ -205,6 +205,27 @@ def uses_service(query: str) -> bool:
                for m in _TOKEN.finditer(text)):
             return True
     return False
+
+
+def projected(query: str) -> set[str] | None:
+    """The variables a SELECT query projects (None for ``SELECT *`` or another form).
+
+    >>> sorted(projected("SELECT ?a (COUNT(?b) AS ?n) WHERE { ?a ?p ?b }"))
+    ['a', 'n']
+    """
+    select = None
+    for kind, text, end in _top_level(query):
+        if kind == "word" and text == "SELECT" and select is None:
+            select = end
+        elif select is not None and (kind == "open" or text in ("WHERE", "FROM")):
+            clause = query[select:end]
+            if "*" in clause.split("(")[0]:
+                return None
+            # "(expr AS ?n)" projects ?n only
+            clause = re.sub(r"\((?:[^()]|\([^()]*\))*\bAS\s+([?$]\w+)\s*\)", r" \1 ", clause,
+                            flags=re.I)
+            return set(re.findall(r"[?$](\w+)", clause))
+    return None
 
 
 def names_a_dataset(query: str) -> bool:
