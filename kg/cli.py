@@ -30,12 +30,16 @@ def _parser() -> argparse.ArgumentParser:
                "  kg view --topic AI              exports/views/ai.html, offline\n\n"
                "exit codes: 0 ok, 1 problems found (bad input files, SHACL violations),"
                " 2 usage error")
+    p.add_argument("--version", action="version", version=f"kg {_version()}")
+    p.add_argument("-q", "--quiet", dest="quiet_all", action="store_true",
+                   help="print nothing but errors (as -q on the command)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     b = sub.add_parser("build", help="build the knowledge graph of article folders")
     b.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     b.add_argument("--out", type=Path, default=DEFAULT_OUT, help="export folder (default: exports/)")
-    b.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    b.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    b.add_argument("--json", action="store_true", help="the summary as JSON, for scripts")
     b.add_argument("--split-nq", type=int, metavar="N",
                    help="also write gzipped N-Quads chunks of at most N triples into "
                         "DIR/chunks/, for bulk loaders")
@@ -70,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT)
     v.add_argument("--shapes", type=Path, help="SHACL shapes (default: ontology/shapes.ttl)")
     v.add_argument("--max", type=int, default=50, help="print at most this many results")
-    v.add_argument("-q", "--quiet", action="store_true", help="no progress")
+    v.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     v.set_defaults(func=_cmd_validate)
 
     pu = sub.add_parser("push", help="send the build to a SPARQL 1.1 endpoint (incremental)")
@@ -83,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="how graphs are sent (default: auto)")
     pu.add_argument("--full", action="store_true", help="replace every graph, ignore push-state.json")
     pu.add_argument("--batch-triples", type=int, metavar="N", help="triples per request")
-    pu.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    pu.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     pu.set_defaults(func=_cmd_push)
 
     sv = sub.add_parser("serve", help="serve the store over the SPARQL 1.1 Protocol, read-only",
@@ -103,7 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--cors", nargs="?", const="*", metavar="ORIGIN",
                     help="let web pages of ORIGIN (default: any) query the endpoint")
     sv.add_argument("--workers", type=int, metavar="N", help="queries run at once (default: CPUs)")
-    sv.add_argument("-q", "--quiet", action="store_true", help="no log line per request")
+    sv.add_argument("-q", "--quiet", action="store_true",
+                    help="print nothing but errors (no address, no log line per request)")
     sv.set_defaults(func=_cmd_serve)
 
     vw = sub.add_parser("view", help="write an interactive HTML view (offline, self-contained)")
@@ -120,8 +125,18 @@ def _parser() -> argparse.ArgumentParser:
     vw.add_argument("-o", "--output", type=Path, metavar="FILE",
                     help="output file (default: views/<name>.html in the export folder; "
                          "--all: a folder)")
+    vw.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     vw.set_defaults(func=_cmd_view)
     return p
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newskg")
+    except PackageNotFoundError:  # a checkout on sys.path, never installed
+        return "unknown (not installed)"
 
 
 def _progress(quiet: bool, stream: TextIO | None = None) -> Callable[[str, int, int], None] | None:
@@ -177,7 +192,16 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
         result.outputs += write_split_nquads(args.out / "newskg.nq", args.out / "chunks",
                                              args.split_nq)
-    if not args.quiet and not result.built:
+    problems = result.problems if not args.quiet else [p for p in result.problems
+                                                       if p.severity == "error"]
+    by_reason = Counter(p.reason for p in result.problems)
+    if args.json and not args.quiet:
+        print(json.dumps({"out": str(args.out), "built": result.built,
+                          "seconds": round(time.monotonic() - started, 3),
+                          "outputs": [str(p) for p in result.outputs],
+                          "problems": dict(sorted(by_reason.items())),
+                          "summary": result.summary}, indent=2, ensure_ascii=False))
+    elif not args.quiet and not result.built:
         n = len(result.same_records)
         why = (f"{n:,} changed file{'s' * (n != 1)} gave the same records as before; "
                "manifest.json updated" if n else "the same files as its last build")
@@ -189,15 +213,13 @@ def _cmd_build(args: argparse.Namespace) -> int:
         if "store_graphs_replaced" in result.summary:
             print(f"store: updated in place, {result.summary['store_graphs_replaced']:,} "
                   "named graphs replaced")
-    if result.problems:
-        by_reason = Counter(p.reason for p in result.problems)
+    if problems:  # -q: only the files that could not be used at all
         print(f"{len(result.problems):,} problems (details in {args.out / 'problems.jsonl'}): "
               + ", ".join(f"{r} {n:,}" for r, n in sorted(by_reason.items())), file=sys.stderr)
-        for p in result.problems[:5]:
+        for p in problems[:5]:
             where = f"{p.path}:{p.line}" if p.line else p.path
             print(f"  {where}: {p.severity}: {p.message}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if result.problems else 0
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
@@ -315,11 +337,16 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     except (FileNotFoundError, RDFError) as exc:
         print(f"kg validate: {exc}", file=sys.stderr)
         return 2
+    status = "conforms" if report.conforms else "does NOT conform"
+    if args.quiet:
+        if not report.conforms:
+            print(f"kg validate: {args.dir} {status}: {len(report.violations):,} violations",
+                  file=sys.stderr)
+        return 0 if report.conforms else 1
     for r in report.results[:args.max]:
         print(r)
     if len(report.results) > args.max:
         print(f"... and {len(report.results) - args.max:,} more")
-    status = "conforms" if report.conforms else "does NOT conform"
     print(f"{args.dir}: {report.triples:,} triples; SHACL {status}: "
           f"{len(report.violations):,} violations, {len(report.warnings):,} warnings")
     return 0 if report.conforms else 1
@@ -397,8 +424,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _interrupt)
-    print(f"SPARQL endpoint (read-only): {server.url}   query page: {server.url[:-5]}   "
-          "(Ctrl-C to stop)", flush=True)
+    if not args.quiet:
+        print(f"SPARQL endpoint (read-only): {server.url}   query page: {server.url[:-5]}   "
+              "(Ctrl-C to stop)", flush=True)
     try:
         server.wait()
     except KeyboardInterrupt:
@@ -425,7 +453,8 @@ def _cmd_view(args: argparse.Namespace) -> int:
         graph = read_graph(graph_file)
         if args.all:
             index = write_all(graph, args.output or views_dir, max_nodes=args.max_nodes)
-            print(f"wrote {index} and {len(list(index.parent.glob('cluster-*.html')))} cluster pages")
+            if not args.quiet:
+                print(f"wrote {index} and {len(list(index.parent.glob('cluster-*.html')))} cluster pages")
             return 0
         from .queries import node_ref
 
@@ -436,9 +465,10 @@ def _cmd_view(args: argparse.Namespace) -> int:
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "view"
         out = args.output or views_dir / f"{slug}.html"
         view = select(graph, hops=args.hops, max_nodes=args.max_nodes, **chosen)
-        print(view.summary)
         write_view(graph, view, out)  # the view just selected, not selected again
-        print(f"wrote {out} ({len(view.nodes)} nodes)")
+        if not args.quiet:
+            print(view.summary)
+            print(f"wrote {out} ({len(view.nodes)} nodes)")
         return 0
     except ViewError as exc:
         print(f"kg view: {exc}", file=sys.stderr)
@@ -447,6 +477,8 @@ def _cmd_view(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.quiet_all:
+        args.quiet = True
     return args.func(args)
 
 
