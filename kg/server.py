@@ -52,7 +52,7 @@ from .store import EXPORT_FILE, StoreError, build_store
 from .store.sparql import query_form, uses_service
 
 __all__ = ["serve", "Server", "ServeError", "ServeOptions", "negotiate", "oxigraph_binary",
-           "wait_http"]
+           "query_page", "wait_http"]
 
 log = logging.getLogger("kg.server")
 
@@ -146,7 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/query":
             self._query(params, started)
         elif url.path == "/":
-            self._send(200, "text/html", _page(), started=started)
+            self._send(200, "text/html", self.server.page, started=started)
         else:
             self._error(404, f"not found: {url.path} (the SPARQL endpoint is /query)", started)
 
@@ -250,12 +250,30 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     pool: QueryPool
     options: ServeOptions
+    page: bytes
 
 
-def _page() -> bytes:
+def query_page() -> bytes:
+    """The query page of ``GET /``: an editor, the example queries, a results table.
+
+    Offline (nothing fetched from elsewhere); the examples travel as JSON
+    data whose ``<`` are escaped, and results are put in the page as text.
+
+    >>> b"topic-cooccurrence" in query_page() and b"</script>" in query_page()
+    True
+    """
+    import json
     from importlib import resources
 
-    return (resources.files("kg") / "templates" / "query.html").read_bytes()
+    from .queries import named_queries
+
+    examples = [{"name": q.name, "title": q.title, "description": q.description,
+                 "params": [vars(p) for p in q.params], "text": q.text}
+                for q in named_queries()]
+    data = (json.dumps(examples, ensure_ascii=False).replace("<", "\\u003c")
+            .replace(">", "\\u003e").replace("&", "\\u0026"))
+    template = (resources.files("kg") / "templates" / "query.html").read_text(encoding="utf-8")
+    return template.replace("__EXAMPLES__", data).encode()
 
 
 # -- the server ---------------------------------------------------------------------
@@ -357,5 +375,6 @@ def serve(source: str | os.PathLike[str], *, host: str = "127.0.0.1", port: int 
             tmp.cleanup()
         raise
     httpd.pool = pool
+    httpd.page = query_page()
     httpd.options = ServeOptions(timeout, max_results, allow_federation, cors)
     return Server(httpd, pool, location, tmp)
