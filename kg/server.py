@@ -108,6 +108,7 @@ def _version() -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = 120  # an idle keep-alive connection (or a client that stalls) is closed
     server_version = f"newskg/{_version()}"
     server: _HTTPServer
 
@@ -133,8 +134,9 @@ class _Handler(BaseHTTPRequestHandler):
         detail = f" {rows:,} rows" if rows is not None else ""
         reason = "" if status < 400 else " " + body[:200].decode("utf-8", "replace").splitlines()[0]
         log.info("%s %s %s %s %d %dB %.3fs%s%s", time.strftime("%Y-%m-%dT%H:%M:%S"),
-                 self.client_address[0], self.command, what or self.path.split("?")[0],
-                 status, len(body), time.monotonic() - started, detail, reason)
+                 self.client_address[0], self.command,
+                 _printable(what or self.path.split("?")[0]), status, len(body),
+                 time.monotonic() - started, detail, _printable(reason))
 
     def _error(self, status: int, message: str, started: float, what: str = "") -> None:
         self._send(status, "text/plain", (message + "\n").encode(), started=started, what=what)
@@ -155,7 +157,14 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         started = time.monotonic()
         url = urllib.parse.urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            self._error(400, "bad Content-Length", started)
+            return
         if length > MAX_BODY:
             self.close_connection = True
             self._error(413, f"request body over {MAX_BODY:,} bytes", started)
@@ -244,6 +253,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(status, ctype, body, started=started, what=what,
                    rows=rows if status == 200 else None)
+
+
+def _printable(text: str) -> str:
+    """Text from a request, safe in a log line (no terminal escapes, no line breaks)."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 class _HTTPServer(ThreadingHTTPServer):

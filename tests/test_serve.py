@@ -262,6 +262,26 @@ def test_formats_and_refusals(export: Path) -> None:
             urllib.request.urlopen(req, timeout=10)
 
 
+def test_a_bad_content_length_is_refused_at_once(export: Path) -> None:
+    with serve(export, port=0, workers=1) as server, \
+            socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(b"POST /query HTTP/1.1\r\nHost: x\r\nContent-Type: application/"
+                     b"sparql-query\r\nContent-Length: -5\r\n\r\nASK {}")
+        assert sock.recv(100).startswith(b"HTTP/1.1 400 ")
+
+
+def test_one_log_line_per_request_without_control_characters(export: Path,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="kg.server")
+    with serve(export, port=0, workers=1) as server:
+        post(server.url, "ASK { ?a a schema:NewsArticle } # \x1b[31m red")
+        post(server.url, "SELECT * { SERVICE <http://127.0.0.1:1/> {} }")
+    lines = [r.getMessage() for r in caplog.records if r.name == "kg.server"]
+    assert len(lines) == 2
+    assert " 200 " in lines[0] and "\x1b" not in lines[0] and lines[0].endswith("1 rows")
+    assert " 400 " in lines[1] and "SERVICE" in lines[1]
+
+
 def test_cors_is_off_unless_asked(export: Path) -> None:
     with serve(export, port=0, workers=1) as plain, serve(export, port=0, workers=1,
                                                           cors="*") as open_:
