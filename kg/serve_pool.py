@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import re
 import signal
 import socket
 import threading
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from .store import QueryResult, RemoteError
+from .store import QueryResult, QuerySyntaxError, RemoteError
 from .vocab import BASE, PREFIXES
 
 __all__ = ["QueryPool", "PoolError", "ServeError", "answer", "negotiate", "hung_up"]
@@ -88,8 +89,13 @@ def answer(store: Any, job: dict) -> tuple[int, str, bytes, int]:
     try:
         result = store.query(job["query"], base_iri=BASE, prefixes=PREFIXES,
                              default_graph=default, named_graphs=named)
-    except SyntaxError as exc:
-        return 400, "text/plain", f"malformed SPARQL query: {exc}".encode(), 0
+    except SyntaxError as exc:  # said as kg query says it: where, the text there, what to do
+        from .queries import explain_syntax_error
+
+        at = re.match(r"error at (\d+):(\d+)", str(exc))
+        error = (QuerySyntaxError(str(exc), int(at.group(1)), int(at.group(2))) if at
+                 else QuerySyntaxError(str(exc)))
+        return 400, "text/plain", explain_syntax_error(error, job["query"]).encode(), 0
     kind = ("ask" if isinstance(result, ox.QueryBoolean) else
             "select" if isinstance(result, ox.QuerySolutions) else "graph")
     chosen = negotiate(kind, job["accept"])
@@ -204,9 +210,9 @@ class QueryPool:
             self._workers.discard(worker)
         worker.process.kill()
         worker.conn.close()
+        worker.process.join(5)  # gone (and reaped) before the client hears it was stopped
 
         def replace() -> None:
-            worker.process.join()
             if not self.closed:
                 try:
                     self._idle.put(self._start())

@@ -251,8 +251,10 @@ class _Handler(BaseHTTPRequestHandler):
         except PoolError as exc:
             self._error(exc.status, str(exc), started, what)
             return
-        self._send(status, ctype, body, started=started, what=what,
-                   rows=rows if status == 200 else None)
+        if status != 200:  # the worker's one-line message, ended as the front's are
+            self._error(status, body.decode("utf-8", "replace").rstrip("\n"), started, what)
+            return
+        self._send(status, ctype, body, started=started, what=what, rows=rows)
 
 
 def _printable(text: str) -> str:
