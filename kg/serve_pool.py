@@ -225,7 +225,11 @@ class QueryPool:
             worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
             raise PoolError(503, "every query worker stayed busy until the timeout") from None
-        worker.conn.send(job)
+        try:
+            worker.conn.send(job)
+        except OSError:  # it died while idle
+            self._retire(worker)
+            raise PoolError(500, "the query worker had died; try again") from None
         watched: list[Any] = [worker.conn] + ([client] if client is not None else [])
         while True:
             remaining = deadline - time.monotonic()

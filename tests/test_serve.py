@@ -313,3 +313,21 @@ def test_unused_listener_helper_is_real() -> None:
         lst.close()
 
 
+
+
+def test_a_worker_that_dies_is_replaced(export: Path) -> None:
+    """A worker killed from outside costs at most the query it held, never the server."""
+    import os
+    import signal as _signal
+
+    with serve(export, port=0, workers=1) as server:
+        (pid,) = server.worker_pids()
+        os.kill(pid, _signal.SIGKILL)
+        time.sleep(0.5)
+        statuses = [post(server.url, "ASK { ?a a schema:NewsArticle }")[0] for _ in range(2)]
+        assert statuses[-1] == 200 and set(statuses) <= {200, 500}
+        deadline = time.monotonic() + 30
+        while server.worker_pids() in ([], [pid]):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert post(server.url, "ASK { ?a a schema:NewsArticle }")[0] == 200
