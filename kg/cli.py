@@ -27,16 +27,19 @@ def _parser() -> argparse.ArgumentParser:
         description="newskg: a knowledge graph of news articles, their providers and topics.",
         epilog="start with:\n"
                "  kg build seeds/                 files -> exports/ (graph, RDF, store)\n"
-               "  kg query ontology/queries/topic_cooccurrence.rq\n"
+               "  kg query topic-cooccurrence      an example query (kg query --list)\n"
                "  kg view --topic AI              exports/views/ai.html, offline\n\n"
                "exit codes: 0 ok, 1 problems found (nothing to read, problems with --strict,"
                " SHACL violations), 2 usage error")
+    p.add_argument("--version", action="version", version=f"kg {_version()}")
+    p.add_argument("-q", "--quiet", dest="quiet_all", action="store_true",
+                   help="print nothing but errors (as -q on the command)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     b = sub.add_parser("build", help="build the knowledge graph of article folders")
     b.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     b.add_argument("--out", type=Path, default=DEFAULT_OUT, help="export folder (default: exports/)")
-    b.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    b.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     b.add_argument("--ext", action="append", metavar="EXT[,EXT...]",
                    help="read files with these name endings (repeatable; default: "
                         "md,markdown,mdx,txt)")
@@ -49,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--strict", action="store_true",
                    help="exit 1 when any problem was found (default: 0 when every readable "
                         "article was built, problems listed)")
+    b.add_argument("--json", action="store_true", help="the summary as JSON, for scripts")
     b.add_argument("--split-nq", type=int, metavar="N",
                    help="also write gzipped N-Quads chunks of at most N triples into "
                         "DIR/chunks/, for bulk loaders")
@@ -82,14 +86,20 @@ def _parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("query", help="run a SPARQL query on the built store",
                        description="Run SELECT/ASK/CONSTRUCT/DESCRIBE against the union of the "
-                                   "named graphs. DIR is an export folder (default exports/) or "
-                                   "a SPARQL endpoint URL.")
-    q.add_argument("args", nargs="+", metavar="[DIR] QUERY|FILE.rq")
+                                   "named graphs. QUERY is an example query's name (see --list), "
+                                   "a .rq file or the query's text; DIR is an export folder "
+                                   "(default exports/) or a SPARQL endpoint URL.")
+    q.add_argument("args", nargs="*", metavar="[DIR] QUERY|NAME|FILE.rq")
+    q.add_argument("--list", action="store_true",
+                   help="list the example queries with their parameters")
     q.add_argument("--format", "-f", choices=["table", "csv", "tsv", "json", "nt", "ttl"],
                    help="output format (default: table in a terminal, else csv; "
                         "graph results: ttl or nt)")
+    q.add_argument("--json", action="store_true", help="same as --format json (--list: as JSON)")
     q.add_argument("--bind", action="append", default=[], metavar="VAR=VALUE",
-                   help="bind a variable: VALUE is a string, an integer, or <IRI> (repeatable)")
+                   help="bind a variable: VALUE is a string, an integer, <IRI>, an id as kg "
+                        "prints it (id:article/...), or what a named query's parameter takes "
+                        "(an article URL, a provider domain) (repeatable)")
     q.add_argument("--endpoint", metavar="URL",
                    help="query this SPARQL 1.1 endpoint instead of a built store")
     q.set_defaults(func=_cmd_query)
@@ -98,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT)
     v.add_argument("--shapes", type=Path, help="SHACL shapes (default: ontology/shapes.ttl)")
     v.add_argument("--max", type=int, default=50, help="print at most this many results")
-    v.add_argument("-q", "--quiet", action="store_true", help="no progress")
+    v.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     v.set_defaults(func=_cmd_validate)
 
     pu = sub.add_parser("push", help="send the build to a SPARQL 1.1 endpoint (incremental)")
@@ -111,15 +121,28 @@ def _parser() -> argparse.ArgumentParser:
                     help="how graphs are sent (default: auto)")
     pu.add_argument("--full", action="store_true", help="replace every graph, ignore push-state.json")
     pu.add_argument("--batch-triples", type=int, metavar="N", help="triples per request")
-    pu.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    pu.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     pu.set_defaults(func=_cmd_push)
 
-    sv = sub.add_parser("serve", help="serve the store over the SPARQL 1.1 Protocol (oxigraph)")
+    sv = sub.add_parser("serve", help="serve the store over the SPARQL 1.1 Protocol, read-only",
+                        description="A read-only SPARQL 1.1 Protocol endpoint at /query, and a "
+                                    "query page at /. Federation (SERVICE) is refused, queries "
+                                    "stop at a timeout, one log line per request on stderr.")
     sv.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT)
     sv.add_argument("--port", type=int, default=7878)
     sv.add_argument("--host", default="127.0.0.1",
                     help="address to bind (default 127.0.0.1; anything else exposes the store)")
-    sv.add_argument("--writable", action="store_true", help="accept SPARQL Update (default: read-only)")
+    sv.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                    help="stop a query after this long and answer 503 (default 30)")
+    sv.add_argument("--max-results", type=int, default=100_000, metavar="N",
+                    help="refuse answers of more than N rows or triples (default 100000; 0: no limit)")
+    sv.add_argument("--allow-federation", action="store_true",
+                    help="run SERVICE clauses (the server then fetches any URL a query names)")
+    sv.add_argument("--cors", nargs="?", const="*", metavar="ORIGIN",
+                    help="let web pages of ORIGIN (default: any) query the endpoint")
+    sv.add_argument("--workers", type=int, metavar="N", help="queries run at once (default: CPUs)")
+    sv.add_argument("-q", "--quiet", action="store_true",
+                    help="print nothing but errors (no address, no log line per request)")
     sv.set_defaults(func=_cmd_serve)
 
     vw = sub.add_parser("view", help="write an interactive HTML view (offline, self-contained)")
@@ -138,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     vw.add_argument("-o", "--output", type=Path, metavar="FILE",
                     help="output file (default: views/<name>.html in the export folder; "
                          "--all: a folder)")
+    vw.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     vw.set_defaults(func=_cmd_view)
 
     ex = sub.add_parser("export", help="write tables of a built graph (CSV or Parquet)")
@@ -175,6 +199,15 @@ def _parser() -> argparse.ArgumentParser:
                     help="output file (charts default: timelines/<match>-<by>.<format> in DIR)")
     tl.set_defaults(func=_cmd_timeline)
     return p
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newskg")
+    except PackageNotFoundError:  # a checkout on sys.path, never installed
+        return "unknown (not installed)"
 
 
 def _unit(stage: str) -> str:
@@ -251,7 +284,16 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
         result.outputs += write_split_nquads(args.out / "newskg.nq", args.out / "chunks",
                                              args.split_nq)
-    if not args.quiet and not result.built:
+    problems = result.problems if not args.quiet else [p for p in result.problems
+                                                       if p.severity == "error"]
+    by_reason = Counter(p.reason for p in result.problems)
+    if args.json and not args.quiet:
+        print(json.dumps({"out": str(args.out), "built": result.built,
+                          "seconds": round(time.monotonic() - started, 3),
+                          "outputs": [str(p) for p in result.outputs],
+                          "problems": dict(sorted(by_reason.items())),
+                          "summary": result.summary}, indent=2, ensure_ascii=False))
+    elif not args.quiet and not result.built:
         n = len(result.same_records)
         why = (f"{n:,} changed file{'s' * (n != 1)} gave the same records as before; "
                "manifest.json updated" if n else "the same files as its last build")
@@ -263,15 +305,13 @@ def _cmd_build(args: argparse.Namespace) -> int:
         if "store_graphs_replaced" in result.summary:
             print(f"store: updated in place, {result.summary['store_graphs_replaced']:,} "
                   "named graphs replaced")
-    if result.problems:
-        by_reason = Counter(p.reason for p in result.problems)
+    if problems:  # -q: only the files that could not be used at all
         print(f"{len(result.problems):,} problems (details in {args.out / 'problems.jsonl'}): "
               + ", ".join(f"{r} {n:,}" for r, n in sorted(by_reason.items())), file=sys.stderr)
-        for p in result.problems[:5]:
+        for p in problems[:5]:
             where = f"{p.path}:{p.line}" if p.line else p.path
             print(f"  {where}: {p.severity}: {p.message}", file=sys.stderr)
-        return 1 if args.strict else 0
-    return 0
+    return 1 if args.strict and result.problems else 0
 
 
 def _cmd_stories(args: argparse.Namespace) -> int:
@@ -327,53 +367,52 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
-    from .store import QuerySyntaxError, StoreError, open_store
+    from . import queries
+    from .store import QuerySyntaxError, RemoteError, StoreError, open_store
 
-    if len(args.args) > 2:
-        print("kg query: expected [DIR] QUERY|FILE.rq", file=sys.stderr)
+    if args.list:
+        listing = queries.named_queries()
+        if args.json:
+            print(json.dumps([{"name": q.name, "description": q.description,
+                               "params": [vars(p) for p in q.params]} for q in listing], indent=2))
+            return 0
+        for nq in listing:
+            print(f"{nq.name:<28}{nq.title}")
+            for param in nq.params:
+                print(f"{'':<4}--bind {param}")
+        return 0
+    if not 1 <= len(args.args) <= 2:
+        print("kg query: expected [DIR] QUERY|NAME|FILE.rq (`kg query --list` shows the names)",
+              file=sys.stderr)
         return 2
-    target, text = (args.args if len(args.args) == 2 else [str(DEFAULT_OUT), args.args[0]])
+    target, arg = (args.args if len(args.args) == 2 else [str(DEFAULT_OUT), args.args[0]])
     if args.endpoint:
         if len(args.args) == 2:
             print("kg query: give either DIR or --endpoint, not both", file=sys.stderr)
             return 2
         target = args.endpoint
-    query_arg = text
-    if text.endswith((".rq", ".sparql")):  # a file; anything else is the query's text
-        try:
-            text = Path(text).read_text(encoding="utf-8")
-        except OSError as exc:
-            print(f"kg query: cannot read {text}: {exc}", file=sys.stderr)
-            return 2
-    bindings: dict[str, object] = {}
-    for item in args.bind:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            print(f"kg query: --bind expects VAR=VALUE, got {item!r}", file=sys.stderr)
-            return 2
-        if value.startswith("<") and value.endswith(">"):
-            import pyoxigraph
-            bindings[name.lstrip("?$")] = pyoxigraph.NamedNode(value[1:-1])
-        else:
-            bindings[name.lstrip("?$")] = int(value) if value.lstrip("-").isdigit() else value
+    text = arg
     try:
+        text, named = queries.read_query(arg)
         with open_store(target) as store:
+            bindings = queries.parse_bindings(args.bind, text, named, store)
+            text, bindings = queries.apply_bindings(text, bindings)
             result = store.query(text, bindings=bindings)
-    except QuerySyntaxError as exc:  # the message gives line and column
-        hint = ""
-        if query_arg is text and len(text) < 4096 and "\n" not in text and Path(text).is_file():
-            hint = f" ({text!r} is a file: a query file's name must end in .rq)"
-        print(f"kg query: {exc}{hint}", file=sys.stderr)
+    except QuerySyntaxError as exc:
+        print(f"kg query: {queries.explain_syntax_error(exc, text)}", file=sys.stderr)
         return 2
     except StoreError as exc:
         # A server that fails or refuses (connection, authentication) is not a usage error.
-        from .store import RemoteError
-
+        if not isinstance(exc, RemoteError) and len(args.args) == 2 and Path(arg).is_dir():
+            exc = StoreError(f"{arg} is a folder and {target!r} is not: kg query [DIR] QUERY "
+                             "(the folder first)")
         print(f"kg query: {exc}", file=sys.stderr)
         return 1 if isinstance(exc, RemoteError) else 2
-    except ValueError as exc:
+    except (queries.QueryUsageError, ValueError) as exc:
         print(f"kg query: {exc}", file=sys.stderr)
         return 2
+    if args.json:
+        args.format = "json"
     fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
     if result.kind == "graph":
         fmt = fmt if fmt in ("nt", "ttl") else "ttl"
@@ -427,11 +466,16 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     except (FileNotFoundError, RDFError) as exc:
         print(f"kg validate: {exc}", file=sys.stderr)
         return 2
+    status = "conforms" if report.conforms else "does NOT conform"
+    if args.quiet:
+        if not report.conforms:
+            print(f"kg validate: {args.dir} {status}: {len(report.violations):,} violations",
+                  file=sys.stderr)
+        return 0 if report.conforms else 1
     for r in report.results[:args.max]:
         print(r)
     if len(report.results) > args.max:
         print(f"... and {len(report.results) - args.max:,} more")
-    status = "conforms" if report.conforms else "does NOT conform"
     print(f"{args.dir}: {report.triples:,} triples; SHACL {status}: "
           f"{len(report.violations):,} violations, {len(report.warnings):,} warnings")
     return 0 if report.conforms else 1
@@ -498,6 +542,7 @@ def _cmd_push(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    import logging
     import signal
 
     from .server import serve
@@ -506,18 +551,26 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"kg serve: warning: binding {args.host} makes the store reachable from other "
               "machines", file=sys.stderr)
+    if not args.quiet:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logging.getLogger("kg.server").addHandler(handler)
+        logging.getLogger("kg.server").setLevel(logging.INFO)
     try:
-        server = serve(args.dir, host=args.host, port=args.port, read_only=not args.writable)
-    except RemoteError as exc:
+        server = serve(args.dir, host=args.host, port=args.port, timeout=args.timeout,
+                       max_results=args.max_results or None, workers=args.workers,
+                       allow_federation=args.allow_federation, cors=args.cors)
+    except (RemoteError, ValueError) as exc:
         print(f"kg serve: {exc}", file=sys.stderr)
         return 1
-    # SIGTERM like Ctrl-C: stop the child server, remove any temporary store.
+    # SIGTERM like Ctrl-C: stop the workers, remove any temporary store.
     def _interrupt(*_: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _interrupt)
-    mode = "read-write" if args.writable else "read-only"
-    print(f"SPARQL endpoint ({mode}): {server.url}   (Ctrl-C to stop)", flush=True)
+    if not args.quiet:
+        print(f"SPARQL endpoint (read-only): {server.url}   query page: {server.url[:-5]}   "
+              "(Ctrl-C to stop)", flush=True)
     try:
         server.wait()
     except KeyboardInterrupt:
@@ -548,16 +601,22 @@ def _cmd_view(args: argparse.Namespace) -> int:
             graph = between(graph, args.since, args.until)
         if args.all:
             index = write_all(graph, args.output or views_dir, max_nodes=args.max_nodes)
-            print(f"wrote {index} and {len(list(index.parent.glob('cluster-*.html')))} cluster pages")
+            if not args.quiet:
+                print(f"wrote {index} and {len(list(index.parent.glob('cluster-*.html')))} cluster pages")
             return 0
-        chosen = dict(story=args.story, topic=args.topic, article=args.article, provider=args.provider)
+        from .queries import node_ref
+
+        article = node_ref(args.article) if args.article else None
+        provider = node_ref(args.provider).removeprefix("provider/") if args.provider else None
+        chosen = dict(story=args.story, topic=args.topic, article=article, provider=provider)
         name = next(v for v in chosen.values() if v is not None)
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "view"
         out = args.output or views_dir / f"{slug}.html"
         view = select(graph, hops=args.hops, max_nodes=args.max_nodes, **chosen)
-        print(view.summary)
         write_view(graph, view, out)  # the view just selected, not selected again
-        print(f"wrote {out} ({len(view.nodes)} nodes)")
+        if not args.quiet:
+            print(view.summary)
+            print(f"wrote {out} ({len(view.nodes)} nodes)")
         return 0
     except ViewError as exc:
         print(f"kg view: {exc}", file=sys.stderr)
@@ -630,6 +689,8 @@ def _cmd_timeline(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.quiet_all:
+        args.quiet = True
     return args.func(args)
 
 

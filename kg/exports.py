@@ -3,7 +3,8 @@
 ``kg build`` (:mod:`kg.pipeline`) writes into one folder (``exports/`` by default):
 
 =====================  =====================================================
-``newskg.graphml``     the graph as GraphML (list values as JSON text)
+``newskg.graphml``     the graph as GraphML (list values as JSON text; every
+                       node with a ``label``, its ``kind``, and its id as ``name``)
 ``newskg.json``        the graph as node-link JSON (read back by
                        :func:`read_graph`)
 ``problems.jsonl``     one JSON object per :class:`~kg.records.Problem`
@@ -160,13 +161,26 @@ def _graphml_data(ids: dict[str, str]) -> Callable[[dict], str]:
     return data
 
 
+def _node_label(node: str, d: dict) -> str:
+    """What a node is called: its label, title or name, else its URL or id."""
+    for key in ("label", "title", "name", "url"):
+        value = d.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return node
+
+
 def write_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike) -> None:
     """GraphML that ``networkx.read_graphml`` (and Gephi, yEd, igraph) reads.
 
     Streamed by hand: NetworkX's writer builds the whole XML tree in memory.
-    List values are written as JSON text, datetimes as ISO 8601.
+    List values are written as JSON text, datetimes as ISO 8601.  Every node
+    has a ``label`` (title, name or label) and ``kind``; ``name`` is the
+    node's stable id (igraph's vertex name), so a provider's name is its label.
     """
-    keys: dict[tuple[str, str], str] = {}
+    # Every node has a label (what Gephi and Cytoscape show) and its stable id
+    # as ``name`` (igraph's vertex name); a provider's own name is its label.
+    keys: dict[tuple[str, str], str] = {("node", "label"): "string", ("node", "name"): "string"}
     nodes, succ = graph._node, graph._succ  # networkx's dicts: its views cost more here
     for d in nodes.values():
         for k, v in d.items():
@@ -195,7 +209,9 @@ def write_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike) -> None:
         f.write('<graph edgedefault="directed">\n')
         out: list[str] = []
         for n, d in nodes.items():
-            out.append(f'<node id="{_xml(n)}">{node_data(d)}</node>\n')
+            shown = {"label": _node_label(n, d), "name": n}
+            shown.update((k, v) for k, v in d.items() if k not in shown)
+            out.append(f'<node id="{_xml(n)}">{node_data(shown)}</node>\n')
             if len(out) > 20_000:
                 f.write("".join(out))
                 out.clear()

@@ -61,7 +61,7 @@ def test_providers_file_option_and_unknown_domains(corpus, tmp_path, capsys):
     rules.write_text("nsnews.com: {name: North Shore News}\nnot-here.org: {name: X}\n", encoding="utf-8")
     out = tmp_path / "out"
     # built (exit 0), the unknown domain listed among the problems; --strict makes it fail
-    assert main(["build", str(corpus), "--out", str(out), "-q", "--providers-file", str(rules)]) == 0
+    assert main(["build", str(corpus), "--out", str(out), "--providers-file", str(rules)]) == 0
     assert "not-here.org: no article of the corpus has this provider" in capsys.readouterr().err
     assert main(["build", str(corpus), "--out", str(tmp_path / "strict"), "-q", "--strict",
                  "--providers-file", str(rules)]) == 1

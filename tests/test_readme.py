@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -13,6 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+# The subprocesses run in a folder of their own: import this checkout's kg there.
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def examples() -> list[tuple[str, str]]:
@@ -33,7 +36,7 @@ def workdir(tmp_path_factory) -> Path:
     shutil.copytree(ROOT / "seeds", work / "seeds")
     shutil.copytree(ROOT / "ontology", work / "ontology")
     run = subprocess.run([sys.executable, "-m", "kg.cli", "build", "seeds", "-q"], cwd=work,
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=ENV)
     assert run.returncode == 0, run.stderr
     return work
 
@@ -49,7 +52,7 @@ def test_readme_example_output(workdir, command, expected):
     if argv[0] == "query" and "--format" not in argv:
         argv += ["--format", "table"]  # what a terminal shows
     run = subprocess.run([sys.executable, "-m", "kg.cli", *argv], cwd=workdir,
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=ENV)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip("\n") == expected
 

@@ -24,7 +24,7 @@ import pyoxigraph as ox
 from ..vocab import BASE, PREFIXES, XSD, escape_literal
 
 __all__ = ["sparql_string", "sparql_iri", "sparql_term", "query_form", "bind_values",
-           "with_prefixes", "names_a_dataset", "unassert", "drop_graphs", "FILL_UNION"]
+           "uses_service", "projected", "with_prefixes", "names_a_dataset", "unassert", "drop_graphs", "FILL_UNION"]
 
 _IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _LANG = re.compile(r"^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$")
@@ -130,6 +130,7 @@ _TOKEN = re.compile(r'''
       | [?$][A-Za-z0-9_\u00b7-\uffff]+         # variables
       | [A-Za-z_][\w.-]*:[\w.:%-]*             # prefixed names
       | :[\w.:%-]*
+      | @[A-Za-z]+(?:-[A-Za-z0-9]+)*           # language tags
     )
   | (?P<word>[A-Za-z]+)
   | (?P<open>\{)
@@ -169,6 +170,62 @@ def query_form(query: str) -> str:
             if text in _UPDATE_WORDS:
                 return "update"
     raise ValueError("not a SPARQL query: no SELECT, ASK, CONSTRUCT or DESCRIBE")
+
+
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+def _unescape_codepoints(query: str) -> str:
+    def char(m: re.Match) -> str:
+        try:
+            return chr(int(m.group(1) or m.group(2), 16))
+        except (ValueError, OverflowError):
+            return m.group()
+    return _CODEPOINT.sub(char, query)
+
+
+def uses_service(query: str) -> bool:
+    """Whether the query calls another endpoint (a ``SERVICE`` keyword).
+
+    The keyword is looked for as a SPARQL lexer sees it, so ``SERVICE`` in a
+    string, an IRI, a comment, a variable or a prefixed name does not count.
+    The text is scanned both as written and with its ``\\u`` escapes
+    expanded (SPARQL allows them anywhere), so neither reading can hide
+    the keyword from the other.
+
+    >>> uses_service("SELECT * { service <http://127.0.0.1:1/> { ?s ?p ?o } }")
+    True
+    >>> uses_service("SELECT * { ?s ?p 'SERVICE <x>' } # SERVICE <y> {}")
+    False
+    >>> uses_service("SELECT * { \\u0053ERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }")
+    True
+    """
+    for text in {query, _unescape_codepoints(query)}:
+        if any(m.lastgroup == "word" and m.group().upper() == "SERVICE"
+               for m in _TOKEN.finditer(text)):
+            return True
+    return False
+
+
+def projected(query: str) -> set[str] | None:
+    """The variables a SELECT query projects (None for ``SELECT *`` or another form).
+
+    >>> sorted(projected("SELECT ?a (COUNT(?b) AS ?n) WHERE { ?a ?p ?b }"))
+    ['a', 'n']
+    """
+    select = None
+    for kind, text, end in _top_level(query):
+        if kind == "word" and text == "SELECT" and select is None:
+            select = end
+        elif select is not None and (kind == "open" or text in ("WHERE", "FROM")):
+            clause = query[select:end]
+            if "*" in clause.split("(")[0]:
+                return None
+            # "(expr AS ?n)" projects ?n only
+            clause = re.sub(r"\((?:[^()]|\([^()]*\))*\bAS\s+([?$]\w+)\s*\)", r" \1 ", clause,
+                            flags=re.I)
+            return set(re.findall(r"[?$](\w+)", clause))
+    return None
 
 
 def names_a_dataset(query: str) -> bool:
