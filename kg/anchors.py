@@ -191,8 +191,9 @@ def title_marks(title: str) -> tuple[frozenset[str], frozenset[str]]:
     Figures are counts and amounts (money as in :func:`anchor_words`), not
     years and not the 19 of COVID-19.
 
-    >>> title_marks("Oregon reports six new deaths, 70 new cases of COVID-19 in 2020")
-    (frozenset({'oregon'}), frozenset({'6', '70'}))
+    >>> places, figures = title_marks("Oregon reports six new deaths, 70 new cases of COVID-19 in 2020")
+    >>> sorted(places), sorted(figures)
+    (['oregon'], ['6', '70'])
     >>> sorted(title_marks("Clearview AI faces £17m fine in Britain")[1])
     ['zzusd92a', 'zzusd93b']
     """

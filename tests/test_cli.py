@@ -15,8 +15,7 @@ import networkx as nx
 import pytest
 
 import kg
-from kg import cli
-from kg.cli import main
+from kg.cli import main, output
 from kg.exports import read_graph, write_graph
 from kg.graph import build_graph
 from kg.queries import find_query
@@ -227,9 +226,9 @@ class _Terminal(io.StringIO):
 
 def test_progress_on_a_terminal_after_the_first_second(monkeypatch):
     clock = [0.0]
-    monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(output.time, "monotonic", lambda: clock[0])
     out = _Terminal()
-    show = cli._progress(False, out)
+    show = output.progress(False, out)
     show("building the graph", 0, 0)  # a build's first second shows nothing
     assert out.getvalue() == ""
     clock[0] = 2.0
@@ -252,23 +251,26 @@ def test_progress_on_a_terminal_that_reports_no_size(monkeypatch):
     # script(1) and some CI runners give a terminal of 0x0, as a new pty is:
     # tqdm hid every bar on it
     import os
+    import select
 
     master, slave = os.openpty()
     with os.fdopen(slave, "w") as stream:
-        started = cli.time.monotonic()
-        show = cli._progress(False, stream)
-        monkeypatch.setattr(cli.time, "monotonic", lambda: started + 5)  # past the first second
+        started = output.time.monotonic()
+        show = output.progress(False, stream)
+        monkeypatch.setattr(output.time, "monotonic", lambda: started + 5)  # past the first second
         show("reading files", 0, 10)
         show("reading files", 10, 10)
         stream.flush()
-        shown = os.read(master, 1 << 16)
+        shown = b""
+        while select.select([master], [], [], 0.5)[0]:  # all the pty holds
+            shown += os.read(master, 1 << 16)
     os.close(master)
     assert b"10/10" in shown
 
 
 def test_no_progress_when_quiet_or_not_a_terminal():
-    assert cli._progress(True, _Terminal()) is None
-    assert cli._progress(False, io.StringIO()) is None
+    assert output.progress(True, _Terminal()) is None
+    assert output.progress(False, io.StringIO()) is None
 
 
 def test_build_reports_every_stage(seeds_dir, tmp_path):

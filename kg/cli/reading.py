@@ -1,0 +1,223 @@
+"""``kg stories``, ``kg view``, ``kg export tables``, ``kg timeline``: what a build shows a reader."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .output import DEFAULT_OUT
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add ``stories``, ``view``, ``export``, ``timeline``."""
+    st = sub.add_parser("stories", help="list the stories of a build, or explain a pair",
+                        description="The stories (same-event groups) of an export folder, "
+                                    "largest first: label, size, providers, date span, score.")
+    st.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT)
+    st.add_argument("--match", metavar="TEXT", help="stories holding every word of TEXT")
+    st.add_argument("--min-size", type=int, default=1, metavar="N", help="stories of N articles or more")
+    st.add_argument("--members", action="store_true", help="list each story's articles")
+    st.add_argument("--json", action="store_true", help="machine-readable output")
+    st.add_argument("--explain", nargs=2, metavar=("URL1", "URL2"),
+                    help="why two articles (URLs or ids) are or are not one story")
+    st.set_defaults(func=_cmd_stories)
+
+    vw = sub.add_parser("view", help="write an interactive HTML view (offline, self-contained)")
+    vw.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT,
+                    help="export folder of `kg build` (default: exports/)")
+    which = vw.add_mutually_exclusive_group(required=True)
+    which.add_argument("--story", metavar="TEXT", help="articles whose text or topics contain TEXT")
+    which.add_argument("--topic", metavar="LABEL", help="articles about a topic")
+    which.add_argument("--article", metavar="URL", help="one article (URL or id)")
+    which.add_argument("--provider", metavar="DOMAIN", help="articles of a provider")
+    which.add_argument("--all", action="store_true", help="index.html plus one page per topic cluster")
+    vw.add_argument("--hops", type=int, default=1, metavar="K", help="expand K hops (default 1)")
+    vw.add_argument("--max-nodes", type=int, default=400, metavar="N", help="cap (default 400)")
+    vw.add_argument("--since", metavar="DATE", help="only articles published from DATE (YYYY-MM-DD)")
+    vw.add_argument("--until", metavar="DATE", help="only articles published until DATE, inclusive")
+    vw.add_argument("-o", "--output", type=Path, metavar="FILE",
+                    help="output file (default: views/<name>.html in the export folder; "
+                         "--all: a folder)")
+    vw.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    vw.set_defaults(func=_cmd_view)
+
+    ex = sub.add_parser("export", help="write tables of a built graph (CSV or Parquet)")
+    exs = ex.add_subparsers(dest="what", required=True, metavar="WHAT")
+    et = exs.add_parser("tables", help="articles, providers, topics, stories and edges as tables "
+                                       "(needs pandas: pip install 'newskg[pandas]')")
+    et.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT,
+                    help="export folder of `kg build` (default: exports/)")
+    et.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    et.add_argument("-o", "--output", type=Path, metavar="DIR",
+                    help="output folder (default: tables/ in the export folder)")
+    et.add_argument("--no-clusters", action="store_true",
+                    help="leave the topic clusters out of articles (faster on large corpora)")
+    et.set_defaults(func=_cmd_export_tables)
+
+    tl = sub.add_parser("timeline", help="articles matching a text per day/week/month, and their "
+                                         "share of all articles (needs 'newskg[pandas]')")
+    tl.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT,
+                    help="export folder of `kg build` (default: exports/)")
+    tl.add_argument("--match", metavar="TEXT", help="words in the title or topics (whole words; case, "
+                                                    "accents, punctuation ignored); default: all")
+    tl.add_argument("--by", choices=["day", "week", "month"], default="week")
+    split = tl.add_mutually_exclusive_group()
+    split.add_argument("--by-provider", action="store_const", const="provider", dest="split",
+                       help="a line per provider (share: of that provider's articles)")
+    split.add_argument("--by-story", action="store_const", const="story", dest="split",
+                       help="a line per story")
+    tl.add_argument("--since", metavar="DATE", help="first day (YYYY-MM-DD), inclusive")
+    tl.add_argument("--until", metavar="DATE", help="last day (YYYY-MM-DD), inclusive")
+    tl.add_argument("--format", choices=["csv", "json", "png", "svg", "html"], default="csv",
+                    help="csv/json to stdout; png/svg (needs 'newskg[charts]') and html to a file")
+    tl.add_argument("--top", type=int, default=7, metavar="N",
+                    help="charts: lines for the N largest providers/stories, the rest as 'other'")
+    tl.add_argument("-o", "--output", type=Path, metavar="FILE",
+                    help="output file (charts default: timelines/<match>-<by>.<format> in DIR)")
+    tl.set_defaults(func=_cmd_timeline)
+
+
+def _cmd_stories(args: argparse.Namespace) -> int:
+    from ..knowledge_graph import KnowledgeGraph
+
+    try:
+        kgraph = KnowledgeGraph(args.dir)
+        if args.explain:
+            why = kgraph.explain(*args.explain)
+            if args.json:
+                print(json.dumps(why.as_dict(), indent=2, ensure_ascii=False))
+            else:
+                print("\n".join(why.lines()))
+            return 0
+        found = kgraph.stories(match=args.match, min_size=args.min_size)
+    except (FileNotFoundError, KeyError) as exc:
+        print(f"kg stories: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        graph = kgraph.graph if args.members else None
+        print(json.dumps([s.as_dict(graph) for s in found], indent=2, ensure_ascii=False))
+        return 0
+    for s in found:
+        span = (f"{s.first:%Y-%m-%d}..{s.last:%Y-%m-%d}" if s.first and s.last else "no dates")
+        score = "" if s.score is None else f"  score {s.score:.2f}"
+        if s.method == "curated":
+            score += "  [curated" + (f" by {s.curator}]" if s.curator else "]")
+        n = len(s.providers)
+        print(f"{s.size:>4} articles  {n:>3} provider{'s' if n != 1 else ' '}  {span}{score}  {s.label}")
+        if args.members:
+            g = kgraph.graph
+            for a in s.articles:
+                d = g.nodes[a]
+                day = f"{d['published']:%Y-%m-%d}" if d.get("published") else "          "
+                print(f"       {day}  {d.get('title', a)}  <{d.get('url', a)}>")
+    print(f"({len(found)} stor{'y' if len(found) == 1 else 'ies'})")
+    return 0
+
+
+def _cmd_view(args: argparse.Namespace) -> int:
+    import re
+
+    from ..exports import read_graph
+    from ..views import ViewError, select, write_all, write_view
+
+    src = args.dir
+    graph_file = src if src.suffix == ".json" else src / "newskg.json"
+    if not graph_file.is_file():
+        print(f"kg view: {src} is not an export folder (no {graph_file.name}): build it first, "
+              f"e.g. `kg build {src} --out exports`", file=sys.stderr)
+        return 2
+    views_dir = graph_file.parent / "views"
+    try:
+        graph = read_graph(graph_file)
+        if args.since or args.until:
+            from ..tables import between
+
+            graph = between(graph, args.since, args.until)
+        if args.all:
+            index = write_all(graph, args.output or views_dir, max_nodes=args.max_nodes)
+            if not args.quiet:
+                print(f"wrote {index} and {len(list(index.parent.glob('cluster-*.html')))} cluster pages")
+            return 0
+        from ..queries import node_ref
+
+        article = node_ref(args.article) if args.article else None
+        provider = node_ref(args.provider).removeprefix("provider/") if args.provider else None
+        chosen = dict(story=args.story, topic=args.topic, article=article, provider=provider)
+        name = next(v for v in chosen.values() if v is not None)
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "view"
+        out = args.output or views_dir / f"{slug}.html"
+        view = select(graph, hops=args.hops, max_nodes=args.max_nodes, **chosen)
+        write_view(graph, view, out)  # the view just selected, not selected again
+        if not args.quiet:
+            print(view.summary)
+            print(f"wrote {out} ({len(view.nodes)} nodes)")
+        return 0
+    except ViewError as exc:
+        print(f"kg view: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # a bad --since/--until
+        print(f"kg view: {exc}", file=sys.stderr)
+        return 2
+
+
+def _open_graph(command: str, src: Path):
+    """The built graph of an export folder, or None after saying why not."""
+    from ..exports import GRAPH_JSON, read_graph
+
+    if not (src / GRAPH_JSON).is_file():
+        print(f"kg {command}: {src} is not an export folder (no {GRAPH_JSON}): build it first, "
+              f"e.g. `kg build CORPUS --out {src}`", file=sys.stderr)
+        return None
+    return read_graph(src)
+
+
+def _cmd_export_tables(args: argparse.Namespace) -> int:
+    from ..tables import MissingExtra, write_tables
+
+    graph = _open_graph("export tables", args.dir)
+    if graph is None:
+        return 2
+    try:
+        paths = write_tables(graph, args.output or args.dir / "tables", format=args.format,
+                             clusters=not args.no_clusters)
+    except MissingExtra as exc:
+        print(f"kg export tables: {exc}", file=sys.stderr)
+        return 2
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _cmd_timeline(args: argparse.Namespace) -> int:
+    import re
+
+    from ..charts import render_timeline
+    from ..tables import MissingExtra, timeline
+
+    graph = _open_graph("timeline", args.dir)
+    if graph is None:
+        return 2
+    try:
+        df = timeline(graph, args.match, by=args.by, split=args.split, since=args.since,
+                      until=args.until)
+        data = render_timeline(df, args.format, top=args.top)
+    except MissingExtra as exc:
+        print(f"kg timeline: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"kg timeline: {exc}", file=sys.stderr)
+        return 2
+    out = args.output
+    if out is None and args.format in ("csv", "json"):
+        sys.stdout.buffer.write(data)
+        return 0
+    if out is None:
+        slug = re.sub(r"[^a-z0-9]+", "-", (args.match or "all").lower()).strip("-")[:60] or "all"
+        out = args.dir / "timelines" / f"{slug}-{args.by}{'-' + args.split if args.split else ''}.{args.format}"
+    from .._util import atomic_writer
+
+    with atomic_writer(out, "wb") as f:
+        f.write(data)
+    print(f"wrote {out} ({len(df):,} rows)")
+    return 0
