@@ -76,6 +76,11 @@ class Labels:
         return out
 
 
+def _where(row: Mapping[str, str]) -> str:
+    """A labelled article's file, or the file whose related list names it."""
+    return row["file"] if "file" in row else f"(related entry of {row['related_of']})"
+
+
 def load_labels(path: Path) -> Labels:
     """Read a labelled set (see tests/data/events-*.yaml)."""
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -86,8 +91,8 @@ def load_labels(path: Path) -> Labels:
         descriptions={e["id"]: e["description"] for e in doc["events"]},
         singletons=[s["url"] for s in doc.get("singletons") or []],
         undecided=[s["url"] for s in doc.get("undecided") or []],
-        files={m["url"]: m["file"] for e in doc["events"] for m in e["members"]}
-        | {s["url"]: s["file"] for s in doc.get("singletons") or []},
+        files={m["url"]: _where(m) for e in doc["events"] for m in e["members"]}
+        | {s["url"]: _where(s) for s in doc.get("singletons") or []},
     )
 
 
@@ -186,7 +191,8 @@ def predicted_clusters(corpus: Path, *, threshold: float | None = None, window_d
 
     Builds the graph with the current code.  An article in several stories
     (not expected) goes to the first by id.  Also returns facts about the
-    run (stories found, seconds) and the URLs of the corpus's file articles.
+    run (stories found, seconds) and the URLs of the corpus's articles (those
+    known only from a related list included).
     """
     import kg
     from kg.graph import build_graph
@@ -210,7 +216,7 @@ def predicted_clusters(corpus: Path, *, threshold: float | None = None, window_d
     urls: set[str] = set()
     multi = 0
     for node, data in graph.nodes(data=True):
-        if data.get("kind") != "article" or data.get("reference_only"):
+        if data.get("kind") != "article":  # (articles known only by reference too)
             continue
         urls.add(data["url"])
         stories = sorted(t for _, t, k in graph.out_edges(node, keys=True) if k == "inStory")
