@@ -67,3 +67,23 @@ def test_readme_python_examples_run(corpus_dir, tmp_path, monkeypatch):
         code = block.replace('"/tmp/ai', f'"{tmp_path}/ai')
         exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
     assert (tmp_path / "ai" / "facial.html").is_file()
+
+
+def test_readme_claims_about_the_facial_recognition_stories(corpus_dir, tmp_path):
+    """What the README says `kg stories` shows on ai-facial, it shows."""
+    import kg
+
+    built = kg.build(corpus_dir("ai-facial"), out=tmp_path / "ai")
+    sizes = {}
+    for story in kg.open(built.out).stories():
+        sizes.setdefault(story.label, (story.size, len(story.providers)))
+    # (README words, a story label's words): size, providers
+    claims = {("£17m fine of Clearview AI (12\narticles from 11 outlets)", "£17m fine"): (12, 11),
+              ("France's order to Clearview (7)", "France orders Clearview"): (7, None),
+              ("watchdogs' order (5)", "Watchdogs order Clearview"): (5, None),
+              ("the Worcester ban (3)", "Worcester bans"): (3, None)}
+    for (said, words), (size, providers) in claims.items():
+        assert said in README
+        found = [v for label, v in sizes.items() if words in label]
+        assert found and found[0][0] == size, (words, found)
+        assert providers is None or found[0][1] == providers
