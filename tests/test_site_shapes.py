@@ -199,3 +199,26 @@ def test_items_that_are_not_news_are_typed_and_counted(tmp_path):
     assert only.summary["files"]["left_out"] == {"code": 1, "course": 1, "page": 1, "video": 1,
                                                  "work": 1}
     assert "not_news" not in only.summary
+
+
+def test_people_in_the_tables_and_export_tables(built, tmp_path):
+    import pandas as pd
+
+    from kg.cli import main
+
+    graph = kg.open(built.out)
+    people = graph.people()
+    assert people[["name", "articles"]].values.tolist() == [
+        ["Ann Lee", 2], ["Bo Chen", 1], ["Jane Doe", 2], ["Kim Park", 1], ["Sam Roe", 2]]
+    ann = people.set_index("name").loc["Ann Lee"]
+    assert ann.providers == "example.org"  # the registrable domain of its URL
+    assert (ann["first"].date().isoformat(), ann["last"].date().isoformat()) == ("2021-09-09", "2021-11-02")
+    assert int(people.articles.sum()) == built.summary["edges"]["author"]
+    arts = graph.articles(clusters=False).set_index("title")
+    assert arts.loc["We launched", "authors"] == "Jane Doe"
+    assert sorted(arts.loc["Weekly update", "authors"].tolist()) == ["Jane Doe; Sam Roe", "Sam Roe"]
+    assert arts.loc["Install", "authors"] == ""
+    assert main(["export", "tables", str(built.out), "-o", str(tmp_path / "t")]) == 0
+    csv = pd.read_csv(tmp_path / "t" / "people.csv", keep_default_na=False)
+    assert csv.name.tolist() == people.name.tolist() and csv.articles.tolist() == [2, 1, 2, 1, 2]
+    assert csv.loc[0, "first"] == "2021-09-09T00:00:00Z"
