@@ -500,8 +500,12 @@ class _Validator:
                 self.unknown_keys(unknown, "")
         if item is None and published is None and provider is None:
             item = "work"  # nothing says it is news
+        # Hugo's `draft: true`, Jekyll's `published: false` (in the seed's
+        # feed, which has `publishedDateTime`, `published` is its own flag)
+        draft = get("draft") is True or (get("published") is False
+                                          and "publishedDateTime" not in meta)
         return (title, web, urls_, excerpt, published, type_, category, quality, heat, locale,
-                provider, topics, tags, images, related, modified, authors, item)
+                provider, topics, tags, images, related, modified, authors, item, draft)
 
     # -- the other formats' keys (see ALIASES) ------------------------------------
     def alias_url(self, meta: dict) -> str | None:
