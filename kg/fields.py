@@ -330,7 +330,7 @@ class _Validator:
         out: dict[str, tuple] = {}
         for i, item in enumerate(value):
             if item.__class__ is dict:  # fast path: text URL, integer (or no) sizes
-                if path is not None and len(item) > 3 and item.keys() - _IMAGE_KEYS:
+                if path is not None and not item.keys() <= _IMAGE_KEYS:
                     self.unknown_keys(item.keys() - _IMAGE_KEYS, path)
                 u, w, h = item.get("url"), item.get("width"), item.get("height")
                 if (u.__class__ is str and u and (w is None or w.__class__ is int)
@@ -467,7 +467,7 @@ class _Validator:
         if v is None and other:
             provider = self.alias_provider(meta, urls_)
         else:
-            if v.__class__ is dict and len(v) > 2 and v.keys() - _PROVIDER_KEYS:
+            if v.__class__ is dict and not v.keys() <= _PROVIDER_KEYS:
                 self.unknown_keys(v.keys() - _PROVIDER_KEYS, f"{base}provider.")
             provider = self.provider(v, f"{p}provider", urls_)
         if not nested:

@@ -181,11 +181,13 @@ def test_unknown_keys_inside_provider_images_and_related_are_reported(tmp_path):
             + "---\n")
     (root / "plain.md").write_text("---\ntitle: P\nwebUrl: https://example.org/p\n"
                                    "images: [{url: 'https://example.org/p.png', isCached: false}]\n---\n")
+    (root / "few.md").write_text("---\ntitle: F\nprovider: {name: E, tier: 2}\n"  # fewer keys
+                                 "images: [{url: 'https://example.org/f.png', caption: c}]\n---\n")
     corpus = kg.load(root)
-    assert len(corpus.articles) == 4
+    assert len(corpus.articles) == 5
     assert corpus.unknown_keys == {k: (3, "feed/0.md") for k in (
-        "images[].caption", "provider.tier", "related[].images[].alt", "related[].provider.logo",
-        "related[].topics")}
+        "related[].images[].alt", "related[].provider.logo", "related[].topics")} | {
+        k: (4, "feed/0.md") for k in ("images[].caption", "provider.tier")}
     found = {p.field: p for p in corpus.problems if p.reason == "unknown-key"}
     assert sorted(found) == sorted(corpus.unknown_keys)
     assert found["related[].topics"].line == 7 and "in 3 files" in found["related[].topics"].message
