@@ -23,11 +23,13 @@ from typing import Any
 import orjson
 
 from .normalize import (
+    ITEM_WORDS,
     DateError,
     URLError,
     canonical_url,
     clean_label,
     host_of,
+    item_kind,
     parse_datetime,
     registrable_domain,
     repair_text,
@@ -35,7 +37,7 @@ from .normalize import (
 )
 
 __all__ = ["article_row", "MAX_TITLE_CHARS", "MAX_TEXT_CHARS", "ALIASES", "IGNORED_KEYS",
-           "KNOWN_KEYS", "ITEM_WORDS", "item_kind"]
+           "KNOWN_KEYS", "NESTED_KEYS", "ITEM_WORDS", "item_kind"]
 
 MAX_TITLE_CHARS = 1_000
 MAX_TEXT_CHARS = 20_000
@@ -88,9 +90,23 @@ IGNORED_KEYS = frozenset({
     "linkTitle", "expiryDate", "url_path", "sidebar_position", "sidebar_label", "hide_title",
     "hide_table_of_contents", "pagination_next", "pagination_prev", "custom_edit_url", "id",
     "share", "related_posts", "excerpt_separator", "render_with_liquid",
+    # inside the seed format's values (see NESTED_KEYS): the feed's cache flag
+    # of an image, and the provider's own logo
+    "images[].isCached", "provider.images",
 })
 #: Every key that is read or deliberately ignored; any other is reported.
 KNOWN_KEYS = frozenset(k for keys in ALIASES.values() for k in keys) | IGNORED_KEYS
+#: The keys read inside the seed format's compound values, by path; any
+#: other (not ``path.key`` in IGNORED_KEYS) is reported as ``path.key``.  A
+#: related entry is read as an article without topics, tags and related.
+NESTED_KEYS: dict[str, frozenset[str]] = {
+    "provider": frozenset({"name", "domain"}),
+    "images[]": frozenset({"url", "width", "height"}),
+    "related[]": frozenset({"title", "excerpt", "publishedDateTime", "webUrl", "originalUrl",
+                            "ampWebUrl", "cdnAmpWebUrl", "type", "category", "quality", "heat",
+                            "locale", "provider", "images"}),
+}
+_PROVIDER_KEYS, _IMAGE_KEYS = NESTED_KEYS["provider"], NESTED_KEYS["images[]"]
 #: The seed format's keys: a file with no other key has no alias to look for.
 _SEED_KEYS = frozenset({
     "title", "excerpt", "publishedDateTime", "webUrl", "originalUrl", "ampWebUrl",
@@ -110,34 +126,6 @@ _LOCALE_ALIASES = ALIASES["locale"][1:]
 _TOPIC_FALLBACK = (("categories", True), ("category", False), ("tags", True),
                    ("keywords", True))
 
-#: Words of a ``type`` or ``layout`` value that say an item is not news, and
-#: what it is instead (see :func:`item_kind`).
-ITEM_WORDS = {
-    "video": "video", "videos": "video", "videoobject": "video",
-    "course": "course", "courses": "course", "lesson": "course", "module": "course",
-    "tutorial": "course", "training": "course", "learn": "course",
-    "page": "page", "docs": "page", "doc": "page", "documentation": "page",
-    "reference": "page", "landing": "page", "home": "page", "default": "page",
-    "code": "code", "sample": "code", "samples": "code", "snippet": "code", "example": "code",
-}
-_NEWS_WORDS = frozenset({"article", "news", "newsarticle", "post", "blog", "blogposting",
-                         "story", "press", "release"})
-_WORD = re.compile(r"[a-z]+")
-
-
-@lru_cache(maxsize=1024)
-def item_kind(value: str) -> str | None:
-    """What a ``type`` or ``layout`` value says an item is: ``None`` for
-    news (or a value that says nothing), else ``"video"``, ``"course"``,
-    ``"page"`` or ``"code"``.
-
-    >>> item_kind("article"), item_kind("Video"), item_kind("code-sample"), item_kind("post")
-    (None, 'video', 'code', None)
-    """
-    words = _WORD.findall(value.lower())
-    if any(w in _NEWS_WORDS for w in words):
-        return None
-    return next((ITEM_WORDS[w] for w in words if w in ITEM_WORDS), None)
 
 
 # The validator builds rows (see records.article_from_row): an article row is
@@ -178,11 +166,21 @@ class _Validator:
     reporting path, which names the field, the reason and the line.
     """
 
-    __slots__ = ("fm_text", "problems")
+    __slots__ = ("fm_text", "problems", "unknown")
 
     def __init__(self, fm_text: str, problems: list[tuple]) -> None:
         self.fm_text = fm_text
         self.problems = problems
+        self.unknown: set[str] = set()
+
+    def unknown_keys(self, keys: Any, path: str) -> None:
+        """Report each key of ``keys`` not read nor ignored, once a file, as ``path.key``."""
+        for key in sorted(keys, key=str):
+            f = f"{path}{key}"
+            if f.removeprefix("related[].") not in IGNORED_KEYS and f not in self.unknown:
+                self.unknown.add(f)
+                self.problem(f, "unknown-key", f"key {f[:80]!r} is not read "
+                             "(not mapped, not on the ignore list); dropped")
 
     def problem(self, field: str, reason: str, message: str,
                 severity: str = "warning") -> None:
@@ -322,7 +320,7 @@ class _Validator:
             return None
         return (domain, clean_label(name) if name else None)
 
-    def images(self, value: Any, field: str) -> tuple[tuple, ...]:
+    def images(self, value: Any, field: str, path: str | None = None) -> tuple[tuple, ...]:
         if value is None:
             return ()
         if not isinstance(value, list):
@@ -332,6 +330,8 @@ class _Validator:
         out: dict[str, tuple] = {}
         for i, item in enumerate(value):
             if item.__class__ is dict:  # fast path: text URL, integer (or no) sizes
+                if path is not None and not item.keys() <= _IMAGE_KEYS:
+                    self.unknown_keys(item.keys() - _IMAGE_KEYS, path)
                 u, w, h = item.get("url"), item.get("width"), item.get("height")
                 if (u.__class__ is str and u and (w is None or w.__class__ is int)
                         and (h is None or h.__class__ is int)):
@@ -395,6 +395,9 @@ class _Validator:
         text, url, integer = self.text, self.url, self.integer
         # keys beyond the seed format's: only then can other formats' aliases be there
         other = not nested and not meta.keys() <= _SEED_KEYS
+        base = "related[]." if nested else ""
+        if nested and not meta.keys() <= NESTED_KEYS["related[]"]:
+            self.unknown_keys(meta.keys() - NESTED_KEYS["related[]"], base)
         v = get("title")
         if v is None and other:
             v = get("headline")
@@ -464,6 +467,8 @@ class _Validator:
         if v is None and other:
             provider = self.alias_provider(meta, urls_)
         else:
+            if v.__class__ is dict and not v.keys() <= _PROVIDER_KEYS:
+                self.unknown_keys(v.keys() - _PROVIDER_KEYS, f"{base}provider.")
             provider = self.provider(v, f"{p}provider", urls_)
         if not nested:
             v = get("tags")
@@ -472,7 +477,7 @@ class _Validator:
         if v is None and other:
             images = self.alias_images(meta)
         else:
-            images = () if v is None else self.images(v, f"{p}images")
+            images = () if v is None else self.images(v, f"{p}images", f"{base}images[].")
         if nested:  # a related entry's row: without the file's own fields
             return (title, web, urls_, excerpt, published, type_, category, quality, heat,
                     locale, provider, topics, tags, images, related)
@@ -492,13 +497,15 @@ class _Validator:
                 authors = self.people(v, k)
             unknown = meta.keys() - KNOWN_KEYS
             if unknown:
-                for key in sorted(unknown, key=str):
-                    self.problem(str(key), "unknown-key", f"key {str(key)[:80]!r} is not read "
-                                 "(not mapped, not on the ignore list); dropped")
+                self.unknown_keys(unknown, "")
         if item is None and published is None and provider is None:
             item = "work"  # nothing says it is news
+        # Hugo's `draft: true`, Jekyll's `published: false` (in the seed's
+        # feed, which has `publishedDateTime`, `published` is its own flag)
+        draft = get("draft") is True or (get("published") is False
+                                          and "publishedDateTime" not in meta)
         return (title, web, urls_, excerpt, published, type_, category, quality, heat, locale,
-                provider, topics, tags, images, related, modified, authors, item)
+                provider, topics, tags, images, related, modified, authors, item, draft)
 
     # -- the other formats' keys (see ALIASES) ------------------------------------
     def alias_url(self, meta: dict) -> str | None:

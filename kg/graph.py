@@ -29,7 +29,8 @@ Node attributes (absent when unknown, never ``None``):
   article's own files; empty for articles known only by reference),
   ``reference_only`` (bool), ``alt_titles`` (other headlines seen for it),
   ``modified``; ``item`` when it is not news (``video``, ``course``, ``page``,
-  ``code``, ``work``: see :attr:`kg.records.Article.item`).
+  ``code``, ``work``: see :attr:`kg.records.Article.item`); ``draft`` (true)
+  for a draft.
 * provider: ``domain``, ``name`` (most frequent), ``alt_names``.
 * topic: ``label`` (most frequent spelling), ``key``, ``alt_labels``.
 * image: ``url``, ``width``, ``height``.
@@ -167,6 +168,8 @@ class _Builder:
                 v = getattr(a, f)
                 if v is not None:
                     attrs[f] = v
+            if a.draft:  # only then: exports without drafts stay as they were
+                attrs["draft"] = True
             attrs["urls"] = list(a.urls)
             attrs["tags"] = list(a.tags)
             attrs["files"] = [a.source]
@@ -359,6 +362,9 @@ def graph_summary(graph: nx.MultiDiGraph) -> dict:
     }
     if top_people:
         summary["top_people"] = top(top_people, "name")
+    drafts = sum(1 for d in arts if d.get("draft"))
+    if drafts:
+        summary["drafts"] = drafts
     items = Counter(d["item"] for d in arts if d.get("item"))
     if items:  # the items that are not news, by kind
         summary["not_news"] = dict(sorted(items.items()))

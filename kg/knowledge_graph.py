@@ -216,6 +216,12 @@ class KnowledgeGraph:
 
         return topics_table(self.graph)
 
+    def people(self) -> pd.DataFrame:
+        """A DataFrame of the people, the articles' authors (see :func:`kg.tables.people_table`)."""
+        from .tables import people_table
+
+        return people_table(self.graph)
+
     def stories_table(self) -> pd.DataFrame:
         """A DataFrame of the stories, largest first (see :func:`kg.tables.stories_table`)."""
         from .tables import stories_table

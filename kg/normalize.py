@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 __all__ = [
     "canonical_url", "web_url", "registrable_domain", "host_of", "topic_key",
     "topic_slug", "repair_text", "clean_label", "parse_datetime", "short_hash",
+    "ITEM_WORDS", "item_kind",
 ]
 
 # Query parameters that identify a campaign or a click, never the page.
@@ -388,3 +389,33 @@ def _as_utc(dt: datetime) -> datetime:
     if dt.tzinfo is None:
         return dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
+
+
+#: Words of a ``type`` or ``layout`` value that say an item is not news, and
+#: what it is instead (see :func:`item_kind`).
+ITEM_WORDS = {
+    "video": "video", "videos": "video", "videoobject": "video",
+    "course": "course", "courses": "course", "lesson": "course", "module": "course",
+    "tutorial": "course", "training": "course", "learn": "course",
+    "page": "page", "docs": "page", "doc": "page", "documentation": "page",
+    "reference": "page", "landing": "page", "home": "page", "default": "page",
+    "code": "code", "sample": "code", "samples": "code", "snippet": "code", "example": "code",
+}
+_NEWS_WORDS = frozenset({"article", "news", "newsarticle", "post", "blog", "blogposting",
+                         "story", "press", "release"})
+_WORD = re.compile(r"[a-z]+")
+
+
+@lru_cache(maxsize=1024)
+def item_kind(value: str) -> str | None:
+    """What a ``type`` or ``layout`` value says an item is: ``None`` for
+    news (or a value that says nothing), else ``"video"``, ``"course"``,
+    ``"page"`` or ``"code"``.
+
+    >>> item_kind("article"), item_kind("Video"), item_kind("code-sample"), item_kind("post")
+    (None, 'video', 'code', None)
+    """
+    words = _WORD.findall(value.lower())
+    if any(w in _NEWS_WORDS for w in words):
+        return None
+    return next((ITEM_WORDS[w] for w in words if w in ITEM_WORDS), None)

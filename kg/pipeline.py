@@ -232,7 +232,8 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
           stories_file: str | os.PathLike | None = None,
           providers: str | os.PathLike | None = None,
           extensions: Iterable[str] | None = None,
-          provider: Provider | None = None, only_news: bool = False) -> BuildResult:
+          provider: Provider | None = None, only_news: bool = False,
+          no_drafts: bool = False) -> BuildResult:
     """Run the whole pipeline on article folders and write the export folder.
 
     files -> records (with the record cache of ``out/.cache`` unless
@@ -269,7 +270,10 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     :func:`kg.ingest.load_corpus`).  Items that are not news (videos,
     courses, pages, code samples, undated works: :attr:`kg.records.Article.item`)
     are typed as such and counted in ``summary["not_news"]``; ``only_news``
-    leaves them out (counted in ``summary["files"]["left_out"]``).
+    leaves them out (counted in ``summary["files"]["left_out"]``).  Drafts
+    (``draft: true``, Jekyll's ``published: false``) are built, marked
+    ``draft`` and counted in ``summary["drafts"]``; ``no_drafts`` leaves them
+    out (``left_out["draft"]``).
     ``summary["files"]`` counts the files read, the articles, the files
     skipped (read, but without a usable article; by reason in ``skipped_by``)
     and the files not read (by extension, or ``hidden``, in ``not_read``).
@@ -324,6 +328,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         raise NoArticleFiles(paths, suffixes, sum(not_read.values()))
     # the options the stamp covers
     rdf_key = f"{rdf} ext={','.join(suffixes)} provider={provider} only_news={only_news}"
+    rdf_key += " no_drafts" if no_drafts else ""  # as before without it: the stamp holds
     record_cache = RecordCache(out / CACHE) if cache else None
     if record_cache is not None and paths:
         done = _up_to_date(out, found, record_cache, rdf_key + options, report)
@@ -339,9 +344,13 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
 
     corpus = load_corpus(*paths, cache=record_cache, extensions=suffixes, provider=provider,
                          progress=lambda done, total: report("reading files", done, total))
-    left_out = Counter(a.item for a in corpus.articles if a.item) if only_news else None
+    left_out = Counter(a.item for a in corpus.articles if a.item) if only_news else Counter()
+    if no_drafts:  # a draft that is not news is counted once, as not news
+        left_out["draft"] = sum(1 for a in corpus.articles if a.draft and not (only_news and a.item))
+    left_out = +left_out
     if left_out:
-        corpus.articles = [a for a in corpus.articles if not a.item]
+        corpus.articles = [a for a in corpus.articles if not (only_news and a.item)
+                           and not (no_drafts and a.draft)]
     lap("parse")
     # The record cache is saved beside the graph's construction and then let
     # go, so that its lines are not held until the exports' peak.  Its rows

@@ -82,7 +82,8 @@ class Article:
     ``authors`` the names of its people (``author``, ``authors``, ``byline``).
     ``item`` is ``None`` for news, else what else it is: ``"video"``,
     ``"course"``, ``"page"``, ``"code"`` (from its ``type`` or ``layout``) or
-    ``"work"`` (no date and no provider to tell it is news).
+    ``"work"`` (no date and no provider to tell it is news).  ``draft`` is
+    true for a draft (``draft: true``, or Jekyll's ``published: false``).
     """
 
     source: str
@@ -104,6 +105,7 @@ class Article:
     modified: datetime | None = None
     authors: tuple[str, ...] = ()
     item: str | None = None
+    draft: bool = False
 
 
 @dataclass(slots=True, frozen=True)
@@ -210,7 +212,8 @@ def article_from_row(source: str, row: Sequence, shared: dict) -> Article:
     image tuples to the records already made, so equal ones are one object.
 
     >>> a = article_from_row("x.md", ("T", None, [], None, "2021-12-15T12:20:00+00:00", None,
-    ...     None, None, None, None, ["example.org", "Example"], ["AI"], [], [], [], None, [], None), {})
+    ...     None, None, None, None, ["example.org", "Example"], ["AI"], [], [], [], None, [], None,
+    ...     False), {})
     >>> a.published.isoformat(), a.provider, a.topics
     ('2021-12-15T12:20:00+00:00', Provider(domain='example.org', name='Example'), ('AI',))
     """
@@ -218,9 +221,10 @@ def article_from_row(source: str, row: Sequence, shared: dict) -> Article:
         (title, url, urls, excerpt, published, type_, category, quality, heat, locale,
          provider, topics, tags, images, related) = row
         modified = authors = item = None
+        draft = False
     else:
         (title, url, urls, excerpt, published, type_, category, quality, heat, locale,
-         provider, topics, tags, images, related, modified, authors, item) = row
+         provider, topics, tags, images, related, modified, authors, item, draft) = row
     if published.__class__ is str:
         published = _fromisoformat(published)
     if modified.__class__ is str:
@@ -243,7 +247,8 @@ def article_from_row(source: str, row: Sequence, shared: dict) -> Article:
                    quality, heat, locale, provider, tuple(topics) if topics else (),
                    tuple(tags) if tags else (), images or (),
                    tuple([article_from_row(source, r, shared) for r in related])
-                   if related else (), modified, tuple(authors) if authors else (), item)
+                   if related else (), modified, tuple(authors) if authors else (), item,
+                   bool(draft))
 
 
 _fromisoformat = datetime.fromisoformat

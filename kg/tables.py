@@ -1,7 +1,7 @@
 """Tables of a built graph, and attention over time, as pandas DataFrames.
 
 One call per table: :func:`articles_table`, :func:`providers_table`,
-:func:`topics_table`, :func:`stories_table`, :func:`edges_table`;
+:func:`topics_table`, :func:`people_table`, :func:`stories_table`, :func:`edges_table`;
 :func:`write_tables` writes them all as CSV or Parquet.  :func:`timeline`
 counts the articles matching a text per day, week or month and their share
 of all articles of the period (Media Cloud's "attention"), optionally split
@@ -38,12 +38,12 @@ if TYPE_CHECKING:
     import networkx as nx
     import pandas as pd
 
-__all__ = ["articles_table", "providers_table", "topics_table", "stories_table", "edges_table",
+__all__ = ["articles_table", "providers_table", "topics_table", "people_table", "stories_table", "edges_table",
            "write_tables", "between", "matches", "timeline", "timeline_records", "TABLES", "PERIODS", "SPLITS",
            "MissingExtra"]
 
 #: The tables :func:`write_tables` writes, in order.
-TABLES = ("articles", "providers", "topics", "stories", "edges")
+TABLES = ("articles", "providers", "topics", "people", "stories", "edges")
 #: Periods of :func:`timeline` -> pandas period frequency (weeks start on Monday).
 PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}
 #: How :func:`timeline` can split its counts.
@@ -57,7 +57,7 @@ def _pandas() -> Any:
     return require_extra("pandas", "pandas")
 
 
-_RELS = ("publishedBy", "about", "inStory")
+_RELS = ("publishedBy", "about", "inStory", "author")
 
 
 def _links(graph: nx.MultiDiGraph) -> dict[str, dict[str, list[str]]]:
@@ -84,6 +84,7 @@ def articles_table(graph: nx.MultiDiGraph, *, clusters: bool = True) -> pd.DataF
 
     Columns: ``id``, ``url``, ``title``, ``provider`` (its name),
     ``domain``, ``published`` (UTC), ``topics`` (labels joined by ``"; "``),
+    ``authors`` (the names of its people, joined by ``"; "``),
     ``story`` and ``story_label``, ``cluster`` and ``cluster_label`` (the
     topic communities of :mod:`kg.clusters`; ``clusters=False`` leaves them
     out, they take longest), ``reference_only`` (known only from another
@@ -102,6 +103,7 @@ def articles_table(graph: nx.MultiDiGraph, *, clusters: bool = True) -> pd.DataF
     arts = sorted(n for n, k in graph.nodes(data="kind") if k == "article")
     links = _links(graph)
     providers, stories, about = links["publishedBy"], links["inStory"], links["about"]
+    authors = links["author"]
     rows = []
     for a in arts:
         d = nodes[a]
@@ -114,20 +116,21 @@ def articles_table(graph: nx.MultiDiGraph, *, clusters: bool = True) -> pd.DataF
             "domain": nodes[provider].get("domain") if provider else None,
             "published": d.get("published"),
             "topics": _SEP.join(nodes[t].get("label", t) for t in about.get(a, ())),
+            "authors": _SEP.join(nodes[p].get("name", p) for p in authors.get(a, ())),
             "story": story, "story_label": nodes[story].get("label") if story else None,
             "reference_only": bool(d.get("reference_only")),
             "file": files[0] if files else None,
         })
     df = pd.DataFrame(rows, columns=["id", "url", "title", "provider", "domain", "published",
-                                     "topics", "story", "story_label", "reference_only", "file"])
+                                     "topics", "authors", "story", "story_label", "reference_only", "file"])
     df["published"] = _utc(df["published"].tolist())
     if clusters:
         from .clusters import cluster_labels, topic_clusters
 
         found = topic_clusters(graph, arts)
         labels = cluster_labels(graph, found)
-        df.insert(9, "cluster", pd.array([found.get(a) for a in arts], dtype="Int64"))
-        df.insert(10, "cluster_label", [labels.get(found[a]) if a in found else None for a in arts])
+        df.insert(10, "cluster", pd.array([found.get(a) for a in arts], dtype="Int64"))
+        df.insert(11, "cluster_label", [labels.get(found[a]) if a in found else None for a in arts])
     return df
 
 
@@ -198,6 +201,35 @@ def topics_table(graph: nx.MultiDiGraph) -> pd.DataFrame:
     return _dates(df, "first", "last")
 
 
+def people_table(graph: nx.MultiDiGraph) -> pd.DataFrame:
+    """One row per person (an article's ``author``, ``authors`` or
+    ``byline``): ``id``, ``name`` (the spelling most of its articles give),
+    ``alt_names``, ``articles``, ``providers`` (the names of the providers
+    it wrote for, joined by ``"; "``), ``first`` and ``last`` publication
+    dates.
+
+    >>> import kg
+    >>> from kg.graph import build_graph
+    >>> people_table(build_graph(kg.load("seeds"))).columns.tolist()
+    ['id', 'name', 'alt_names', 'articles', 'providers', 'first', 'last']
+    """
+    pd = _pandas()
+    by_person: dict[str, list[str]] = {n: [] for n, k in graph.nodes(data="kind") if k == "person"}
+    for a, p, k in graph.edges(keys=True):
+        if k == "author":
+            by_person[p].append(a)
+    published_by = _links(graph)["publishedBy"]
+    rows = []
+    for p in sorted(by_person):
+        d, arts = graph.nodes[p], by_person[p]
+        names = sorted({graph.nodes[v].get("name") or v for a in arts for v in published_by.get(a, ())})
+        first, last = _dated_span(graph, arts)
+        rows.append({"id": p, "name": d.get("name"), "alt_names": _SEP.join(d.get("alt_names", [])),
+                     "articles": len(arts), "providers": _SEP.join(names), "first": first, "last": last})
+    df = pd.DataFrame(rows, columns=["id", "name", "alt_names", "articles", "providers", "first", "last"])
+    return _dates(df, "first", "last")
+
+
 def stories_table(graph: nx.MultiDiGraph) -> pd.DataFrame:
     """One row per story, largest first: ``id``, ``label``, ``size``
     (articles), ``providers`` (how many), ``provider_names`` (joined by
@@ -255,14 +287,14 @@ def write_tables(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *, format: 
     >>> from kg.graph import build_graph
     >>> paths = write_tables(build_graph(kg.load("seeds")), tempfile.mkdtemp())
     >>> [p.name for p in paths]
-    ['articles.csv', 'providers.csv', 'topics.csv', 'stories.csv', 'edges.csv']
+    ['articles.csv', 'providers.csv', 'topics.csv', 'people.csv', 'stories.csv', 'edges.csv']
     """
     if format not in ("csv", "parquet"):
         raise ValueError(f"tables are written as csv or parquet, not {format!r}")
     if format == "parquet":
         require_extra("pyarrow", "pandas")
     makers = {"articles": lambda g: articles_table(g, clusters=clusters), "providers": providers_table,
-              "topics": topics_table, "stories": stories_table, "edges": edges_table}
+              "topics": topics_table, "people": people_table, "stories": stories_table, "edges": edges_table}
     written = []
     for name in tables:
         if name not in makers:

@@ -163,3 +163,34 @@ def test_provider_options_of_kg_build(tmp_path, capsys):
     assert g.nodes["provider/example.org"]["name"] == "Example News"
     assert main(["build", str(root), "--out", str(out), "-q", "--provider", "X"]) == 2
     assert "--provider needs --provider-domain" in capsys.readouterr().err
+
+
+def test_unknown_keys_inside_provider_images_and_related_are_reported(tmp_path):
+    root = tmp_path / "feed"
+    root.mkdir()
+    entry = ("  - title: R{n}\n    webUrl: https://example.org/r{n}\n    topics: [x]\n"
+             "    provider: {{name: E, domain: example.org, logo: l.png}}\n"
+             "    images:\n      - {{url: 'https://example.org/i.png', width: 1, height: 1,"
+             " isCached: true, alt: a}}\n")
+    for n in range(3):
+        (root / f"{n}.md").write_text(
+            f"---\ntitle: A{n}\nwebUrl: https://example.org/a{n}\n"
+            "provider: {name: E, domain: example.org, images: [], tier: 1}\n"
+            "images:\n  - {url: 'https://example.org/a.png', width: 1, height: 2, isCached: true,"
+            " caption: c}\nrelated:\n" + entry.format(n=n) + (entry.format(n=n + 10) if n else "")
+            + "---\n")
+    (root / "plain.md").write_text("---\ntitle: P\nwebUrl: https://example.org/p\n"
+                                   "images: [{url: 'https://example.org/p.png', isCached: false}]\n---\n")
+    (root / "few.md").write_text("---\ntitle: F\nprovider: {name: E, tier: 2}\n"  # fewer keys
+                                 "images: [{url: 'https://example.org/f.png', caption: c}]\n---\n")
+    corpus = kg.load(root)
+    assert len(corpus.articles) == 5
+    assert corpus.unknown_keys == {k: (3, "feed/0.md") for k in (
+        "related[].images[].alt", "related[].provider.logo", "related[].topics")} | {
+        k: (4, "feed/0.md") for k in ("images[].caption", "provider.tier")}
+    found = {p.field: p for p in corpus.problems if p.reason == "unknown-key"}
+    assert sorted(found) == sorted(corpus.unknown_keys)
+    assert found["related[].topics"].line == 7 and "in 3 files" in found["related[].topics"].message
+    a0 = next(a for a in corpus.articles if a.title == "A0")
+    assert a0.provider == kg.Provider("example.org", "E") and len(a0.images) == 1
+    assert [r.title for r in a0.related] == ["R0"] and a0.related[0].images[0].width == 1

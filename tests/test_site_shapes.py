@@ -199,3 +199,67 @@ def test_items_that_are_not_news_are_typed_and_counted(tmp_path):
     assert only.summary["files"]["left_out"] == {"code": 1, "course": 1, "page": 1, "video": 1,
                                                  "work": 1}
     assert "not_news" not in only.summary
+
+
+def test_people_in_the_tables_and_export_tables(built, tmp_path):
+    import pandas as pd
+
+    from kg.cli import main
+
+    graph = kg.open(built.out)
+    people = graph.people()
+    assert people[["name", "articles"]].values.tolist() == [
+        ["Ann Lee", 2], ["Bo Chen", 1], ["Jane Doe", 2], ["Kim Park", 1], ["Sam Roe", 2]]
+    ann = people.set_index("name").loc["Ann Lee"]
+    assert ann.providers == "example.org"  # the registrable domain of its URL
+    assert (ann["first"].date().isoformat(), ann["last"].date().isoformat()) == ("2021-09-09", "2021-11-02")
+    assert int(people.articles.sum()) == built.summary["edges"]["author"]
+    arts = graph.articles(clusters=False).set_index("title")
+    assert arts.loc["We launched", "authors"] == "Jane Doe"
+    assert sorted(arts.loc["Weekly update", "authors"].tolist()) == ["Jane Doe; Sam Roe", "Sam Roe"]
+    assert arts.loc["Install", "authors"] == ""
+    assert main(["export", "tables", str(built.out), "-o", str(tmp_path / "t")]) == 0
+    csv = pd.read_csv(tmp_path / "t" / "people.csv", keep_default_na=False)
+    assert csv.name.tolist() == people.name.tolist() and csv.articles.tolist() == [2, 1, 2, 1, 2]
+    assert csv.loc[0, "first"] == "2021-09-09T00:00:00Z"
+
+
+DRAFTS = {
+    "jekyll/_posts/2021-12-01-out.md": "---\ntitle: Out\ndate: 2021-12-01\n---\n",
+    "jekyll/_posts/2021-12-02-not-yet.md": "---\ntitle: Not yet\ndate: 2021-12-02\n"
+                                           "published: false\n---\n",
+    "hugo/content/wip.md": '+++\ntitle = "Work in progress"\ndate = 2021-12-03\ndraft = true\n+++\n',
+    "hugo/content/done.md": '+++\ntitle = "Done"\ndate = 2021-12-04\ndraft = false\n+++\n',
+    "eleventy/idea.md": "---\ntitle: Idea\ndate: 2021-12-05\ndraft: true\ntype: video\n---\n",
+    # the seed's feed: its `published: false` is the feed's flag, not a draft
+    "feed/a.md": "---\ntitle: Feed item\npublishedDateTime: 2021-12-06T00:00:00Z\n"
+                 "webUrl: https://example.org/a\npublished: false\n---\n",
+}
+
+
+def test_drafts_are_kept_marked_and_counted_and_no_drafts_leaves_them_out(tmp_path, capsys):
+    from kg.cli import main
+
+    root = tmp_path / "drafts"
+    for name, text in DRAFTS.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    built = kg.build(root, out=tmp_path / "all")
+    g = built.graph
+    drafts = sorted(g.nodes[n]["title"] for n in nodes_of_kind(g, "article") if g.nodes[n].get("draft"))
+    assert drafts == ["Idea", "Not yet", "Work in progress"]
+    assert built.summary["drafts"] == 3 and built.summary["nodes"]["article"] == 6
+    assert "problems" not in built.summary or not built.summary["problems"].get("unknown-key")
+    assert len(kg.open(built.out).query("SELECT ?a WHERE { ?a schema:headline ?t }").rows) == 6
+
+    assert main(["build", str(root), "--out", str(tmp_path / "final"), "--no-drafts"]) == 0
+    out = capsys.readouterr().out
+    assert "left out (--no-drafts): draft 3" in out
+    final = kg.open(tmp_path / "final")
+    titles = sorted(t for (t,) in final.query("SELECT ?t WHERE { ?a schema:headline ?t }").rows)
+    assert titles == ["Done", "Feed item", "Out"]
+    assert "drafts" not in final.summary
+
+    only = kg.build(root, out=tmp_path / "news", only_news=True, no_drafts=True)
+    assert only.summary["files"]["left_out"] == {"draft": 2, "video": 1}
+    assert only.summary["nodes"]["article"] == 3

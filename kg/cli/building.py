@@ -27,6 +27,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--provider-domain", metavar="DOMAIN", help="that publisher's domain")
     b.add_argument("--only-news", action="store_true",
                    help="leave out videos, courses, pages, code samples and undated items")
+    b.add_argument("--no-drafts", action="store_true",
+                   help="leave out drafts (draft: true, Jekyll's published: false)")
     b.add_argument("--strict", action="store_true",
                    help="exit 1 when any problem was found (default: 0 when every readable "
                         "article was built, problems listed)")
@@ -68,6 +70,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         provider = default_provider(args.provider, args.provider_domain)
         result = build(*args.paths, out=args.out, progress=progress(args.quiet),
                        extensions=extensions, provider=provider, only_news=args.only_news,
+                       no_drafts=args.no_drafts,
                        providers=args.providers_file,
                        story_threshold=args.story_threshold,
                        story_window_days=args.story_window_days,

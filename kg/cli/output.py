@@ -84,9 +84,13 @@ def print_summary(s: dict, title: str) -> None:
         if files.get("not_read"):
             line += "; not read: " + ", ".join(f"{r} {n:,}" for r, n in files["not_read"].items())
         if files.get("left_out"):
-            line += "; left out (--only-news): " + ", ".join(
+            flags = ["--only-news"] if files["left_out"].keys() - {"draft"} else []
+            flags += ["--no-drafts"] if "draft" in files["left_out"] else []
+            line += f"; left out ({', '.join(flags)}): " + ", ".join(
                 f"{r} {n:,}" for r, n in files["left_out"].items())
         print(line)
+    if s.get("drafts"):
+        print(f"  drafts: {s['drafts']:,} (built and marked; --no-drafts leaves them out)")
     if s.get("not_news"):
         print("  not news: " + ", ".join(f"{r} {n:,}" for r, n in s["not_news"].items()))
     if "problems" in s:

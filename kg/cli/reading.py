@@ -45,7 +45,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     ex = sub.add_parser("export", help="write tables of a built graph (CSV or Parquet)")
     exs = ex.add_subparsers(dest="what", required=True, metavar="WHAT")
-    et = exs.add_parser("tables", help="articles, providers, topics, stories and edges as tables "
+    et = exs.add_parser("tables", help="articles, providers, topics, people, stories and edges as tables "
                                        "(needs pandas: pip install 'newskg[pandas]')")
     et.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT,
                     help="export folder of `kg build` (default: exports/)")
