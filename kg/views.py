@@ -399,8 +399,13 @@ def _cluster_colour(label: str, size: int) -> str:
     return stable_colour("cluster:" + label) if label and size >= 2 else UNCLUSTERED_COLOUR
 
 
-def view_data(graph: nx.MultiDiGraph, view: View, *, seed: int = 42) -> dict:
-    """The JSON-able description of a view that the page draws (no markup)."""
+def view_data(graph: nx.MultiDiGraph, view: View, *, seed: int = 42,
+              collapse_stories: bool = False) -> dict:
+    """The JSON-able description of a view that the page draws (no markup).
+
+    With ``collapse_stories`` the page first shows each story as its star
+    alone; a click on it shows or hides its articles.
+    """
     shown = set(view.nodes)
     provider_of = {}
     for a in view.nodes:
@@ -449,6 +454,7 @@ def view_data(graph: nx.MultiDiGraph, view: View, *, seed: int = 42) -> dict:
             item["domain"] = d.get("domain", "")
         elif kind == "story":
             item["score"] = d.get("score")
+            item["members"] = sorted(u for u, _, k in graph.in_edges(n, keys=True) if k == "inStory" and u in shown)
         nodes.append(item)
     positions = _initial_positions(graph, view, edges)
     for item in nodes:
@@ -462,16 +468,19 @@ def view_data(graph: nx.MultiDiGraph, view: View, *, seed: int = 42) -> dict:
             "clusters": clusters, "facets": facets, "kinds": KIND_STYLE,
             "providers": [{"id": p, "name": name, "color": stable_colour(p)} for name, p in providers],
             "edgeStyles": {k: v for k, v in EDGE_STYLE.items() if any(e["rel"] == k for e in edges)},
-            "seed": seed, "dropped": view.dropped, "labelled": LABELLED_NODES}
+            "seed": seed, "dropped": view.dropped, "labelled": LABELLED_NODES,
+            "collapseStories": collapse_stories}
 
 
-def render_view(graph: nx.MultiDiGraph, view: View, *, seed: int = 42) -> str:
-    """The HTML page of a view (a string, self-contained)."""
+def render_view(graph: nx.MultiDiGraph, view: View, *, seed: int = 42,
+                collapse_stories: bool = False) -> str:
+    """The HTML page of a view (a string, self-contained); ``collapse_stories``
+    as in :func:`view_data`."""
     js, css = _vis_assets()
     page = _template("view.html").substitute(
         title=html.escape(view.title, quote=True),
         vis_css=css, vis_js=js,
-        data=_json_for_script(view_data(graph, view, seed=seed)),
+        data=_json_for_script(view_data(graph, view, seed=seed, collapse_stories=collapse_stories)),
     )
     return page
 
@@ -485,7 +494,7 @@ def draw_view(graph: nx.MultiDiGraph, out: str | os.PathLike, *, story: str | No
               topic: str | None = None, article: str | None = None, provider: str | None = None,
               articles: list[str] | None = None, hops: int = 1,
               max_nodes: int = DEFAULT_MAX_NODES, hub_share: float = DEFAULT_HUB_SHARE,
-              seed: int = 42, title: str | None = None) -> Path:
+              seed: int = 42, title: str | None = None, collapse_stories: bool = False) -> Path:
     """Write the view selected as in :func:`select` to ``out`` (HTML); return its path.
 
     >>> import kg, tempfile, pathlib
@@ -498,11 +507,11 @@ def draw_view(graph: nx.MultiDiGraph, out: str | os.PathLike, *, story: str | No
     view = select(graph, story=story, topic=topic, article=article, provider=provider,
                   articles=articles, hops=hops, max_nodes=max_nodes, hub_share=hub_share,
                   seed=seed, title=title)
-    return write_view(graph, view, out, seed=seed)
+    return write_view(graph, view, out, seed=seed, collapse_stories=collapse_stories)
 
 
 def write_view(graph: nx.MultiDiGraph, view: View, out: str | os.PathLike, *,
-               seed: int = 42) -> Path:
+               seed: int = 42, collapse_stories: bool = False) -> Path:
     """Write a view already chosen with :func:`select` to ``out`` (HTML); return its path.
 
     >>> import kg, tempfile, pathlib
@@ -513,7 +522,7 @@ def write_view(graph: nx.MultiDiGraph, view: View, out: str | os.PathLike, *,
     'x.html'
     """
     path = Path(out)
-    _write_atomic(path, render_view(graph, view, seed=seed))
+    _write_atomic(path, render_view(graph, view, seed=seed, collapse_stories=collapse_stories))
     return path
 
 

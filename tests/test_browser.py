@@ -242,3 +242,36 @@ def test_labels_of_a_400_node_view_are_readable_at_the_initial_zoom(browser, cor
         assert o.external == [] and o.errors == []
     finally:
         o.close()
+
+
+def test_collapsed_stories_open_on_click(browser, corpus_dir, tmp_path):
+    g = build_graph(kg.load(corpus_dir("ai-facial")))
+    stories.add_stories(g)
+    view = views.select(g, story="facial recognition")
+    out = views.write_view(g, view, tmp_path / "collapsed.html", collapse_stories=True)
+    o = Opened(browser, out)
+    try:
+        page = o.page
+        data = page.evaluate("window.kgData")
+        story = max((n for n in data["nodes"] if n["kind"] == "story"), key=lambda n: (len(n["members"]), n["id"]))
+        assert len(story["members"]) >= 3
+        hidden = "ids => ids.filter(id => network.body.data.nodes.get(id).hidden)"
+        shown_at_first = page.evaluate("network.body.data.nodes.get().filter(n => !n.hidden).length")
+        in_stories = {m for n in data["nodes"] if n["kind"] == "story" for m in n["members"]}
+        assert shown_at_first == len(data["nodes"]) - len(in_stories)
+        assert page.evaluate(hidden, story["members"]) == story["members"]
+        # the side list still names every article
+        assert page.locator("#kg-list li").count() == sum(1 for n in data["nodes"] if n["kind"] == "article")
+        pos = page.evaluate(
+            "id => { const p = network.canvasToDOM(network.getPositions([id])[id]);"
+            " const r = document.getElementById('kg-canvas').getBoundingClientRect();"
+            " return [p.x + r.left, p.y + r.top]; }", story["id"])
+        page.mouse.click(pos[0], pos[1])
+        page.wait_for_timeout(100)
+        # members in no other (still collapsed) story appear
+        others = {m for n in data["nodes"] if n["kind"] == "story" and n["id"] != story["id"] for m in n["members"]}
+        assert set(page.evaluate(hidden, story["members"])) <= others
+        assert len(page.evaluate(hidden, story["members"])) < len(story["members"])
+        assert o.errors == []
+    finally:
+        o.close()

@@ -130,6 +130,10 @@ def test_cli_view(seeds_dir, tmp_path, capsys):
     assert main(["view", str(built), "--story", "facial recognition", "-o", str(out)]) == 0
     said = capsys.readouterr().out
     assert 'articles match "facial recognition"' in said and out.exists()
+    assert main(["view", str(built), "--story", "facial recognition", "--collapse-stories", "-q",
+                 "-o", str(tmp_path / "c.html")]) == 0
+    assert '"collapseStories":true' in (tmp_path / "c.html").read_text()
+    assert '"collapseStories":false' in out.read_text()
     assert main(["view", str(built), "--topic", "no such topic", "-o", str(out)]) == 1
     assert main(["view", str(built), "--all", "-o", str(tmp_path / "all")]) == 0
     assert (tmp_path / "all" / "index.html").exists()
