@@ -12,7 +12,9 @@ provider (:func:`select`), drawn with vis-network (the copy bundled with the
   (pyvis' own template switches to ``innerHTML`` as soon as a title contains
   ``href``, which is why it is not used);
 * **readable**: articles are coloured by topic cluster
-  (:func:`kg.clusters.topic_clusters`), other kinds by kind; hub topics and
+  (:func:`kg.clusters.topic_clusters`), providers and stories by their id
+  (:func:`stable_colour`: the same colour on every page), other kinds by kind;
+  only the most linked nodes are labelled at first; hub topics and
   mega-providers (on more than ``hub_share`` of the articles shown) become
   legend facets instead of nodes, so they cannot turn the picture into a
   star; large neighbourhoods are capped at ``max_nodes``, keeping the most
@@ -33,6 +35,7 @@ False
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import math
@@ -53,7 +56,8 @@ from .normalize import topic_key
 from .text import fold
 
 __all__ = ["View", "ViewError", "select", "draw_view", "write_view", "render_view", "write_all",
-           "KIND_STYLE", "CLUSTER_COLOURS"]
+           "KIND_STYLE", "CLUSTER_COLOURS", "PALETTE", "stable_colour", "EDGE_STYLE",
+           "LABELLED_NODES", "UNCLUSTERED_COLOUR"]
 
 DEFAULT_MAX_NODES = 400
 DEFAULT_HUB_SHARE = 0.5
@@ -67,9 +71,39 @@ KIND_STYLE = {
     "image": {"shape": "triangle", "color": "#bdbdbd"},
     "person": {"shape": "hexagon", "color": "#00897b"},
 }
-#: Colours of the first clusters (then grey): distinguishable, colour-blind aware.
-CLUSTER_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
-                   "#e377c2", "#8c564b", "#bcbd22", "#393b79", "#637939", "#843c39"]
+#: Paul Tol's "muted" qualitative scheme: nine colours told apart with any
+#: colour-vision deficiency (https://personal.sron.nl/~pault/).
+PALETTE = ("#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99",
+           "#999933", "#AA4499")
+#: Kept for callers of the old per-view numbering; colours now come from :func:`stable_colour`.
+CLUSTER_COLOURS = list(PALETTE)
+#: Articles outside every topic cluster.
+UNCLUSTERED_COLOUR = "#DDDDDD"
+
+
+def stable_colour(key: str) -> str:
+    """The palette colour of a stable key (a provider or story id, a cluster's
+    label): a hash, so the same thing has the same colour on every page.
+
+    >>> stable_colour("provider/bbc.co.uk") == stable_colour("provider/bbc.co.uk")
+    True
+    >>> stable_colour("story/x") in PALETTE
+    True
+    """
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return PALETTE[int.from_bytes(digest[:4], "big") % len(PALETTE)]
+
+
+#: How each relation is drawn, and what the legend says of it.
+EDGE_STYLE = {
+    "related": {"dashes": False, "width": 1.2, "meaning": "related: the aggregator listed it beside the other"},
+    "inStory": {"dashes": False, "width": 1.2, "meaning": "article in a story (same event)"},
+    "publishedBy": {"dashes": False, "width": 0.5, "meaning": "published by a provider"},
+    "about": {"dashes": True, "width": 0.5, "meaning": "about a topic"},
+    "author": {"dashes": False, "width": 0.5, "meaning": "written by a person"},
+}
+#: How many nodes carry a label at the initial zoom (the most linked ones).
+LABELLED_NODES = 24
 # Preferred edge lengths: article-article links short, hub-ish links long, so
 # sub-stories sit apart even when they share a provider or a topic.
 _EDGE_LENGTH = {"related": 90, "inStory": 60, "publishedBy": 220, "about": 260, "author": 200}
@@ -359,8 +393,19 @@ def _initial_positions(graph: nx.MultiDiGraph, view: View, edges: list[dict]) ->
     return pos
 
 
-def view_data(graph: nx.MultiDiGraph, view: View, *, seed: int = 42) -> dict:
-    """The JSON-able description of a view that the page draws (no markup)."""
+def _cluster_colour(label: str, size: int) -> str:
+    """A topic cluster's colour, keyed on its label: cluster numbers are
+    counted afresh on each page, the label names the same topics everywhere."""
+    return stable_colour("cluster:" + label) if label and size >= 2 else UNCLUSTERED_COLOUR
+
+
+def view_data(graph: nx.MultiDiGraph, view: View, *, seed: int = 42,
+              collapse_stories: bool = False) -> dict:
+    """The JSON-able description of a view that the page draws (no markup).
+
+    With ``collapse_stories`` the page first shows each story as its star
+    alone; a click on it shows or hides its articles.
+    """
     shown = set(view.nodes)
     provider_of = {}
     for a in view.nodes:
@@ -371,22 +416,32 @@ def view_data(graph: nx.MultiDiGraph, view: View, *, seed: int = 42) -> dict:
     for u in view.nodes:
         for _, v, k in graph.out_edges(u, keys=True):
             if v in shown and k in _EDGE_LENGTH:
-                edges.append({"from": u, "to": v, "rel": k, "length": _EDGE_LENGTH[k]})
+                edges.append({"from": u, "to": v, "rel": k, "length": _EDGE_LENGTH[k],
+                              "dashes": EDGE_STYLE[k]["dashes"], "width": EDGE_STYLE[k]["width"]})
     edges.sort(key=lambda e: (e["from"], e["to"], e["rel"]))
     degree: Counter[str] = Counter()
     for e in edges:
         degree[e["from"]] += 1
         degree[e["to"]] += 1
+    counts = Counter(view.clusters.values())
+    colour_of = {c: _cluster_colour(view.labels.get(c, ""), counts[c]) for c in counts}
+    # Labels on the most linked nodes only (the page keeps LABELLED_NODES of
+    # these whose labels do not overlap): the rest show theirs on hover or zoom.
+    central = set(sorted(view.nodes, key=lambda n: (-degree[n], n))[:3 * LABELLED_NODES])
     nodes = []
     for n in view.nodes:
         d = graph.nodes[n]
         kind = d["kind"]
         name = _node_name(graph, n)
         item = {"id": n, "kind": kind, "name": name, "label": _brief(name),
-                "size": round(8 + 5 * math.sqrt(degree[n]), 2), "degree": degree[n]}
+                "size": round(8 + 5 * math.sqrt(degree[n]), 2), "degree": degree[n],
+                "central": n in central, "color": KIND_STYLE.get(kind, KIND_STYLE["article"])["color"]}
+        if kind in ("provider", "story"):
+            item["color"] = stable_colour(n)
         if kind == "article":
             c = view.clusters.get(n, -1)
             item["cluster"] = c
+            item["color"] = colour_of.get(c, UNCLUSTERED_COLOUR)
             p = provider_of.get(n, "")
             item["provider"] = graph.nodes[p].get("name", p) if p else ""
             item["providerId"] = p
@@ -399,30 +454,33 @@ def view_data(graph: nx.MultiDiGraph, view: View, *, seed: int = 42) -> dict:
             item["domain"] = d.get("domain", "")
         elif kind == "story":
             item["score"] = d.get("score")
+            item["members"] = sorted(u for u, _, k in graph.in_edges(n, keys=True) if k == "inStory" and u in shown)
         nodes.append(item)
     positions = _initial_positions(graph, view, edges)
     for item in nodes:
         item["x"], item["y"] = positions[item["id"]]
-    counts = Counter(view.clusters.values())
-    clusters = [{"id": c, "label": view.labels.get(c, str(c)), "size": counts[c],
-                 "color": CLUSTER_COLOURS[c] if 0 <= c < len(CLUSTER_COLOURS) else KIND_STYLE["article"]["color"]}
+    clusters = [{"id": c, "label": view.labels.get(c, str(c)), "size": counts[c], "color": colour_of[c]}
                 for c in sorted(counts)]
     facets = [{"id": h, "kind": graph.nodes[h]["kind"], "name": _node_name(graph, h), "count": c}
               for h, c in view.facets.items()]
     providers = sorted({(graph.nodes[p].get("name", p), p) for p in provider_of.values() if p})
     return {"title": view.title, "summary": view.summary, "nodes": nodes, "edges": edges,
             "clusters": clusters, "facets": facets, "kinds": KIND_STYLE,
-            "providers": [{"id": p, "name": name} for name, p in providers],
-            "seed": seed, "dropped": view.dropped}
+            "providers": [{"id": p, "name": name, "color": stable_colour(p)} for name, p in providers],
+            "edgeStyles": {k: v for k, v in EDGE_STYLE.items() if any(e["rel"] == k for e in edges)},
+            "seed": seed, "dropped": view.dropped, "labelled": LABELLED_NODES,
+            "collapseStories": collapse_stories}
 
 
-def render_view(graph: nx.MultiDiGraph, view: View, *, seed: int = 42) -> str:
-    """The HTML page of a view (a string, self-contained)."""
+def render_view(graph: nx.MultiDiGraph, view: View, *, seed: int = 42,
+                collapse_stories: bool = False) -> str:
+    """The HTML page of a view (a string, self-contained); ``collapse_stories``
+    as in :func:`view_data`."""
     js, css = _vis_assets()
     page = _template("view.html").substitute(
         title=html.escape(view.title, quote=True),
         vis_css=css, vis_js=js,
-        data=_json_for_script(view_data(graph, view, seed=seed)),
+        data=_json_for_script(view_data(graph, view, seed=seed, collapse_stories=collapse_stories)),
     )
     return page
 
@@ -436,7 +494,7 @@ def draw_view(graph: nx.MultiDiGraph, out: str | os.PathLike, *, story: str | No
               topic: str | None = None, article: str | None = None, provider: str | None = None,
               articles: list[str] | None = None, hops: int = 1,
               max_nodes: int = DEFAULT_MAX_NODES, hub_share: float = DEFAULT_HUB_SHARE,
-              seed: int = 42, title: str | None = None) -> Path:
+              seed: int = 42, title: str | None = None, collapse_stories: bool = False) -> Path:
     """Write the view selected as in :func:`select` to ``out`` (HTML); return its path.
 
     >>> import kg, tempfile, pathlib
@@ -449,11 +507,11 @@ def draw_view(graph: nx.MultiDiGraph, out: str | os.PathLike, *, story: str | No
     view = select(graph, story=story, topic=topic, article=article, provider=provider,
                   articles=articles, hops=hops, max_nodes=max_nodes, hub_share=hub_share,
                   seed=seed, title=title)
-    return write_view(graph, view, out, seed=seed)
+    return write_view(graph, view, out, seed=seed, collapse_stories=collapse_stories)
 
 
 def write_view(graph: nx.MultiDiGraph, view: View, out: str | os.PathLike, *,
-               seed: int = 42) -> Path:
+               seed: int = 42, collapse_stories: bool = False) -> Path:
     """Write a view already chosen with :func:`select` to ``out`` (HTML); return its path.
 
     >>> import kg, tempfile, pathlib
@@ -464,7 +522,7 @@ def write_view(graph: nx.MultiDiGraph, view: View, out: str | os.PathLike, *,
     'x.html'
     """
     path = Path(out)
-    _write_atomic(path, render_view(graph, view, seed=seed))
+    _write_atomic(path, render_view(graph, view, seed=seed, collapse_stories=collapse_stories))
     return path
 
 

@@ -40,8 +40,9 @@ def browser():
 
 
 class Opened:
-    def __init__(self, browser, path: Path):
-        self.context = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)
+    def __init__(self, browser, path: Path, viewport: tuple[int, int] = (1400, 900)):
+        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
+                                           bypass_csp=True)
         self.page = self.context.new_page()
         self.external: list[str] = []
         self.errors: list[str] = []
@@ -184,5 +185,98 @@ def test_facial_recognition_story_view_screenshot(browser, corpus_dir, tmp_path)
         page.screenshot(path=str(shot))
         assert shot.stat().st_size > 20_000
         assert o.external == [] and o.errors == []
+    finally:
+        o.close()
+
+
+def test_providers_and_stories_keep_their_colour_across_pages(browser, corpus_dir, tmp_path):
+    g = build_graph(kg.load(corpus_dir("ai-facial")))
+    stories.add_stories(g)
+    pages = {}
+    for name, text in (("facial", "facial recognition"), ("clearview", "Clearview")):
+        view = views.select(g, story=text)
+        pages[name] = (views.write_view(g, view, tmp_path / f"{name}.html"), set(view.nodes))
+    shared = pages["facial"][1] & pages["clearview"][1]
+    probe = sorted(n for n in shared if n.startswith(("provider/", "story/")))
+    assert any(n.startswith("provider/") for n in probe) and any(n.startswith("story/") for n in probe)
+    seen = []
+    for path, _ in pages.values():
+        o = Opened(browser, path)
+        try:
+            seen.append(o.page.evaluate(
+                "ids => ids.map(id => network.body.data.nodes.get(id).color.background)", probe))
+            assert o.errors == []
+        finally:
+            o.close()
+    assert seen[0] == seen[1]
+    assert seen[0] == [views.stable_colour(n) for n in probe]
+    assert len(set(seen[0])) > 1  # a palette, not one colour for all
+
+
+def test_labels_of_a_400_node_view_are_readable_at_the_initial_zoom(browser, corpus_dir, tmp_path):
+    g = build_graph(kg.load(corpus_dir("real")))
+    stories.add_stories(g)
+    view = views.select(g, topic="Coronavirus", max_nodes=400)
+    assert len(view.nodes) == 400
+    out = views.write_view(g, view, tmp_path / "coronavirus-400.html")
+    o = Opened(browser, out, viewport=(1280, 800))
+    try:
+        page = o.page
+        # on-screen label height = font size in graph units x the zoom after stabilisation
+        px = page.evaluate(
+            "Object.values(network.body.nodes).filter(n => n.options.label)"
+            ".map(n => n.options.font.size * network.getScale())")
+        assert 10 <= len(px) <= views.LABELLED_NODES
+        assert min(px) >= 12
+        # the rest appear when zooming in
+        page.evaluate("network.moveTo({scale: network.getScale() * 2}); network.emit('zoom', {}); 0")
+        labelled = page.evaluate("Object.values(network.body.nodes).filter(n => n.options.label).length")
+        assert labelled == 400
+        legend = page.inner_text("#kg-legend")
+        for words in ("Shape = kind of node", "Size = number of links", "thick black border",
+                      "dashed: about a topic", "colour = topic cluster", "colour = the provider's own"):
+            assert words in legend
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.evaluate("network.moveTo({scale: window.kgInitialScale}); network.emit('zoom', {}); network.fit(); 0")
+        page.screenshot(path=str(ARTIFACTS / "coronavirus-400-real.png"))
+        assert o.external == [] and o.errors == []
+    finally:
+        o.close()
+
+
+def test_collapsed_stories_open_on_click(browser, corpus_dir, tmp_path):
+    g = build_graph(kg.load(corpus_dir("ai-facial")))
+    stories.add_stories(g)
+    view = views.select(g, story="facial recognition")
+    out = views.write_view(g, view, tmp_path / "collapsed.html", collapse_stories=True)
+    o = Opened(browser, out)
+    try:
+        page = o.page
+        data = page.evaluate("window.kgData")
+        story = max((n for n in data["nodes"] if n["kind"] == "story"), key=lambda n: (len(n["members"]), n["id"]))
+        assert len(story["members"]) >= 3
+        hidden = "ids => ids.filter(id => network.body.data.nodes.get(id).hidden)"
+        shown_at_first = page.evaluate("network.body.data.nodes.get().filter(n => !n.hidden).length")
+        in_stories = {m for n in data["nodes"] if n["kind"] == "story" for m in n["members"]}
+        linked: dict[str, set] = {}
+        for e in data["edges"]:
+            if e["rel"] not in ("related", "inStory"):
+                linked.setdefault(e["to"], set()).add(e["from"])
+        folded = {n for n, arts in linked.items() if arts <= in_stories}
+        assert shown_at_first == len(data["nodes"]) - len(in_stories) - len(folded)
+        assert page.evaluate(hidden, story["members"]) == story["members"]
+        # the side list still names every article
+        assert page.locator("#kg-list li").count() == sum(1 for n in data["nodes"] if n["kind"] == "article")
+        pos = page.evaluate(
+            "id => { const p = network.canvasToDOM(network.getPositions([id])[id]);"
+            " const r = document.getElementById('kg-canvas').getBoundingClientRect();"
+            " return [p.x + r.left, p.y + r.top]; }", story["id"])
+        page.mouse.click(pos[0], pos[1])
+        page.wait_for_timeout(100)
+        # members in no other (still collapsed) story appear
+        others = {m for n in data["nodes"] if n["kind"] == "story" and n["id"] != story["id"] for m in n["members"]}
+        assert set(page.evaluate(hidden, story["members"])) <= others
+        assert len(page.evaluate(hidden, story["members"])) < len(story["members"])
+        assert o.errors == []
     finally:
         o.close()

@@ -130,6 +130,10 @@ def test_cli_view(seeds_dir, tmp_path, capsys):
     assert main(["view", str(built), "--story", "facial recognition", "-o", str(out)]) == 0
     said = capsys.readouterr().out
     assert 'articles match "facial recognition"' in said and out.exists()
+    assert main(["view", str(built), "--story", "facial recognition", "--collapse-stories", "-q",
+                 "-o", str(tmp_path / "c.html")]) == 0
+    assert '"collapseStories":true' in (tmp_path / "c.html").read_text()
+    assert '"collapseStories":false' in out.read_text()
     assert main(["view", str(built), "--topic", "no such topic", "-o", str(out)]) == 1
     assert main(["view", str(built), "--all", "-o", str(tmp_path / "all")]) == 0
     assert (tmp_path / "all" / "index.html").exists()
@@ -165,3 +169,23 @@ def test_a_provider_that_is_no_domain_matches_nothing(seeds_graph):
     # "localhost" has no registrable domain: a ViewError, not a TypeError
     with pytest.raises(views.ViewError, match="nothing matches provider localhost"):
         views.select(seeds_graph, provider="localhost")
+
+
+def test_colours_come_from_ids_and_labels_not_from_the_page(aif_graph):
+    a = views.view_data(aif_graph, views.select(aif_graph, story="facial recognition"))
+    b = views.view_data(aif_graph, views.select(aif_graph, story="Clearview"))
+    colour = {}
+    for data in (a, b):
+        for n in data["nodes"]:
+            if n["kind"] in ("provider", "story"):
+                assert n["color"] == views.stable_colour(n["id"]) and n["color"] in views.PALETTE
+                assert colour.setdefault(n["id"], n["color"]) == n["color"]
+            elif n["kind"] == "article":
+                assert n["color"] in views.PALETTE or n["color"] == views.UNCLUSTERED_COLOUR
+        # an article takes its cluster's colour, which is keyed on the cluster's label
+        by_id = {c["id"]: c for c in data["clusters"]}
+        for n in data["nodes"]:
+            if n["kind"] == "article" and by_id[n["cluster"]]["size"] >= 2:
+                assert n["color"] == views.stable_colour("cluster:" + by_id[n["cluster"]]["label"])
+    assert set(a["edgeStyles"]) <= set(views.EDGE_STYLE) and a["edgeStyles"]["about"]["dashes"] is True
+    assert sum(n["central"] for n in a["nodes"]) == min(len(a["nodes"]), 3 * views.LABELLED_NODES)

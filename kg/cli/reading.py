@@ -35,6 +35,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     which.add_argument("--all", action="store_true", help="index.html plus one page per topic cluster")
     vw.add_argument("--hops", type=int, default=1, metavar="K", help="expand K hops (default 1)")
     vw.add_argument("--max-nodes", type=int, default=400, metavar="N", help="cap (default 400)")
+    vw.add_argument("--collapse-stories", action="store_true",
+                    help="draw each story as one node; a click on it shows its articles")
     vw.add_argument("--since", metavar="DATE", help="only articles published from DATE (YYYY-MM-DD)")
     vw.add_argument("--until", metavar="DATE", help="only articles published until DATE, inclusive")
     vw.add_argument("-o", "--output", type=Path, metavar="FILE",
@@ -149,7 +151,8 @@ def _cmd_view(args: argparse.Namespace) -> int:
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "view"
         out = args.output or views_dir / f"{slug}.html"
         view = select(graph, hops=args.hops, max_nodes=args.max_nodes, **chosen)
-        write_view(graph, view, out)  # the view just selected, not selected again
+        # the view just selected, not selected again
+        write_view(graph, view, out, collapse_stories=args.collapse_stories)
         if not args.quiet:
             print(view.summary)
             print(f"wrote {out} ({len(view.nodes)} nodes)")
