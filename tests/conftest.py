@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Debian's Chromium, driven by playwright (never `playwright install`).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHARED_CORPUS = ROOT.parent / "shared" / "corpus"
 SEEDS = ROOT / "seeds"
 
@@ -31,3 +35,20 @@ def corpus_dir():
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
     return SEEDS
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for the module's page tests (skips when absent;
+    under CI=true it must be present)."""
+    if not CHROMIUM.exists():
+        msg = f"{CHROMIUM} is absent (apt-get install chromium; .ci/deps.sh does it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg + "; under CI=true it must be present")
+        pytest.skip(msg)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -4,7 +4,6 @@ offline HTML chart, looked at in headless Chromium), and their escaping."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,6 @@ from kg.graph import build_graph
 from kg.tables import timeline
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 
 
@@ -90,22 +88,14 @@ def test_missing_matplotlib_names_the_charts_extra(ai_build):
 
 
 @pytest.mark.browser
-def test_html_chart_in_chromium_is_readable_and_offline(ai_build):
-    if not CHROMIUM.exists():
-        msg = f"{CHROMIUM} is absent"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    from playwright.sync_api import sync_playwright
-
+def test_html_chart_in_chromium_is_readable_and_offline(ai_build, browser):
     path = ai_build / "chart.html"
     assert main(["timeline", str(ai_build), "--match", "clearview", "--by", "day", "--by-provider",
                  "--format", "html", "-o", str(path)]) == 0
     external: list[str] = []
     errors: list[str] = []
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"])
-        page = b.new_page(viewport={"width": 1280, "height": 800})
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
 
         def route(r):
             if r.request.url.startswith("file://"):
@@ -121,7 +111,8 @@ def test_html_chart_in_chromium_is_readable_and_offline(ai_build):
                                           "e.getBoundingClientRect().right])")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "timeline-clearview-by-provider.png"))
-        b.close()
+    finally:
+        page.close()
     assert not external and not errors
     shown = [t for t, _, _ in texts]
     assert 'Articles matching "clearview" per day, by provider' in shown

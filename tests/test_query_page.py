@@ -4,11 +4,10 @@ nothing fetched from elsewhere."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from test_browser import ARGS, ARTIFACTS, CHROMIUM, HOSTILE
+from test_browser import ARTIFACTS, HOSTILE
 
 import kg
 from kg.graph import build_graph
@@ -20,18 +19,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        msg = f"{CHROMIUM} is absent (apt-get install chromium; .ci/deps.sh does it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg + "; under CI=true it must be present")
-        pytest.skip(msg)
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 def open_page(browser, url: str):
