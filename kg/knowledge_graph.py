@@ -258,11 +258,11 @@ class KnowledgeGraph:
         window = DEFAULT_WINDOW if days is None else timedelta(days=days)
         return explain_pair(self.graph, a, b, window=window)
 
-    def view(self, *, story: str | None = None, topic: str | None = None,
+    def view(self, *, story: str | None = None, regex: str | None = None, topic: str | None = None,
              article: str | None = None, provider: str | None = None, hops: int = 1,
              max_nodes: int | None = None, since: str | date | None = None,
              until: str | date | None = None) -> HtmlView:
-        """The view around a story's text, a topic, an article or a provider
+        """The view around a story's text (or a regular expression), a topic, an article or a provider
         (see :func:`kg.views.select`), of the articles published from
         ``since`` to ``until`` (inclusive dates) if given: ``.save(path)``,
         or shown in Jupyter."""
@@ -273,7 +273,7 @@ class KnowledgeGraph:
             from .tables import between
 
             graph = between(graph, since, until)
-        chosen = select(graph, story=story, topic=topic, article=article, provider=provider,
+        chosen = select(graph, story=story, regex=regex, topic=topic, article=article, provider=provider,
                         hops=hops, max_nodes=max_nodes or DEFAULT_MAX_NODES)
         return HtmlView(graph, chosen)
 

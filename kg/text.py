@@ -17,7 +17,7 @@ import unicodedata
 import numpy as np
 
 __all__ = ["fold", "terms", "strip_tail", "text_terms", "sorted_unique", "stem_words",
-           "match_words", "SYNONYMS"]
+           "match_words", "first_field", "SYNONYMS"]
 
 _STOP = frozenset("""
 a about above after again against all also am an and any are as at be because
@@ -198,6 +198,24 @@ def match_words(text: str) -> set[str]:
     ['covid']
     """
     return set(_SYNONYM.sub(lambda m: SYNONYMS[m.group(1)], " ".join(terms(text))).split())
+
+
+def first_field(wanted: set[str], fields: list[tuple[str, set[str]]]) -> str | None:
+    """The first field whose words hold all of ``wanted`` (``"several"`` when
+    only their union does; None when not even that): where a search matched.
+
+    >>> fields = [("title", match_words("Clearview fined")), ("excerpt", match_words("Face-recognition firm"))]
+    >>> first_field(match_words("face recognition"), fields), first_field({"clearview", "firm"}, fields)
+    ('excerpt', 'several')
+    >>> first_field({"said"}, fields) is None
+    True
+    """
+    seen: set[str] = set()
+    for name, words in fields:
+        if wanted <= words:
+            return name
+        seen |= words
+    return "several" if wanted <= seen else None
 
 
 def stem_words(words: list[str]) -> list[str]:

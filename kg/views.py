@@ -27,7 +27,7 @@ provider (:func:`select`), drawn with vis-network (the copy bundled with the
 >>> g = build_graph(kg.load("seeds"))
 >>> view = select(g, story="FACIAL recognition")
 >>> view.summary.split(";")[0]
-'7 articles match "FACIAL recognition"'
+'8 articles match "FACIAL recognition" (title 8)'
 >>> out = draw_view(g, pathlib.Path(tempfile.mkdtemp()) / "v.html", story="facial recognition")
 >>> "cdn" in out.read_text() or "https://unpkg" in out.read_text()
 False
@@ -53,7 +53,7 @@ import networkx as nx
 from ._util import atomic_writer
 from .clusters import cluster_labels, topic_clusters
 from .normalize import topic_key
-from .text import fold
+from .text import first_field, fold, match_words
 
 __all__ = ["View", "ViewError", "select", "draw_view", "write_view", "render_view", "write_all",
            "KIND_STYLE", "CLUSTER_COLOURS", "PALETTE", "stable_colour", "EDGE_STYLE",
@@ -133,22 +133,66 @@ def _articles(graph: nx.MultiDiGraph) -> list[str]:
     return [n for n, k in graph.nodes(data="kind") if k == "article"]
 
 
-def _match_text(graph: nx.MultiDiGraph, text: str) -> list[str]:
-    """Articles whose title, other titles, excerpt or a topic contain ``text``."""
-    needle = " ".join(fold(text).split())
-    if not needle:
-        raise ViewError("empty search text")
-    hits = set()
-    topics = {t for t, d in graph.nodes(data=True)
-              if d["kind"] == "topic" and needle in fold(" ".join([d.get("label", "")] + d.get("alt_labels", [])))}
+# Patterns that can backtrack for ever, e.g. (a+)+ or (a|a)*: a quantified
+# group that itself holds a quantifier or an alternation.
+_NESTED = re.compile(r"\((?:[^()\\]|\\.)*[+*}|](?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,)")
+
+
+def _search_regex(pattern: str) -> re.Pattern[str]:
+    """A user's regular expression, or a :class:`ViewError` saying why not."""
+    if not pattern.strip():
+        raise ViewError("empty regular expression")
+    if len(pattern) > 200:
+        raise ViewError(f"regular expression too long ({len(pattern)} characters, at most 200)")
+    if _NESTED.search(pattern):
+        raise ViewError(f"regular expression {pattern!r} repeats a repeated group "
+                        "(it could run for ever): write it without nested repetition")
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise ViewError(f"not a regular expression: {pattern!r} ({exc})") from None
+
+
+def _match_text(graph: nx.MultiDiGraph, text: str, regex: bool = False) -> tuple[list[str], Counter]:
+    """Articles matching ``text`` and the field where each matched first.
+
+    A text matches when each of its content words is a whole word of the
+    title (other titles included), the excerpt or a topic label of the
+    article (case-, accent- and hyphen-insensitive, synonyms read as one:
+    :func:`kg.text.match_words`); all in the same field, or counted as
+    ``several``.  With ``regex`` the text is a regular expression searched
+    (case-insensitively) in each field.
+    """
+    pattern = _search_regex(text) if regex else None
+    wanted = match_words(text) if pattern is None else set()
+    if pattern is None and not wanted:
+        raise ViewError(f"no word to search for in {text!r} (only stop words or single letters): "
+                        "use --regex for those")
+    topic_words: dict[str, Any] = {}
+    for t, d in graph.nodes(data=True):
+        if d["kind"] == "topic":
+            label = " ".join([d.get("label", "")] + list(d.get("alt_labels", [])))
+            topic_words[t] = label if pattern is not None else match_words(label)
+    hits: list[str] = []
+    where: Counter = Counter()
     for n, d in graph.nodes(data=True):
         if d["kind"] != "article":
             continue
-        hay = " ".join([d.get("title", ""), d.get("excerpt", "")] + list(d.get("alt_titles", [])))
-        if needle in " ".join(fold(hay).split()) or topics and any(
-                v in topics for _, v, k in graph.out_edges(n, keys=True) if k == "about"):
-            hits.add(n)
-    return sorted(hits)
+        title = " ".join([d.get("title", "")] + list(d.get("alt_titles", [])))
+        topics = [topic_words[v] for _, v, k in graph.out_edges(n, keys=True) if k == "about"]
+        field_texts = [("title", title), ("excerpt", d.get("excerpt", "")), ("body", d.get("body", ""))]
+        found: str | None
+        if pattern is not None:
+            texts = field_texts + [("topics", " ".join(topics))]
+            found = next((name for name, t in texts if t and pattern.search(t)), None)
+        else:
+            fields = [(name, match_words(t)) for name, t in field_texts if t]
+            fields.append(("topics", set().union(*topics)))
+            found = first_field(wanted, fields)
+        if found is not None:
+            hits.append(n)
+            where[found] += 1
+    return sorted(hits), where
 
 
 def _match_topic(graph: nx.MultiDiGraph, label: str) -> list[str]:
@@ -198,14 +242,17 @@ def _article_neighbours(graph: nx.MultiDiGraph, a: str) -> set[str]:
     return out
 
 
-def select(graph: nx.MultiDiGraph, *, story: str | None = None, topic: str | None = None,
-           article: str | None = None, provider: str | None = None, articles: list[str] | None = None,
+def select(graph: nx.MultiDiGraph, *, story: str | None = None, regex: str | None = None,
+           topic: str | None = None, article: str | None = None, provider: str | None = None,
+           articles: list[str] | None = None,
            hops: int = 1, max_nodes: int = DEFAULT_MAX_NODES,
            hub_share: float = DEFAULT_HUB_SHARE, seed: int = 42, title: str | None = None) -> View:
     """Choose the nodes of a view and say what was found.
 
-    Exactly one selector: ``story`` (text matched case- and accent-
-    insensitively in titles, excerpts and topic labels), ``topic`` (label),
+    Exactly one selector: ``story`` (its words matched as whole words of
+    titles, excerpts or topic labels, case-, accent- and hyphen-insensitive,
+    with :data:`kg.text.SYNONYMS`), ``regex`` (a regular expression searched
+    in those fields), ``topic`` (label),
     ``article`` (URL or id), ``provider`` (domain) or ``articles`` (ids).
     The matched articles are expanded ``hops`` times through ``related``
     links and shared stories; their providers, topics and stories are added.
@@ -218,14 +265,17 @@ def select(graph: nx.MultiDiGraph, *, story: str | None = None, topic: str | Non
     >>> v.title, len(v.matched)
     ('provider nypost.com', 1)
     """
-    given = [(k, v) for k, v in (("story", story), ("topic", topic), ("article", article),
+    given = [(k, v) for k, v in (("story", story), ("regex", regex), ("topic", topic), ("article", article),
                                   ("provider", provider), ("articles", articles)) if v is not None]
     if len(given) != 1:
-        raise ViewError("give exactly one of story, topic, article, provider or articles")
+        raise ViewError("give exactly one of story, regex, topic, article, provider or articles")
     if hops < 0 or max_nodes < 1:
         raise ViewError("hops must be >= 0 and max_nodes >= 1")
+    where: Counter = Counter()
     if story is not None:
-        matched, what = _match_text(graph, story), f'"{story}"'
+        (matched, where), what = _match_text(graph, story), f'"{story}"'
+    elif regex is not None:
+        (matched, where), what = _match_text(graph, regex, regex=True), f"/{regex}/"
     elif topic is not None:
         matched, what = _match_topic(graph, topic), f"topic {topic}"
     elif article is not None:
@@ -260,7 +310,9 @@ def select(graph: nx.MultiDiGraph, *, story: str | None = None, topic: str | Non
     labels = cluster_labels(graph, clusters, hub_share=hub_share)
     nodes, facets = _with_context(graph, arts, hub_share, max_nodes)
     counts = Counter(clusters.values())
-    parts = [f"{len(matched)} article{'s' if len(matched) != 1 else ''} match {what}"]
+    fields = " (" + ", ".join(f"{f} {where[f]}" for f in ("title", "excerpt", "body", "topics", "several")
+                              if where[f]) + ")" if where else ""
+    parts = [f"{len(matched)} article{'s' if len(matched) != 1 else ''} match {what}{fields}"]
     if len(chosen) > len(matched):
         parts.append(f"{len(chosen) - len(matched)} more within {hops} hop{'s' if hops != 1 else ''}")
     if dropped:
@@ -272,7 +324,7 @@ def select(graph: nx.MultiDiGraph, *, story: str | None = None, topic: str | Non
         parts.append("hubs shown as facets: " + ", ".join(
             f"{graph.nodes[h].get('label') or graph.nodes[h].get('name') or h} ({c})" for h, c in facets.items()))
     if title is None:
-        title = what.strip('"') if story is None else story
+        title = story if story is not None else regex if regex is not None else what
     return View(nodes=nodes, matched=matched, summary="; ".join(parts), title=title,
                 dropped=dropped, facets=facets, clusters=clusters, labels=labels)
 

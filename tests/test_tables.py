@@ -169,7 +169,7 @@ def test_views_since_until_keep_the_window(small, tmp_path, capsys):
     out = tmp_path / "small"
     kg.build(small, out=out)
     g = kg.open(out)
-    view = g.view(story="facial", since="2021-11-07", until="2021-11-16")
+    view = g.view(regex="facial", since="2021-11-07", until="2021-11-16")  # "faciale" too
     shown = {g.graph.nodes[n]["title"] for n in view.view.nodes if g.graph.nodes[n]["kind"] == "article"}
     assert shown == {"FACIAL Recognition fine", "Reconnaissance faciale à Montréal"}
     assert main(["view", str(out), "--story", "facial", "--until", "2021-11-06",

@@ -28,7 +28,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     vw.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT,
                     help="export folder of `kg build` (default: exports/)")
     which = vw.add_mutually_exclusive_group(required=True)
-    which.add_argument("--story", metavar="TEXT", help="articles whose text or topics contain TEXT")
+    which.add_argument("--story", metavar="TEXT",
+                       help="articles whose title, excerpt or topics have the words of TEXT "
+                            "(whole words, any case, accents and hyphens; 'face recognition' = 'facial recognition')")
+    which.add_argument("--regex", metavar="PATTERN",
+                       help="articles whose title, excerpt or topics match a regular expression (any case)")
     which.add_argument("--topic", metavar="LABEL", help="articles about a topic")
     which.add_argument("--article", metavar="URL", help="one article (URL or id)")
     which.add_argument("--provider", metavar="DOMAIN", help="articles of a provider")
@@ -146,7 +150,7 @@ def _cmd_view(args: argparse.Namespace) -> int:
 
         article = node_ref(args.article) if args.article else None
         provider = node_ref(args.provider).removeprefix("provider/") if args.provider else None
-        chosen = dict(story=args.story, topic=args.topic, article=article, provider=provider)
+        chosen = dict(story=args.story, regex=args.regex, topic=args.topic, article=article, provider=provider)
         name = next(v for v in chosen.values() if v is not None)
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "view"
         out = args.output or views_dir / f"{slug}.html"
