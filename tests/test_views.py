@@ -9,7 +9,7 @@ import stat
 import pytest
 
 import kg
-from kg import stories, views
+from kg import stories, view_selection, views
 from kg.cli import main
 from kg.graph import build_graph
 
@@ -98,7 +98,7 @@ def test_cap_keeps_the_most_central(aif_graph):
     kept = [n for n in v.nodes if aif_graph.nodes[n]["kind"] == "article"]
     full = views.select(aif_graph, story="facial recognition")
     inside = {n for n in full.nodes if aif_graph.nodes[n]["kind"] == "article"}
-    deg = {a: len(views._article_neighbours(aif_graph, a) & inside) for a in inside}
+    deg = {a: len(view_selection._article_neighbours(aif_graph, a) & inside) for a in inside}
     assert min(deg[a] for a in kept) >= sorted(deg.values())[len(deg) // 2]
 
 
