@@ -139,6 +139,15 @@ def _dated_span(graph: nx.MultiDiGraph, arts: Iterable[str]) -> tuple[Any, Any]:
     return (dates[0], dates[-1]) if dates else (None, None)
 
 
+def _articles_by(graph: nx.MultiDiGraph, kind: str, rel: str) -> dict[str, list[str]]:
+    """Every node of ``kind`` -> the articles linked to it by ``rel``."""
+    by: dict[str, list[str]] = {n: [] for n, k in graph.nodes(data="kind") if k == kind}
+    for a, target, k in graph.edges(keys=True):
+        if k == rel:
+            by[target].append(a)
+    return by
+
+
 def providers_table(graph: nx.MultiDiGraph) -> pd.DataFrame:
     """One row per provider: ``id``, ``domain``, ``name`` (the one most of
     its articles give), ``alt_names``, ``articles``, ``stories`` (how many
@@ -150,10 +159,7 @@ def providers_table(graph: nx.MultiDiGraph) -> pd.DataFrame:
     ['provider/apnews.com', 'apnews.com', 'Omaha.com', '']
     """
     pd = _pandas()
-    by_provider: dict[str, list[str]] = {n: [] for n, k in graph.nodes(data="kind") if k == "provider"}
-    for a, p, k in graph.edges(keys=True):
-        if k == "publishedBy":
-            by_provider[p].append(a)
+    by_provider = _articles_by(graph, "provider", "publishedBy")
     in_story = _links(graph)["inStory"]
     rows = []
     for p in sorted(by_provider):
@@ -184,10 +190,7 @@ def topics_table(graph: nx.MultiDiGraph) -> pd.DataFrame:
     [['AI', 1], ['Computer Vision', 1]]
     """
     pd = _pandas()
-    by_topic: dict[str, list[str]] = {n: [] for n, k in graph.nodes(data="kind") if k == "topic"}
-    for a, t, k in graph.edges(keys=True):
-        if k == "about":
-            by_topic[t].append(a)
+    by_topic = _articles_by(graph, "topic", "about")
     published_by = _links(graph)["publishedBy"]
     rows = []
     for t in sorted(by_topic):
@@ -214,10 +217,7 @@ def people_table(graph: nx.MultiDiGraph) -> pd.DataFrame:
     ['id', 'name', 'alt_names', 'articles', 'providers', 'first', 'last']
     """
     pd = _pandas()
-    by_person: dict[str, list[str]] = {n: [] for n, k in graph.nodes(data="kind") if k == "person"}
-    for a, p, k in graph.edges(keys=True):
-        if k == "author":
-            by_person[p].append(a)
+    by_person = _articles_by(graph, "person", "author")
     published_by = _links(graph)["publishedBy"]
     rows = []
     for p in sorted(by_person):
