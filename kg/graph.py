@@ -51,7 +51,7 @@ assert it.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -178,27 +178,26 @@ class _Builder:
             g.add_node(nid, **attrs)
         self.sources[nid].add(a.source)
         self._describe(nid, a, a.source)
-        for label in a.topics:
-            key = topic_key(label)
-            if not key:
-                continue
-            tid = topic_id(key)
-            if tid not in g:
-                g.add_node(tid, kind="topic", key=key)
-            self.topic_labels[tid][label] += 1
-            self.sources[tid].add(a.source)
-            self._edge(nid, tid, "about", a.source)
-        for name in a.authors:
+        self._named(nid, a.topics, "topic", topic_id, self.topic_labels, "about", a.source)
+        self._named(nid, a.authors, "person", person_id, self.person_names, "author", a.source)
+        return nid
+
+    def _named(self, nid: str, names: Iterable[str], kind: str, make_id: Callable[[str], str],
+               counts: dict[str, Counter], rel: str, source: str) -> None:
+        """Link an article to the nodes its topics or authors name: one node
+        per normalised name, every spelling counted (the preferred is the
+        most frequent)."""
+        g = self.g
+        for name in names:
             key = topic_key(name)
             if not key:
                 continue
-            pid = person_id(key)
-            if pid not in g:
-                g.add_node(pid, kind="person", key=key)
-            self.person_names[pid][name] += 1
-            self.sources[pid].add(a.source)
-            self._edge(nid, pid, "author", a.source)
-        return nid
+            node = make_id(key)
+            if node not in g:
+                g.add_node(node, kind=kind, key=key)
+            counts[node][name] += 1
+            self.sources[node].add(source)
+            self._edge(nid, node, rel, source)
 
     def _describe(self, nid: str, a: Article, source: str) -> None:
         """Provider and image edges of an article, as one file states them."""
