@@ -58,6 +58,13 @@ class FrontMatterError(ValueError):
         self.reason, self.message, self.line = reason, message, line
 
 
+
+def _mixed(opened: str, closed: str, text: str, at: int) -> FrontMatterError:
+    """The error of a front matter opened with one fence and closed by the other."""
+    return FrontMatterError("mixed-delimiters", f"front matter opened with {opened} is closed "
+                            f"by {closed}: use the same fence on both sides",
+                            text.count("\n", 0, at) + 1)
+
 def read_front_matter(data: bytes, problems: list[tuple]) -> tuple[dict, str]:
     """The front-matter mapping of a file's bytes, and the front matter's text
     (to find the line of a field in).
@@ -94,10 +101,7 @@ def read_front_matter(data: bytes, problems: list[tuple]) -> tuple[dict, str]:
     if fm_text is False:
         toml_close = _TOML_FENCE.search(text)
         if toml_close is not None:
-            raise FrontMatterError(
-                "mixed-delimiters", "front matter opened with --- (YAML) is closed by +++ "
-                "(TOML): use the same fence on both sides", text.count("\n", 0,
-                                                                     toml_close.start()) + 1)
+            raise _mixed("--- (YAML)", "+++ (TOML)", text, toml_close.start())
         raise FrontMatterError("no-front-matter", "front matter is not closed by a --- line")
     try:
         meta, duplicates = parse_yaml(fm_text)
@@ -255,10 +259,7 @@ def _read_toml(text: str) -> tuple[dict, str]:
     if closing is None:
         dashes = _FENCE.search(text, start)
         if dashes is not None:
-            raise FrontMatterError(
-                "mixed-delimiters", "front matter opened with +++ (TOML) is closed by --- "
-                "(YAML): use the same fence on both sides", text.count("\n", 0,
-                                                                     dashes.start()) + 1)
+            raise _mixed("+++ (TOML)", "--- (YAML)", text, dashes.start())
         raise FrontMatterError("no-front-matter", "TOML front matter is not closed by a +++ line")
     fm_text = text[start:closing.start()]
     return parse_toml(fm_text), fm_text
