@@ -32,10 +32,11 @@ anchor word back for people (``kg stories --explain``).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
-__all__ = ["anchor_words", "describe", "title_marks", "ALIASES", "USD_RATES", "PLACES"]
+__all__ = ["anchor_words", "headline_anchors", "describe", "title_marks", "ALIASES", "USD_RATES", "PLACES"]
 
 #: Approximate US dollars per unit (2020-2022): a tolerance of about 10 %
 #: absorbs the drift between outlets' conversions.
@@ -107,6 +108,27 @@ def _money_words(usd: float) -> list[str]:
     return [f"zzusd{math.floor(x)}a", f"zzusd{math.floor(x + 0.5)}b"]
 
 
+# What a text must hold for a pattern to match it: most texts hold none of
+# these, and a substring test costs far less than a scan with the pattern's
+# case-insensitive alternations at every position.
+_DIGIT = re.compile(r"\d")
+_MONEY_HINTS = ("$", "£", "€", "¥", "₹", "usd", "gbp", "eur", "cad", "aud", "nzd", "hkd", "cny",
+                "rmb", "inr", "chf", "sgd", "jpy", "dollar", "pound", "sterling", "yuan",
+                "yen", "rupees", "won")
+_RUPEES = re.compile(r"rs\.?\s?\d")  # "Rs" alone is in too many words
+# "US" is an alias in capitals only: "us" is in too many words to be a hint.
+_ALIAS_HINTS = tuple(sorted({k.casefold() for k in ALIASES if k != "US"}))
+_SCALE_WORDS = ("thousand", "million", "billion", "trillion", "lakh", "crore")
+
+
+def _may_name_money(folded: str) -> bool:
+    return any(h in folded for h in _MONEY_HINTS) or _RUPEES.search(folded) is not None
+
+
+def _may_name_alias(text: str, folded: str) -> bool:
+    return "US" in text or any(k in folded for k in _ALIAS_HINTS)
+
+
 def anchor_words(title: str, excerpt: str) -> list[str]:
     """The anchor words of an article's title and excerpt, in order of finding.
 
@@ -115,8 +137,49 @@ def anchor_words(title: str, excerpt: str) -> list[str]:
     """
     text = f"{title}\n{excerpt}"
     out: list[str] = []
+    # Casefolded, as the patterns' IGNORECASE matches (the long s is an s).
+    folded = text.casefold()
+    if _DIGIT.search(text):
+        _numbers(text, folded, out)
+    if excerpt:
+        for m in _PHRASE.finditer(excerpt):  # headlines capitalise every word
+            words = [w for w in re.split(r"\s+", m.group(0)) if w.lower() not in _CONNECTORS]
+            if len(words) >= 3:
+                out.append("".join(w[0] for w in words).lower())
+    if _may_name_alias(text, folded):
+        out += _aliases(text)
+    return list(dict.fromkeys(out))
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def headline_anchors(title: str) -> tuple[str, ...]:
+    """:func:`anchor_words` of a headline alone, remembered: story detection
+    asks for each headline's anchors several times.
+
+    >>> headline_anchors("Clearview AI faces £17m fine")
+    ('zzusd92a', 'zzusd93b')
+    """
+    return tuple(anchor_words(title, ""))
+
+
+def _aliases(text: str) -> list[str]:
+    """The words of :data:`ALIASES` that ``text`` names."""
+    out = []
+    for m in _ALIAS.finditer(text):
+        key = m.group(1)
+        if key.lower() == "us" and key != "US":
+            continue  # the pronoun
+        alias = ALIASES.get(key) or ALIASES.get(key.lower())
+        if alias:
+            out.append(alias)
+    return out
+
+
+def _numbers(text: str, folded: str, out: list[str]) -> None:
+    """Money, counts and dates of ``text`` (which holds a digit), onto ``out``."""
     money_spans: list[tuple[int, int]] = []
-    for pattern, sym_first in ((_MONEY_BEFORE, True), (_MONEY_AFTER, False)):
+    money = _may_name_money(folded)
+    for pattern, sym_first in ((_MONEY_BEFORE, True), (_MONEY_AFTER, False)) if money else ():
         for m in pattern.finditer(text):
             if sym_first:
                 sym, num, scale = m.group(0)[:m.start(1) - m.start()].strip(), m.group(1), m.group(2)
@@ -132,7 +195,9 @@ def anchor_words(title: str, excerpt: str) -> list[str]:
             value = _number(num) * _SCALE.get((scale or "").lower(), 1.0)
             out += _money_words(value * USD_RATES[currency])
             money_spans.append((m.start(), m.end()))
-    for m in _COUNT.finditer(text):
+    # a count needs a scale word or thousands separators
+    counts = "," in text or any(w in folded for w in _SCALE_WORDS)
+    for m in _COUNT.finditer(text) if counts else ():
         if any(a <= m.start() < b for a, b in money_spans):
             continue
         num, scale = m.group(1), m.group(2)
@@ -144,18 +209,6 @@ def anchor_words(title: str, excerpt: str) -> list[str]:
         day = int(m.group(2))
         if 1 <= day <= 31:
             out.append(f"zzd{_MONTHS[m.group(1).lower()[:3]]:02d}{day:02d}")
-    for m in _PHRASE.finditer(excerpt):  # headlines capitalise every word
-        words = [w for w in re.split(r"\s+", m.group(0)) if w.lower() not in _CONNECTORS]
-        if len(words) >= 3:
-            out.append("".join(w[0] for w in words).lower())
-    for m in _ALIAS.finditer(text):
-        key = m.group(1)
-        if key.lower() == "us" and key != "US":
-            continue  # the pronoun
-        alias = ALIASES.get(key) or ALIASES.get(key.lower())
-        if alias:
-            out.append(alias)
-    return list(dict.fromkeys(out))
 
 
 #: Places whose naming in two headlines that name no place in common says
@@ -201,18 +254,15 @@ def title_marks(title: str) -> tuple[frozenset[str], frozenset[str]]:
     places = set()
     for m in _PLACE.finditer(folded):
         places.add(m.group(1).replace(" ", "_"))
-    for m in _ALIAS.finditer(title):
-        key = m.group(1)
-        if key.lower() == "us" and key != "US":
-            continue
-        alias = ALIASES.get(key) or ALIASES.get(key.lower())
-        if alias in PLACES:
-            places.add(alias)
+    if _may_name_alias(title, title.casefold()):
+        places.update(a for a in _aliases(title) if a in PLACES)
     if "british_columbia" in places and "uk" in places and "britain" not in folded:
         places.discard("uk")
-    figures = {w for w in anchor_words(title, "") if w.startswith("zzusd")}
-    money = [(m.start(), m.end()) for p in (_MONEY_BEFORE, _MONEY_AFTER) for m in p.finditer(title)]
-    for m in _TITLE_NUMBER.finditer(title):
+    figures = {w for w in headline_anchors(title) if w.startswith("zzusd")}
+    money = [(m.start(), m.end()) for p in (_MONEY_BEFORE, _MONEY_AFTER) for m in p.finditer(title)
+             ] if _may_name_money(title.casefold()) else []
+    numbers = _DIGIT.search(title) or any(w in folded for w in _NUMBER_WORDS)
+    for m in _TITLE_NUMBER.finditer(title) if numbers else ():
         if any(a <= m.start() < b for a, b in money):
             continue
         if m.group(3):

@@ -79,7 +79,7 @@ def explain_pair(graph: nx.MultiDiGraph, a: str, b: str, *,
     left, right = np.array([i], np.int64), np.array([j], np.int64)
     va, vb = docs.vector(i), docs.vector(j)
     shares = sorted(((x * vb[w], w) for w, x in va.items() if w in vb), key=lambda c: (-c[0], c[1]))
-    cosine = sum([x * vb[w] for w, x in va.items() if w in vb])
+    cosine = docs.cosine(i, j)
     related = bool(np.isin(i * len(docs.ids) + j, docs.related_pairs()))
     span = window.total_seconds()
     ti, tj = docs.times[i], docs.times[j]

@@ -35,6 +35,35 @@ def average_linkage(pairs: list[tuple[float, int, int]], threshold: float,
     >>> average_linkage([(0.9, 0, 1), (0.8, 1, 2)], 0.6, [0.0] * 3, 1.0)  # 2 is far from 0
     [([0, 1], 0.9)]
     """
+    # A merge needs a cross pair of at least ``threshold`` (a mean reaches no
+    # higher than its largest term), so every group lies within one component
+    # of the strong pairs' graph, and components cluster independently: the
+    # same merges in the same order as one run over all pairs, on far fewer
+    # pairs (an article with no strong pair stays alone).
+    root: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while root[x] != x:
+            root[x] = root[root[x]]
+            x = root[x]
+        return x
+
+    for s, i, j in pairs:
+        if s >= threshold:
+            ri, rj = find(root.setdefault(i, i)), find(root.setdefault(j, j))
+            if ri != rj:
+                root[max(ri, rj)] = min(ri, rj)
+    parts: dict[int, list[tuple[float, int, int]]] = defaultdict(list)
+    for p in pairs:
+        if p[1] in root and p[2] in root and find(p[1]) == find(p[2]):
+            parts[find(p[1])].append(p)
+    groups = [g for part in parts.values() for g in _linkage(part, threshold, times, span)]
+    return sorted(groups, key=lambda g: g[0][0])
+
+
+def _linkage(pairs: list[tuple[float, int, int]], threshold: float,
+             times: list[float | None], span: float) -> list[tuple[list[int], float]]:
+    """:func:`average_linkage` of one component."""
     link: dict[int, dict[int, float]] = defaultdict(dict)  # group -> group -> sum of scores
     for s, i, j in pairs:
         link[i][j] = link[i].get(j, 0.0) + s
@@ -42,7 +71,7 @@ def average_linkage(pairs: list[tuple[float, int, int]], threshold: float,
     size: dict[int, int] = defaultdict(lambda: 1)
     members: dict[int, list[int]] = {}
     merged: dict[int, list[float]] = {}
-    first = {i: t for i, t in enumerate(times) if t is not None}
+    first = {i: t for i in link if (t := times[i]) is not None}
     last = dict(first)
     heap = [(-s, i, j) for s, i, j in pairs]
     heapq.heapify(heap)
@@ -71,5 +100,4 @@ def average_linkage(pairs: list[tuple[float, int, int]], threshold: float,
         merged[a] = merged.pop(a, []) + merged.pop(b, []) + [mean]
         for c, w in link[a].items():
             heapq.heappush(heap, (-w / (size[a] * size[c]), min(a, c), max(a, c)))
-    return [(sorted(m), round(sum(merged[r]) / len(merged[r]), 4))
-            for r, m in sorted(members.items(), key=lambda x: min(x[1]))]
+    return [(sorted(m), round(sum(merged[r]) / len(merged[r]), 4)) for r, m in members.items()]

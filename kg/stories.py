@@ -20,8 +20,7 @@ all their cross pairs reaches ``threshold`` and they span at most
 Candidate pairs come from a term index (each article is looked up by its
 rarest terms that others in its window share), never from all pairs, so the
 work grows with the pairs that share rare terms, not with the square of the
-corpus; numpy screens them with approximate scores, and only the pairs that
-may reach the floor are scored exactly.  Topic communities, which reuse the
+corpus, and numpy scores them in bulk.  Topic communities, which reuse the
 scored pairs (:func:`similar_pairs`), live in :mod:`kg.clusters`.
 
 >>> import kg
@@ -48,7 +47,7 @@ import networkx as nx
 import numpy as np
 
 from ._perf import gc_paused
-from .anchors import anchor_words, title_marks
+from .anchors import anchor_words, headline_anchors, title_marks
 from .linkage import average_linkage
 from .text import fold, match_words, sorted_unique, stem_words, strip_tail, text_terms
 
@@ -134,9 +133,10 @@ class StoryDocs:
     whatever ``PYTHONHASHSEED`` is.
 
     The vectors are held as numpy arrays (article ``i``'s terms are
-    ``terms[ptr[i]:ptr[i + 1]]``, increasing) with approximate unit weights
-    to screen candidate pairs in bulk; the exact dict of one article, whose
-    float sums decide every score, is made by :meth:`vector` on demand.
+    ``terms[ptr[i]:ptr[i + 1]]``, increasing, with unit weights ``unit``),
+    so that pairs are scored in bulk (:meth:`cosines`); :meth:`vector`
+    gives one article's as a dict (``kg stories --explain`` lists the
+    shared terms' shares of a cosine).
     """
 
     def __init__(self, graph: nx.MultiDiGraph, nodes: Iterable[str] | None = None) -> None:
@@ -200,7 +200,7 @@ class StoryDocs:
         np.cumsum(np.bincount(self.art, minlength=n), out=self.ptr[1:])
         norm = np.sqrt(np.bincount(self.art, weights=self.raw * self.raw, minlength=n))
         norm[norm == 0] = 1.0
-        self.approx = self.raw / norm[self.art]  # summed in another order than vector()'s
+        self.unit = self.raw / norm[self.art]
         self.nv = nv
         self.graph = graph
         self.ids = ids
@@ -217,7 +217,7 @@ class StoryDocs:
         # Days named in a headline ("on May 7"): two different ones, two events.
         days: dict[str, frozenset[str]] = {}
         self.title_dates = [days[t] if t in days else days.setdefault(t, frozenset(
-            w for w in anchor_words(t, "") if w.startswith("zzd"))) for t in
+            w for w in headline_anchors(t) if w.startswith("zzd"))) for t in
             (strip_tail(attrs[a].get("title", "")) for a in ids)]
         self.slug_code = _codes([_slug(d.get("url", "")) for d in map(attrs.__getitem__, ids)])
 
@@ -232,11 +232,8 @@ class StoryDocs:
         return v
 
     def cosine(self, i: int, j: int) -> float:
-        if j < i:
-            i, j = j, i
-        a, b = self.vector(i), self.vector(j)
-        # In the lower index's term order: the same float sum every run.
-        return sum([x * b[w] for w, x in a.items() if w in b])
+        """The cosine of articles ``i`` and ``j``, summed as the build sums it."""
+        return float(self.cosines(np.array([i], np.int64), np.array([j], np.int64))[0])
 
     def related_pairs(self) -> np.ndarray:
         """Sorted codes ``i * len(ids) + j`` (``i < j``) of the related articles."""
@@ -322,18 +319,23 @@ class StoryDocs:
             found.append(sorted_unique(np.minimum(i, j) * n + np.maximum(i, j)))
         return sorted_unique(np.concatenate(found))
 
-    def _approx_cosines(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        """Cosines of the pairs ``left[k], right[k]``, to within 1e-12 (another sum order)."""
+    def cosines(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Cosines of the pairs ``left[k], right[k]``.
+
+        Each is summed over the shorter vector's terms in term order (the
+        lower index's when both are as long), so a pair has the same cosine
+        alone or in bulk, in either order."""
         out = np.zeros(len(left))
         if not len(left) or not self.nv:
             return out
         size = np.diff(self.ptr)
+        left, right = np.minimum(left, right), np.maximum(left, right)
         swap = size[left] > size[right]  # walk the shorter vector
         a, b = np.where(swap, right, left), np.where(swap, left, right)
         # Looked up in the other's order: nearby lookups, close in memory.
         by_b = np.argsort(b)
         a, b = a[by_b], b[by_b]
-        codes, approx = self.codes, self.approx
+        codes, unit = self.codes, self.unit
         step = max(1, 2_000_000 // max(1, int(size.mean()) + 1))  # bounded memory
         for s in range(0, len(a), step):
             ca, cb = a[s:s + step], b[s:s + step]
@@ -342,7 +344,7 @@ class StoryDocs:
             at = np.minimum(np.searchsorted(codes, want), len(codes) - 1)
             hit = codes[at] == want  # (codes is not empty: nv > 0)
             out[by_b[s:s + step]] = np.bincount(owner[hit], minlength=len(ca),
-                                                weights=approx[pos[hit]] * approx[at[hit]])
+                                                weights=unit[pos[hit]] * unit[at[hit]])
         return out
 
     def syndicated(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -388,9 +390,9 @@ class StoryDocs:
     def scored_pairs(self, window: timedelta, floor: float) -> list[tuple[float, int, int]]:
         """Pairs in the window scoring at least ``floor``, best first.
 
-        Candidate pairs are screened in bulk with approximate cosines; the
-        few near or above ``floor`` are scored exactly, with the same float
-        sums in the same order as :meth:`cosine`.
+        Candidate pairs are screened by a bound (the score without the
+        conflicts, factors of at most 1), and only those that reach it get
+        their conflicts weighed.
         """
         span = window.total_seconds()
         n = len(self.ids)
@@ -402,20 +404,14 @@ class StoryDocs:
         is_related = _member(pairs, related)
         left, right = np.divmod(pairs, max(n, 1))
         # Without the conflicts (factors of at most 1): a bound, to screen with.
-        cosines = self._approx_cosines(left, right)
+        cosines = self.cosines(left, right)
         dt = np.abs(t[left] - t[right])
         bound = (cosines * (1.0 - 0.5 * np.minimum(dt / max(span, 1.0), 1.0))
                  + np.where(is_related, RELATED_BONUS, 0.0)
                  + np.where(self.syndicated(left, right), SYNDICATION_BONUS, 0.0))
-        sure = bound >= floor - 1e-9  # the approximation is off by ~1e-15
+        sure = bound >= floor
         left, right = left[sure], right[sure]
-        # The exact cosines, then the same arithmetic as above.
-        vector = self.vector
-        exact = []
-        for i, j in zip(left.tolist(), right.tolist()):
-            a, b = vector(i), vector(j)  # i < j; the sum of cosine(), inlined
-            exact.append(sum([x * b[w] for w, x in a.items() if w in b]))
-        scores = self.pair_scores(left, right, np.array(exact, float), is_related[sure], span)
+        scores = self.pair_scores(left, right, cosines[sure], is_related[sure], span)
         out = [(round(min(s, 1.0), 4), i, j)
                for s, i, j in zip(scores.tolist(), left.tolist(), right.tolist()) if s >= floor]
         out.sort(key=lambda x: (-x[0], x[1], x[2]))
@@ -470,7 +466,7 @@ def _with_anchors(titles: list[str], excerpts: list[str]) -> tuple[list[str], li
     for t, e in zip(titles, excerpts):
         pair = found.get((t, e))
         if pair is None:
-            head = anchor_words(t, "")
+            head = headline_anchors(t)
             body = [w for w in anchor_words(t, e) if w not in head]
             pair = found[t, e] = (t + "\n" + " ".join(head), e + "\n" + " ".join(body))
         out_titles.append(pair[0])
@@ -541,10 +537,15 @@ def _find_stories(graph: nx.MultiDiGraph, threshold: float, window: timedelta) -
 def _story_label(docs: StoryDocs, members: list[int]) -> str:
     """The headline most similar to the others (ties: earliest, then id),
     without a provider tail or a final full stop."""
-    def key(i: int) -> tuple[float, float, str]:
-        total = sum(docs.cosine(i, j) for j in members if j != i)
-        return (-round(total, 6), docs.times[i] or 0.0, docs.ids[i])
-    best = min(members, key=key)
+    m = np.array(members, np.int64)
+    left, right = np.repeat(m, len(m)), np.tile(m, len(m))
+    other = left != right
+    cos = np.zeros(len(left))
+    cos[other] = docs.cosines(left[other], right[other])
+    totals = cos.reshape(len(m), len(m)).sum(axis=1).tolist()
+    best = min(range(len(m)), key=lambda k: (-round(totals[k], 6), docs.times[members[k]] or 0.0,
+                                             docs.ids[members[k]]))
+    best = members[best]
     title = " ".join(docs.graph.nodes[docs.ids[best]].get("title", "").split())
     return strip_tail(title).removesuffix(".") or docs.ids[best]
 
