@@ -445,11 +445,42 @@ def _make_topics(seed: int) -> list[Topic]:
 # --------------------------------------------------------------------------- builder
 
 
+@dataclass(frozen=True)
+class Shape:
+    """How the corpus is linked: the costs of a build depend on it.
+
+    ``inside``: share of related entries that point at a generated file (the
+    rest point outside the corpus); ``related``: factor on the number of
+    related entries per file; ``topics``: factor on the number of topics per
+    file.  The defaults are the real files' shape, and give the same corpus
+    as before shapes existed.
+    """
+
+    inside: float = RELATED_INSIDE
+    related: float = 1.0
+    topics: float = 1.0
+
+    @classmethod
+    def parse(cls, text: str) -> Shape:
+        """``"inside=0.5,related=2,topics=1.5"`` (any of them) -> a Shape."""
+        fields = {}
+        for part in filter(None, text.split(",")):
+            key, _, value = part.partition("=")
+            if key.strip() not in ("inside", "related", "topics"):
+                raise ValueError(f"unknown shape field {key.strip()!r} (inside, related, topics)")
+            fields[key.strip()] = float(value)
+        return cls(**fields)
+
+    def __str__(self) -> str:
+        return f"inside={self.inside:g},related={self.related:g},topics={self.topics:g}"
+
+
 class _Builder:
     """Builds the in-memory corpus; every random draw comes from one seeded RNG."""
 
-    def __init__(self, n: int, seed: int) -> None:
+    def __init__(self, n: int, seed: int, shape: Shape = Shape()) -> None:
         self.n = n
+        self.shape = shape
         self.rng = _Rng(seed)
         self.providers = _make_providers(seed)
         self.topics = _make_topics(seed)
@@ -614,7 +645,7 @@ class _Builder:
     def _topics_for(self) -> list[int]:
         rng = self.rng
         first = self.pick_topic()
-        k = rng.choices((1, 2, 3, 4), (20, 60, 16, 4))[0]
+        k = round(rng.choices((1, 2, 3, 4), (20, 60, 16, 4))[0] * self.shape.topics)
         out = [first]
         parent = self.topics[first].parent
         if parent is not None and rng.random() < 0.8:
@@ -811,7 +842,7 @@ class _Builder:
         for i, a in enumerate(arts):
             if not a.rich:
                 continue
-            k = rng.choices(counts, weights)[0]
+            k = round(rng.choices(counts, weights)[0] * self.shape.related)
             if k == 0:
                 continue
             chosen: list[int | Article] = []
@@ -819,7 +850,7 @@ class _Builder:
             mates = [j for j in stories.get(a.story, ()) if j != i]
             month = (a.when - START) // 2_629_746
             for _ in range(k):
-                if rng.random() < RELATED_INSIDE:
+                if rng.random() < self.shape.inside:
                     j = self._pick_inside(i, a, arts, mates, by_topic, pos, taken)
                     if j is not None:
                         taken.add(j)
@@ -935,17 +966,18 @@ def render(a: Article, arts: list[Article], cache: dict[int, str] | None = None)
 # --------------------------------------------------------------------------- API
 
 
-def build_corpus(n: int, seed: int = 0) -> list[Article]:
+def build_corpus(n: int, seed: int = 0, shape: Shape = Shape()) -> list[Article]:
     """The N articles of the corpus in memory, sorted by time (nothing written)."""
     if n < 1:
         raise ValueError("n must be >= 1")
-    return _Builder(n, seed).build()
+    return _Builder(n, seed, shape).build()
 
 
-def generate(n: int, outdir: str | Path, seed: int = 0, *, flat: bool = False) -> Path:
+def generate(n: int, outdir: str | Path, seed: int = 0, *, flat: bool = False,
+             shape: Shape = Shape()) -> Path:
     """Write an N-file corpus (and MANIFEST.tsv) under ``outdir``; return it."""
     out = Path(outdir)
-    arts = build_corpus(n, seed)
+    arts = build_corpus(n, seed, shape)
     if flat:
         for a in arts:
             a.path = a.path.split("/", 1)[1]
@@ -973,11 +1005,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("outdir", type=Path)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--flat", action="store_true", help="no sub-folders")
+    ap.add_argument("--shape", type=Shape.parse, default=Shape(),
+                    help="inside=SHARE,related=FACTOR,topics=FACTOR (default: the real files')")
     args = ap.parse_args(argv)
     if args.n < 1:
         ap.error("N must be >= 1")
     t0 = time.perf_counter()
-    generate(args.n, args.outdir, args.seed, flat=args.flat)
+    generate(args.n, args.outdir, args.seed, flat=args.flat, shape=args.shape)
     print(f"wrote {args.n} files to {args.outdir} in {time.perf_counter() - t0:.1f} s",
           file=sys.stderr)
     return 0

@@ -70,13 +70,16 @@ BASELINE_MAX_N = 300_000
 BASELINE_QUERIES_MAX_N = 20_000   # rdflib's topic co-occurrence takes ~95 s at 20,000
 SAMPLE_SECONDS = 0.1
 
-#: The issue's targets (issue 6), measured at 100,000 articles.
+#: The issues' targets (issues 6 and 23), measured at 100,000 articles.
 TARGET_BUILD_SECONDS = 30.0
 TARGET_PEAK_MB = 2048.0
 TARGET_SPEEDUP = 8.0
 TARGET_MEMORY_RATIO = 3.0
-TARGET_INCREMENTAL_SECONDS = 3.0
+TARGET_INCREMENTAL_SECONDS = 3.0   # one file changed (any field), or one removed
+TARGET_APPEND_SECONDS = 10.0       # 1,000 new files appended
+TARGET_QUERY_SECONDS = 1.0         # every example query
 TARGET_SCALING = 1.3        # 1M: time per article within 1.3x of the 100k figure
+APPENDED = 1000             # files appended in the append scenario
 
 
 # --------------------------------------------------------------------- measuring
@@ -251,25 +254,29 @@ def _generator_hash() -> str:
     return hashlib.sha256(GENERATOR.read_bytes()).hexdigest()[:12]
 
 
-def ensure_corpus(n: int, seed: int, root: Path) -> tuple[Path, float | None]:
-    """The cached corpus of ``n`` files (generated unless complete); seconds spent."""
-    corpus = root / f"corpus-{n}-seed{seed}"
+def ensure_corpus(n: int, seed: int, root: Path, shape: str = "") -> tuple[Path, float | None]:
+    """The cached corpus of ``n`` files (generated unless complete); seconds spent.
+
+    ``shape`` is the generator's ``--shape`` (default: the real files' shape)."""
+    sys.path.insert(0, str(HERE))
+    from generate_corpus import Shape, generate  # noqa: E402
+
+    form = Shape.parse(shape)
+    tag = "" if form == Shape() else "-" + re.sub(r"[^a-z0-9.]+", "-", str(form))
+    corpus = root / f"corpus-{n}-seed{seed}{tag}"
     marker = corpus / ".bench-complete.json"
-    want = {"n": n, "seed": seed, "generator": _generator_hash()}
+    want = {"n": n, "seed": seed, "generator": _generator_hash(), "shape": str(form)}
     if marker.exists():
         try:
             if json.loads(marker.read_text()) == want:
                 return corpus, None
         except ValueError:
             pass
-    sys.path.insert(0, str(HERE))
-    from generate_corpus import generate  # noqa: E402
-
     tmp = root / f".tmp-corpus-{n}-seed{seed}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     print(f"generating {n:,} files into {corpus} ...", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
-    generate(n, tmp, seed)
+    generate(n, tmp, seed, shape=form)
     (tmp / ".bench-complete.json").write_text(json.dumps(want))
     shutil.rmtree(corpus, ignore_errors=True)
     os.replace(tmp, corpus)
@@ -388,14 +395,15 @@ def _edit_body(path: Path, i: int) -> None:
 
 
 def bench(n: int, repeat: int, seed: int, skip_baseline: bool, keep: bool,
-          corpus: Path | None, work_root: Path, baseline_queries: bool | None = None) -> dict[str, Any]:
+          corpus: Path | None, work_root: Path, baseline_queries: bool | None = None,
+          shape: str = "") -> dict[str, Any]:
     work_root.mkdir(parents=True, exist_ok=True)
     generated = None
     if corpus is None:
-        corpus, generated = ensure_corpus(n, seed, work_root)
+        corpus, generated = ensure_corpus(n, seed, work_root, shape)
     files = _article_files(corpus)
     result: dict[str, Any] = {
-        "n": len(files), "seed": seed, "repeat": repeat, "corpus": str(corpus),
+        "n": len(files), "seed": seed, "shape": shape, "repeat": repeat, "corpus": str(corpus),
         "corpus_generation_seconds": generated, "environment": _environment(),
         "load_start": [round(x, 2) for x in os.getloadavg()],
     }
@@ -450,6 +458,31 @@ def bench(n: int, repeat: int, seed: int, skip_baseline: bool, keep: bool,
             result[key] = _summarise(incremental)
             print("kg build, after restoring the files ...", file=sys.stderr, flush=True)
             run_build(corpus, warm, True)
+        # Files taken away and put back: one (removed, then added), and the
+        # newest APPENDED (a day's articles: removed, then appended).
+        aside = runs_dir / "aside"
+        for count, gone_key, back_key in ((1, "build_removed", "build_added"),
+                                          (APPENDED, "build_removed_many", "build_appended")):
+            gone: list[dict[str, Any]] = []
+            back: list[dict[str, Any]] = []
+            for k in range(repeat):
+                picks = ([files[(k * 7919 + 41) % len(files)]] if count == 1
+                         else files[-min(count, len(files) // 2):])
+                print(f"kg build, {len(picks)} file(s) removed, then put back ({k + 1}/{repeat}) ...",
+                      file=sys.stderr, flush=True)
+                moved = [(p, aside / p.relative_to(corpus)) for p in picks]
+                try:
+                    for p, q in moved:
+                        q.parent.mkdir(parents=True, exist_ok=True)
+                        os.replace(p, q)
+                    gone.append(run_build(corpus, warm, True))
+                finally:
+                    for p, q in moved:
+                        os.replace(q, p)
+                back.append(run_build(corpus, warm, True))
+            result[gone_key], result[back_key] = _summarise(gone), _summarise(back)
+        # The same files as the cold builds: the same exports, whatever the path.
+        result["incremental_equals_cold"] = _digest_exports(warm) == digests["cache on"]
         # Again with nothing changed since the last build: only checked.
         unchanged = []
         for k in range(repeat):
@@ -551,12 +584,25 @@ def _targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     add("memory ratio vs baseline", d.get("memory_ratio"), TARGET_MEMORY_RATIO, True, "x")
     add("incremental rebuild, one file's title changed", res["build_incremental"]["wall"],
         TARGET_INCREMENTAL_SECONDS, False, "s")
+    for key, what, limit in (("build_removed", "one file removed", TARGET_INCREMENTAL_SECONDS),
+                             ("build_appended", f"{APPENDED:,} files appended",
+                              TARGET_APPEND_SECONDS)):
+        if key in res:
+            add(f"incremental rebuild, {what}", res[key]["wall"], limit, False, "s")
+    slowest = max(res["queries"]["queries"].values(), key=lambda q: q["seconds"] or 0.0,
+                  default=None)
+    if slowest is not None:
+        add("slowest example query", slowest["seconds"], TARGET_QUERY_SECONDS, False, "s")
     if "scaling_vs_100k" in d:
         add("time per article vs the 100,000 run", d["scaling_vs_100k"], TARGET_SCALING,
             False, "x")
-    out.append({"target": "exports identical with and without the cache", "unit": "",
-                "value": res["exports_identical_with_and_without_cache"], "limit": True,
-                "met": res["exports_identical_with_and_without_cache"]})
+    for key, what in (("exports_identical_with_and_without_cache",
+                       "exports identical with and without the cache"),
+                      ("incremental_equals_cold",
+                       "exports after the incremental builds identical to a cold build's")):
+        if key in res:
+            out.append({"target": what, "unit": "", "value": res[key], "limit": True,
+                        "met": res[key]})
     return out
 
 
@@ -618,6 +664,21 @@ def table(res: dict[str, Any]) -> str:
           f"triples/s; CPU {_fmt(base['cpu'])} s")
         w(f"ratio to the baseline: {_fmt(d['speedup'])}x faster, "
           f"{_fmt(d['memory_ratio'])}x less memory")
+    w("")
+    w("incremental builds (medians; stage seconds):")
+    for key, what in (("build_incremental", "one title changed"),
+                      ("build_body_edit", "one body edited"),
+                      ("build_removed", "one file removed"), ("build_added", "one file added"),
+                      ("build_removed_many", f"{APPENDED:,} files removed"),
+                      ("build_appended", f"{APPENDED:,} files appended"),
+                      ("build_unchanged", "nothing changed")):
+        if key in res:
+            r = res[key]
+            stages = ", ".join(f"{k} {_fmt(v['seconds'])}" for k, v in r["stages"].items()
+                               if v["seconds"])
+            w(f"  {what:<22}{_fmt(r['wall']):>8} s  CPU {_fmt(r['cpu']):>6} s  "
+              f"{_fmt(r['peak_pss_mb']):>7} MiB   {stages}")
+    w("")
     if "build_body_edit" in res:
         w(f"kg build after a body-only edit of one file (same records: manifest rewritten): "
           f"{_fmt(res['build_body_edit']['wall'])} s")
@@ -638,7 +699,7 @@ def table(res: dict[str, Any]) -> str:
         w(f"  {name:<28}{_fmt(info['seconds']):>10} s  {info['rows']:>8,} rows"
           f"{'  [' + binds + ']' if binds else ''}{extra}")
     w("")
-    w("targets (issue 6)" + ("" if res["n"] == 100_000 else
+    w("targets (issues 6 and 23)" + ("" if res["n"] == 100_000 else
                              f", set for 100,000 articles; this run has {res['n']:,}") + ":")
     for t in res["targets"]:
         met = {True: "met", False: "NOT MET", None: "n/a"}[t["met"]]
@@ -662,6 +723,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline-queries", action=argparse.BooleanOptionalAction, default=None,
                     help="time the baseline's rdflib queries too (default: up to 20,000 files)")
     ap.add_argument("--corpus", type=Path, help="use this corpus folder instead of generating")
+    ap.add_argument("--shape", default="",
+                    help="the generated corpus' shape: inside=SHARE,related=FACTOR,topics=FACTOR "
+                         "(generate_corpus.py --shape; default: the real files')")
     ap.add_argument("--json", type=Path, help="results file (default results/bench-N.json)")
     ap.add_argument("--work", type=Path,
                     default=Path(os.environ.get("TMPDIR") or "/tmp") / "newskg-bench",
@@ -688,9 +752,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.corpus is not None and not args.corpus.is_dir():
         ap.error(f"not a directory: {args.corpus}")
     res = bench(args.n, args.repeat, args.seed, args.skip_baseline, args.keep,
-                args.corpus, args.work, args.baseline_queries)
+                args.corpus, args.work, args.baseline_queries, args.shape)
     print(table(res))
-    path = args.json or RESULTS / f"bench-{res['n']}.json"
+    tag = "-" + re.sub(r"[^a-z0-9.]+", "-", args.shape) if args.shape else ""
+    path = args.json or RESULTS / f"bench-{res['n']}{tag}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(res, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     print(f"\nwrote {path}", file=sys.stderr)
