@@ -19,11 +19,11 @@ import html
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .coverage import StoryCoverage, story_coverage
 from .exports import GRAPH_JSON, read_graph, read_problems, read_summary
 
 if TYPE_CHECKING:
@@ -38,41 +38,6 @@ if TYPE_CHECKING:
     from .views import View
 
 __all__ = ["KnowledgeGraph", "StoryCoverage", "HtmlView", "open"]
-
-
-@dataclass(frozen=True)
-class StoryCoverage:
-    """One story of the graph: the articles that report one event, and who
-    published them when."""
-
-    id: str
-    label: str
-    articles: tuple[str, ...]
-    providers: tuple[str, ...]
-    first: datetime | None
-    last: datetime | None
-    score: float | None = None  # mean score of the merges that made it
-    method: str | None = None   # how it was found: "curated" when stories.yaml changed it
-    curator: str | None = None
-
-    @property
-    def size(self) -> int:
-        return len(self.articles)
-
-    def as_dict(self, graph: nx.MultiDiGraph | None = None) -> dict:
-        """A JSON-ready mapping; with ``graph``, the members' titles, URLs and dates too."""
-        out = {"id": self.id, "label": self.label, "size": self.size, "score": self.score,
-               "method": self.method, "curator": self.curator,
-               "providers": list(self.providers),
-               "first": self.first.isoformat() if self.first else None,
-               "last": self.last.isoformat() if self.last else None,
-               "articles": list(self.articles)}
-        if graph is not None:
-            out["members"] = [{"id": a, "title": graph.nodes[a].get("title", ""),
-                               "url": graph.nodes[a].get("url"),
-                               "published": (p.isoformat() if (p := graph.nodes[a].get("published"))
-                                             else None)} for a in self.articles]
-        return out
 
 
 @dataclass
@@ -176,25 +141,7 @@ class KnowledgeGraph:
         :func:`kg.stories.story_matches`); ``min_size``: only stories of at
         least that many articles.
         """
-        from .stories import story_matches
-
-        g = self.graph
-        members: dict[str, list[str]] = {n: [] for n, k in g.nodes(data="kind") if k == "story"}
-        for a, s, rel in g.edges(keys=True):
-            if rel == "inStory":
-                members[s].append(a)
-        found = []
-        for sid, arts in members.items():
-            if len(arts) < min_size or (match and not story_matches(g, sid, arts, match)):
-                continue
-            dates = sorted(d for a in arts if (d := g.nodes[a].get("published")) is not None)
-            providers = sorted({g.nodes[p].get("name") or p for a in arts
-                                for _, p, rel in g.out_edges(a, keys=True) if rel == "publishedBy"})
-            found.append(StoryCoverage(sid, g.nodes[sid].get("label", ""), tuple(sorted(arts)),
-                                       tuple(providers), dates[0] if dates else None,
-                                       dates[-1] if dates else None, g.nodes[sid].get("score"),
-                                       g.nodes[sid].get("method"), g.nodes[sid].get("curator")))
-        return sorted(found, key=lambda s: (-s.size, s.id))
+        return story_coverage(self.graph, match=match, min_size=min_size)
 
     # -- tables (pandas: pip install 'newskg[pandas]') ------------------------
 
