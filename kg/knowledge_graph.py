@@ -47,6 +47,7 @@ class HtmlView:
 
     graph: nx.MultiDiGraph
     view: View
+    expand_stories: bool = False  # every story's articles shown from the start, not its star alone
 
     @property
     def summary(self) -> str:
@@ -56,13 +57,13 @@ class HtmlView:
         """The self-contained HTML page."""
         from .views import render_view
 
-        return render_view(self.graph, self.view)
+        return render_view(self.graph, self.view, expand_stories=self.expand_stories)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the page to ``path`` (atomically); its path."""
         from .views import write_view
 
-        return write_view(self.graph, self.view, path)
+        return write_view(self.graph, self.view, path, expand_stories=self.expand_stories)
 
     def _repr_html_(self) -> str:
         # A page of its own in an iframe: its scripts and styles cannot reach
@@ -208,11 +209,12 @@ class KnowledgeGraph:
     def view(self, *, story: str | None = None, regex: str | None = None, topic: str | None = None,
              article: str | None = None, provider: str | None = None, hops: int = 1,
              max_nodes: int | None = None, since: str | date | None = None,
-             until: str | date | None = None) -> HtmlView:
+             until: str | date | None = None, expand_stories: bool = False) -> HtmlView:
         """The view around a story's text (or a regular expression), a topic, an article or a provider
         (see :func:`kg.views.select`), of the articles published from
         ``since`` to ``until`` (inclusive dates) if given: ``.save(path)``,
-        or shown in Jupyter."""
+        or shown in Jupyter.  Each story is one star until clicked;
+        ``expand_stories`` shows their articles from the start."""
         from .views import DEFAULT_MAX_NODES, select
 
         graph = self.graph
@@ -222,7 +224,7 @@ class KnowledgeGraph:
             graph = between(graph, since, until)
         chosen = select(graph, story=story, regex=regex, topic=topic, article=article, provider=provider,
                         hops=hops, max_nodes=max_nodes or DEFAULT_MAX_NODES)
-        return HtmlView(graph, chosen)
+        return HtmlView(graph, chosen, expand_stories)
 
 
 def open(path: str | os.PathLike = "exports", *, endpoint: str | None = None) -> KnowledgeGraph:  # noqa: A001

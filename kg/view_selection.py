@@ -280,7 +280,8 @@ def _with_context(graph: nx.MultiDiGraph, arts: list[str], hub_share: float,
     n = len(arts)
     facets = {}
     context = []
-    for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+    # Stories first: an article drawn inside its story needs the story's node.
+    for v, c in sorted(counts.items(), key=lambda kv: (graph.nodes[kv[0]]["kind"] != "story", -kv[1], kv[0])):
         kind = graph.nodes[v]["kind"]
         if kind in ("topic", "provider", "person") and n >= 4 and c > hub_share * n:
             facets[v] = c
