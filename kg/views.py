@@ -256,6 +256,8 @@ def view_data(graph: nx.MultiDiGraph, view: View, *, seed: int = 42,
     # Labels on the most linked nodes only (the page keeps LABELLED_NODES of
     # these whose labels do not overlap): the rest show theirs on hover or zoom.
     central = set(sorted(view.nodes, key=lambda n: (-degree[n], n))[:3 * LABELLED_NODES])
+    # A border on every article would tell nothing apart (a story's own page).
+    marked = set(view.matched) if set(provider_of) - set(view.matched) else set()
     nodes = []
     for n in view.nodes:
         d = graph.nodes[n]
@@ -280,7 +282,7 @@ def view_data(graph: nx.MultiDiGraph, view: View, *, seed: int = 42,
             item["date"] = pub.strftime("%Y-%m-%d %H:%M UTC") if hasattr(pub, "strftime") else ""
             item["sortDate"] = pub.isoformat() if hasattr(pub, "isoformat") else ""
             item["url"] = _safe_url(d.get("url"))
-            item["matched"] = n in view.matched
+            item["matched"] = n in marked
         elif kind == "provider":
             item["domain"] = d.get("domain", "")
         elif kind == "story":
@@ -369,6 +371,10 @@ def write_view(graph: nx.MultiDiGraph, view: View, out: str | os.PathLike, *,
     return path
 
 
+def _which(shown: int, of: int, things: str) -> str:
+    return f"The {of} {things}" if shown == of else f"The {shown} largest of the {of} {things}"
+
+
 def _story_page(story_id: str) -> str:
     return "story-" + re.sub(r"[^A-Za-z0-9_-]+", "-", story_id.removeprefix("story/")) + ".html"
 
@@ -436,8 +442,9 @@ def write_all(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
             f'<td>{dates[0] if dates else ""}</td><td>{dates[-1] if dates else ""}</td></tr>')
     page = _template("index.html").substitute(
         articles=len(arts), stories=len(stories), clusters=len(members), min_size=min_size,
-        story_pages=len(story_rows), cluster_pages=len(cluster_rows),
-        big_stories=sum(1 for s in stories if s.size >= min_size),
+        listed=_which(len(story_rows), sum(1 for s in stories if s.size >= min_size), "stories"),
+        cluster_pages=_which(len(cluster_rows), sum(1 for ms in members.values() if len(ms) >= min_size),
+                             "clusters"),
         story_rows="\n".join(story_rows), cluster_rows="\n".join(cluster_rows))
     index = out / "index.html"
     _write_atomic(index, page)

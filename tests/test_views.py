@@ -132,6 +132,7 @@ def test_write_all_index(aif_graph, tmp_path):
         assert f'href="{page.name}"' in text
         data = _data(page.read_text(encoding="utf-8"))
         assert data["title"] == s.label and data["collapsed"] == []
+        assert not any(n.get("matched") for n in data["nodes"])  # no border that marks every article
         assert sorted(n["id"] for n in data["nodes"] if n["kind"] == "article") == list(s.articles)
 
 
