@@ -6,7 +6,7 @@ nodes) and opens it in headless Chromium (Debian's /usr/bin/chromium):
 ``stabilised`` is ``performance.now()`` when physics has settled and the
 graph is shown (from navigation start, so parsing the 0.7 MB of inlined
 vis-network counts).  Also times the story detection of the corpus and
-``kg view --all`` (topic clusters of the whole corpus, a page per cluster).
+``kg view --all`` (topic clusters of the whole corpus, a page per story and per cluster).
 
     .venv/bin/python benchmarks/bench_views.py [CORPUS] [--runs N]
 """
@@ -46,9 +46,9 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp())
     t = time.perf_counter()
     index = views.write_all(graph, tmp / "all")
-    pages = len(list(index.parent.glob("cluster-*.html")))
-    print(f"kg view --all: {pages} cluster pages over {arts} articles in "
-          f"{time.perf_counter() - t:.2f} s")
+    took = time.perf_counter() - t
+    pages = [len(list(index.parent.glob(f"{kind}-*.html"))) for kind in ("story", "cluster")]
+    print(f"kg view --all: {pages[0]} story and {pages[1]} cluster pages over {arts} articles in {took:.2f} s")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)

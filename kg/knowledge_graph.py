@@ -19,11 +19,11 @@ import html
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .coverage import StoryCoverage, story_coverage
 from .exports import GRAPH_JSON, read_graph, read_problems, read_summary
 
 if TYPE_CHECKING:
@@ -40,41 +40,6 @@ if TYPE_CHECKING:
 __all__ = ["KnowledgeGraph", "StoryCoverage", "HtmlView", "open"]
 
 
-@dataclass(frozen=True)
-class StoryCoverage:
-    """One story of the graph: the articles that report one event, and who
-    published them when."""
-
-    id: str
-    label: str
-    articles: tuple[str, ...]
-    providers: tuple[str, ...]
-    first: datetime | None
-    last: datetime | None
-    score: float | None = None  # mean score of the merges that made it
-    method: str | None = None   # how it was found: "curated" when stories.yaml changed it
-    curator: str | None = None
-
-    @property
-    def size(self) -> int:
-        return len(self.articles)
-
-    def as_dict(self, graph: nx.MultiDiGraph | None = None) -> dict:
-        """A JSON-ready mapping; with ``graph``, the members' titles, URLs and dates too."""
-        out = {"id": self.id, "label": self.label, "size": self.size, "score": self.score,
-               "method": self.method, "curator": self.curator,
-               "providers": list(self.providers),
-               "first": self.first.isoformat() if self.first else None,
-               "last": self.last.isoformat() if self.last else None,
-               "articles": list(self.articles)}
-        if graph is not None:
-            out["members"] = [{"id": a, "title": graph.nodes[a].get("title", ""),
-                               "url": graph.nodes[a].get("url"),
-                               "published": (p.isoformat() if (p := graph.nodes[a].get("published"))
-                                             else None)} for a in self.articles]
-        return out
-
-
 @dataclass
 class HtmlView:
     """An interactive view, ready to save as an offline HTML page or to show
@@ -82,6 +47,7 @@ class HtmlView:
 
     graph: nx.MultiDiGraph
     view: View
+    expand_stories: bool = False  # every story's articles shown from the start, not its star alone
 
     @property
     def summary(self) -> str:
@@ -91,13 +57,13 @@ class HtmlView:
         """The self-contained HTML page."""
         from .views import render_view
 
-        return render_view(self.graph, self.view)
+        return render_view(self.graph, self.view, expand_stories=self.expand_stories)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the page to ``path`` (atomically); its path."""
         from .views import write_view
 
-        return write_view(self.graph, self.view, path)
+        return write_view(self.graph, self.view, path, expand_stories=self.expand_stories)
 
     def _repr_html_(self) -> str:
         # A page of its own in an iframe: its scripts and styles cannot reach
@@ -176,25 +142,7 @@ class KnowledgeGraph:
         :func:`kg.stories.story_matches`); ``min_size``: only stories of at
         least that many articles.
         """
-        from .stories import story_matches
-
-        g = self.graph
-        members: dict[str, list[str]] = {n: [] for n, k in g.nodes(data="kind") if k == "story"}
-        for a, s, rel in g.edges(keys=True):
-            if rel == "inStory":
-                members[s].append(a)
-        found = []
-        for sid, arts in members.items():
-            if len(arts) < min_size or (match and not story_matches(g, sid, arts, match)):
-                continue
-            dates = sorted(d for a in arts if (d := g.nodes[a].get("published")) is not None)
-            providers = sorted({g.nodes[p].get("name") or p for a in arts
-                                for _, p, rel in g.out_edges(a, keys=True) if rel == "publishedBy"})
-            found.append(StoryCoverage(sid, g.nodes[sid].get("label", ""), tuple(sorted(arts)),
-                                       tuple(providers), dates[0] if dates else None,
-                                       dates[-1] if dates else None, g.nodes[sid].get("score"),
-                                       g.nodes[sid].get("method"), g.nodes[sid].get("curator")))
-        return sorted(found, key=lambda s: (-s.size, s.id))
+        return story_coverage(self.graph, match=match, min_size=min_size)
 
     # -- tables (pandas: pip install 'newskg[pandas]') ------------------------
 
@@ -261,11 +209,12 @@ class KnowledgeGraph:
     def view(self, *, story: str | None = None, regex: str | None = None, topic: str | None = None,
              article: str | None = None, provider: str | None = None, hops: int = 1,
              max_nodes: int | None = None, since: str | date | None = None,
-             until: str | date | None = None) -> HtmlView:
+             until: str | date | None = None, expand_stories: bool = False) -> HtmlView:
         """The view around a story's text (or a regular expression), a topic, an article or a provider
         (see :func:`kg.views.select`), of the articles published from
         ``since`` to ``until`` (inclusive dates) if given: ``.save(path)``,
-        or shown in Jupyter."""
+        or shown in Jupyter.  Each story is one star until clicked;
+        ``expand_stories`` shows their articles from the start."""
         from .views import DEFAULT_MAX_NODES, select
 
         graph = self.graph
@@ -275,7 +224,7 @@ class KnowledgeGraph:
             graph = between(graph, since, until)
         chosen = select(graph, story=story, regex=regex, topic=topic, article=article, provider=provider,
                         hops=hops, max_nodes=max_nodes or DEFAULT_MAX_NODES)
-        return HtmlView(graph, chosen)
+        return HtmlView(graph, chosen, expand_stories)
 
 
 def open(path: str | os.PathLike = "exports", *, endpoint: str | None = None) -> KnowledgeGraph:  # noqa: A001

@@ -242,21 +242,12 @@ def stories_table(graph: nx.MultiDiGraph) -> pd.DataFrame:
     >>> stories_table(g)[["size", "provider_names"]].values.tolist()
     [[3, 'New York Post; Omaha.com; WGBH']]
     """
+    from .coverage import story_coverage
+
     pd = _pandas()
-    members: dict[str, list[str]] = {n: [] for n, k in graph.nodes(data="kind") if k == "story"}
-    for a, s, k in graph.edges(keys=True):
-        if k == "inStory":
-            members[s].append(a)
-    published_by = _links(graph)["publishedBy"]
-    rows = []
-    for s, arts in members.items():
-        names = sorted({graph.nodes[p].get("name") or p for a in arts
-                        for p in published_by.get(a, ())})
-        first, last = _dated_span(graph, arts)
-        rows.append({"id": s, "label": graph.nodes[s].get("label", ""), "size": len(arts),
-                     "providers": len(names), "provider_names": _SEP.join(names),
-                     "first": first, "last": last})
-    rows.sort(key=lambda r: (-r["size"], r["id"]))
+    rows = [{"id": s.id, "label": s.label, "size": s.size, "providers": len(s.providers),
+             "provider_names": _SEP.join(s.providers), "first": s.first, "last": s.last}
+            for s in story_coverage(graph)]
     df = pd.DataFrame(rows, columns=["id", "label", "size", "providers", "provider_names",
                                      "first", "last"])
     return _dates(df, "first", "last")

@@ -235,7 +235,9 @@ def select(graph: nx.MultiDiGraph, *, story: str | None = None, regex: str | Non
     counts = Counter(clusters.values())
     fields = " (" + ", ".join(f"{f} {where[f]}" for f in ("title", "excerpt", "body", "topics", "several")
                               if where[f]) + ")" if where else ""
-    parts = [f"{len(matched)} article{'s' if len(matched) != 1 else ''} match {what}{fields}"]
+    parts = [f"{len(matched)} article{'s' if len(matched) != 1 else ''} match {what}{fields}" if articles is None
+             else f"{len(matched)} article{'s' if len(matched) != 1 else ''}"
+             + (f" of the {len(articles)} given" if len(matched) < len(articles) else "")]
     if len(chosen) > len(matched):
         parts.append(f"{len(chosen) - len(matched)} more within {hops} hop{'s' if hops != 1 else ''}")
     if dropped:
@@ -280,7 +282,8 @@ def _with_context(graph: nx.MultiDiGraph, arts: list[str], hub_share: float,
     n = len(arts)
     facets = {}
     context = []
-    for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+    # Stories first: an article drawn inside its story needs the story's node.
+    for v, c in sorted(counts.items(), key=lambda kv: (graph.nodes[kv[0]]["kind"] != "story", -kv[1], kv[0])):
         kind = graph.nodes[v]["kind"]
         if kind in ("topic", "provider", "person") and n >= 4 and c > hub_share * n:
             facets[v] = c

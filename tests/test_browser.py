@@ -8,12 +8,16 @@ that safety net.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 from pathlib import Path
 
 import pytest
 
 import kg
 from kg import stories, views
+from kg.cli import main
 from kg.graph import build_graph
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -24,7 +28,7 @@ pytestmark = pytest.mark.browser
 
 
 class Opened:
-    def __init__(self, browser, path: Path, viewport: tuple[int, int] = (1400, 900)):
+    def __init__(self, browser, path: Path, viewport: tuple[int, int] = (1400, 900), wait: bool = True):
         self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
                                            bypass_csp=True)
         self.page = self.context.new_page()
@@ -41,17 +45,26 @@ class Opened:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.goto(path.resolve().as_uri())
-        self.page.wait_for_function("window.kgStable === true", timeout=60_000)
+        if wait:  # a view: until its layout is done
+            self.page.wait_for_function("window.kgStable === true", timeout=60_000)
+
+    def at(self, node_id: str) -> tuple[float, float]:
+        """Where a node is drawn on the page."""
+        return tuple(self.page.evaluate(
+            "id => { const p = network.getPositions([id])[id]; const d = network.canvasToDOM(p);"
+            " const r = document.getElementById('kg-canvas').getBoundingClientRect();"
+            " return [d.x + r.left, d.y + r.top]; }", node_id))
+
+    def shown(self) -> set[str]:
+        """The ids of the nodes drawn (not hidden)."""
+        return set(self.page.evaluate("network.body.data.nodes.get().filter(n => !n.hidden).map(n => n.id)"))
 
     def hover(self, node_id: str) -> str:
         """Move the mouse over a node; the tooltip's text."""
         page = self.page
         page.mouse.move(5, 5)
         page.wait_for_timeout(50)
-        pos = page.evaluate(
-            "id => { const p = network.getPositions([id])[id]; const d = network.canvasToDOM(p);"
-            " const r = document.getElementById('kg-canvas').getBoundingClientRect();"
-            " return [d.x + r.left, d.y + r.top]; }", node_id)
+        pos = self.at(node_id)
         page.mouse.move(pos[0], pos[1])
         tip = page.locator("div.vis-tooltip")
         tip.wait_for(state="visible", timeout=5_000)
@@ -94,8 +107,15 @@ def test_hover_shows_the_tooltip_text_exactly(browser, seeds_view):
     o = Opened(browser, path)
     try:
         data = o.page.evaluate("window.kgData")
-        arts = [n for n in data["nodes"] if n["kind"] == "article" and n["url"]][:3]
-        assert arts
+        # the seeds' one story is folded into its star: its tooltip sums it up
+        story = next(n for n in data["nodes"] if n["kind"] == "story")
+        assert o.hover(story["id"]) == "\n".join([story["name"], f"story · {story['articles']} articles",
+                                                  story["date"], "click to show or hide its articles"])
+        assert set(story["members"]).isdisjoint(o.shown())
+        o.page.mouse.click(*o.at(story["id"]))
+        assert set(story["members"]) <= o.shown()
+        arts = [n for n in data["nodes"] if n["kind"] == "article" and n["url"]]
+        assert {a["id"] for a in arts} & set(story["members"]) and len(arts) >= 3
         for node in arts:
             assert o.hover(node["id"]) == _tooltip_text(node)
         assert o.errors == []
@@ -108,11 +128,21 @@ def test_filters_hide_nodes(browser, seeds_view):
     o = Opened(browser, path)
     try:
         page = o.page
+        before = o.shown()
         page.locator("#kg-kinds input[value=topic]").uncheck()
-        hidden = page.evaluate("network.body.data.nodes.get().filter(n => n.hidden).map(n => n.id)")
+        hidden = before - o.shown()
         assert hidden and all(h.startswith("topic/") for h in hidden)
+        # without the stars, nothing stands for a story's articles: they are drawn
+        page.locator("#kg-kinds input[value=story]").uncheck()
+        data = page.evaluate("window.kgData")
+        members = {m for n in data["nodes"] if n["kind"] == "story" for m in n["members"]}
+        assert members and members <= o.shown() and not any(n.startswith("story/") for n in o.shown())
+        page.locator("#kg-kinds input[value=story]").check()
         page.select_option("#kg-provider", "provider/nypost.com")
         assert page.locator("#kg-list li").count() == 1
+        # the provider's article is in the story: its star stays, the other stories' would not
+        assert o.shown() == {n["id"] for n in data["nodes"] if n["kind"] == "story"}
+        assert o.errors == []
     finally:
         o.close()
 
@@ -164,6 +194,9 @@ def test_facial_recognition_story_view_screenshot(browser, corpus_dir, tmp_path)
             "[...new Set(network.body.data.nodes.get().filter(n => n.id.startsWith('article/'))"
             ".map(n => n.color.background))]")
         assert len(colours) >= 4  # the sub-stories are separate coloured groups
+        # folded into their stars, 89 articles are tens of nodes, not hundreds
+        shown = o.shown()
+        assert 20 <= len(shown) <= 90 and sum(n.startswith("story/") for n in shown) >= 10
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / "facial-recognition-ai-facial.png"
         page.screenshot(path=str(shot))
@@ -206,19 +239,30 @@ def test_labels_of_a_400_node_view_are_readable_at_the_initial_zoom(browser, cor
     o = Opened(browser, out, viewport=(1280, 800))
     try:
         page = o.page
+        # 300 articles folded into their stories: tens of nodes drawn, not hundreds
+        shown = o.shown()
+        assert 20 <= len(shown) <= 100 and sum(n.startswith("story/") for n in shown) >= 20
         # on-screen label height = font size in graph units x the zoom after stabilisation
-        px = page.evaluate(
+        labels = page.evaluate(
             "Object.values(network.body.nodes).filter(n => n.options.label)"
-            ".map(n => n.options.font.size * network.getScale())")
-        assert 10 <= len(px) <= views.LABELLED_NODES
-        assert min(px) >= 12
+            ".map(n => [n.id, n.options.font.size * network.getScale(), n.options.hidden])")
+        assert 10 <= len(labels) <= views.LABELLED_NODES
+        assert min(px for _, px, _ in labels) >= 12
+        assert not any(hidden for _, _, hidden in labels)
+        # the largest stories come first
+        data = page.evaluate("window.kgData")
+        biggest = max((n for n in data["nodes"] if n["kind"] == "story"), key=lambda n: (len(n["members"]), n["id"]))
+        assert biggest["id"] in {i for i, _, _ in labels}
         # the rest appear when zooming in
         page.evaluate("network.moveTo({scale: network.getScale() * 2}); network.emit('zoom', {}); 0")
-        labelled = page.evaluate("Object.values(network.body.nodes).filter(n => n.options.label).length")
-        assert labelled == 400
+        labelled = page.evaluate(
+            "Object.values(network.body.nodes).filter(n => n.options.label && !n.options.hidden).length")
+        assert labelled == len(shown)
         legend = page.inner_text("#kg-legend")
-        for words in ("Shape = kind of node", "Size = number of links", "thick black border",
-                      "dashed: about a topic", "colour = topic cluster", "colour = the provider's own"):
+        for words in ("Shape = kind of node", "Size = a story's: its articles here", "thick black border",
+                      "dashed: about a topic", "colour = its topic cluster", "colour = the provider's own",
+                      "colour = the story's own", "stands for its articles", "line to a folded story",
+                      "one colour can mean unrelated things"):
             assert words in legend
         ARTIFACTS.mkdir(exist_ok=True)
         page.evaluate("network.moveTo({scale: window.kgInitialScale}); network.emit('zoom', {}); network.fit(); 0")
@@ -228,39 +272,84 @@ def test_labels_of_a_400_node_view_are_readable_at_the_initial_zoom(browser, cor
         o.close()
 
 
-def test_collapsed_stories_open_on_click(browser, corpus_dir, tmp_path):
+def test_stories_are_folded_until_clicked(browser, corpus_dir, tmp_path):
     g = build_graph(kg.load(corpus_dir("ai-facial")))
     stories.add_stories(g)
     view = views.select(g, story="facial recognition")
-    out = views.write_view(g, view, tmp_path / "collapsed.html", collapse_stories=True)
+    out = views.write_view(g, view, tmp_path / "folded.html")
     o = Opened(browser, out)
     try:
         page = o.page
         data = page.evaluate("window.kgData")
         story = max((n for n in data["nodes"] if n["kind"] == "story"), key=lambda n: (len(n["members"]), n["id"]))
         assert len(story["members"]) >= 3
-        hidden = "ids => ids.filter(id => network.body.data.nodes.get(id).hidden)"
-        shown_at_first = page.evaluate("network.body.data.nodes.get().filter(n => !n.hidden).length")
         in_stories = {m for n in data["nodes"] if n["kind"] == "story" for m in n["members"]}
         linked: dict[str, set] = {}
         for e in data["edges"]:
             if e["rel"] not in ("related", "inStory"):
                 linked.setdefault(e["to"], set()).add(e["from"])
         folded = {n for n, arts in linked.items() if arts <= in_stories}
-        assert shown_at_first == len(data["nodes"]) - len(in_stories) - len(folded)
-        assert page.evaluate(hidden, story["members"]) == story["members"]
+        assert o.shown() == {n["id"] for n in data["nodes"]} - in_stories - folded
+        # a related link into a folded story is drawn to its star, once per pair
+        merged = page.evaluate("network.body.data.edges.get().filter(e => e.merged)"
+                               ".map(e => [e.from, e.to, e.merged])")
+        assert merged and all(a in o.shown() and b in o.shown() and k >= 1 for a, b, k in merged)
+        assert any(a.startswith("story/") and b.startswith("story/") for a, b, _ in merged)
+        assert len({(a, b) for a, b, _ in merged}) == len(merged)
         # the side list still names every article
         assert page.locator("#kg-list li").count() == sum(1 for n in data["nodes"] if n["kind"] == "article")
-        pos = page.evaluate(
-            "id => { const p = network.canvasToDOM(network.getPositions([id])[id]);"
-            " const r = document.getElementById('kg-canvas').getBoundingClientRect();"
-            " return [p.x + r.left, p.y + r.top]; }", story["id"])
-        page.mouse.click(pos[0], pos[1])
+        star = o.at(story["id"])
+        page.mouse.click(*star)
         page.wait_for_timeout(100)
-        # members in no other (still collapsed) story appear
-        others = {m for n in data["nodes"] if n["kind"] == "story" and n["id"] != story["id"] for m in n["members"]}
-        assert set(page.evaluate(hidden, story["members"])) <= others
-        assert len(page.evaluate(hidden, story["members"])) < len(story["members"])
+        # its articles appear around the star (nothing else is in two stories)
+        assert set(story["members"]) <= o.shown()
+        far = max(((x - star[0]) ** 2 + (y - star[1]) ** 2) ** 0.5 for x, y in map(o.at, story["members"]))
+        assert far < 250
+        page.mouse.click(*o.at(story["id"]))
+        page.wait_for_timeout(100)
+        assert set(story["members"]).isdisjoint(o.shown())
+        assert o.errors == []
+    finally:
+        o.close()
+
+
+def test_the_index_lists_the_stories_of_kg_stories(browser, corpus_dir, tmp_path):
+    built = tmp_path / "built"
+    assert main(["build", str(corpus_dir("ai-facial")), "--out", str(built), "--quiet"]) == 0
+    assert main(["view", str(built), "--all", "-q"]) == 0
+    index = built / "views" / "index.html"
+    o = Opened(browser, index, wait=False)
+    try:
+        rows = o.page.evaluate(
+            "[...document.querySelectorAll('#kg-stories tbody tr')].map(r => ({href: r.querySelector('a')"
+            ".getAttribute('href'), colour: getComputedStyle(r.querySelector('.kg-star')).color,"
+            " cells: [...r.cells].map(c => c.textContent.trim())}))")
+        assert o.external == [] and o.errors == []
+    finally:
+        o.close()
+    with contextlib.redirect_stdout(io.StringIO()) as said:
+        assert main(["stories", str(built), "--json", "--min-size", "3"]) == 0
+    listed = json.loads(said.getvalue())
+    assert len(rows) == len(listed) >= 4
+    by_label = {s["label"]: s for s in listed}
+    sizes = []
+    for row in rows:
+        label, size, providers, names, first, last = row["cells"]
+        s = by_label[label.lstrip("\u2605 ")]
+        assert (int(size), int(providers)) == (s["size"], len(s["providers"]))
+        assert (first, last) == (s["first"][:10], s["last"][:10])
+        assert set(names.split(" and ")[0].split(", ")) <= set(s["providers"])
+        assert (built / "views" / row["href"]).is_file()
+        sizes.append((-int(size), first))
+    assert sizes == sorted(sizes)  # largest first, then earliest
+    # the story page opens with the story's articles drawn, its star in the index's colour
+    row, s = rows[0], by_label[rows[0]["cells"][0].lstrip("\u2605 ")]
+    o = Opened(browser, built / "views" / row["href"])
+    try:
+        assert set(s["articles"]) <= o.shown()
+        colour = o.page.evaluate("id => network.body.data.nodes.get(id).color.background", s["id"])
+        r, g_, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+        assert row["colour"] == f"rgb({r}, {g_}, {b})"
         assert o.errors == []
     finally:
         o.close()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import re
 import stat
+from datetime import UTC, datetime
 
 import pytest
 
 import kg
 from kg import stories, view_selection, views
 from kg.cli import main
+from kg.coverage import story_coverage
 from kg.graph import build_graph
 
 
@@ -121,6 +123,36 @@ def test_write_all_index(aif_graph, tmp_path):
     text = index.read_text(encoding="utf-8")
     for p in pages:
         assert f'href="{p.name}"' in text
+    # a page per story of 3 articles or more, opened on its own story
+    big = [s for s in story_coverage(aif_graph) if s.size >= 3]
+    story_pages = sorted(tmp_path.glob("story-*.html"))
+    assert len(story_pages) == len(big) >= 4
+    for s in big:
+        page = tmp_path / ("story-" + s.id.removeprefix("story/") + ".html")
+        assert f'href="{page.name}"' in text
+        data = _data(page.read_text(encoding="utf-8"))
+        assert data["title"] == s.label and data["collapsed"] == []
+        assert not any(n.get("matched") for n in data["nodes"])  # no border that marks every article
+        assert sorted(n["id"] for n in data["nodes"] if n["kind"] == "article") == list(s.articles)
+
+
+def test_index_lists_stories_largest_first_and_escaped(tmp_path):
+    hostile = '<script>window.__pwned=1</script> & "q"'
+    arts = [kg.Article(source=f"s/{i}.md", title=f"{hostile} fined £17m by the ICO {i}",
+                       url=f"https://example{i}.com/fine", published=datetime(2021, 11, 29, 10, tzinfo=UTC),
+                       provider=kg.Provider(domain=f"example{i}.com", name=f"Outlet <{i}>"))
+            for i in range(4)]
+    g = build_graph(arts)
+    g.add_node("story/big", kind="story", label=hostile)
+    g.add_node("story/small", kind="story", label="small")
+    for a, d in g.nodes(data=True):
+        if d["kind"] == "article":
+            g.add_edge(a, "story/small" if "example3" in d["url"] else "story/big", key="inStory")
+    text = views.write_all(g, tmp_path, min_size=1).read_text(encoding="utf-8")
+    rows = re.findall(r'<tr><td><span[^>]*>.</span> <a href="(story-[^"]+)">', text)
+    assert rows == ["story-big.html", "story-small.html"]  # largest first
+    assert "<script>" not in text and "&lt;script&gt;window.__pwned=1&lt;/script&gt; &amp; &quot;q&quot;" in text
+    assert "Outlet &lt;0&gt;, Outlet &lt;1&gt;, Outlet &lt;2&gt;</td>" in text
 
 
 def test_cli_view(seeds_dir, tmp_path, capsys):
@@ -130,10 +162,12 @@ def test_cli_view(seeds_dir, tmp_path, capsys):
     assert main(["view", str(built), "--story", "facial recognition", "-o", str(out)]) == 0
     said = capsys.readouterr().out
     assert 'articles match "facial recognition"' in said and out.exists()
-    assert main(["view", str(built), "--story", "facial recognition", "--collapse-stories", "-q",
-                 "-o", str(tmp_path / "c.html")]) == 0
-    assert '"collapseStories":true' in (tmp_path / "c.html").read_text()
-    assert '"collapseStories":false' in out.read_text()
+    # by default each story is folded into its star; --expand-stories opens them all
+    assert main(["view", str(built), "--story", "facial recognition", "--expand-stories", "-q",
+                 "-o", str(tmp_path / "e.html")]) == 0
+    folded, opened = _data(out.read_text()), _data((tmp_path / "e.html").read_text())
+    stories = [n["id"] for n in folded["nodes"] if n["kind"] == "story"]
+    assert stories and folded["collapsed"] == stories and opened["collapsed"] == []
     assert main(["view", str(built), "--topic", "no such topic", "-o", str(out)]) == 1
     assert main(["view", str(built), "--all", "-o", str(tmp_path / "all")]) == 0
     assert (tmp_path / "all" / "index.html").exists()
@@ -159,9 +193,10 @@ def test_cli_view_of_an_export_folder_goes_into_its_views(seeds_dir, tmp_path, m
     assert main(["view", str(out / "newskg.json"), "--topic", "computer vision"]) == 0
     assert main(["view", str(out), "--all"]) == 0
     pages = sorted(p.name for p in (out / "views").glob("*.html"))
-    assert [p for p in pages if not p.startswith("cluster-")] == [
+    assert [p for p in pages if not p.startswith(("cluster-", "story-"))] == [
         "computer-vision.html", "facial-recognition.html", "index.html"]
-    assert len(pages) > 3  # and the cluster pages of --all
+    assert len([p for p in pages if p.startswith("cluster-")]) > 1  # and the cluster pages of --all
+    assert len([p for p in pages if p.startswith("story-")]) == 1  # the seeds' one story of 3
     assert not (tmp_path / "exports").exists()
 
 
@@ -176,16 +211,19 @@ def test_colours_come_from_ids_and_labels_not_from_the_page(aif_graph):
     b = views.view_data(aif_graph, views.select(aif_graph, story="Clearview"))
     colour = {}
     for data in (a, b):
+        assert data["palette"] == list(views.PALETTE)
         for n in data["nodes"]:
             if n["kind"] in ("provider", "story"):
                 assert n["color"] == views.stable_colour(n["id"]) and n["color"] in views.PALETTE
                 assert colour.setdefault(n["id"], n["color"]) == n["color"]
             elif n["kind"] == "article":
                 assert n["color"] in views.PALETTE or n["color"] == views.UNCLUSTERED_COLOUR
-        # an article takes its cluster's colour, which is keyed on the cluster's label
+        # an article takes its cluster's colour, keyed on the cluster's main story (or first article)
         by_id = {c["id"]: c for c in data["clusters"]}
+        keys = views.cluster_ids(aif_graph, {n["id"]: n["cluster"] for n in data["nodes"] if n["kind"] == "article"})
+        assert len(set(keys.values())) == len(keys)  # two clusters of a page never share their key
         for n in data["nodes"]:
             if n["kind"] == "article" and by_id[n["cluster"]]["size"] >= 2:
-                assert n["color"] == views.stable_colour("cluster:" + by_id[n["cluster"]]["label"])
+                assert n["color"] == views.stable_colour(keys[n["cluster"]])
     assert set(a["edgeStyles"]) <= set(views.EDGE_STYLE) and a["edgeStyles"]["about"]["dashes"] is True
     assert sum(n["central"] for n in a["nodes"]) == min(len(a["nodes"]), 3 * views.LABELLED_NODES)

@@ -36,11 +36,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     which.add_argument("--topic", metavar="LABEL", help="articles about a topic")
     which.add_argument("--article", metavar="URL", help="one article (URL or id)")
     which.add_argument("--provider", metavar="DOMAIN", help="articles of a provider")
-    which.add_argument("--all", action="store_true", help="index.html plus one page per topic cluster")
+    which.add_argument("--all", action="store_true",
+                       help="index.html of the stories and topic clusters, and a page for each")
     vw.add_argument("--hops", type=int, default=1, metavar="K", help="expand K hops (default 1)")
     vw.add_argument("--max-nodes", type=int, default=400, metavar="N", help="cap (default 400)")
-    vw.add_argument("--collapse-stories", action="store_true",
-                    help="draw each story as one node; a click on it shows its articles")
+    vw.add_argument("--expand-stories", action="store_true",
+                    help="show every story's articles from the start (by default a story is one "
+                         "star, sized by its articles, opened by a click)")
     vw.add_argument("--since", metavar="DATE", help="only articles published from DATE (YYYY-MM-DD)")
     vw.add_argument("--until", metavar="DATE", help="only articles published until DATE, inclusive")
     vw.add_argument("-o", "--output", type=Path, metavar="FILE",
@@ -144,7 +146,8 @@ def _cmd_view(args: argparse.Namespace) -> int:
         if args.all:
             index = write_all(graph, args.output or views_dir, max_nodes=args.max_nodes)
             if not args.quiet:
-                print(f"wrote {index} and {len(list(index.parent.glob('cluster-*.html')))} cluster pages")
+                pages = [len(list(index.parent.glob(f"{kind}-*.html"))) for kind in ("story", "cluster")]
+                print(f"wrote {index}, {pages[0]} story pages and {pages[1]} cluster pages")
             return 0
         from ..queries import node_ref
 
@@ -156,7 +159,7 @@ def _cmd_view(args: argparse.Namespace) -> int:
         out = args.output or views_dir / f"{slug}.html"
         view = select(graph, hops=args.hops, max_nodes=args.max_nodes, **chosen)
         # the view just selected, not selected again
-        write_view(graph, view, out, collapse_stories=args.collapse_stories)
+        write_view(graph, view, out, expand_stories=args.expand_stories)
         if not args.quiet:
             print(view.summary)
             print(f"wrote {out} ({len(view.nodes)} nodes)")
