@@ -396,7 +396,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     outputs: list[Path] = []
     if rdf:
         rdf_info = export_rdf(graph, out, also=others, lap=lap, progress=report,
-                              graphs=summary["files"]["articles"] + 1)
+                              graphs=summary["files"]["articles"] + 2)
         summary["quads"] = rdf_info["quads"]
         if rdf_info["store_graphs_replaced"] is not None:
             summary["store_graphs_replaced"] = rdf_info["store_graphs_replaced"]

@@ -2,10 +2,13 @@
 
 IRIs come from the graph's node ids (:func:`kg.vocab.iri`), so the same
 input gives the same IRIs on any machine.  Every triple sits in the named
-graph of each source file that states it (:func:`kg.vocab.source_iri`); what
-no file states (computed stories, story membership, the topic concept
-scheme) sits in :data:`kg.vocab.COMPUTED_GRAPH`.  Queries read the union of
-the named graphs.  What each node states is :func:`kg.terms.describe`.
+graph of each source file that states it (:func:`kg.vocab.source_iri`),
+except the descriptions of providers, topics and people, which many files
+share: each is stated once, in :data:`kg.vocab.SHARED_GRAPH` (a file's graph
+keeps its links to them), so that a name every file repeats is not stored
+once per file.  What no file states (computed stories, story membership,
+the topic concept scheme) sits in :data:`kg.vocab.COMPUTED_GRAPH`.  Queries
+read the union of the named graphs.  What each node states is :func:`kg.terms.describe`.
 
 Serialisation is streamed by hand from the NetworkX graph, never through
 rdflib's ``Graph.add``: N-Quads (all named graphs), Turtle and JSON-LD of
@@ -63,6 +66,7 @@ from .vocab import (
     RDF_TYPE,
     RDFS,
     SCHEMA,
+    SHARED_GRAPH,
     SKOS,
     SOURCE,
     TOPIC_SCHEME,
@@ -133,6 +137,11 @@ def _ttl_object(value: str, dtype: str) -> str:
 
 
 # -- the walk over the graph --------------------------------------------------------
+#: Kinds whose descriptions are stated once, in :data:`kg.vocab.SHARED_GRAPH`.
+SHARED_KINDS = frozenset({"provider", "topic", "person"})
+_SHARED = [SHARED_GRAPH]
+
+
 @dataclass
 class _Subject:
     iri: str
@@ -177,7 +186,8 @@ def _subjects(graph: nx.MultiDiGraph) -> Iterator[_Subject]:
         srcs = d.get("sources") or ()
         files.update(srcs)
         files.update(d.get("files") or ())
-        s = _Subject(iris.setdefault(nid, iri(nid)), describe(nid, d), _sources_graphs(srcs))
+        s = _Subject(iris.setdefault(nid, iri(nid)), describe(nid, d),
+                     _SHARED if d["kind"] in SHARED_KINDS else _sources_graphs(srcs))
         for prop, v, esrcs in sorted(out_edges.get(nid, ()), key=lambda e: (e[0], e[1])):
             target = iris.get(v) or iris.setdefault(v, iri(v))
             s.edges.append((prop, target, _sources_graphs(esrcs)))
@@ -392,7 +402,7 @@ class RdfWriter:
     >>> from kg.graph import build_graph
     >>> w = RdfWriter(build_graph(kg.load("seeds")))
     >>> w.write_nquads(pathlib.Path(tempfile.mkdtemp()) / NQUADS)
-    (155, 2)
+    (155, 3)
     """
 
     def __init__(self, graph: nx.MultiDiGraph) -> None:
@@ -455,7 +465,7 @@ def write_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> dict:
     >>> from kg.graph import build_graph
     >>> info = write_rdf(build_graph(kg.load("seeds")), tempfile.mkdtemp())
     >>> info["nquads"].name, info["graphs"]
-    ('newskg.nq', 2)
+    ('newskg.nq', 3)
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -552,6 +562,10 @@ def from_rdf(data: Dataset | str | os.PathLike[str]) -> nx.MultiDiGraph:
                 attrs[s][name] = parse(o)
             except ValueError as e:
                 raise RDFError(f"<{s}> <{p}>: cannot read {o!r}: {e}") from e
+    for (s, o, _), srcs in edges.items():  # a shared node is in the files that link to it
+        for end in (s, o):
+            if kinds.get(end) in SHARED_KINDS:
+                node_graphs[end].update(srcs)
     g = nx.MultiDiGraph(name="newskg")
     for s in sorted(kinds):
         kind = kinds[s]

@@ -16,7 +16,7 @@ import functools
 import re
 from urllib.parse import quote, unquote
 
-__all__ = ["NKG", "ID", "SOURCE", "COMPUTED_GRAPH", "UNION_GRAPH", "NEWSKG_GRAPHS", "TOPIC_SCHEME",
+__all__ = ["NKG", "ID", "SOURCE", "COMPUTED_GRAPH", "SHARED_GRAPH", "UNION_GRAPH", "NEWSKG_GRAPHS", "TOPIC_SCHEME",
            "SCHEMA", "SKOS", "DCTERMS", "PROV", "RDF", "RDF_TYPE", "RDFS", "XSD", "OWL",
            "PREFIXES", "BASE", "RDFError", "iri", "node_id", "source_iri", "source_path",
            "escape_literal"]
@@ -30,6 +30,10 @@ ID = "https://w3id.org/newskg/id/"
 SOURCE = "https://w3id.org/newskg/source/"
 #: What no file states (stories, story membership, the topic scheme).
 COMPUTED_GRAPH = "https://w3id.org/newskg/graph/computed"
+#: The one description of each provider, topic and person: files share them,
+#: and a file's graph holds its links to them (``schema:publisher``,
+#: ``schema:about``, ``schema:author``), not their names again.
+SHARED_GRAPH = "https://w3id.org/newskg/graph/shared"
 #: Where the set union of the named graphs is kept on servers whose default
 #: graph is already the (bag) union of every graph, such as Virtuoso.
 UNION_GRAPH = "https://w3id.org/newskg/graph/union"

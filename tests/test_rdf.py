@@ -20,7 +20,18 @@ from kg.pipeline import export_rdf
 from kg.rdf import TURTLE_PROLOGUE, from_rdf, nquads_of_graph, read_turtle_blocks, to_rdf, write_rdf
 from kg.records import Article, Image, Provider
 from kg.stories import add_stories
-from kg.vocab import COMPUTED_GRAPH, ID, NKG, RDFError, escape_literal, iri, node_id, source_iri, source_path
+from kg.vocab import (
+    COMPUTED_GRAPH,
+    ID,
+    NKG,
+    SHARED_GRAPH,
+    RDFError,
+    escape_literal,
+    iri,
+    node_id,
+    source_iri,
+    source_path,
+)
 
 DEFAULT_GC_THRESHOLDS = __import__("gc").get_threshold()
 
@@ -249,12 +260,25 @@ def test_named_graphs_follow_the_sources():
     g = fixture_graph()
     ds = to_rdf(g)
     graphs = {str(c.identifier) for c in ds.graphs()} - {str(rdflib.graph.DATASET_DEFAULT_GRAPH_ID)}
-    assert graphs == {source_iri(f) for f in ("f/a.md", "f/b.md", "f/c.md", "f/d.md", "f/e e.md")} | {COMPUTED_GRAPH}
-    # a shared provider is asserted in the graph of every file that mentions it
+    files = ("f/a.md", "f/b.md", "f/c.md", "f/d.md", "f/e e.md")
+    assert graphs == {source_iri(f) for f in files} | {COMPUTED_GRAPH, SHARED_GRAPH}
+    # a shared provider is described once, in the shared graph; each file
+    # that mentions it links to it in its own graph
     reuters = URIRef(iri("provider/reuters.com"))
-    for f in ("f/a.md", "f/c.md"):
-        assert (reuters, RDF.type, SDO.NewsMediaOrganization) in ds.graph(URIRef(source_iri(f)))
-    assert (reuters, RDF.type, SDO.NewsMediaOrganization) not in ds.graph(URIRef(source_iri("f/b.md")))
+    shared = ds.graph(URIRef(SHARED_GRAPH))
+    assert (reuters, RDF.type, SDO.NewsMediaOrganization) in shared
+    for f in files:
+        assert (reuters, None, None) not in ds.graph(URIRef(source_iri(f)))
+    linking = {f for f in files
+               if (None, SDO.publisher, reuters) in ds.graph(URIRef(source_iri(f)))}
+    assert linking == {"f/a.md", "f/c.md"}
+    # only providers, topics and people are in it
+    kinds = {g.nodes[node_id(str(s))]["kind"] for s in shared.subjects()}
+    assert kinds == {"provider", "topic"}
+    # and each is described in no other graph
+    for c in ds.graphs():
+        if str(c.identifier) != SHARED_GRAPH:
+            assert not {s for s in c.subjects() if str(s).startswith(ID)} & set(shared.subjects())
     # the reference-only article is in both citing files' graphs, derived from them
     who = next(n for n, d in g.nodes(data=True) if d.get("reference_only"))
     for f in ("f/a.md", "f/b.md"):

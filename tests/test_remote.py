@@ -30,7 +30,7 @@ from kg.graph import build_graph
 from kg.pipeline import export_rdf
 from kg.server import serve
 from kg.store import AuthenticationError, EmbeddedStore, RemoteStore, push, read_graphs, sparql_string
-from kg.vocab import COMPUTED_GRAPH, source_iri
+from kg.vocab import COMPUTED_GRAPH, SHARED_GRAPH, source_iri
 
 pytestmark = pytest.mark.server
 FIXTURES = (oxigraph, virtuoso, virtuoso_fresh, virtuoso_server)  # from servers.py, used by name
@@ -151,7 +151,8 @@ def test_change_one_file_then_delete_one(endpoint: Endpoint, small_corpus: Path,
     after_local = read_graphs(export / "newskg.nq")
     differing = {g for g in after_local if after_local[g] != before_local.get(g)}
     graph = source_iri("real/" + changed.name)
-    assert graph in differing and differing <= {graph, COMPUTED_GRAPH}
+    # (the shared graph too: it describes the new topic)
+    assert graph in differing and differing <= {graph, COMPUTED_GRAPH, SHARED_GRAPH}
     second = push(export, store)
     assert second.graphs_replaced == len(differing) and second.graphs_dropped == 0
     after_server = store.graph_counts()

@@ -29,7 +29,7 @@ from kg.store import (
     build_store,
     open_store,
 )
-from kg.vocab import COMPUTED_GRAPH, iri, source_iri
+from kg.vocab import COMPUTED_GRAPH, SHARED_GRAPH, iri, source_iri
 
 ROOT = Path(__file__).resolve().parent.parent
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -56,11 +56,13 @@ def test_embedded_store_implements_the_protocol(fx):
 def test_union_counts_shared_triples_once(fx):
     g, out = fx
     with open_store(out) as store:
-        # reuters.com is asserted in two files' graphs, but is one provider
+        # reuters.com publishes in two files' graphs, but is one provider,
+        # described once (in the shared graph)
         assert count(store, "?p a schema:NewsMediaOrganization") == sum(
             1 for _, k in g.nodes(data="kind") if k == "provider")
         assert count(store, "<provider/reuters.com> ?p ?o") == 3  # type, name, domain
-        assert count(store, "GRAPH ?g { <provider/reuters.com> a ?c }") == 2
+        assert count(store, "GRAPH ?g { <provider/reuters.com> a ?c }") == 1
+        assert count(store, "GRAPH ?g { ?a schema:publisher <provider/reuters.com> }") == 2
 
 
 def test_graph_counts_match_the_nquads(fx):
@@ -176,14 +178,22 @@ def test_replace_and_drop_graph_keep_the_union_right(tmp_path):
     with EmbeddedStore() as s:
         s.load(info["nquads"])
         a_graph, c_graph = source_iri("f/a.md"), source_iri("f/c.md")
-        # dropping f/c.md's graph keeps reuters.com (still stated by f/a.md)
+        # dropping f/c.md's graph keeps reuters.com (still linked by f/a.md)
         s.drop_graph(c_graph)
         assert c_graph not in s.graph_counts()
         assert count(s, "<provider/reuters.com> a schema:NewsMediaOrganization") == 1
+        assert count(s, "?a schema:publisher <provider/reuters.com>") == 1
         assert count(s, "?a schema:headline \"Markets fall\"") == 0
         assert count(s, "?d nkg:relatedArticle ?c") == 3  # f/d.md still lists it
+        # without f/a.md too, reuters.com goes once the shared graph says so
         s.drop_graph(a_graph)
+        assert count(s, "?a schema:publisher <provider/reuters.com>") == 0
+        shared = nquads_of_graph(g, SHARED_GRAPH)
+        without = "".join(line for line in shared.splitlines(keepends=True)
+                          if "provider/reuters.com" not in line)
+        s.replace_graph(SHARED_GRAPH, without)
         assert count(s, "<provider/reuters.com> ?p ?o") == 0
+        s.replace_graph(SHARED_GRAPH, shared)
         # putting f/a.md back restores exactly the previous answers
         s.replace_graph(a_graph, nquads_of_graph(g, a_graph))
         s.replace_graph(c_graph, nquads_of_graph(g, c_graph))
