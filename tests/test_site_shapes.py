@@ -449,3 +449,17 @@ def test_drafts_are_kept_marked_and_counted_and_no_drafts_leaves_them_out(tmp_pa
     only = kg.build(root, out=tmp_path / "news", only_news=True, no_drafts=True)
     assert only.summary["files"]["left_out"] == {"draft": 2, "video": 1}
     assert only.summary["nodes"]["article"] == 3
+
+
+def test_people_in_a_view(built):
+    import re
+
+    page = kg.open(built.out).view(regex="Weekly update").html()
+    data = json.loads(re.search(r'<script type="application/json" id="kg-data">(.*?)</script>',
+                                page, re.S).group(1))
+    label = {n["id"]: n["label"] for n in data["nodes"]}
+    assert sorted(label[n["id"]] for n in data["nodes"] if n["kind"] == "person") == [
+        "Jane Doe", "Sam Roe"]
+    assert sorted(label[e["to"]] for e in data["edges"] if e["rel"] == "author") == [
+        "Jane Doe", "Sam Roe", "Sam Roe"]
+    assert "person" in data["kinds"] and "author" in data["edgeStyles"]
