@@ -54,8 +54,8 @@ def _fingerprint() -> str:
     """Identifies the code that turns bytes into records."""
     h = hashlib.sha256(f"format {FORMAT}".encode())
     here = Path(__file__).parent
-    for module in ("ingest.py", "frontmatter.py", "fields.py", "normalize.py", "records.py",
-                   "cache.py"):
+    for module in ("ingest.py", "frontmatter.py", "keymap.py", "fields.py", "normalize.py",
+                   "records.py", "cache.py"):
         h.update((here / module).read_bytes())
     for dist in ("yaml-rs", "PyYAML", "ftfy", "publicsuffixlist", "orjson"):
         try:

@@ -22,6 +22,16 @@ from typing import Any
 
 import orjson
 
+from .keymap import (
+    ALIASES,
+    CONTAINERS,
+    IGNORED_KEYS,
+    KNOWN_KEYS,
+    NESTED_KEYS,
+    SEED_KEYS,
+    date_of_name,
+    lift,
+)
 from .normalize import (
     ITEM_WORDS,
     DateError,
@@ -37,81 +47,25 @@ from .normalize import (
 )
 
 __all__ = ["article_row", "MAX_TITLE_CHARS", "MAX_TEXT_CHARS", "ALIASES", "IGNORED_KEYS",
-           "KNOWN_KEYS", "NESTED_KEYS", "ITEM_WORDS", "item_kind"]
+           "KNOWN_KEYS", "NESTED_KEYS", "CONTAINERS", "ITEM_WORDS", "item_kind"]
 
 MAX_TITLE_CHARS = 1_000
 MAX_TEXT_CHARS = 20_000
 
 
-def article_row(meta: dict, fm_text: str, problems: list[tuple]) -> tuple | None:
+def article_row(meta: dict, fm_text: str, problems: list[tuple],
+                path: str = "") -> tuple | None:
     """The article row of a file's front-matter mapping (``None`` when the
     file has no usable title), appending a problem row to ``problems`` for
     each value dropped, cut or read otherwise; ``fm_text`` is the front
-    matter's text, to name the line of a field."""
-    return _Validator(fm_text, problems).article(meta)
+    matter's text, to name the line of a field; ``path`` the file's name
+    (a Jekyll post's date is in it)."""
+    return _Validator(fm_text, problems).article(meta, path=path)
 
 
-#: The keys read for each field, first found first (documented in
-#: docs/input-formats.md).  The seed format's own key comes first; the others
-#: are those of Jekyll, Hugo, Eleventy and common feeds.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "title": ("title", "headline"),
-    "url": ("webUrl", "originalUrl", "ampWebUrl", "cdnAmpWebUrl", "url", "canonical_url",
-            "canonical", "canonicalURL", "permalink", "link"),
-    "excerpt": ("excerpt", "description", "summary", "abstract"),
-    "published": ("publishedDateTime", "date", "published", "pubDate", "datePublished",
-                  "publishDate", "published_at"),
-    "modified": ("lastmod", "updated", "modified", "dateModified", "last_modified_at",
-                 "updated_at"),
-    "authors": ("author", "authors", "byline", "creator"),
-    "topics": ("topics", "categories", "category", "tags", "keywords"),
-    "tags": ("tags", "keywords"),
-    "category": ("category",),
-    "images": ("images", "image", "cover", "featured_image", "thumbnail"),
-    "provider": ("provider", "publisher", "source", "site_name"),
-    "locale": ("locale", "lang", "language", "inLanguage"),
-    "type": ("type",),
-    "item": ("type", "layout"),
-    "quality": ("quality",),
-    "heat": ("heat",),
-    "related": ("related",),
-}
-#: Keys read deliberately as nothing: publishing machinery of the seed's
-#: feed and of static site generators, which says nothing about the article
-#: (documented in docs/input-formats.md).  ``published`` is here when it is a
-#: yes/no flag (the seed's ``published: false``); as a date it is read.
-IGNORED_KEYS = frozenset({
-    "secured", "published", "isCached", "draft", "slug", "weight", "aliases",
-    "comments", "sitemap", "menu", "toc", "math", "mathjax", "sidebar", "nav_order",
-    "parent", "grand_parent", "has_children", "nav_exclude", "search_exclude", "redirect_from",
-    "redirect_to", "eleventyNavigation", "eleventyExcludeFromCollections", "eleventyComputed",
-    "pagination", "permalinkBypassOutputDir", "templateEngineOverride", "headless",
-    "isCJKLanguage", "markup", "outputs", "resources", "cascade", "build", "translationKey",
-    "linkTitle", "expiryDate", "url_path", "sidebar_position", "sidebar_label", "hide_title",
-    "hide_table_of_contents", "pagination_next", "pagination_prev", "custom_edit_url", "id",
-    "share", "related_posts", "excerpt_separator", "render_with_liquid",
-    # inside the seed format's values (see NESTED_KEYS): the feed's cache flag
-    # of an image, and the provider's own logo
-    "images[].isCached", "provider.images",
-})
-#: Every key that is read or deliberately ignored; any other is reported.
-KNOWN_KEYS = frozenset(k for keys in ALIASES.values() for k in keys) | IGNORED_KEYS
-#: The keys read inside the seed format's compound values, by path; any
-#: other (not ``path.key`` in IGNORED_KEYS) is reported as ``path.key``.  A
-#: related entry is read as an article without topics, tags and related.
-NESTED_KEYS: dict[str, frozenset[str]] = {
-    "provider": frozenset({"name", "domain"}),
-    "images[]": frozenset({"url", "width", "height"}),
-    "related[]": frozenset({"title", "excerpt", "publishedDateTime", "webUrl", "originalUrl",
-                            "ampWebUrl", "cdnAmpWebUrl", "type", "category", "quality", "heat",
-                            "locale", "provider", "images"}),
-}
 _PROVIDER_KEYS, _IMAGE_KEYS = NESTED_KEYS["provider"], NESTED_KEYS["images[]"]
-#: The seed format's keys: a file with no other key has no alias to look for.
-_SEED_KEYS = frozenset({
-    "title", "excerpt", "publishedDateTime", "webUrl", "originalUrl", "ampWebUrl",
-    "cdnAmpWebUrl", "type", "quality", "heat", "locale", "provider", "topics", "tags",
-    "category", "images", "related", "published", "secured"})
+_PERSON_KEYS, _IMAGE_ALIAS_KEYS = NESTED_KEYS["person"], NESTED_KEYS["image"]
+_PUBLISHER_KEYS = NESTED_KEYS["publisher"]
 _DATE_ALIASES = ALIASES["published"][1:]
 _MODIFIED = ALIASES["modified"]
 _AUTHORS = ALIASES["authors"]
@@ -148,6 +102,7 @@ _RELATED: dict[bytes, tuple | None] = {}
 #: Provider rows by (name, domain) as written, when they gave no problem.
 _PROVIDERS: dict[tuple[str | None, str], tuple[str, str | None] | None] = {}
 _MISSING = object()
+_NO_ORIGINS: dict[str, str] = {}
 
 
 @lru_cache(maxsize=100_000)
@@ -166,17 +121,19 @@ class _Validator:
     reporting path, which names the field, the reason and the line.
     """
 
-    __slots__ = ("fm_text", "problems", "unknown")
+    __slots__ = ("fm_text", "problems", "unknown", "origins")
 
     def __init__(self, fm_text: str, problems: list[tuple]) -> None:
         self.fm_text = fm_text
         self.problems = problems
         self.unknown: set[str] = set()
+        #: top-level keys read from elsewhere (keymap.lift): key -> where it was
+        self.origins: dict[str, str] = _NO_ORIGINS  # replaced, never changed
 
     def unknown_keys(self, keys: Any, path: str) -> None:
         """Report each key of ``keys`` not read nor ignored, once a file, as ``path.key``."""
         for key in sorted(keys, key=str):
-            f = f"{path}{key}"
+            f = self._origin(f"{path}{key}")
             if f.removeprefix("related[].") not in IGNORED_KEYS and f not in self.unknown:
                 self.unknown.add(f)
                 self.problem(f, "unknown-key", f"key {f[:80]!r} is not read "
@@ -184,12 +141,23 @@ class _Validator:
 
     def problem(self, field: str, reason: str, message: str,
                 severity: str = "warning") -> None:
+        if self.origins:  # name a lifted key where the file has it: params.author
+            named = self._origin(field)
+            if named != field and message.startswith(field):
+                message = named + message[len(field):]
+            field = named
         self.problems.append((reason, message, severity, field, self._line_of(field)))
+
+    def _origin(self, field: str) -> str:
+        top = re.split(r"[\[.]", field, maxsplit=1)[0]
+        origin = self.origins.get(top)
+        return field if origin is None else origin + field[len(top):]
 
     def _line_of(self, field: str) -> int | None:
         top = re.escape(re.split(r"[\[.]", field, maxsplit=1)[0])
-        # YAML `key:`, TOML `key =`, JSON `"key":`
-        m = re.search(rf'^(?:{top}\s*:|{top}\s*=|\s*"{top}"\s*:)', self.fm_text, re.MULTILINE)
+        # YAML `key:`, TOML `key =` or `[key]`, JSON `"key":`
+        m = re.search(rf'^(?:{top}\s*:|{top}\s*=|\[\[?{top}[\].]|\s*"{top}"\s*:)', self.fm_text,
+                      re.MULTILINE)
         return self.fm_text.count("\n", 0, m.start()) + 1 if m else None
 
     # scalars: the field's name is prefix + key, put together only to report
@@ -389,12 +357,16 @@ class _Validator:
                 out.append(row)
         return tuple(out)
 
-    def article(self, meta: dict, field: str = "", *, nested: bool = False) -> tuple | None:
+    def article(self, meta: dict, field: str = "", *, nested: bool = False,
+                path: str = "") -> tuple | None:
         p = f"{field}." if field else ""
-        get = meta.get
         text, url, integer = self.text, self.url, self.integer
         # keys beyond the seed format's: only then can other formats' aliases be there
-        other = not nested and not meta.keys() <= _SEED_KEYS
+        other = not nested and not meta.keys() <= SEED_KEYS
+        unread: list[str] = []
+        if other and not meta.keys() <= KNOWN_KEYS:  # Hugo's params, seo, `Tags`...
+            meta, self.origins, unread = lift(meta, meta.keys() - KNOWN_KEYS)
+        get = meta.get
         base = "related[]." if nested else ""
         if nested and not meta.keys() <= NESTED_KEYS["related[]"]:
             self.unknown_keys(meta.keys() - NESTED_KEYS["related[]"], base)
@@ -451,6 +423,8 @@ class _Validator:
         k = "publishedDateTime"
         if v is None and not nested:
             v, k = _first(meta, _DATE_ALIASES)
+            if v is None:  # Jekyll: a post's date is in its name
+                v = date_of_name(path)
         published = None if v is None else self.date(v, p, k)
         v = get("type")
         type_ = None if v is None else text(v, p, "type", 100)
@@ -496,8 +470,8 @@ class _Validator:
             if v is not None:
                 authors = self.people(v, k)
             unknown = meta.keys() - KNOWN_KEYS
-            if unknown:
-                self.unknown_keys(unknown, "")
+            if unknown or unread:
+                self.unknown_keys(unknown.union(unread), "")
         if item is None and published is None and provider is None:
             item = "work"  # nothing says it is news
         # Hugo's `draft: true`, Jekyll's `published: false` (in the seed's
@@ -536,6 +510,8 @@ class _Validator:
         if v is None:
             return self.provider(None, "provider", urls)
         if isinstance(v, dict):  # schema.org style: {name, url} or {name, domain}
+            if not v.keys() <= _PUBLISHER_KEYS:
+                self.unknown_keys(v.keys() - _PUBLISHER_KEYS, f"{k}.")
             domain = v.get("domain")
             link = v.get("url")
             if domain is None and isinstance(link, str):
@@ -555,16 +531,23 @@ class _Validator:
         v, k = _first(meta, _IMAGE_ALIASES)
         if v is None:
             return ()
-        items = v if isinstance(v, list) else [v]
-        out: list[dict] = []
-        for item in items:
-            if isinstance(item, str):
-                out.append({"url": item})
-            elif isinstance(item, dict):
-                out.append({"url": item.get("url") or item.get("src") or item.get("image"),
-                            "width": item.get("width"), "height": item.get("height")})
-            else:
-                out.append(item)
+        many = isinstance(v, list)
+        out: list[Any] = []
+        for i, item in enumerate(v if many else [v]):
+            link = item
+            if isinstance(item, dict):  # {url or src, width, height}; jekyll-seo-tag's {path}
+                if not item.keys() <= _IMAGE_ALIAS_KEYS:
+                    self.unknown_keys(item.keys() - _IMAGE_ALIAS_KEYS, f"{k}[]." if many else f"{k}.")
+                link = item.get("url") or item.get("src") or item.get("path") or item.get("image")
+                item = {"url": link, "width": item.get("width"), "height": item.get("height")}
+            elif isinstance(item, str):
+                item = {"url": item}
+            if isinstance(link, str) and link and "://" not in link and not link.startswith("//"):
+                f = f"{k}[{i}]" if many else k
+                self.problem(f, "relative-url", f"{f} {link[:80]!r} is a path on the site, "
+                             "not a URL; dropped")
+                continue
+            out.append(item)
         return self.images(out, k)
 
     def people(self, value: Any, field: str) -> tuple[str, ...]:
@@ -572,7 +555,10 @@ class _Validator:
         out: list[str] = []
         for i, item in enumerate(items):
             f = f"{field}[{i}]" if isinstance(value, list) else field
-            if isinstance(item, dict):
+            if isinstance(item, dict):  # {name, email, twitter...}: only the name is read
+                if not item.keys() <= _PERSON_KEYS:
+                    self.unknown_keys(item.keys() - _PERSON_KEYS,
+                                      f"{field}[]." if isinstance(value, list) else f"{field}.")
                 item = item.get("name")
             name = self.text(item, f, "", MAX_TITLE_CHARS)
             if name:

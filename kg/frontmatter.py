@@ -7,7 +7,9 @@ three that Jekyll, Hugo and Eleventy read:
 
 * YAML between ``---`` lines (Jekyll, Eleventy, Hugo);
 * TOML between ``+++`` lines (Hugo's default), read by :mod:`tomllib`;
-* a JSON object opening the file (Hugo, Eleventy), read by :mod:`json`.
+* a JSON object opening the file (Hugo, Eleventy), read by :mod:`json`;
+* a ``---`` fence naming its language, as Eleventy (gray-matter) reads it:
+  ``---json``, ``---yaml``, ``---toml`` (``---js`` is code: refused, named).
 
 :func:`read_front_matter` answers the mapping of that block, or raises
 :class:`FrontMatterError` naming why the file cannot be used (with the line
@@ -41,6 +43,8 @@ _FENCE = re.compile(r"^-{3,}\s*$", re.MULTILINE)
 #: Hugo's TOML fence: a line of exactly three plus signs.
 _TOML_FENCE = re.compile(r"^\+{3}[ \t\r]*$", re.MULTILINE)
 _TOML_LINE = re.compile(r"at line (\d+)")
+#: Eleventy's (gray-matter's) fence naming the language: ``---json``.
+_LANG_FENCE = re.compile(r"---[ \t]*([A-Za-z]+)[ \t]*\r?$", re.MULTILINE)
 
 
 class FrontMatterError(ValueError):
@@ -48,7 +52,8 @@ class FrontMatterError(ValueError):
 
     ``reason`` is the problem's stable code (``empty``, ``binary``,
     ``no-front-matter``, ``mixed-delimiters``, ``yaml-syntax``,
-    ``yaml-aliases``, ``toml-syntax``, ``json-syntax``, ``not-a-mapping``),
+    ``yaml-aliases``, ``toml-syntax``, ``json-syntax``, ``not-a-mapping``,
+    ``unsupported-language``),
     ``message`` says it in words, ``line`` is the line in the file where
     known.
     """
@@ -93,6 +98,8 @@ def read_front_matter(data: bytes, problems: list[tuple]) -> tuple[dict, str]:
             return _read_toml(text)
     elif first == "{" or (first.isspace() and text.lstrip()[:1] == "{"):
         return parse_json(text, problems)
+    elif first == "-" and (lang := _LANG_FENCE.match(text)) is not None:
+        return _read_tagged(text, lang, problems)
     fm_text = split_front_matter(text)
     if fm_text is None:
         raise FrontMatterError(
@@ -103,6 +110,28 @@ def read_front_matter(data: bytes, problems: list[tuple]) -> tuple[dict, str]:
         if toml_close is not None:
             raise _mixed("--- (YAML)", "+++ (TOML)", text, toml_close.start())
         raise FrontMatterError("no-front-matter", "front matter is not closed by a --- line")
+    return _read_yaml(fm_text, problems)
+
+
+def _read_tagged(text: str, lang: re.Match, problems: list[tuple]) -> tuple[dict, str]:
+    """The front matter of a ``---json`` (``---yaml``, ``---toml``) fence."""
+    closing = _FENCE.search(text, lang.end())
+    if closing is None:
+        raise FrontMatterError("no-front-matter", f"front matter opened with ---{lang[1]} is "
+                               "not closed by a --- line", 1)
+    fm_text = text[lang.end():closing.start()]  # from the newline: lines are the file's
+    name = lang[1].lower()
+    if name == "json":
+        return parse_json(fm_text, problems)[0], fm_text
+    if name == "toml":
+        return parse_toml(fm_text), fm_text
+    if name in ("yaml", "yml"):
+        return _read_yaml(fm_text, problems)
+    raise FrontMatterError("unsupported-language", f"front matter in {lang[1]!r} (---{lang[1]}) "
+                           "is not read: kg reads YAML, TOML and JSON", 1)
+
+
+def _read_yaml(fm_text: str, problems: list[tuple]) -> tuple[dict, str]:
     try:
         meta, duplicates = parse_yaml(fm_text)
     except _AliasBomb as exc:

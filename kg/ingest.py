@@ -278,7 +278,7 @@ def _parse_row(data: bytes, name: str) -> ResultRow:
         meta, fm_text = read_front_matter(data, problems)
     except FrontMatterError as exc:
         return _refused(digest, size, exc.reason, exc.message, problems, exc.line)
-    article = article_row(meta, fm_text, problems)
+    article = article_row(meta, fm_text, problems, name)
     return (digest, size, article is not None), article, problems
 
 

@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 
 from .vocab import DCTERMS, NKG, PROV, RDF_TYPE, RDFS, SCHEMA, SKOS, TOPIC_SCHEME, source_iri
 
-__all__ = ["PROPERTIES", "EDGE_PROPERTIES", "CLASSES", "ITEM_CLASSES", "ITEMS", "SOURCE_FILE_CLASS", "CLASS_TERMS",
-           "Statement", "describe", "source_statements", "SCHEME_STATEMENTS", "KINDS",
+__all__ = ["PROPERTIES", "EDGE_PROPERTIES", "CLASSES", "ITEM_CLASSES", "ITEMS", "SOURCE_FILE_CLASS",
+           "CLASS_TERMS", "DRAFT", "Statement", "describe", "source_statements", "SCHEME_STATEMENTS", "KINDS",
            "EDGE_RELATIONS", "LIST_ATTRS", "SCALAR_ATTRS"]
 
 # A statement is (property, lexical value, datatype); the datatype is "@id" for
@@ -40,6 +40,7 @@ PROPERTIES: dict[str, str] = {
     "alternateUrl": NKG + "alternateUrl",
     "articleSection": SCHEMA + "articleSection",
     "contentType": NKG + "contentType",
+    "creativeWorkStatus": SCHEMA + "creativeWorkStatus",
     "quality": NKG + "quality",
     "heat": NKG + "heat",
     "inLanguage": SCHEMA + "inLanguage",
@@ -118,6 +119,8 @@ def _double(value: float) -> str:
 
 
 Statement = tuple[str, str, str]  # (property, lexical form or IRI, datatype)
+#: The schema:creativeWorkStatus of a draft (schema.org's example term).
+DRAFT = "Draft"
 
 
 def describe(nid: str, d: dict) -> list[Statement]:
@@ -148,6 +151,8 @@ def describe(nid: str, d: dict) -> list[Statement]:
             add(("articleSection", d["category"], ""))
         if d.get("type") is not None:
             add(("contentType", d["type"], ""))
+        if d.get("draft"):  # only drafts: other exports stay as they were
+            add(("creativeWorkStatus", DRAFT, ""))
         for attr in ("quality", "heat"):
             if d.get(attr) is not None:
                 add((attr, str(int(d[attr])), "integer"))
@@ -228,6 +233,7 @@ SCALAR_ATTRS: dict[str, tuple[str, Callable[[str], object]]] = {
     PROPERTIES["dateModified"]: ("modified", datetime.fromisoformat),
     PROPERTIES["url"]: ("url", str), PROPERTIES["articleSection"]: ("category", str),
     PROPERTIES["contentType"]: ("type", str), PROPERTIES["quality"]: ("quality", int),
+    PROPERTIES["creativeWorkStatus"]: ("draft", lambda s: s == DRAFT),
     PROPERTIES["heat"]: ("heat", int), PROPERTIES["inLanguage"]: ("locale", str),
     PROPERTIES["referenceOnly"]: ("reference_only", lambda s: s in ("true", "1")),
     PROPERTIES["name"]: ("name", str), PROPERTIES["domain"]: ("domain", str),

@@ -78,7 +78,7 @@ def test_bad_files_are_listed_in_problems_jsonl_and_a_summary(seeds_dir, tmp_pat
     out = tmp_path / "out"
     run = kg_cli("build", str(folder), "--out", str(out))
     assert run.returncode == 0  # every readable article was built
-    assert "files: 3 read, 1 articles, 2 skipped (empty 1, yaml-syntax 1)" in run.stdout
+    assert "files (.md, .markdown, .mdx, .txt): 3 read, 1 articles, 2 skipped (empty 1, yaml-syntax 1)" in run.stdout
     assert kg_cli("build", str(folder), "--out", str(out), "--strict").returncode == 1
     assert "2 problems" in run.stderr and "empty 1" in run.stderr and "yaml-syntax 1" in run.stderr
     assert "in/broken.md:2: error: malformed YAML" in run.stderr

@@ -76,6 +76,10 @@ def test_bom_and_crlf_read_the_same(text):
     ('+++\ntitle = "A"\n---\nbody\n', "mixed-delimiters", 3, "closed by ---"),
     ('+++\ntitle = "A"\n', "no-front-matter", None, "+++"),
     ("no front matter at all\n", "no-front-matter", None, "+++ for TOML"),
+    ('---json\n{\n  "title": x\n}\n---\n', "json-syntax", 3, "JSON"),
+    ('---json\n{"title": "A"}\n', "no-front-matter", 1, "---json is not closed"),
+    ("---toml\ntitle = A\n---\n", "toml-syntax", 2, "TOML"),
+    ('---js\n{ title: "A" }\n---\n', "unsupported-language", 1, "kg reads YAML, TOML and JSON"),
 ])
 def test_bad_front_matter_is_reported_with_line_and_reason(data, reason, line, words):
     with pytest.raises(FrontMatterError) as info:
@@ -85,6 +89,15 @@ def test_bad_front_matter_is_reported_with_line_and_reason(data, reason, line, w
     r = parse_article(data.encode(), "in/bad.md")
     (p,) = r.problems
     assert (r.article, p.reason, p.line, p.severity) == (None, reason, line, "error")
+
+
+def test_eleventy_fences_that_name_their_language():
+    # Eleventy (gray-matter) reads `---json`, and `---toml` once configured
+    for plain, tagged in ((JSON, "---json\n" + JSON.replace("\nBody text.", "\n---\nBody text.")),
+                          (TOML, TOML.replace("+++", "---toml", 1).replace("+++", "---")),
+                          (YAML, YAML.replace("---", "---yaml", 1))):
+        r = parse_article(tagged.encode(), "in/a.md")
+        assert r.problems == [] and r.article == parse_article(plain.encode(), "in/a.md").article
 
 
 def test_bad_files_do_not_stop_the_rest(tmp_path):
@@ -129,10 +142,12 @@ def test_build_summary_counts_files_and_exit_codes(tmp_path, capsys):
     (root / "posts" / "bad.md").write_text("---\ntitle: [unclosed\n---\n")
     assert main(["build", str(root), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr()
-    assert ("files: 4 read, 3 articles, 1 skipped (yaml-syntax 1); "
+    assert ("files (.md, .markdown, .mdx, .txt): 4 read, 3 articles, 1 skipped (yaml-syntax 1); "
             "not read: (none) 1, .json 1, .png 1, hidden 2") in out.out
     assert "site/posts/bad.md:3: error: malformed YAML" in out.err
     assert main(["build", str(root), "--out", str(tmp_path / "out"), "--strict", "-q"]) == 1
+    assert main(["build", str(root), "--out", str(tmp_path / "out3"), "--ext", "mdx,MARKDOWN"]) == 0
+    assert "files (.markdown, .mdx): 2 read, 2 articles, 0 skipped" in capsys.readouterr().out
     result = kg.build(root, out=tmp_path / "out2", rdf=False, extensions=["mdx"])
     assert result.summary["files"] == {"read": 1, "articles": 1, "skipped": 0, "not_read": {
         "(none)": 1, ".json": 1, ".markdown": 1, ".md": 2, ".png": 1, "hidden": 2}}
@@ -141,7 +156,11 @@ def test_build_summary_counts_files_and_exit_codes(tmp_path, capsys):
 def test_nothing_to_read_exits_1_with_what_was_looked_for(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
-    (empty / "notes.docx").write_bytes(b"x")
+    assert main(["build", str(empty), "--out", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err == (f"kg build: no article files in {empty}: looked for "
+                                       "names ending in .md, .markdown, .mdx, .txt, saw 0 other "
+                                       "files\n")
+    (empty / "notes.docx").write_bytes(b"x")  # a wrong folder
     assert main(["build", str(empty), "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert (f"no article files in {empty}: looked for names ending in .md, .markdown, .mdx, "
@@ -153,17 +172,22 @@ def test_nothing_to_read_exits_1_with_what_was_looked_for(tmp_path, capsys):
 
 
 @pytest.mark.corpus
-def test_real_corpus_builds_with_exit_0_and_says_what_it_did_not_read(corpus_dir, tmp_path):
+@pytest.mark.parametrize(("flags", "said"), [
+    ([], "not read: .tsv 1\n  not news: video 12\n"),
+    (["--only-news"], "not read: .tsv 1; left out (--only-news): video 12\n"),
+])
+def test_real_corpus_builds_with_exit_0_and_says_what_it_did_not_read(corpus_dir, tmp_path,
+                                                                      flags, said):
     import subprocess
     import sys
 
     run = subprocess.run([sys.executable, "-m", "kg.cli", "build", str(corpus_dir("real")),
-                          "--out", str(tmp_path / "out"), "--only-news"],
+                          "--out", str(tmp_path / "out"), *flags],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    assert ("files: 3,677 read, 3,677 articles, 0 skipped; not read: .tsv 1; "
-            "left out (--only-news): video 12") in run.stdout
-    assert "problems: none" in run.stdout
+    assert ("files (.md, .markdown, .mdx, .txt): 3,677 read, 3,677 articles, 0 skipped; "
+            + said) in run.stdout
+    assert "problems: none" in run.stdout and run.stderr == ""
 
 
 def test_json_duplicate_keys_are_reported():

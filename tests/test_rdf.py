@@ -335,3 +335,26 @@ def test_round_trip_seeds_through_nquads_file(seeds_dir):
 def test_round_trip_real_corpora(corpus_dir, name):
     g, out = built(str(corpus_dir(name)))
     assert_same_graph(g, from_rdf(out / "newskg.nq"))
+
+
+def test_every_term_written_is_declared_in_the_ontology_and_named_by_the_context():
+    import json
+
+    from kg.terms import CLASS_TERMS, PROPERTIES
+
+    ontology = rdflib.Graph().parse(ROOT / "ontology" / "newskg.ttl")
+    context = json.loads((ROOT / "ontology" / "context.jsonld").read_text())["@context"]
+    prefixes = {k: v for k, v in context.items() if isinstance(v, str) and v.endswith(("/", "#"))}
+
+    def expand(term: str | dict) -> str:
+        curie = term["@id"] if isinstance(term, dict) else term
+        prefix, _, local = curie.partition(":")
+        return prefixes[prefix] + local if prefix in prefixes else curie
+
+    undeclared = [t for t in [*PROPERTIES.values(), *CLASS_TERMS] if t != str(RDF.type)
+                  and (URIRef(t), RDF.type, None) not in ontology]
+    assert undeclared == []
+    assert {t: expand(context[t]) for t in PROPERTIES if t != "type"} == \
+        {t: iri for t, iri in PROPERTIES.items() if t != "type"}
+    assert {t: expand(context[t]) for t in CLASS_TERMS.values()} == \
+        {t: c for c, t in CLASS_TERMS.items()}

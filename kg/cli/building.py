@@ -61,7 +61,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from ..ingest import NoArticleFiles, default_provider
+    from ..ingest import NoArticleFiles, default_provider, normalize_extensions
     from ..pipeline import build
 
     started = time.monotonic()
@@ -100,9 +100,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
         why = (f"{n:,} changed file{'s' * (n != 1)} gave the same records as before; "
                "manifest.json updated" if n else "the same files as its last build")
         print_summary(result.summary, title=f"{args.out}/ is up to date: {why} "
-                       f"(checked in {time.monotonic() - started:.1f}s)")
+                       f"(checked in {time.monotonic() - started:.1f}s)",
+                      extensions=normalize_extensions(extensions))
     elif not args.quiet:
-        print_summary(result.summary, title=f"Built {args.out}/ in {time.monotonic() - started:.1f}s")
+        print_summary(result.summary, title=f"Built {args.out}/ in {time.monotonic() - started:.1f}s",
+                      extensions=normalize_extensions(extensions))
         print("wrote: " + ", ".join(p.name for p in result.outputs))
         if "store_graphs_replaced" in result.summary:
             print(f"store: updated in place, {result.summary['store_graphs_replaced']:,} "

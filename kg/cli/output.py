@@ -61,7 +61,8 @@ def progress(quiet: bool, stream: TextIO | None = None) -> Callable[[str, int, i
     return show
 
 
-def print_summary(s: dict, title: str) -> None:
+def print_summary(s: dict, title: str, extensions: tuple[str, ...] = ()) -> None:
+    """The summary of a build; ``extensions``: the name endings it read."""
     print(title)
     nodes, edges = list(s["nodes"].items()), list(s["edges"].items())
     print(f"  {'nodes':<24}{'edges'}")
@@ -77,7 +78,8 @@ def print_summary(s: dict, title: str) -> None:
             print(f"  {label}: " + ", ".join(f"{name} ({n:,})" for name, n in s[key][:8]))
     files = s.get("files")
     if files:
-        line = (f"  files: {files['read']:,} read, {files['articles']:,} articles, "
+        read = f" ({', '.join(extensions)})" if extensions else ""
+        line = (f"  files{read}: {files['read']:,} read, {files['articles']:,} articles, "
                 f"{files['skipped']:,} skipped")
         if files.get("skipped_by"):
             line += " (" + ", ".join(f"{r} {n:,}" for r, n in files["skipped_by"].items()) + ")"
@@ -96,6 +98,11 @@ def print_summary(s: dict, title: str) -> None:
     if "problems" in s:
         probs = s["problems"]
         print("  problems: " + (", ".join(f"{r} {n:,}" for r, n in probs.items()) or "none"))
+    if s.get("unknown_keys"):  # key -> [files, first file]; the most frequent first
+        keys = sorted(s["unknown_keys"].items(), key=lambda kv: (-kv[1][0], kv[0]))
+        more = f", and {len(keys) - 10:,} more in problems.jsonl" if len(keys) > 10 else ""
+        print("  unknown keys (not read): " + ", ".join(
+            f"{k} {n:,} ({first})" for k, (n, first) in keys[:10]) + more)
 
 
 def result_table(result) -> str:
