@@ -17,7 +17,7 @@ Groups come from average-linkage agglomerative clustering of that score
 graph (:func:`average_linkage`): two groups merge while the mean score of
 all their cross pairs reaches ``threshold`` and they span at most
 ``window``, so one article close to two events does not chain them.
-Candidate pairs come from a term index (each article is looked up by its
+Candidate pairs come from a term index (:mod:`kg.blocking`: each article is looked up by its
 rarest terms that others in its window share), never from all pairs, so the
 work grows with the pairs that share rare terms, not with the square of the
 corpus; numpy screens them with approximate scores, and only the pairs that
@@ -49,6 +49,7 @@ import numpy as np
 
 from ._perf import gc_paused
 from .anchors import anchor_words, title_marks
+from .blocking import member, ranges, window_candidates
 from .linkage import average_linkage
 from .text import fold, match_words, sorted_unique, stem_words, strip_tail, text_terms
 
@@ -80,9 +81,6 @@ _FIGURES_APART = 0.0
 DATE_CLASH = 0.2
 _TITLE_WEIGHT = 2.0
 IDF_POWER = 1.0
-_KEYS = 8           # rarest shared terms of an article used to look up candidates
-_MAX_POSTINGS = 400  # a key shared by more articles in the window is no key
-_BLOCK = 1_000_000   # slice entries expanded at once by StoryDocs.candidates (memory)
 
 def story_id(members: Iterable[str]) -> str:
     """The id of a story: a hash of its sorted member article ids.
@@ -106,22 +104,6 @@ class Story:
     members: tuple[str, ...]
     label: str
     score: float  # mean score of the links that joined the group
-
-
-def _member(a: np.ndarray, sorted_b: np.ndarray) -> np.ndarray:
-    """Which values of ``a`` are in ``sorted_b``."""
-    if not len(sorted_b):
-        return np.zeros(len(a), bool)
-    at = np.minimum(np.searchsorted(sorted_b, a), len(sorted_b) - 1)
-    return sorted_b[at] == a
-
-
-def _ranges(starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The ranges ``starts[k] .. starts[k] + lens[k]`` concatenated: (k, position) of each element."""
-    owner = np.repeat(np.arange(len(lens)), lens)
-    ends = np.cumsum(lens)
-    pos = np.arange(ends[-1] if len(ends) else 0) + np.repeat(starts - (ends - lens), lens)
-    return owner, pos
 
 
 class StoryDocs:
@@ -169,7 +151,7 @@ class StoryDocs:
         # the title: a term in both counts once, with the title's weight.
         keys = []
         for flag, which in ((0, title_text), (1, body_text)):
-            owner, pos = _ranges(text_ptr[which], lens[which])
+            owner, pos = ranges(text_ptr[which], lens[which])
             keys.append((owner * nv + text_term[pos]) * 2 + flag)
         key = np.concatenate(keys)
         key.sort()
@@ -255,72 +237,9 @@ class StoryDocs:
 
     def candidates(self, window: float) -> np.ndarray:
         """Sorted codes ``i * len(ids) + j`` (``i < j``) of pairs published
-        within ``window`` seconds that share rare terms.
-
-        Each article's keys are its ``_KEYS`` rarest terms that other
-        articles in its window hold too (at most ``_MAX_POSTINGS`` of them:
-        a term that common is no key); it looks them up in a time-ordered
-        term index and keeps the articles that hold at least two of them
-        (or its only one): reports of one event share several of their
-        rarer words, names and figures.
-        """
-        n = len(self.ids)
-        t = self.time_array
-        order = np.flatnonzero(~np.isnan(t))
-        order = order[np.argsort(t[order], kind="stable")]  # by time, then index
-        nt = len(order)
-        if nt < 2:
-            return np.zeros(0, np.int64)
-        at = np.full(n, -1, np.int64)  # article -> place in time order
-        at[order] = np.arange(nt)
-        st = t[order]
-        # Articles within the window of each place p: places lo[p] .. hi[p] - 1.
-        lo = np.searchsorted(st, st - window, "left")
-        hi = np.searchsorted(st, st + window, "right")
-        owner, pos = _ranges(self.ptr[order], np.diff(self.ptr)[order])  # owner: a place in time order
-        # Lookups by term, then time: both bounds below come in increasing
-        # order, which keeps searchsorted's lookups near each other in memory.
-        key, owner = np.divmod(np.sort(self.terms[pos] * nt + owner), nt)
-        # The term index: (term, place) of every timed article.
-        held = at[self.art] >= 0
-        posting = self.terms[held] * nt + at[self.art[held]]
-        posting.sort()
-        start = np.searchsorted(posting, key * nt + lo[owner])
-        count = np.searchsorted(posting, key * nt + hi[owner]) - start
-        # A slice holds the article itself; one of more than _MAX_POSTINGS is no key.
-        ok = (count > 1) & (count <= _MAX_POSTINGS)
-        key, owner, start, count = key[ok], owner[ok], start[ok], count[ok]
-        # An owner's rarest keys first: its first _KEYS slices.
-        by_owner = np.argsort(owner * max(self.nv, 1) + key, kind="stable")
-        key, owner, start, count = key[by_owner], owner[by_owner], start[by_owner], count[by_owner]
-        first_of = np.searchsorted(owner, owner, "left")
-        ok = np.arange(len(owner)) - first_of < _KEYS
-        slices = np.bincount(owner[ok], minlength=nt)
-        single = slices == 1  # its only key: every article in the slice
-        multi = slices >= 2   # the articles in at least two slices
-        # The slices, owner by owner, expanded a block of owners at a time:
-        # they grow faster than the corpus (the window fills up as it grows),
-        # their pairs far fewer, so expanding them all at once runs out of memory.
-        owner, start, count = owner[ok], start[ok], count[ok]
-        per_owner = np.cumsum(np.bincount(owner, weights=count, minlength=nt))
-        cuts = np.searchsorted(per_owner, np.arange(_BLOCK, per_owner[-1], _BLOCK), "right")
-        rows = np.searchsorted(owner, np.concatenate(([0], cuts, [nt])))
-        found = [np.zeros(0, np.int64)]
-        for r0, r1 in zip(rows[:-1].tolist(), rows[1:].tolist()):
-            if r0 == r1:
-                continue
-            which, at_pos = _ranges(start[r0:r1], count[r0:r1])
-            p = owner[r0:r1][which]
-            pair = order[p] * n + order[posting[at_pos] % nt]
-            two = pair[multi[p]]
-            two.sort()
-            two = two[1:][two[1:] == two[:-1]]  # a pair is at most once per slice
-            pair = np.concatenate([pair[single[p]], two])
-            i, j = np.divmod(pair, n)
-            keep = i != j
-            i, j = i[keep], j[keep]
-            found.append(sorted_unique(np.minimum(i, j) * n + np.maximum(i, j)))
-        return sorted_unique(np.concatenate(found))
+        within ``window`` seconds that share rare terms
+        (:func:`kg.blocking.window_candidates`)."""
+        return window_candidates(self.ptr, self.terms, self.time_array, window)
 
     def _approx_cosines(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """Cosines of the pairs ``left[k], right[k]``, to within 1e-12 (another sum order)."""
@@ -337,7 +256,7 @@ class StoryDocs:
         step = max(1, 2_000_000 // max(1, int(size.mean()) + 1))  # bounded memory
         for s in range(0, len(a), step):
             ca, cb = a[s:s + step], b[s:s + step]
-            owner, pos = _ranges(self.ptr[ca], size[ca])
+            owner, pos = ranges(self.ptr[ca], size[ca])
             want = cb[owner] * self.nv + self.terms[pos]
             at = np.minimum(np.searchsorted(codes, want), len(codes) - 1)
             hit = codes[at] == want  # (codes is not empty: nv > 0)
@@ -399,7 +318,7 @@ class StoryDocs:
         i, j = np.divmod(related, max(n, 1))
         near = np.abs(t[i] - t[j]) <= span  # False without a date (NaN)
         pairs = sorted_unique(np.concatenate([self.candidates(span), related[near]]))
-        is_related = _member(pairs, related)
+        is_related = member(pairs, related)
         left, right = np.divmod(pairs, max(n, 1))
         # Without the conflicts (factors of at most 1): a bound, to screen with.
         cosines = self._approx_cosines(left, right)

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import kg
-from kg import stories
+from kg import blocking, stories
 from kg.graph import build_graph
 
 # -- labelled pairs ------------------------------------------------------------
@@ -254,9 +254,9 @@ def _reference_candidates(docs, window: float) -> set[tuple[int, int]]:
         for w in vectors[i]:
             times = [docs.times[j] for j in post[w]]
             lo, hi = bisect_left(times, t - window), bisect_right(times, t + window)
-            if 1 < hi - lo <= stories._MAX_POSTINGS:
+            if 1 < hi - lo <= blocking.MAX_POSTINGS:
                 slices.append(set(post[w][lo:hi]))
-            if len(slices) == stories._KEYS:
+            if len(slices) == blocking.KEYS:
                 break
         if not slices:
             continue
@@ -278,7 +278,7 @@ def test_candidates_and_screening_match_a_plain_computation(graphs, monkeypatch)
         assert found == _reference_candidates(docs, span)
         # Expanded a few owners at a time (as at a million articles): the same pairs.
         with monkeypatch.context() as m:
-            m.setattr(stories, "_BLOCK", 50)
+            m.setattr(blocking, "_BLOCK", 50)
             assert {divmod(c, n) for c in docs.candidates(span).tolist()} == found
         related = {divmod(c, n) for c in docs.related_pairs().tolist()}
         assert related == {tuple(sorted((docs.index[u], docs.index[v])))
