@@ -11,7 +11,11 @@ halved when both headlines name places, or figures, and none in common
 divided by five when both name a day and not the same one,
 and gains a bonus when one article lists the other as ``related`` or both
 are copies (same excerpt, same URL slug).  Pairs are only compared when
-published within ``window`` of each other.
+published within ``window`` of each other.  An article without a date is
+compared only when a ``related`` link or a copy ties it to another: it
+takes the time of the closest such article, and its pairs fade as at the
+window's edge, so it joins a story only on a strong text; untied, it
+stays alone.
 
 Groups come from average-linkage agglomerative clustering of that score
 graph (:func:`average_linkage`): two groups merge while the mean score of
@@ -75,10 +79,12 @@ SYNDICATION_BONUS = 0.5
 #: The text score is multiplied by this when both headlines name places, or
 #: figures, and none in common (Maryland's schools and Connecticut's).
 CONFLICT = 0.5
-_FIGURES_APART = 0.0
 #: The text score is multiplied by this when both headlines name a day and
 #: not the same one (a daily column: "what to know on May 7", "on May 8").
 DATE_CLASH = 0.2
+#: The fade of a pair when either article has no date of its own: as at
+#: the window's edge, so an undated article needs a stronger text to join.
+UNDATED_FADE = 0.75
 _TITLE_WEIGHT = 2.0
 IDF_POWER = 1.0
 
@@ -188,7 +194,12 @@ class StoryDocs:
         self.ids = ids
         self.index = {a: i for i, a in enumerate(ids)}
         self.times = times
+        # Times the window reads: an undated article takes one from its ties
+        # (:meth:`_borrow_times`), else it stays NaN and outside every window.
         self.time_array = np.array([np.nan if t is None else t for t in times], float)
+        self.dated = ~np.isnan(self.time_array)
+        self.borrowed: dict[int, int] = {}  # undated article -> the article whose time it took
+        self._related: np.ndarray | None = None
         self._vectors: dict[int, dict[int, float]] = {}
         self.words = [words[k] for k in order.tolist()]  # by term number
         self.excerpt_code = _codes([d.get("excerpt", "") if len(d.get("excerpt", "")) >= 40 else None
@@ -202,6 +213,8 @@ class StoryDocs:
             w for w in anchor_words(t, "") if w.startswith("zzd"))) for t in
             (strip_tail(attrs[a].get("title", "")) for a in ids)]
         self.slug_code = _codes([_slug(d.get("url", "")) for d in map(attrs.__getitem__, ids)])
+        self.ties = self._undated_ties()
+        self._borrow_times()
 
     def vector(self, i: int) -> dict[int, float]:
         """Article ``i``'s unit vector, term number -> weight, in term order."""
@@ -222,6 +235,11 @@ class StoryDocs:
 
     def related_pairs(self) -> np.ndarray:
         """Sorted codes ``i * len(ids) + j`` (``i < j``) of the related articles."""
+        if self._related is None:
+            self._related = self._find_related()
+        return self._related
+
+    def _find_related(self) -> np.ndarray:
         succ = self.graph._succ  # networkx's adjacency dict: its views add a call per lookup
         left, right = [], []
         for i, nbrs in enumerate(map(succ.__getitem__, self.ids)):
@@ -234,6 +252,57 @@ class StoryDocs:
         keep = (b >= 0) & (a != b)  # articles only, no self-loop
         a, b = a[keep], b[keep]
         return sorted_unique(np.minimum(a, b) * len(self.ids) + np.maximum(a, b))
+
+    def _undated_ties(self) -> np.ndarray:
+        """Sorted codes ``i * len(ids) + j`` (``i < j``) of the pairs where an
+        undated article is tied to another by a ``related`` link or as a copy
+        (:meth:`syndicated`): the only evidence that places it in time."""
+        n = len(self.ids)
+        undated = np.flatnonzero(~self.dated)
+        if not len(undated):
+            return np.zeros(0, np.int64)
+        related = self.related_pairs()
+        i, j = np.divmod(related, max(n, 1))
+        found = [related[~self.dated[i] | ~self.dated[j]]]
+        for code in (self.excerpt_code, self.slug_code):
+            wanted = code[undated]
+            wanted = sorted_unique(wanted[wanted >= 0])
+            holders = np.flatnonzero(member(code, wanted))  # articles sharing an undated one's code
+            if not len(holders):
+                continue
+            holders = holders[np.argsort(code[holders], kind="stable")]
+            bounds = np.searchsorted(code[holders], wanted)
+            groups = np.split(holders, bounds[1:])
+            for group in groups:
+                u = group[~self.dated[group]]
+                a, b = np.repeat(u, len(group)), np.tile(group, len(u))
+                keep = a != b
+                found.append(np.minimum(a, b)[keep] * n + np.maximum(a, b)[keep])
+        return sorted_unique(np.concatenate(found))
+
+    def _borrow_times(self) -> None:
+        """Give each undated article tied to dated ones (:attr:`ties`) the
+        time of the one whose text is closest (ties: the lower index), so
+        that the window finds its candidates; its pairs still fade as at
+        the window's edge (:meth:`fade`): a stronger text is needed."""
+        n = len(self.ids)
+        i, j = np.divmod(self.ties, max(n, 1))
+        partners: dict[int, list[int]] = {}
+        for u, p in zip(np.concatenate([i, j]).tolist(), np.concatenate([j, i]).tolist()):
+            if self.dated[p] and not self.dated[u]:
+                partners.setdefault(u, []).append(p)
+        for u, ps in sorted(partners.items()):
+            best = min(ps, key=lambda p: (-self.cosine(u, p), p))
+            self.borrowed[u] = best
+            self.time_array[u] = self.time_array[best]
+
+    def fade(self, left: np.ndarray, right: np.ndarray, span: float) -> np.ndarray:
+        """A factor per pair: 1 at the same moment, falling to 0.5 at ``span``
+        seconds apart; ``UNDATED_FADE`` when either has no date of its own
+        (a borrowed time says only that the pair is near, not how near)."""
+        dt = np.abs(self.time_array[left] - self.time_array[right])
+        fade = 1.0 - 0.5 * np.minimum(np.nan_to_num(dt, nan=0.0) / max(span, 1.0), 1.0)
+        return np.where(self.dated[left] & self.dated[right], fade, UNDATED_FADE)
 
     def candidates(self, window: float) -> np.ndarray:
         """Sorted codes ``i * len(ids) + j`` (``i < j``) of pairs published
@@ -275,9 +344,8 @@ class StoryDocs:
     def conflicts(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """A factor per pair: ``CONFLICT`` for each of places and figures that
         both headlines name with none in common (:func:`kg.anchors.title_marks`);
-        figures only a day apart or more (the same day's reports of one
-        event round or update them; a daily report changes them)."""
-        marks, times, dates = self.marks, self.times, self.title_dates
+        and ``DATE_CLASH`` when both name days and none in common."""
+        marks, dates = self.marks, self.title_dates
         out = [1.0] * len(left)
         for k, (i, j) in enumerate(zip(left.tolist(), right.tolist())):
             (pa, fa), (pb, fb) = marks[i], marks[j]
@@ -286,20 +354,16 @@ class StoryDocs:
             da, db = dates[i], dates[j]
             if da and db and da.isdisjoint(db):
                 out[k] *= DATE_CLASH
-            ti, tj = times[i], times[j]
-            if (fa and fb and fa.isdisjoint(fb) and ti is not None and tj is not None
-                    and abs(ti - tj) >= _FIGURES_APART):
+            if fa and fb and fa.isdisjoint(fb):
                 out[k] *= CONFLICT
         return np.array(out, float)
 
     def pair_scores(self, left: np.ndarray, right: np.ndarray, cosines: np.ndarray,
                     related: np.ndarray, span: float) -> np.ndarray:
         """The story scores of pairs from their text cosines: the cosine,
-        fading to half at ``span`` seconds apart, plus the related and
-        syndication bonuses."""
-        dt = np.abs(self.time_array[left] - self.time_array[right])
-        fade = 1.0 - 0.5 * np.minimum(np.nan_to_num(dt / max(span, 1.0), nan=1.0), 1.0)
-        fade *= self.conflicts(left, right)
+        fading to half at ``span`` seconds apart (:meth:`fade`), times the
+        conflicts, plus the related and syndication bonuses."""
+        fade = self.fade(left, right, span) * self.conflicts(left, right)
         bonus = (np.where(related, RELATED_BONUS, 0.0)
                  + np.where(self.syndicated(left, right), SYNDICATION_BONUS, 0.0))
         return cosines * fade + bonus
@@ -317,13 +381,12 @@ class StoryDocs:
         t = self.time_array
         i, j = np.divmod(related, max(n, 1))
         near = np.abs(t[i] - t[j]) <= span  # False without a date (NaN)
-        pairs = sorted_unique(np.concatenate([self.candidates(span), related[near]]))
+        pairs = sorted_unique(np.concatenate([self.candidates(span), related[near], self.ties]))
         is_related = member(pairs, related)
         left, right = np.divmod(pairs, max(n, 1))
         # Without the conflicts (factors of at most 1): a bound, to screen with.
         cosines = self._approx_cosines(left, right)
-        dt = np.abs(t[left] - t[right])
-        bound = (cosines * (1.0 - 0.5 * np.minimum(dt / max(span, 1.0), 1.0))
+        bound = (cosines * self.fade(left, right, span)
                  + np.where(is_related, RELATED_BONUS, 0.0)
                  + np.where(self.syndicated(left, right), SYNDICATION_BONUS, 0.0))
         sure = bound >= floor - 1e-9  # the approximation is off by ~1e-15
@@ -409,8 +472,9 @@ def find_stories(graph: nx.MultiDiGraph, *, threshold: float = DEFAULT_THRESHOLD
                  window: timedelta = DEFAULT_WINDOW) -> list[Story]:
     """Group the articles of ``graph`` that report the same event.
 
-    Returns the stories of two or more articles, sorted by id.  Articles
-    without a publication date are left out (the window cannot apply).
+    Returns the stories of two or more articles, sorted by id.  An article
+    without a publication date joins one only when tied to it by a
+    ``related`` link or as a copy, on a strong text (see the module notes).
 
     >>> import kg
     >>> from kg.graph import build_graph
@@ -447,7 +511,8 @@ def _find_stories(graph: nx.MultiDiGraph, threshold: float, window: timedelta) -
         raise ValueError(f"threshold must be between 0 and 1.5, not {threshold}")
     docs = StoryDocs(graph)
     pairs = docs.scored_pairs(window, min(threshold, PAIR_FLOOR))
-    groups = average_linkage(pairs, threshold, docs.times, window.total_seconds())
+    times = [None if math.isnan(t) else t for t in docs.time_array.tolist()]  # borrowed ones too
+    groups = average_linkage(pairs, threshold, times, window.total_seconds())
     stories = []
     for members, score in groups:
         ids = tuple(sorted(docs.ids[i] for i in members))
