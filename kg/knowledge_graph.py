@@ -54,6 +54,7 @@ class StoryCoverage:
     score: float | None = None  # mean score of the merges that made it
     method: str | None = None   # how it was found: "curated" when stories.yaml changed it
     curator: str | None = None
+    curated: str | None = None  # the date of the stories.yaml that changed it
 
     @property
     def size(self) -> int:
@@ -62,7 +63,7 @@ class StoryCoverage:
     def as_dict(self, graph: nx.MultiDiGraph | None = None) -> dict:
         """A JSON-ready mapping; with ``graph``, the members' titles, URLs and dates too."""
         out = {"id": self.id, "label": self.label, "size": self.size, "score": self.score,
-               "method": self.method, "curator": self.curator,
+               "method": self.method, "curator": self.curator, "curated": self.curated,
                "providers": list(self.providers),
                "first": self.first.isoformat() if self.first else None,
                "last": self.last.isoformat() if self.last else None,
@@ -193,7 +194,8 @@ class KnowledgeGraph:
             found.append(StoryCoverage(sid, g.nodes[sid].get("label", ""), tuple(sorted(arts)),
                                        tuple(providers), dates[0] if dates else None,
                                        dates[-1] if dates else None, g.nodes[sid].get("score"),
-                                       g.nodes[sid].get("method"), g.nodes[sid].get("curator")))
+                                       g.nodes[sid].get("method"), g.nodes[sid].get("curator"),
+                                       g.nodes[sid].get("curated")))
         return sorted(found, key=lambda s: (-s.size, s.id))
 
     # -- tables (pandas: pip install 'newskg[pandas]') ------------------------

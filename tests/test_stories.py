@@ -639,9 +639,12 @@ AIF_URL = {
 
 @pytest.mark.corpus
 def test_curation_merges_splits_removes_and_names(corpus_dir, tmp_path, capsys):
+    import json
     import shutil
+    from datetime import date
 
     from kg.cli import main
+    from kg.shacl import validate
 
     corpus = tmp_path / "ai-facial"
     shutil.copytree(corpus_dir("ai-facial"), corpus)
@@ -668,11 +671,23 @@ def test_curation_merges_splits_removes_and_names(corpus_dir, tmp_path, capsys):
     patent = g.nodes[story_of[cnet]]
     assert patent["label"] == "Clearview AI's US patent" and patent["method"] == "curated"
     assert patent["curator"] == "A. Researcher" and patent["size"] == 6
+    assert patent["curated"] == "2026-12-04"
     rdf = (out / "newskg.nq").read_text(encoding="utf-8")
     assert '"curated"' in rdf
+    # Who and when, in the store: on the curated stories only.
+    rows = kg.open(out).query(
+        "SELECT ?label ?who ?when ?method WHERE { ?s a nkg:Story ; rdfs:label ?label ; nkg:method ?method ; "
+        "dcterms:contributor ?who ; dcterms:date ?when }").rows
+    assert ("Clearview AI's US patent", "A. Researcher", date(2026, 12, 4), "curated") in rows
+    assert len(rows) == 2 and {r[1:] for r in rows} == {("A. Researcher", date(2026, 12, 4), "curated")}
+    assert validate(out).conforms
     capsys.readouterr()
     assert main(["stories", str(out), "--match", "patent"]) == 0
-    assert "[curated by A. Researcher]  Clearview AI's US patent" in capsys.readouterr().out
+    assert "[curated by A. Researcher on 2026-12-04]  Clearview AI's US patent" in capsys.readouterr().out
+    assert main(["stories", str(out), "--match", "patent", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [(s["curator"], s["curated"]) for s in shown if s["method"] == "curated"] == [
+        ("A. Researcher", "2026-12-04")]
     untouched = [s for s in kg.open(out).stories() if s.id in before]
     assert untouched and all(s.method != "curated" for s in untouched)
 
@@ -683,6 +698,8 @@ def test_curation_merges_splits_removes_and_names(corpus_dir, tmp_path, capsys):
     ("remove:\n  - nope\n", 2, "no article 'nope'"),
     ("names: {}\n", 1, "unknown key 'names'"),
     ("merge:\n  - [a, b\n", 3, "not valid YAML"),
+    ("curator: me\ndate: 4 December\n", 2, "date must be a date such as 2026-12-04"),
+    ("curator: [a, b]\n", 1, "curator must be a name"),
 ])
 def test_a_bad_curation_file_says_where_and_changes_nothing(seeds_dir, tmp_path, capsys,
                                                              text, line, reason):
