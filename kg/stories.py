@@ -53,7 +53,7 @@ import numpy as np
 
 from ._perf import gc_paused
 from .anchors import anchor_words, title_marks
-from .blocking import member, ranges, window_candidates
+from .blocking import MAX_POSTINGS, member, ranges, window_candidates
 from .linkage import average_linkage
 from .text import fold, match_words, sorted_unique, stem_words, strip_tail, text_terms
 
@@ -274,6 +274,8 @@ class StoryDocs:
             bounds = np.searchsorted(code[holders], wanted)
             groups = np.split(holders, bounds[1:])
             for group in groups:
+                if len(group) > MAX_POSTINGS:
+                    continue  # a boilerplate excerpt, not copies of one article
                 u = group[~self.dated[group]]
                 a, b = np.repeat(u, len(group)), np.tile(group, len(u))
                 keep = a != b
