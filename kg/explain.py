@@ -14,7 +14,7 @@ import numpy as np
 from ._perf import gc_paused
 from .anchors import describe
 from .curation import resolve_article
-from .stories import CONFLICT, DEFAULT_WINDOW, RELATED_BONUS, SYNDICATION_BONUS, StoryDocs
+from .stories import CONFLICT, DEFAULT_WINDOW, RELATED_BONUS, SYNDICATION_BONUS, UNDATED_FADE, StoryDocs
 
 __all__ = ["PairExplanation", "explain_pair", "resolve_article", "CONFLICT"]
 
@@ -59,7 +59,7 @@ class PairExplanation:
         for art, other in zip((self.a, self.b), self.time_from):
             if other is not None:
                 out.append(f"{art} has no date: it takes the time of {other} (a related "
-                           "link or a copy), its pairs fade as at the window's edge")
+                           f"link or a copy), its pairs fade by {UNDATED_FADE}")
         if self.same_story is not None:
             out.append("same story" if self.same_story else "not in the same story")
         return out

@@ -13,9 +13,9 @@ and gains a bonus when one article lists the other as ``related`` or both
 are copies (same excerpt, same URL slug).  Pairs are only compared when
 published within ``window`` of each other.  An article without a date is
 compared only when a ``related`` link or a copy ties it to another: it
-takes the time of the closest such article, and its pairs fade as at the
-window's edge, so it joins a story only on a strong text; untied, it
-stays alone.
+takes the time of the closest such article, and its pairs fade by
+``UNDATED_FADE`` whatever that time, so it joins a story only on a stronger
+text than a dated article the same day needs; untied, it stays alone.
 
 Groups come from average-linkage agglomerative clustering of that score
 graph (:func:`average_linkage`): two groups merge while the mean score of
@@ -60,7 +60,7 @@ from .text import fold, match_words, sorted_unique, stem_words, strip_tail, text
 __all__ = [
     "Story", "find_stories", "add_stories", "story_id", "similar_pairs", "StoryDocs",
     "story_matches",
-    "DEFAULT_THRESHOLD", "DEFAULT_WINDOW", "METHOD",
+    "DEFAULT_THRESHOLD", "DEFAULT_WINDOW", "METHOD", "UNDATED_FADE",
 ]
 
 #: Minimum mean score between two groups for them to be one story (chosen
@@ -82,8 +82,9 @@ CONFLICT = 0.5
 #: The text score is multiplied by this when both headlines name a day and
 #: not the same one (a daily column: "what to know on May 7", "on May 8").
 DATE_CLASH = 0.2
-#: The fade of a pair when either article has no date of its own: as at
-#: the window's edge, so an undated article needs a stronger text to join.
+#: The fade of a pair when either article has no date of its own: the mean
+#: fade over the window (nothing says how near in it the article is), so an
+#: undated article needs a stronger text to join than a dated one the same day.
 UNDATED_FADE = 0.75
 _TITLE_WEIGHT = 2.0
 IDF_POWER = 1.0
@@ -285,8 +286,8 @@ class StoryDocs:
     def _borrow_times(self) -> None:
         """Give each undated article tied to dated ones (:attr:`ties`) the
         time of the one whose text is closest (ties: the lower index), so
-        that the window finds its candidates; its pairs still fade as at
-        the window's edge (:meth:`fade`): a stronger text is needed."""
+        that the window finds its candidates; its pairs still fade by
+        ``UNDATED_FADE`` (:meth:`fade`): a stronger text is needed."""
         n = len(self.ids)
         i, j = np.divmod(self.ties, max(n, 1))
         partners: dict[int, list[int]] = {}
