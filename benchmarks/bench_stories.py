@@ -9,15 +9,20 @@ links kept): ``--copies 26`` of ../shared/corpus/real (the default corpus) is
 the 100,000-article figure in benchmarks/README.md, which was a timed test
 before (tests/test_stories.py keeps its behaviour at a few copies).  Last,
 the peak memory that one more ``find_stories`` allocates (tracemalloc).
+``--drop-dates F`` removes the date of a share F of the articles (by a hash
+of the id) before the runs: the cost of deciding undated articles.  Run it
+with the checkout first on the path (``PYTHONPATH=.``), or ``kg`` is
+whatever the interpreter finds first.
 
-    .venv/bin/python benchmarks/bench_stories.py [CORPUS] [--runs 3] [--copies 26] \
-        [--cache /tmp/g100k-stories.pickle] [--profile]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_stories.py [CORPUS] [--runs 3] [--copies 26] \
+        [--drop-dates 0.1] [--cache /tmp/g100k-stories.pickle] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import hashlib
 import os
 import pickle
 import pstats
@@ -61,6 +66,8 @@ def main() -> int:
     ap.add_argument("--copies", type=int, default=0, help="run on N copies of the corpus, 120 days apart")
     ap.add_argument("--cache", type=Path, help="pickle of the graph: written once, then reused")
     ap.add_argument("--profile", action="store_true", help="profile one run instead")
+    ap.add_argument("--drop-dates", type=float, default=0.0, metavar="F",
+                    help="remove the date of this share of the articles (0-1)")
     args = ap.parse_args()
     if args.cache and args.cache.exists():
         data = args.cache.read_bytes()
@@ -71,6 +78,10 @@ def main() -> int:
         graph = build_graph(kg.load(args.corpus))
         if args.copies:
             graph = copies(graph, args.copies)
+        for a, d in graph.nodes(data=True):
+            share = int(hashlib.sha256(a.encode()).hexdigest()[:8], 16) / 2**32
+            if d.get("kind") == "article" and share < args.drop_dates:
+                d.pop("published", None)
         data = pickle.dumps(graph, pickle.HIGHEST_PROTOCOL)
         del graph
         if args.cache:
@@ -101,7 +112,9 @@ def main() -> int:
     del graph
     arts = sum(1 for _, k in pickle.loads(data).nodes(data="kind") if k == "article")
     what = f"{args.copies} copies of {args.corpus}" if args.copies else str(args.corpus)
-    print(f"{what}: {len(ids)} stories over {arts} articles; load {os.getloadavg()[0]:.2f}")
+    what += f" ({args.drop_dates:.0%} undated)" if args.drop_dates else ""
+    print(f"{what}: {len(ids)} stories over {arts} articles; kg from {Path(kg.__file__).parent}; "
+          f"load {os.getloadavg()[0]:.2f}")
     for name, times in timings.items():
         print(f"{name}: " + ", ".join(f"{t:.2f}" for t in times)
               + f" s; median {statistics.median(times):.2f} s")

@@ -39,6 +39,7 @@ class StoryCoverage:
     score: float | None = None  # mean score of the merges that made it
     method: str | None = None   # how it was found: "curated" when stories.yaml changed it
     curator: str | None = None
+    curated: str | None = None  # the date of the stories.yaml that changed it
 
     @property
     def size(self) -> int:
@@ -47,7 +48,7 @@ class StoryCoverage:
     def as_dict(self, graph: nx.MultiDiGraph | None = None) -> dict:
         """A JSON-ready mapping; with ``graph``, the members' titles, URLs and dates too."""
         out = {"id": self.id, "label": self.label, "size": self.size, "score": self.score,
-               "method": self.method, "curator": self.curator,
+               "method": self.method, "curator": self.curator, "curated": self.curated,
                "providers": list(self.providers),
                "first": self.first.isoformat() if self.first else None,
                "last": self.last.isoformat() if self.last else None,
@@ -93,5 +94,6 @@ def story_coverage(graph: nx.MultiDiGraph, *, match: str | None = None,
         d = graph.nodes[sid]
         found.append(StoryCoverage(sid, d.get("label", ""), tuple(sorted(arts)), tuple(providers),
                                    dates[0] if dates else None, dates[-1] if dates else None,
-                                   d.get("score"), d.get("method"), d.get("curator")))
+                                   d.get("score"), d.get("method"), d.get("curator"),
+                                   d.get("curated")))
     return sorted(found, key=lambda s: (-s.size, s.id))

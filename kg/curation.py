@@ -5,7 +5,7 @@ A ``stories.yaml`` beside the articles (or given with ``kg build
 fixed order (remove, split, merge, name)::
 
     curator: Jane Doe            # who, recorded on every story it changes
-    date: 2026-12-04             # when
+    date: 2026-12-04             # when (an ISO date, or date and time)
     remove:                      # articles that are in no story
       - https://example.org/a
     split:                       # articles that leave their stories and are one story
@@ -17,7 +17,8 @@ fixed order (remove, split, merge, name)::
 
 Articles are given by URL (any form the graph knows) or id.  A story a
 curation changes gets ``method = "curated"`` and the ``curator`` and
-``curated`` date; one named only keeps its method.  A malformed file, or one
+``curated`` date (in the RDF: ``dcterms:contributor`` and ``dcterms:date``);
+one named only keeps its method.  A malformed file, or one
 naming an article the graph does not have, raises :class:`CurationError`
 with the file and line, before anything is changed.
 
@@ -38,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 import networkx as nx
@@ -75,10 +77,21 @@ def _fail(path: str, node: yaml.Node | None, reason: str) -> CurationError:
     return CurationError(f"{path}:{line}: {reason}")
 
 
-def _scalar(path: str, node: yaml.Node, what: str) -> str:
+def _scalar(path: str, node: yaml.Node, what: str, expected: str = "a URL or an article id") -> str:
     if not isinstance(node, yaml.ScalarNode) or not str(node.value).strip():
-        raise _fail(path, node, f"{what} must be a URL or an article id")
+        raise _fail(path, node, f"{what} must be {expected}")
     return str(node.value).strip()
+
+
+def _date(path: str, node: yaml.Node) -> str:
+    """The ``date:`` of a curation file in ISO form (``2026-12-04`` or ``2026-12-04T10:30:00``)."""
+    text = _scalar(path, node, "date", "a date such as 2026-12-04")
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text).isoformat()
+        return datetime.fromisoformat(text).isoformat()
+    except ValueError:
+        raise _fail(path, node, f"date must be a date such as 2026-12-04 (or with a time), not {text!r}") from None
 
 
 def _articles(path: str, node: yaml.Node, what: str) -> tuple[tuple[str, int], ...]:
@@ -123,12 +136,12 @@ def load_curation(path: str | os.PathLike) -> Curation:
     names = found.get("name", yaml.MappingNode("tag:yaml.org,2002:map", []))
     if not isinstance(names, yaml.MappingNode):
         raise _fail(p, names, "name must map an article to a label")
-    named = tuple((_scalar(p, k, "a name key"), k.start_mark.line + 1, _scalar(p, v, "a label"))
+    named = tuple((_scalar(p, k, "a name key"), k.start_mark.line + 1, _scalar(p, v, "a label", "a text"))
                   for k, v in names.value)
-    meta = {k: (str(found[k].value) if isinstance(found.get(k), yaml.ScalarNode) else None)
-            for k in ("curator", "date")}
-    return Curation(path=p, sha256=hashlib.sha256(data).hexdigest(), curator=meta["curator"],
-                    date=meta["date"], remove=_articles(p, found.get("remove", empty), "remove"),
+    curator = _scalar(p, found["curator"], "curator", "a name") if "curator" in found else None
+    date = _date(p, found["date"]) if "date" in found else None
+    return Curation(path=p, sha256=hashlib.sha256(data).hexdigest(), curator=curator,
+                    date=date, remove=_articles(p, found.get("remove", empty), "remove"),
                     split=groups["split"], merge=groups["merge"], name=named)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from ._perf import gc_paused
 from .anchors import describe
 from .curation import resolve_article
-from .stories import CONFLICT, DEFAULT_WINDOW, RELATED_BONUS, SYNDICATION_BONUS, StoryDocs
+from .stories import CONFLICT, DEFAULT_WINDOW, RELATED_BONUS, SYNDICATION_BONUS, UNDATED_FADE, StoryDocs
 
 __all__ = ["PairExplanation", "explain_pair", "resolve_article", "CONFLICT"]
 
@@ -27,7 +27,7 @@ class PairExplanation:
     b: str
     score: float           # the pair's story score (text x fade x conflicts + bonuses)
     cosine: float          # of the TF-IDF + anchor vectors
-    fade: float            # 1 the same moment, 0.5 at the window (0 outside it)
+    fade: float            # 1 the same moment, 0.5 at the window (0 outside it); UNDATED_FADE undated
     conflict: float        # CONFLICT per clash of places or figures, else 1
     related: bool
     syndicated: bool
@@ -36,6 +36,7 @@ class PairExplanation:
     places: tuple[tuple[str, ...], tuple[str, ...]]
     figures: tuple[tuple[str, ...], tuple[str, ...]]
     same_story: bool | None = None  # in the graph's stories, when it has any
+    time_from: tuple[str | None, str | None] = (None, None)  # an undated one's borrowed time
 
     def as_dict(self) -> dict:
         """A JSON-ready mapping."""
@@ -55,6 +56,10 @@ class PairExplanation:
         for name, (x, y) in (("places", self.places), ("figures", self.figures)):
             if x or y:
                 out.append(f"{name} in the headlines: {', '.join(x) or '-'} | {', '.join(y) or '-'}")
+        for art, other in zip((self.a, self.b), self.time_from):
+            if other is not None:
+                out.append(f"{art} has no date: it takes the time of {other} (a related "
+                           f"link or a copy), its pairs fade by {UNDATED_FADE}")
         if self.same_story is not None:
             out.append("same story" if self.same_story else "not in the same story")
         return out
@@ -84,9 +89,15 @@ def explain_pair(graph: nx.MultiDiGraph, a: str, b: str, *,
     span = window.total_seconds()
     ti, tj = docs.times[i], docs.times[j]
     apart = None if ti is None or tj is None else abs(ti - tj)
-    inside = apart is not None and apart <= span
+    # Compared at all: within the window (an undated one by its borrowed
+    # time), or an undated one tied to the other (see kg.stories).
+    inside = (bool(abs(docs.time_array[i] - docs.time_array[j]) <= span)
+              or bool(np.isin(i * len(docs.ids) + j, docs.ties)))
     score = float(docs.pair_scores(left, right, np.array([cosine]), np.array([related]), span)[0])
-    fade = 0.0 if not inside else 1.0 - 0.5 * min((apart or 0.0) / max(span, 1.0), 1.0)
+    fade = float(docs.fade(left, right, span)[0]) if inside else 0.0
+
+    def lender(x: int) -> str | None:
+        return docs.ids[docs.borrowed[x]] if x in docs.borrowed else None
     stories = [{s for _, s, k in graph.out_edges(docs.ids[x], keys=True) if k == "inStory"}
                for x in (i, j)]
     has_stories = any(d.get("kind") == "story" for d in graph._node.values())
@@ -100,4 +111,5 @@ def explain_pair(graph: nx.MultiDiGraph, a: str, b: str, *,
         shared=tuple((describe(docs.words[w]), round(c, 3)) for c, w in shares[:top]),
         places=(tuple(sorted(pa)), tuple(sorted(pb))),
         figures=(tuple(sorted(describe(f) for f in fa)), tuple(sorted(describe(f) for f in fb))),
-        same_story=bool(stories[0] & stories[1]) if has_stories else None)
+        same_story=bool(stories[0] & stories[1]) if has_stories else None,
+        time_from=(lender(i), lender(j)))

@@ -11,13 +11,17 @@ halved when both headlines name places, or figures, and none in common
 divided by five when both name a day and not the same one,
 and gains a bonus when one article lists the other as ``related`` or both
 are copies (same excerpt, same URL slug).  Pairs are only compared when
-published within ``window`` of each other.
+published within ``window`` of each other.  An article without a date is
+compared only when a ``related`` link or a copy ties it to another: it
+takes the time of the closest such article, and its pairs fade by
+``UNDATED_FADE`` whatever that time, so it joins a story only on a stronger
+text than a dated article the same day needs; untied, it stays alone.
 
 Groups come from average-linkage agglomerative clustering of that score
 graph (:func:`average_linkage`): two groups merge while the mean score of
 all their cross pairs reaches ``threshold`` and they span at most
 ``window``, so one article close to two events does not chain them.
-Candidate pairs come from a term index (each article is looked up by its
+Candidate pairs come from a term index (:mod:`kg.blocking`: each article is looked up by its
 rarest terms that others in its window share), never from all pairs, so the
 work grows with the pairs that share rare terms, not with the square of the
 corpus, and numpy scores them in bulk.  Topic communities, which reuse the
@@ -48,13 +52,14 @@ import numpy as np
 
 from ._perf import gc_paused
 from .anchors import anchor_words, headline_anchors, title_marks
+from .blocking import MAX_POSTINGS, member, ranges, window_candidates
 from .linkage import average_linkage
 from .text import fold, match_words, sorted_unique, stem_words, strip_tail, text_terms
 
 __all__ = [
     "Story", "find_stories", "add_stories", "story_id", "similar_pairs", "StoryDocs",
     "story_matches",
-    "DEFAULT_THRESHOLD", "DEFAULT_WINDOW", "METHOD",
+    "DEFAULT_THRESHOLD", "DEFAULT_WINDOW", "METHOD", "UNDATED_FADE",
 ]
 
 #: Minimum mean score between two groups for them to be one story (chosen
@@ -73,15 +78,15 @@ SYNDICATION_BONUS = 0.5
 #: The text score is multiplied by this when both headlines name places, or
 #: figures, and none in common (Maryland's schools and Connecticut's).
 CONFLICT = 0.5
-_FIGURES_APART = 0.0
 #: The text score is multiplied by this when both headlines name a day and
 #: not the same one (a daily column: "what to know on May 7", "on May 8").
 DATE_CLASH = 0.2
+#: The fade of a pair when either article has no date of its own: the mean
+#: fade over the window (nothing says how near in it the article is), so an
+#: undated article needs a stronger text to join than a dated one the same day.
+UNDATED_FADE = 0.75
 _TITLE_WEIGHT = 2.0
 IDF_POWER = 1.0
-_KEYS = 8           # rarest shared terms of an article used to look up candidates
-_MAX_POSTINGS = 400  # a key shared by more articles in the window is no key
-_BLOCK = 1_000_000   # slice entries expanded at once by StoryDocs.candidates (memory)
 
 def story_id(members: Iterable[str]) -> str:
     """The id of a story: a hash of its sorted member article ids.
@@ -105,22 +110,6 @@ class Story:
     members: tuple[str, ...]
     label: str
     score: float  # mean score of the links that joined the group
-
-
-def _member(a: np.ndarray, sorted_b: np.ndarray) -> np.ndarray:
-    """Which values of ``a`` are in ``sorted_b``."""
-    if not len(sorted_b):
-        return np.zeros(len(a), bool)
-    at = np.minimum(np.searchsorted(sorted_b, a), len(sorted_b) - 1)
-    return sorted_b[at] == a
-
-
-def _ranges(starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The ranges ``starts[k] .. starts[k] + lens[k]`` concatenated: (k, position) of each element."""
-    owner = np.repeat(np.arange(len(lens)), lens)
-    ends = np.cumsum(lens)
-    pos = np.arange(ends[-1] if len(ends) else 0) + np.repeat(starts - (ends - lens), lens)
-    return owner, pos
 
 
 class StoryDocs:
@@ -169,7 +158,7 @@ class StoryDocs:
         # the title: a term in both counts once, with the title's weight.
         keys = []
         for flag, which in ((0, title_text), (1, body_text)):
-            owner, pos = _ranges(text_ptr[which], lens[which])
+            owner, pos = ranges(text_ptr[which], lens[which])
             keys.append((owner * nv + text_term[pos]) * 2 + flag)
         key = np.concatenate(keys)
         key.sort()
@@ -206,7 +195,12 @@ class StoryDocs:
         self.ids = ids
         self.index = {a: i for i, a in enumerate(ids)}
         self.times = times
+        # Times the window reads: an undated article takes one from its ties
+        # (:meth:`_borrow_times`), else it stays NaN and outside every window.
         self.time_array = np.array([np.nan if t is None else t for t in times], float)
+        self.dated = ~np.isnan(self.time_array)
+        self.borrowed: dict[int, int] = {}  # undated article -> the article whose time it took
+        self._related: np.ndarray | None = None
         self._vectors: dict[int, dict[int, float]] = {}
         self.words = [words[k] for k in order.tolist()]  # by term number
         self.excerpt_code = _codes([d.get("excerpt", "") if len(d.get("excerpt", "")) >= 40 else None
@@ -220,6 +214,8 @@ class StoryDocs:
             w for w in headline_anchors(t) if w.startswith("zzd"))) for t in
             (strip_tail(attrs[a].get("title", "")) for a in ids)]
         self.slug_code = _codes([_slug(d.get("url", "")) for d in map(attrs.__getitem__, ids)])
+        self.ties = self._undated_ties()
+        self._borrow_times()
 
     def vector(self, i: int) -> dict[int, float]:
         """Article ``i``'s unit vector, term number -> weight, in term order."""
@@ -237,6 +233,11 @@ class StoryDocs:
 
     def related_pairs(self) -> np.ndarray:
         """Sorted codes ``i * len(ids) + j`` (``i < j``) of the related articles."""
+        if self._related is None:
+            self._related = self._find_related()
+        return self._related
+
+    def _find_related(self) -> np.ndarray:
         succ = self.graph._succ  # networkx's adjacency dict: its views add a call per lookup
         left, right = [], []
         for i, nbrs in enumerate(map(succ.__getitem__, self.ids)):
@@ -250,74 +251,64 @@ class StoryDocs:
         a, b = a[keep], b[keep]
         return sorted_unique(np.minimum(a, b) * len(self.ids) + np.maximum(a, b))
 
+    def _undated_ties(self) -> np.ndarray:
+        """Sorted codes ``i * len(ids) + j`` (``i < j``) of the pairs where an
+        undated article is tied to another by a ``related`` link or as a copy
+        (:meth:`syndicated`): the only evidence that places it in time."""
+        n = len(self.ids)
+        undated = np.flatnonzero(~self.dated)
+        if not len(undated):
+            return np.zeros(0, np.int64)
+        related = self.related_pairs()
+        i, j = np.divmod(related, max(n, 1))
+        found = [related[~self.dated[i] | ~self.dated[j]]]
+        for code in (self.excerpt_code, self.slug_code):
+            wanted = code[undated]
+            wanted = sorted_unique(wanted[wanted >= 0])
+            holders = np.flatnonzero(member(code, wanted))  # articles sharing an undated one's code
+            if not len(holders):
+                continue
+            holders = holders[np.argsort(code[holders], kind="stable")]
+            bounds = np.searchsorted(code[holders], wanted)
+            groups = np.split(holders, bounds[1:])
+            for group in groups:
+                if len(group) > MAX_POSTINGS:
+                    continue  # a boilerplate excerpt, not copies of one article
+                u = group[~self.dated[group]]
+                a, b = np.repeat(u, len(group)), np.tile(group, len(u))
+                keep = a != b
+                found.append(np.minimum(a, b)[keep] * n + np.maximum(a, b)[keep])
+        return sorted_unique(np.concatenate(found))
+
+    def _borrow_times(self) -> None:
+        """Give each undated article tied to dated ones (:attr:`ties`) the
+        time of the one whose text is closest (ties: the lower index), so
+        that the window finds its candidates; its pairs still fade by
+        ``UNDATED_FADE`` (:meth:`fade`): a stronger text is needed."""
+        n = len(self.ids)
+        i, j = np.divmod(self.ties, max(n, 1))
+        partners: dict[int, list[int]] = {}
+        for u, p in zip(np.concatenate([i, j]).tolist(), np.concatenate([j, i]).tolist()):
+            if self.dated[p] and not self.dated[u]:
+                partners.setdefault(u, []).append(p)
+        for u, ps in sorted(partners.items()):
+            best = min(ps, key=lambda p: (-self.cosine(u, p), p))
+            self.borrowed[u] = best
+            self.time_array[u] = self.time_array[best]
+
+    def fade(self, left: np.ndarray, right: np.ndarray, span: float) -> np.ndarray:
+        """A factor per pair: 1 at the same moment, falling to 0.5 at ``span``
+        seconds apart; ``UNDATED_FADE`` when either has no date of its own
+        (a borrowed time says only that the pair is near, not how near)."""
+        dt = np.abs(self.time_array[left] - self.time_array[right])
+        fade = 1.0 - 0.5 * np.minimum(np.nan_to_num(dt, nan=0.0) / max(span, 1.0), 1.0)
+        return np.where(self.dated[left] & self.dated[right], fade, UNDATED_FADE)
+
     def candidates(self, window: float) -> np.ndarray:
         """Sorted codes ``i * len(ids) + j`` (``i < j``) of pairs published
-        within ``window`` seconds that share rare terms.
-
-        Each article's keys are its ``_KEYS`` rarest terms that other
-        articles in its window hold too (at most ``_MAX_POSTINGS`` of them:
-        a term that common is no key); it looks them up in a time-ordered
-        term index and keeps the articles that hold at least two of them
-        (or its only one): reports of one event share several of their
-        rarer words, names and figures.
-        """
-        n = len(self.ids)
-        t = self.time_array
-        order = np.flatnonzero(~np.isnan(t))
-        order = order[np.argsort(t[order], kind="stable")]  # by time, then index
-        nt = len(order)
-        if nt < 2:
-            return np.zeros(0, np.int64)
-        at = np.full(n, -1, np.int64)  # article -> place in time order
-        at[order] = np.arange(nt)
-        st = t[order]
-        # Articles within the window of each place p: places lo[p] .. hi[p] - 1.
-        lo = np.searchsorted(st, st - window, "left")
-        hi = np.searchsorted(st, st + window, "right")
-        owner, pos = _ranges(self.ptr[order], np.diff(self.ptr)[order])  # owner: a place in time order
-        # Lookups by term, then time: both bounds below come in increasing
-        # order, which keeps searchsorted's lookups near each other in memory.
-        key, owner = np.divmod(np.sort(self.terms[pos] * nt + owner), nt)
-        # The term index: (term, place) of every timed article.
-        held = at[self.art] >= 0
-        posting = self.terms[held] * nt + at[self.art[held]]
-        posting.sort()
-        start = np.searchsorted(posting, key * nt + lo[owner])
-        count = np.searchsorted(posting, key * nt + hi[owner]) - start
-        # A slice holds the article itself; one of more than _MAX_POSTINGS is no key.
-        ok = (count > 1) & (count <= _MAX_POSTINGS)
-        key, owner, start, count = key[ok], owner[ok], start[ok], count[ok]
-        # An owner's rarest keys first: its first _KEYS slices.
-        by_owner = np.argsort(owner * max(self.nv, 1) + key, kind="stable")
-        key, owner, start, count = key[by_owner], owner[by_owner], start[by_owner], count[by_owner]
-        first_of = np.searchsorted(owner, owner, "left")
-        ok = np.arange(len(owner)) - first_of < _KEYS
-        slices = np.bincount(owner[ok], minlength=nt)
-        single = slices == 1  # its only key: every article in the slice
-        multi = slices >= 2   # the articles in at least two slices
-        # The slices, owner by owner, expanded a block of owners at a time:
-        # they grow faster than the corpus (the window fills up as it grows),
-        # their pairs far fewer, so expanding them all at once runs out of memory.
-        owner, start, count = owner[ok], start[ok], count[ok]
-        per_owner = np.cumsum(np.bincount(owner, weights=count, minlength=nt))
-        cuts = np.searchsorted(per_owner, np.arange(_BLOCK, per_owner[-1], _BLOCK), "right")
-        rows = np.searchsorted(owner, np.concatenate(([0], cuts, [nt])))
-        found = [np.zeros(0, np.int64)]
-        for r0, r1 in zip(rows[:-1].tolist(), rows[1:].tolist()):
-            if r0 == r1:
-                continue
-            which, at_pos = _ranges(start[r0:r1], count[r0:r1])
-            p = owner[r0:r1][which]
-            pair = order[p] * n + order[posting[at_pos] % nt]
-            two = pair[multi[p]]
-            two.sort()
-            two = two[1:][two[1:] == two[:-1]]  # a pair is at most once per slice
-            pair = np.concatenate([pair[single[p]], two])
-            i, j = np.divmod(pair, n)
-            keep = i != j
-            i, j = i[keep], j[keep]
-            found.append(sorted_unique(np.minimum(i, j) * n + np.maximum(i, j)))
-        return sorted_unique(np.concatenate(found))
+        within ``window`` seconds that share rare terms
+        (:func:`kg.blocking.window_candidates`)."""
+        return window_candidates(self.ptr, self.terms, self.time_array, window)
 
     def cosines(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """Cosines of the pairs ``left[k], right[k]``.
@@ -339,7 +330,7 @@ class StoryDocs:
         step = max(1, 2_000_000 // max(1, int(size.mean()) + 1))  # bounded memory
         for s in range(0, len(a), step):
             ca, cb = a[s:s + step], b[s:s + step]
-            owner, pos = _ranges(self.ptr[ca], size[ca])
+            owner, pos = ranges(self.ptr[ca], size[ca])
             want = cb[owner] * self.nv + self.terms[pos]
             at = np.minimum(np.searchsorted(codes, want), len(codes) - 1)
             hit = codes[at] == want  # (codes is not empty: nv > 0)
@@ -358,9 +349,8 @@ class StoryDocs:
     def conflicts(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """A factor per pair: ``CONFLICT`` for each of places and figures that
         both headlines name with none in common (:func:`kg.anchors.title_marks`);
-        figures only a day apart or more (the same day's reports of one
-        event round or update them; a daily report changes them)."""
-        marks, times, dates = self.marks, self.times, self.title_dates
+        and ``DATE_CLASH`` when both name days and none in common."""
+        marks, dates = self.marks, self.title_dates
         out = [1.0] * len(left)
         for k, (i, j) in enumerate(zip(left.tolist(), right.tolist())):
             (pa, fa), (pb, fb) = marks[i], marks[j]
@@ -369,20 +359,16 @@ class StoryDocs:
             da, db = dates[i], dates[j]
             if da and db and da.isdisjoint(db):
                 out[k] *= DATE_CLASH
-            ti, tj = times[i], times[j]
-            if (fa and fb and fa.isdisjoint(fb) and ti is not None and tj is not None
-                    and abs(ti - tj) >= _FIGURES_APART):
+            if fa and fb and fa.isdisjoint(fb):
                 out[k] *= CONFLICT
         return np.array(out, float)
 
     def pair_scores(self, left: np.ndarray, right: np.ndarray, cosines: np.ndarray,
                     related: np.ndarray, span: float) -> np.ndarray:
         """The story scores of pairs from their text cosines: the cosine,
-        fading to half at ``span`` seconds apart, plus the related and
-        syndication bonuses."""
-        dt = np.abs(self.time_array[left] - self.time_array[right])
-        fade = 1.0 - 0.5 * np.minimum(np.nan_to_num(dt / max(span, 1.0), nan=1.0), 1.0)
-        fade *= self.conflicts(left, right)
+        fading to half at ``span`` seconds apart (:meth:`fade`), times the
+        conflicts, plus the related and syndication bonuses."""
+        fade = self.fade(left, right, span) * self.conflicts(left, right)
         bonus = (np.where(related, RELATED_BONUS, 0.0)
                  + np.where(self.syndicated(left, right), SYNDICATION_BONUS, 0.0))
         return cosines * fade + bonus
@@ -400,13 +386,12 @@ class StoryDocs:
         t = self.time_array
         i, j = np.divmod(related, max(n, 1))
         near = np.abs(t[i] - t[j]) <= span  # False without a date (NaN)
-        pairs = sorted_unique(np.concatenate([self.candidates(span), related[near]]))
-        is_related = _member(pairs, related)
+        pairs = sorted_unique(np.concatenate([self.candidates(span), related[near], self.ties]))
+        is_related = member(pairs, related)
         left, right = np.divmod(pairs, max(n, 1))
         # Without the conflicts (factors of at most 1): a bound, to screen with.
         cosines = self.cosines(left, right)
-        dt = np.abs(t[left] - t[right])
-        bound = (cosines * (1.0 - 0.5 * np.minimum(dt / max(span, 1.0), 1.0))
+        bound = (cosines * self.fade(left, right, span)
                  + np.where(is_related, RELATED_BONUS, 0.0)
                  + np.where(self.syndicated(left, right), SYNDICATION_BONUS, 0.0))
         sure = bound >= floor
@@ -486,8 +471,9 @@ def find_stories(graph: nx.MultiDiGraph, *, threshold: float = DEFAULT_THRESHOLD
                  window: timedelta = DEFAULT_WINDOW) -> list[Story]:
     """Group the articles of ``graph`` that report the same event.
 
-    Returns the stories of two or more articles, sorted by id.  Articles
-    without a publication date are left out (the window cannot apply).
+    Returns the stories of two or more articles, sorted by id.  An article
+    without a publication date joins one only when tied to it by a
+    ``related`` link or as a copy, on a strong text (see the module notes).
 
     >>> import kg
     >>> from kg.graph import build_graph
@@ -524,7 +510,8 @@ def _find_stories(graph: nx.MultiDiGraph, threshold: float, window: timedelta) -
         raise ValueError(f"threshold must be between 0 and 1.5, not {threshold}")
     docs = StoryDocs(graph)
     pairs = docs.scored_pairs(window, min(threshold, PAIR_FLOOR))
-    groups = average_linkage(pairs, threshold, docs.times, window.total_seconds())
+    times = [None if math.isnan(t) else t for t in docs.time_array.tolist()]  # borrowed ones too
+    groups = average_linkage(pairs, threshold, times, window.total_seconds())
     stories = []
     for members, score in groups:
         ids = tuple(sorted(docs.ids[i] for i in members))

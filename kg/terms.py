@@ -64,6 +64,8 @@ PROPERTIES: dict[str, str] = {
     "size": NKG + "size",
     "windowDays": NKG + "windowDays",
     "identifier": DCTERMS + "identifier",
+    "contributor": DCTERMS + "contributor",
+    "date": DCTERMS + "date",
     # edges
     "publisher": SCHEMA + "publisher",
     "about": SCHEMA + "about",
@@ -196,6 +198,11 @@ def describe(nid: str, d: dict) -> list[Statement]:
             add(("size", str(int(d["size"])), "integer"))
         if d.get("window_days") is not None:
             add(("windowDays", _double(d["window_days"]), "double"))
+        # Who corrected it in stories.yaml, and when (kg.curation).
+        if d.get("curator") is not None:
+            add(("contributor", str(d["curator"]), ""))
+        if d.get("curated") is not None:
+            add(("date", str(d["curated"]), "dateTime" if "T" in str(d["curated"]) else "date"))
     return st
 
 
@@ -243,4 +250,5 @@ SCALAR_ATTRS: dict[str, tuple[str, Callable[[str], object]]] = {
     PROPERTIES["method"]: ("method", str), PROPERTIES["threshold"]: ("threshold", float),
     PROPERTIES["score"]: ("score", float), PROPERTIES["size"]: ("size", int),
     PROPERTIES["windowDays"]: ("window_days", float),
+    PROPERTIES["contributor"]: ("curator", str), PROPERTIES["date"]: ("curated", str),
 }

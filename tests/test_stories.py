@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import kg
-from kg import stories
+from kg import blocking, stories
 from kg.graph import build_graph
 
 # -- labelled pairs ------------------------------------------------------------
@@ -254,9 +254,9 @@ def _reference_candidates(docs, window: float) -> set[tuple[int, int]]:
         for w in vectors[i]:
             times = [docs.times[j] for j in post[w]]
             lo, hi = bisect_left(times, t - window), bisect_right(times, t + window)
-            if 1 < hi - lo <= stories._MAX_POSTINGS:
+            if 1 < hi - lo <= blocking.MAX_POSTINGS:
                 slices.append(set(post[w][lo:hi]))
-            if len(slices) == stories._KEYS:
+            if len(slices) == blocking.KEYS:
                 break
         if not slices:
             continue
@@ -278,7 +278,7 @@ def test_candidates_and_screening_match_a_plain_computation(graphs, monkeypatch)
         assert found == _reference_candidates(docs, span)
         # Expanded a few owners at a time (as at a million articles): the same pairs.
         with monkeypatch.context() as m:
-            m.setattr(stories, "_BLOCK", 50)
+            m.setattr(blocking, "_BLOCK", 50)
             assert {divmod(c, n) for c in docs.candidates(span).tolist()} == found
         related = {divmod(c, n) for c in docs.related_pairs().tolist()}
         assert related == {tuple(sorted((docs.index[u], docs.index[v])))
@@ -427,7 +427,130 @@ def test_a_story_decision_for_articles_without_text_or_date():
     assert stories.find_stories(g) == []  # no dates: each alone, no error
 
 
+def _event_graph():
+    """Three dated reports of one event, their undated variants, and fillers."""
+    from datetime import UTC, datetime
+
+    import networkx as nx
+
+    g = nx.MultiDiGraph()
+    day = datetime(2021, 11, 29, 10, tzinfo=UTC)
+    excerpt = ("The Information Commissioner's Office said Clearview AI could face a fine of "
+               "£17 million for collecting images of people in the UK without their knowledge.")
+    reports = [("ICO warns Clearview AI could face £17m fine", excerpt),
+               ("UK watchdog plans £17m fine for Clearview AI", "Clearview AI may have broken UK "
+                "data protection law, says the Information Commissioner's Office."),
+               ("Clearview AI faces $23 million fine in Britain", "The Information Commissioner "
+                "said Clearview AI scraped images of UK residents.")]
+    for k, (title, text) in enumerate(reports):
+        g.add_node(f"article/r{k}", kind="article", title=title, excerpt=text,
+                   url=f"https://news{k}.example/{k}", published=day + timedelta(hours=k))
+    fillers = ["Tomatoes ripen early in gardens", "Chess champion retires", "Bridge repairs delay commuters",
+               "Museum opens dinosaur hall", "Bakery wins pastry award", "Storm topples old oak",
+               "Orchestra tours abroad", "Library extends opening hours"]
+    for k, title in enumerate(fillers):
+        g.add_node(f"article/f{k}", kind="article", title=title, excerpt="",
+                   url=f"https://filler.example/{k}", published=day + timedelta(hours=k))
+    return g, excerpt
+
+
+def _story_of(g, article):
+    found = [s for s in stories.find_stories(g) if article in s.members]
+    return set(found[0].members) if found else None
+
+
+def test_an_undated_copy_or_linked_report_joins_its_story():
+    g, excerpt = _event_graph()
+    assert _story_of(g, "article/r0") == {"article/r0", "article/r1", "article/r2"}
+    # A copy (the same excerpt) without a date: tied to r0, it takes its time.
+    g.add_node("article/copy", kind="article", title="ICO warns Clearview AI could face £17m fine",
+               excerpt=excerpt, url="https://syndicate.example/a/1")
+    assert _story_of(g, "article/copy") == {"article/r0", "article/r1", "article/r2", "article/copy"}
+    docs = stories.StoryDocs(g)
+    assert docs.times[docs.index["article/copy"]] is None
+    assert docs.borrowed == {docs.index["article/copy"]: docs.index["article/r0"]}
+    # A report of its own, no date, listing r1 as related: joins on its text.
+    g.add_node("article/linked", kind="article", title="Clearview AI may be fined £17m by UK's ICO",
+               excerpt="The Information Commissioner's Office says images of people in the UK "
+                       "were collected without their knowledge.", url="https://other.example/b")
+    g.add_edge("article/linked", "article/r1", key="related", rel="related")
+    assert "article/linked" in _story_of(g, "article/r0")
+
+
+def test_an_undated_article_without_ties_or_text_stays_alone():
+    g, excerpt = _event_graph()
+    # The same event, close in words, but nothing ties it in time.
+    g.add_node("article/untied", kind="article", title="ICO warns Clearview AI could face £17m fine",
+               excerpt="Clearview AI could face a £17 million fine from the UK's Information Commissioner.",
+               url="https://untied.example/c")
+    # Tied by a related link, but about something else: the tie is not enough.
+    g.add_node("article/off", kind="article", title="Amazon extends its moratorium on police use of Rekognition",
+               excerpt="Amazon says the pause on selling its software to police will continue.",
+               url="https://off.example/d")
+    g.add_edge("article/off", "article/r0", key="related", rel="related")
+    # No title, no excerpt, no date, but linked: nothing to join on.
+    g.add_node("article/empty", kind="article", title="", excerpt="", url="https://empty.example/e")
+    g.add_edge("article/r2", "article/empty", key="related", rel="related")
+    assert _story_of(g, "article/r0") == {"article/r0", "article/r1", "article/r2"}
+    for a in ("article/untied", "article/off", "article/empty"):
+        assert _story_of(g, a) is None
+
+
+def test_articles_without_title_or_excerpt_are_decided_by_what_they_have():
+    g, excerpt = _event_graph()
+    g.add_node("article/notitle", kind="article", title="", excerpt=excerpt[:-1] + " and abroad.",
+               url="https://notitle.example/f", published=g.nodes["article/r0"]["published"])
+    g.add_node("article/noexcerpt", kind="article", title="ICO warns Clearview AI could face £17m fine",
+               url="https://noexcerpt.example/g", published=g.nodes["article/r0"]["published"])
+    assert {"article/notitle", "article/noexcerpt"} <= _story_of(g, "article/r0")
+
+
+def test_undated_copies_of_each_other_are_one_story():
+    g, _ = _event_graph()
+    text = "Residents of the harbour town voted to keep the old lighthouse lit through the winter months."
+    for k in range(2):
+        g.add_node(f"article/u{k}", kind="article", title="Harbour town keeps lighthouse lit",
+                   excerpt=text, url=f"https://copies{k}.example/lighthouse")
+    assert _story_of(g, "article/u0") == {"article/u0", "article/u1"}
+
+
 # -- explain, Python and command line ---------------------------------------------
+
+def test_undated_files_get_a_decision_and_an_explanation(tmp_path):
+    from kg.explain import explain_pair
+
+    def write(name, title, excerpt, url, date=None, related=None):
+        lines = ["---", f'title: "{title}"', f'excerpt: "{excerpt}"', f'webUrl: "{url}"']
+        if date:
+            lines.append(f"publishedDateTime: {date}")
+        if related:
+            lines += ["related:", f'  - title: "{related[0]}"', f'    webUrl: "{related[1]}"']
+        (tmp_path / name).write_text("\n".join(lines + ["---", ""]), encoding="utf-8")
+
+    text = ("The Information Commissioner's Office said Clearview AI could face a fine of £17 million "
+            "for collecting images of people in the UK.")
+    write("a.md", "ICO warns Clearview AI could face £17m fine", text, "https://a.example/ico", "2021-11-29T10:00:00Z")
+    write("b.md", "UK watchdog plans £17m fine for Clearview AI", "Clearview AI may have broken UK data "
+          "protection law, says the Information Commissioner's Office.", "https://b.example/uk",
+          "2021-11-29T12:00:00Z")
+    write("copy.md", "ICO warns Clearview AI could face £17m fine", text, "https://copy.example/x")
+    write("alone.md", "ICO warns Clearview AI could face £17m fine", "Clearview AI could face a £17m fine.",
+          "https://alone.example/y")
+    for k, title in enumerate(["Tomatoes ripen early", "Chess champion retires", "Bridge repairs delay commuters",
+                               "Museum opens dinosaur hall", "Bakery wins pastry award", "Storm topples oak"]):
+        write(f"f{k}.md", title, "", f"https://f.example/{k}", "2021-11-29T09:00:00Z")
+    g = build_graph(kg.load(tmp_path))
+    stories.add_stories(g)
+    ids = {d["url"]: n for n, d in g.nodes(data=True) if d.get("kind") == "article"}
+    story = {a: s for a, s, k in g.edges(keys=True) if k == "inStory"}
+    a, b, copy, alone = (ids[f"https://{h}.example/{p}"] for h, p in
+                         (("a", "ico"), ("b", "uk"), ("copy", "x"), ("alone", "y")))
+    assert story[a] == story[b] == story[copy] and alone not in story
+    why = explain_pair(g, copy, b)
+    assert why.days_apart is None and why.same_story and why.fade == stories.UNDATED_FADE
+    assert f"{copy} has no date: it takes the time of {a}" in "\n".join(why.lines())
+    assert explain_pair(g, alone, a).score == 0.0  # nothing ties it: never compared
+
 
 @pytest.mark.corpus
 def test_explain_says_what_joins_and_what_separates(graphs):
@@ -516,9 +639,12 @@ AIF_URL = {
 
 @pytest.mark.corpus
 def test_curation_merges_splits_removes_and_names(corpus_dir, tmp_path, capsys):
+    import json
     import shutil
+    from datetime import date
 
     from kg.cli import main
+    from kg.shacl import validate
 
     corpus = tmp_path / "ai-facial"
     shutil.copytree(corpus_dir("ai-facial"), corpus)
@@ -545,11 +671,23 @@ def test_curation_merges_splits_removes_and_names(corpus_dir, tmp_path, capsys):
     patent = g.nodes[story_of[cnet]]
     assert patent["label"] == "Clearview AI's US patent" and patent["method"] == "curated"
     assert patent["curator"] == "A. Researcher" and patent["size"] == 6
+    assert patent["curated"] == "2026-12-04"
     rdf = (out / "newskg.nq").read_text(encoding="utf-8")
     assert '"curated"' in rdf
+    # Who and when, in the store: on the curated stories only.
+    rows = kg.open(out).query(
+        "SELECT ?label ?who ?when ?method WHERE { ?s a nkg:Story ; rdfs:label ?label ; nkg:method ?method ; "
+        "dcterms:contributor ?who ; dcterms:date ?when }").rows
+    assert ("Clearview AI's US patent", "A. Researcher", date(2026, 12, 4), "curated") in rows
+    assert len(rows) == 2 and {r[1:] for r in rows} == {("A. Researcher", date(2026, 12, 4), "curated")}
+    assert validate(out).conforms
     capsys.readouterr()
     assert main(["stories", str(out), "--match", "patent"]) == 0
-    assert "[curated by A. Researcher]  Clearview AI's US patent" in capsys.readouterr().out
+    assert "[curated by A. Researcher on 2026-12-04]  Clearview AI's US patent" in capsys.readouterr().out
+    assert main(["stories", str(out), "--match", "patent", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [(s["curator"], s["curated"]) for s in shown if s["method"] == "curated"] == [
+        ("A. Researcher", "2026-12-04")]
     untouched = [s for s in kg.open(out).stories() if s.id in before]
     assert untouched and all(s.method != "curated" for s in untouched)
 
@@ -560,6 +698,8 @@ def test_curation_merges_splits_removes_and_names(corpus_dir, tmp_path, capsys):
     ("remove:\n  - nope\n", 2, "no article 'nope'"),
     ("names: {}\n", 1, "unknown key 'names'"),
     ("merge:\n  - [a, b\n", 3, "not valid YAML"),
+    ("curator: me\ndate: 4 December\n", 2, "date must be a date such as 2026-12-04"),
+    ("curator: [a, b]\n", 1, "curator must be a name"),
 ])
 def test_a_bad_curation_file_says_where_and_changes_nothing(seeds_dir, tmp_path, capsys,
                                                              text, line, reason):

@@ -111,7 +111,8 @@ def _cmd_stories(args: argparse.Namespace) -> int:
         span = (f"{s.first:%Y-%m-%d}..{s.last:%Y-%m-%d}" if s.first and s.last else "no dates")
         score = "" if s.score is None else f"  score {s.score:.2f}"
         if s.method == "curated":
-            score += "  [curated" + (f" by {s.curator}]" if s.curator else "]")
+            score += ("  [curated" + (f" by {s.curator}" if s.curator else "")
+                      + (f" on {s.curated}" if s.curated else "") + "]")
         n = len(s.providers)
         print(f"{s.size:>4} articles  {n:>3} provider{'s' if n != 1 else ' '}  {span}{score}  {s.label}")
         if args.members:
