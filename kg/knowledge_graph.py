@@ -228,7 +228,9 @@ class KnowledgeGraph:
 
 
 def open(path: str | os.PathLike = "exports", *, endpoint: str | None = None) -> KnowledgeGraph:  # noqa: A001
-    """Open the export folder of a build (``kg build PATH --out DIR``).
+    """Open the export folder of a build (``kg build PATH --out DIR``), or a
+    folder of articles: that is built into the user's cache folder first, or
+    brought up to date there (:func:`kg.pipeline.built`).
 
     ``endpoint``: answer queries from this SPARQL endpoint (``kg push`` sent
     the build there) instead of the embedded store.
@@ -250,4 +252,6 @@ def open(path: str | os.PathLike = "exports", *, endpoint: str | None = None) ->
     >>> g.timeline("facial", by="month")[["matching", "total"]].values.tolist()
     [[1, 1]]
     """
-    return KnowledgeGraph(path, endpoint=endpoint)
+    from .pipeline import built
+
+    return KnowledgeGraph(built(path), endpoint=endpoint)

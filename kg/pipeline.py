@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 
     from .rdf import RdfWriter
 
-__all__ = ["build", "BuildResult", "export_rdf", "CACHE", "STAMP"]
+__all__ = ["build", "built", "BuildResult", "export_rdf", "CACHE", "STAMP"]
 
 CACHE = ".cache/records.jsonl"
 STAMP = ".cache/build.json"  # what the last complete build was made from, and wrote
@@ -414,6 +414,37 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         _write_stamp(out, files, outputs, summary, rdf_key + options)
     lap("manifest")
     return BuildResult(files, problems, out, outputs, summary, timings, _graph=graph)
+
+
+def built(path: str | os.PathLike) -> Path:
+    """The export folder to read for ``path``: ``path`` itself when a build
+    wrote it; when it is a folder of articles, its build in the user's
+    cache folder, made (or brought up to date, incrementally) now.
+
+    So ``kg stories``, ``kg view``, ``kg timeline`` and ``kg.open`` take a
+    corpus folder as well as an export folder.  The cache folder is
+    ``$NEWSKG_CACHE_DIR``, else ``$XDG_CACHE_HOME/newskg``, else
+    ``~/.cache/newskg``; one sub-folder per corpus (its name and a hash of
+    its absolute path).  Raises :class:`FileNotFoundError` when ``path`` is
+    neither, :class:`~kg.ingest.NoArticleFiles` when it holds no articles.
+
+    >>> out = built("seeds")
+    >>> out.name.startswith("seeds-"), (out / GRAPH_JSON).is_file()
+    (True, True)
+    >>> built(out) == out
+    True
+    """
+    src = Path(path)
+    if (src / GRAPH_JSON).is_file():
+        return src
+    if not src.is_dir():
+        raise FileNotFoundError(f"{src} is neither an export folder of `kg build` nor a folder of articles")
+    root = Path(os.environ.get("NEWSKG_CACHE_DIR")
+                or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "newskg")
+    absolute = src.resolve()
+    out = root / f"{absolute.name or 'root'}-{hashlib.sha256(str(absolute).encode()).hexdigest()[:12]}"
+    build(src, out=out)
+    return out
 
 
 def _input_stamp(hashes: Iterable[tuple[str, str]], rdf: str) -> str:

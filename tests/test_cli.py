@@ -298,3 +298,43 @@ def test_a_reader_that_stops_early_gets_no_traceback(seeds_dir, tmp_path):
         assert proc.wait() == 141
     assert "Traceback" not in err and "BrokenPipe" not in err, err
     assert (tmp_path / "out" / "newskg.nq").is_file()  # the build itself completed
+
+
+def test_readers_take_a_corpus_folder_and_build_it_into_the_cache(seeds_dir, tmp_path):
+    # `kg stories CORPUS` as the issues write it: the corpus is built into the
+    # cache folder, never into the corpus, then brought up to date, not rebuilt
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seeds_dir, corpus)
+    before = sorted(p.name for p in corpus.iterdir())
+    first = kg_cli("stories", str(corpus))
+    assert first.returncode == 0, first.stderr
+    assert "Worcester bans city use of facial recognition technology" in first.stdout
+    note = re.search(r"reading the build of \S+ in (\S+) ", first.stderr)
+    assert note, first.stderr
+    out = Path(note.group(1))
+    assert out.parent == Path(os.environ["NEWSKG_CACHE_DIR"])
+    assert sorted(p.name for p in corpus.iterdir()) == before  # nothing written into it
+    stamp = (out / "newskg.json").stat().st_mtime_ns
+    again = kg_cli("timeline", str(corpus), "--match", "facial", "--by", "month", "--format", "csv")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[0].startswith("period") and "2021-12" in again.stdout
+    assert (out / "newskg.json").stat().st_mtime_ns == stamp  # up to date: not rebuilt
+    # a changed file: the cache's build follows it
+    changed = sorted(corpus.glob("*.txt"))[0]
+    text = changed.read_text(encoding="utf-8")
+    changed.write_text(text.replace("\ntitle: \"", "\ntitle: \"Changed title: ", 1), encoding="utf-8")
+    assert kg_cli("stories", str(corpus)).returncode == 0
+    assert any(d.get("title", "").startswith("Changed title: ")
+               for _, d in read_graph(out).nodes(data=True))
+    # the same from Python
+    assert [s.size for s in kg.open(corpus).stories()] == [3]
+
+
+def test_readers_say_what_a_folder_is_not(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for command in ("stories", "view", "timeline"):
+        for folder, words in ((tmp_path / "missing", "neither an export folder"),
+                              (empty, "no article files")):
+            r = kg_cli(command, str(folder), *(["--topic", "x"] if command == "view" else []))
+            assert r.returncode == 2 and words in r.stderr, (command, folder, r.stderr)

@@ -26,7 +26,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     vw = sub.add_parser("view", help="write an interactive HTML view (offline, self-contained)")
     vw.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT,
-                    help="export folder of `kg build` (default: exports/)")
+                    help="export folder of `kg build`, or a folder of articles "
+                         "(built into the cache; default: exports/)")
     which = vw.add_mutually_exclusive_group(required=True)
     which.add_argument("--story", metavar="TEXT",
                        help="articles whose title, excerpt or topics have the words of TEXT "
@@ -56,7 +57,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     et = exs.add_parser("tables", help="articles, providers, topics, people, stories and edges as tables "
                                        "(needs pandas: pip install 'newskg[pandas]')")
     et.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT,
-                    help="export folder of `kg build` (default: exports/)")
+                    help="export folder of `kg build`, or a folder of articles "
+                         "(built into the cache; default: exports/)")
     et.add_argument("--format", choices=["csv", "parquet"], default="csv")
     et.add_argument("-o", "--output", type=Path, metavar="DIR",
                     help="output folder (default: tables/ in the export folder)")
@@ -67,7 +69,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     tl = sub.add_parser("timeline", help="articles matching a text per day/week/month, and their "
                                          "share of all articles (needs 'newskg[pandas]')")
     tl.add_argument("dir", nargs="?", type=Path, default=DEFAULT_OUT,
-                    help="export folder of `kg build` (default: exports/)")
+                    help="export folder of `kg build`, or a folder of articles "
+                         "(built into the cache; default: exports/)")
     tl.add_argument("--match", metavar="TEXT", help="words in the title or topics (whole words; case, "
                                                     "accents, punctuation ignored); default: all")
     tl.add_argument("--by", choices=["day", "week", "month"], default="week")
@@ -90,8 +93,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 def _cmd_stories(args: argparse.Namespace) -> int:
     from ..knowledge_graph import KnowledgeGraph
 
+    folder = _export_folder("stories", args.dir)
+    if folder is None:
+        return 2
     try:
-        kgraph = KnowledgeGraph(args.dir)
+        kgraph = KnowledgeGraph(folder)
         if args.explain:
             why = kgraph.explain(*args.explain)
             if args.json:
@@ -132,11 +138,13 @@ def _cmd_view(args: argparse.Namespace) -> int:
     from ..views import ViewError, select, write_all, write_view
 
     src = args.dir
-    graph_file = src if src.suffix == ".json" else src / "newskg.json"
-    if not graph_file.is_file():
-        print(f"kg view: {src} is not an export folder (no {graph_file.name}): build it first, "
-              f"e.g. `kg build {src} --out exports`", file=sys.stderr)
-        return 2
+    if src.suffix == ".json" and src.is_file():
+        graph_file = src
+    else:
+        folder = _export_folder("view", src, quiet=args.quiet)
+        if folder is None:
+            return 2
+        graph_file = folder / "newskg.json"
     views_dir = graph_file.parent / "views"
     try:
         graph = read_graph(graph_file)
@@ -173,25 +181,34 @@ def _cmd_view(args: argparse.Namespace) -> int:
         return 2
 
 
-def _open_graph(command: str, src: Path):
-    """The built graph of an export folder, or None after saying why not."""
-    from ..exports import GRAPH_JSON, read_graph
+def _export_folder(command: str, src: Path, quiet: bool = False) -> Path | None:
+    """The export folder to read for ``src`` (an export folder, or a corpus
+    folder built into the cache: :func:`kg.pipeline.built`), or None after
+    saying why not."""
+    from ..ingest import NoArticleFiles
+    from ..pipeline import built
 
-    if not (src / GRAPH_JSON).is_file():
-        print(f"kg {command}: {src} is not an export folder (no {GRAPH_JSON}): build it first, "
-              f"e.g. `kg build CORPUS --out {src}`", file=sys.stderr)
+    try:
+        out = built(src)
+    except (FileNotFoundError, NoArticleFiles) as exc:
+        print(f"kg {command}: {exc}", file=sys.stderr)
         return None
-    return read_graph(src)
+    if out != src and not quiet:
+        print(f"kg {command}: reading the build of {src} in {out} "
+              f"(`kg build {src} --out DIR` to choose the folder)", file=sys.stderr)
+    return out
 
 
 def _cmd_export_tables(args: argparse.Namespace) -> int:
+    from ..exports import read_graph
     from ..tables import MissingExtra, write_tables
 
-    graph = _open_graph("export tables", args.dir)
-    if graph is None:
+    folder = _export_folder("export tables", args.dir)
+    if folder is None:
         return 2
+    graph = read_graph(folder)
     try:
-        paths = write_tables(graph, args.output or args.dir / "tables", format=args.format,
+        paths = write_tables(graph, args.output or folder / "tables", format=args.format,
                              clusters=not args.no_clusters)
     except MissingExtra as exc:
         print(f"kg export tables: {exc}", file=sys.stderr)
@@ -204,11 +221,13 @@ def _cmd_timeline(args: argparse.Namespace) -> int:
     import re
 
     from ..charts import render_timeline
+    from ..exports import read_graph
     from ..tables import MissingExtra, timeline
 
-    graph = _open_graph("timeline", args.dir)
-    if graph is None:
+    folder = _export_folder("timeline", args.dir)
+    if folder is None:
         return 2
+    graph = read_graph(folder)
     try:
         df = timeline(graph, args.match, by=args.by, split=args.split, since=args.since,
                       until=args.until)
@@ -225,7 +244,7 @@ def _cmd_timeline(args: argparse.Namespace) -> int:
         return 0
     if out is None:
         slug = re.sub(r"[^a-z0-9]+", "-", (args.match or "all").lower()).strip("-")[:60] or "all"
-        out = args.dir / "timelines" / f"{slug}-{args.by}{'-' + args.split if args.split else ''}.{args.format}"
+        out = folder / "timelines" / f"{slug}-{args.by}{'-' + args.split if args.split else ''}.{args.format}"
     from .._util import atomic_writer
 
     with atomic_writer(out, "wb") as f:
