@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import yaml
 
-__all__ = ["FrontMatterError", "read_front_matter", "decode_text", "split_front_matter",
+__all__ = ["FrontMatterError", "read_front_matter", "body_text", "decode_text", "split_front_matter",
            "parse_yaml", "parse_yaml_libyaml", "parse_toml", "parse_json", "MAX_ALIASES"]
 
 #: Alias references allowed in one front matter; news metadata uses none, and
@@ -111,6 +111,22 @@ def read_front_matter(data: bytes, problems: list[tuple]) -> tuple[dict, str]:
             raise _mixed("--- (YAML)", "+++ (TOML)", text, toml_close.start())
         raise FrontMatterError("no-front-matter", "front matter is not closed by a --- line")
     return _read_yaml(fm_text, problems)
+
+
+def body_text(data: bytes, fm_text: str) -> str:
+    """The text after the front-matter block ``fm_text`` of the file ``data``
+    (as :func:`read_front_matter` gave it): the Markdown body.
+
+    >>> data = b"---\\ntitle: A\\n---\\nThe body.\\n"
+    >>> body_text(data, read_front_matter(data, [])[1])
+    'The body.\\n'
+    """
+    if not fm_text:
+        return ""
+    text = data.decode("utf-8", errors="replace")
+    at = text.find(fm_text)
+    end = text.find("\n", at + len(fm_text)) if at >= 0 else -1  # past the closing fence's line
+    return "" if end < 0 else text[end + 1:]
 
 
 def _read_tagged(text: str, lang: re.Match, problems: list[tuple]) -> tuple[dict, str]:

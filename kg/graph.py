@@ -28,7 +28,8 @@ Node attributes (absent when unknown, never ``None``):
   ``category``, ``quality``, ``heat``, ``locale``, ``tags``, ``files`` (the
   article's own files; empty for articles known only by reference),
   ``reference_only`` (bool), ``alt_titles`` (other headlines seen for it),
-  ``modified``; ``item`` when it is not news (``video``, ``course``, ``page``,
+  ``modified``; ``lead`` (the start of its file's body, when it has one);
+  ``item`` when it is not news (``video``, ``course``, ``page``,
   ``code``, ``work``: see :attr:`kg.records.Article.item`); ``draft`` (true)
   for a draft.
 * provider: ``domain``, ``name`` (most frequent), ``alt_names``.
@@ -120,7 +121,7 @@ def nodes_of_kind(graph: nx.MultiDiGraph, kind: str) -> Iterator[str]:
 
 
 _ARTICLE_FIELDS = ("url", "excerpt", "published", "modified", "type", "category", "quality",
-                   "heat", "locale", "item")
+                   "heat", "locale", "item", "lead")
 
 
 class _Builder:

@@ -30,8 +30,8 @@ import orjson
 from ._perf import gc_paused, process_map
 from .cache import RecordCache, file_stat
 from .fields import article_row
-from .frontmatter import FrontMatterError, read_front_matter
-from .normalize import clean_label, host_of, registrable_domain
+from .frontmatter import FrontMatterError, body_text, read_front_matter
+from .normalize import clean_label, host_of, markdown_lead, registrable_domain
 from .records import (
     Corpus,
     FileResult,
@@ -203,7 +203,7 @@ def same_records(changed: Sequence[tuple[str, str, str]], cache: RecordCache, *,
     >>> before = load_corpus(folder, cache=cache).files[0]; cache.save()
     >>> path, name = find_files([folder])[0]
     >>> with open(path, "a") as f:
-    ...     _ = f.write("A body text the records do not hold.\\n")
+    ...     _ = f.write("<!-- a comment: its lead is all the records hold of a body -->\\n")
     >>> after = same_records([(path, name, before.sha256)], RecordCache(cache.path))
     >>> after[0].path == before.path, after[0].sha256 != before.sha256
     (True, True)
@@ -279,6 +279,8 @@ def _parse_row(data: bytes, name: str) -> ResultRow:
     except FrontMatterError as exc:
         return _refused(digest, size, exc.reason, exc.message, problems, exc.line)
     article = article_row(meta, fm_text, problems, name)
+    if article is not None:  # and the lead of its body, for stories and matching
+        article = (*article, markdown_lead(body_text(data, fm_text)))
     return (digest, size, article is not None), article, problems
 
 

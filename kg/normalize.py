@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 __all__ = [
     "canonical_url", "web_url", "registrable_domain", "host_of", "topic_key",
     "topic_slug", "repair_text", "clean_label", "parse_datetime", "short_hash",
-    "ITEM_WORDS", "item_kind",
+    "ITEM_WORDS", "item_kind", "markdown_lead", "LEAD_CHARS",
 ]
 
 # Query parameters that identify a campaign or a click, never the page.
@@ -419,3 +419,41 @@ def item_kind(value: str) -> str | None:
     if any(w in _NEWS_WORDS for w in words):
         return None
     return next((ITEM_WORDS[w] for w in words if w in ITEM_WORDS), None)
+
+
+#: Characters of a body's lead kept (about its first two sentences).
+LEAD_CHARS = 400
+_MARKUP = [
+    (re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)", re.S), " "),    # fenced code
+    (re.compile(r"<!--.*?(?:-->|\Z)", re.S), " "),                     # HTML comments
+    (re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S), " "),                   # Hugo, Liquid, Nunjucks tags
+    (re.compile(r"^\s*(?:import|export)\s.*$", re.M), " "),            # MDX statements
+    (re.compile(r"!\[[^\]]*\]\([^)]*\)"), " "),                          # images
+    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),                        # links: their text
+    (re.compile(r"\[([^\]]*)\]\[[^\]]*\]"), r"\1"),                        # reference links
+    (re.compile(r"^\s*\[[^\]]+\]:\s*\S+.*$", re.M), " "),                # link definitions
+    (re.compile(r"<[^>\n]{0,500}>"), " "),                               # HTML tags
+    (re.compile(r"^\s{0,3}(?:#{1,6}\s|>\s?|[-*+]\s|\d+[.)]\s)", re.M), ""),  # heading, quote, list marks
+    (re.compile(r"^\s*(?:[-*_]\s*){3,}$|^\s*\|.*\|\s*$", re.M), " "),    # rules, table rows
+    (re.compile(r"(\*\*|__|\*|`)(?=\S)(.+?)(?<=\S)\1"), r"\2"),          # emphasis, code spans
+]
+
+
+def markdown_lead(body: str, limit: int = LEAD_CHARS) -> str | None:
+    """The first words of a Markdown body as plain text (code, markup, links'
+    targets and template tags left out), cut at a word near ``limit``
+    characters; ``None`` when there is no text.
+
+    >>> markdown_lead("# Clearview fined\\n\\nThe [ICO](https://ico.org.uk) said **on Monday** "
+    ...               "that {{< tweet 1 >}} it would fine")
+    'Clearview fined The ICO said on Monday that it would fine'
+    >>> markdown_lead("```\\ncode only\\n```\\n") is None
+    True
+    """
+    text = body[: limit * 20]  # the lead is near the start; markup is seldom longer
+    for pattern, repl in _MARKUP:
+        text = pattern.sub(repl, text)
+    text = " ".join(repair_text(text).split())
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0]
+    return text or None

@@ -84,6 +84,8 @@ class Article:
     ``"course"``, ``"page"``, ``"code"`` (from its ``type`` or ``layout``) or
     ``"work"`` (no date and no provider to tell it is news).  ``draft`` is
     true for a draft (``draft: true``, or Jekyll's ``published: false``).
+    ``lead`` is the start of the file's body as plain text (at most
+    :data:`kg.normalize.LEAD_CHARS` characters), when it has one.
     """
 
     source: str
@@ -106,6 +108,7 @@ class Article:
     authors: tuple[str, ...] = ()
     item: str | None = None
     draft: bool = False
+    lead: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -220,11 +223,12 @@ def article_from_row(source: str, row: Sequence, shared: dict) -> Article:
     if len(row) == 15:  # a related entry's row
         (title, url, urls, excerpt, published, type_, category, quality, heat, locale,
          provider, topics, tags, images, related) = row
-        modified = authors = item = None
+        modified = authors = item = lead = None
         draft = False
     else:
         (title, url, urls, excerpt, published, type_, category, quality, heat, locale,
-         provider, topics, tags, images, related, modified, authors, item, draft) = row
+         provider, topics, tags, images, related, modified, authors, item, draft) = row[:19]
+        lead = row[19] if len(row) > 19 else None
     if published.__class__ is str:
         published = _fromisoformat(published)
     if modified.__class__ is str:
@@ -248,7 +252,7 @@ def article_from_row(source: str, row: Sequence, shared: dict) -> Article:
                    tuple(tags) if tags else (), images or (),
                    tuple([article_from_row(source, r, shared) for r in related])
                    if related else (), modified, tuple(authors) if authors else (), item,
-                   bool(draft))
+                   bool(draft), lead)
 
 
 _fromisoformat = datetime.fromisoformat

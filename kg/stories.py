@@ -1,7 +1,7 @@
 """Same-event stories: the articles that report one event.
 
-Two articles are scored by the cosine of their TF-IDF vectors over title +
-excerpt (Snowball stems; title words count double; document frequencies from
+Two articles are scored by the cosine of their TF-IDF vectors over title,
+excerpt and the lead of the body (Snowball stems; title words count double; document frequencies from
 the whole corpus, so a word every article has weighs nothing) extended with
 *event anchors* (:mod:`kg.anchors`: money converted between currencies,
 counts, dates, acronyms and aliases such as ICO = Information
@@ -136,7 +136,10 @@ class StoryDocs:
         attrs = graph._node  # networkx's node dict: its NodeView adds a call per lookup
         data = list(map(attrs.__getitem__, ids))
         titles = [strip_tail(d.get("title", "")) for d in data]
-        titles, bodies = _with_anchors(titles, [d.get("excerpt", "") for d in data])
+        # The excerpt, and the lead of the body (files of blogs and sites often
+        # have no excerpt: their lead is what an excerpt would say).
+        titles, bodies = _with_anchors(titles, [" ".join(filter(None, (d.get("excerpt"), d.get("lead"))))
+                                                for d in data])
         times = [_timestamp(d.get("published")) for d in data]
         del data
         # Each distinct text once: same-story copies repeat their texts.
@@ -405,7 +408,7 @@ class StoryDocs:
 
 def story_matches(graph: nx.MultiDiGraph, story: str, members: Iterable[str], text: str) -> bool:
     """Whether every word of ``text`` is a word of the story's label or of a
-    member's headline or excerpt (case-, accent- and hyphen-insensitive;
+    member's headline, excerpt or body lead (case-, accent- and hyphen-insensitive;
     synonyms such as "face recognition" read as one: :func:`kg.text.match_words`).
 
     >>> import kg
@@ -424,7 +427,8 @@ def story_matches(graph: nx.MultiDiGraph, story: str, members: Iterable[str], te
     for a in members:
         if wanted <= seen:
             break
-        seen.update(match_words(nodes[a].get("title", "") + " " + nodes[a].get("excerpt", "")))
+        d = nodes[a]
+        seen.update(match_words(" ".join((d.get("title", ""), d.get("excerpt", ""), d.get("lead", "")))))
     return wanted <= seen
 
 

@@ -80,8 +80,8 @@ def _match_text(graph: nx.MultiDiGraph, text: str, regex: bool = False) -> tuple
     """Articles matching ``text`` and the field where each matched first.
 
     A text matches when each of its content words is a whole word of the
-    title (other titles included), the excerpt or a topic label of the
-    article (case-, accent- and hyphen-insensitive, synonyms read as one:
+    title (other titles included), the excerpt, the lead of the body or a
+    topic label of the article (case-, accent- and hyphen-insensitive, synonyms read as one:
     :func:`kg.text.match_words`); all in the same field, or counted as
     ``several``.  With ``regex`` the text is a regular expression searched
     (case-insensitively) in each field.
@@ -103,7 +103,7 @@ def _match_text(graph: nx.MultiDiGraph, text: str, regex: bool = False) -> tuple
             continue
         title = " ".join([d.get("title", "")] + list(d.get("alt_titles", [])))
         topics = [topic_words[v] for _, v, k in graph.out_edges(n, keys=True) if k == "about"]
-        field_texts = [("title", title), ("excerpt", d.get("excerpt", "")), ("body", d.get("body", ""))]
+        field_texts = [("title", title), ("excerpt", d.get("excerpt", "")), ("body", d.get("lead", ""))]
         found: str | None
         if pattern is not None:
             texts = field_texts + [("topics", " ".join(topics))]

@@ -215,8 +215,20 @@ def test_an_unchanged_input_rebuilds_nothing(folder, tmp_path):
             == sorted(first.graph.edges(keys=True, data=True)))
 
 
-def _edit_body(folder: Path, out: Path) -> Path:
+#: A body longer than the lead the records keep (kg.normalize.LEAD_CHARS).
+LONG_BODY = "\n" + "The story went on, paragraph after paragraph. " * 20 + "\n"
+
+
+def _give_a_long_body(folder: Path) -> Path:
     victim = sorted(folder.glob("*.md"))[5]
+    victim.write_text(victim.read_text(encoding="utf-8") + LONG_BODY, encoding="utf-8")
+    return victim
+
+
+def _edit_body(folder: Path, out: Path) -> Path:
+    """An edit of the body past its lead: the records stay the same."""
+    victim = sorted(folder.glob("*.md"))[5]
+    assert victim.read_text(encoding="utf-8").endswith(LONG_BODY)
     victim.write_text(victim.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
     return victim
 
@@ -345,6 +357,7 @@ def test_a_failure_while_a_fresh_store_is_finished_fails_the_build_and_the_next_
 
 def test_a_body_edit_rewrites_only_the_manifest(folder, tmp_path):
     out = tmp_path / "out"
+    _give_a_long_body(folder)
     kg.build(folder, out=out)
     before = _outputs(out)
     victim = _edit_body(folder, out)
@@ -384,3 +397,17 @@ def test_other_options_or_code_rebuild(folder, tmp_path, monkeypatch):
     assert not kg.build(folder, out=out).built
     monkeypatch.setattr(pipeline, "build_fingerprint", lambda: "other code")
     assert kg.build(folder, out=out).built
+
+
+def test_an_edit_of_the_bodys_lead_is_a_change_of_the_records(folder, tmp_path):
+    out = tmp_path / "out"
+    victim = _give_a_long_body(folder)
+    first = kg.build(folder, out=out)
+    node = next(d for _, d in first.graph.nodes(data=True) if d.get("lead"))
+    assert node["lead"].startswith("The story went on, paragraph after paragraph.")
+    assert len(node["lead"]) <= kg.normalize.LEAD_CHARS
+    text = victim.read_text(encoding="utf-8")
+    victim.write_text(text.replace(LONG_BODY, "\nThe lead changed." + LONG_BODY), encoding="utf-8")
+    again = kg.build(folder, out=out)
+    assert again.built and again.same_records == []
+    assert any(d.get("lead", "").startswith("The lead changed.") for _, d in again.graph.nodes(data=True))

@@ -73,7 +73,7 @@ def test_bad_arguments_are_usage_errors(ai_build, capsys):
     assert main(["timeline", str(ai_build), "--match", "x", "--since", "yesterday"]) == 2
     assert "not a date: 'yesterday'" in capsys.readouterr().err
     assert main(["timeline", str(ai_build / "nothing"), "--match", "x"]) == 2
-    assert "not an export folder" in capsys.readouterr().err
+    assert "neither an export folder" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown timeline format"):
         render_timeline(kg.open(ai_build).timeline("x"), "xlsx")
 

@@ -747,3 +747,37 @@ def test_headlines_naming_other_days_or_places_are_kept_apart():
                     ("Connecticut schools to stay closed for remainder of academic year", 9)] + fillers)
     docs = stories.StoryDocs(places)
     assert docs.conflicts(np.array([0]), np.array([1])).tolist() == [stories.CONFLICT]
+
+
+def test_the_lead_of_the_body_joins_posts_that_have_no_excerpt(tmp_path):
+    # Jekyll/Hugo posts: a title, a date, a body; no excerpt.  Two reports of
+    # one event with unlike headlines are one story by what their bodies
+    # open with; without the bodies they are not.
+    def write(folder, name, title, date, body):
+        folder.mkdir(exist_ok=True)
+        (folder / name).write_text(f'---\ntitle: "{title}"\ndate: {date}\n---\n{body}\n', encoding="utf-8")
+
+    lead_a = ("## Update\n\nThe [Information Commissioner's Office](https://ico.org.uk) said on Monday that "
+              "**Clearview AI** faces a provisional fine of £17 million for scraping images of UK residents.")
+    lead_b = ("Britain's data watchdog plans to fine Clearview AI $22.6 million, the Information "
+              "Commissioner's Office said, over images of UK residents scraped from the web.\n\n```\ncode\n```")
+    others = ["Tomatoes ripen early", "Chess champion retires", "Bridge repairs delay commuters",
+              "Museum opens dinosaur hall", "Bakery wins pastry award", "Storm topples oak"]
+    for folder, bodies in ((tmp_path / "with", (lead_a, lead_b)), (tmp_path / "without", ("", ""))):
+        write(folder, "a.md", "Regulator moves against face search firm", "2021-11-29", bodies[0])
+        write(folder, "b.md", "A setback for a controversial startup", "2021-11-30", bodies[1])
+        for k, title in enumerate(others):
+            write(folder, f"f{k}.md", title, "2021-11-29", f"{title}, the town heard today.")
+    found = {}
+    for which in ("with", "without"):
+        g = build_graph(kg.load(tmp_path / which))
+        stories.add_stories(g)
+        found[which] = sorted(sorted(g.nodes[a]["title"] for a, _, k in g.in_edges(s, keys=True)
+                                     if k == "inStory")
+                              for s, d in g.nodes(data=True) if d.get("kind") == "story")
+        if which == "with":
+            lead = next(d["lead"] for _, d in g.nodes(data=True) if d.get("title", "").startswith("Regulator"))
+            assert lead.startswith("Update The Information Commissioner's Office said on Monday")
+            assert "https://" not in lead and "**" not in lead
+    assert found["with"] == [["A setback for a controversial startup", "Regulator moves against face search firm"]]
+    assert found["without"] == []

@@ -176,12 +176,15 @@ def test_cli_view(seeds_dir, tmp_path, capsys):
     assert e.value.code == 2
 
 
-def test_cli_view_of_article_files_says_to_build_them_first(seeds_dir, tmp_path, capsys):
-    # the command line draws what the library built; it does not run the pipeline
+def test_cli_view_of_article_files_reads_their_build_in_the_cache(seeds_dir, tmp_path, capsys):
+    # a folder of articles is built into the cache folder (kg.pipeline.built), never into itself
+    before = sorted(p.name for p in seeds_dir.iterdir())
     assert main(["view", str(seeds_dir), "--story", "facial recognition",
-                 "-o", str(tmp_path / "v.html")]) == 2
-    assert f"kg build {seeds_dir}" in capsys.readouterr().err
-    assert not (tmp_path / "v.html").exists()
+                 "-o", str(tmp_path / "v.html")]) == 0
+    err = capsys.readouterr().err
+    assert f"reading the build of {seeds_dir} in " in err and f"kg build {seeds_dir} --out DIR" in err
+    assert "Worcester" in (tmp_path / "v.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in seeds_dir.iterdir()) == before
 
 
 def test_cli_view_of_an_export_folder_goes_into_its_views(seeds_dir, tmp_path, monkeypatch):
