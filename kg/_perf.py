@@ -142,11 +142,13 @@ class Forked:
             self._value = _call(fn, args)
             return
         read, write = os.pipe()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child: report, then leave without the parent's cleanup
             try:
                 os.close(read)
                 signal.signal(signal.SIGTERM, _stop)
+                _stop_with(parent)
                 outcome = _call(fn, args)
                 with os.fdopen(write, "wb") as f:
                     f.write(_pickled(outcome))
@@ -200,3 +202,16 @@ def _pickled(outcome: tuple[bool, object]) -> bytes:
 
 def _stop(signum: int, frame: object) -> None:
     raise SystemExit(1)
+
+
+def _stop_with(parent: int) -> None:
+    """Have this forked child stopped (SIGTERM) when the thread that forked
+    it ends, even by SIGKILL: a killed build's child must not go on writing
+    into the export folder while the next build writes there (Linux's
+    ``PR_SET_PDEATHSIG``; elsewhere, nothing)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError, TypeError):  # TypeError: no CDLL(None) on Windows
+        return
+    if os.getppid() != parent:  # it died before that
+        raise SystemExit(1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,11 +32,14 @@ ONTOLOGY_DIR = _ontology_dir()
 def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file beside ``path``; rename it over ``path`` on success.
 
-    An interrupted write leaves the previous file (or none), never half a file.
+    An interrupted write leaves the previous file (or none), never half a file;
+    a killed one, its temporary file, which :func:`remove_stale_temps` removes.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The writer's pid in the name tells a killed writer's file from a live one's.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp",
+                               dir=path.parent)
     try:
         with (os.fdopen(fd, mode) if "b" in mode
               else os.fdopen(fd, mode, encoding="utf-8", newline="\n")) as f:
@@ -49,6 +54,47 @@ def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
+
+#: Temporary files of :func:`atomic_writer` (``.NAME.PID-XXXX.tmp``) and folders
+#: of :class:`kg.store.StoreBuilder` (``.NAME.tmp-PID``, ``.NAME.old-PID``).
+_TEMP = re.compile(r"\..+\.(?:(?:tmp|old)-(\d+)|(\d+)-\w+\.tmp)")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
+def remove_stale_temps(folder: str | os.PathLike) -> list[str]:
+    """Remove the temporary files and folders that writers killed before
+    they could clean up (SIGKILL, a power cut) left in ``folder``; those of
+    running processes stay.  Returns their names.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / ".newskg.nq.999999999-abc.tmp").write_text("half")
+    >>> remove_stale_temps(d), list(d.iterdir())
+    (['.newskg.nq.999999999-abc.tmp'], [])
+    """
+    removed: list[str] = []
+    try:
+        entries = sorted(Path(folder).iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    for entry in entries:
+        m = _TEMP.fullmatch(entry.name)
+        if m and not _alive(int(m.group(1) or m.group(2))):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry.name)
+    return removed
 
 
 class MissingExtra(ImportError):

@@ -7,7 +7,9 @@ it was parsed from.  Nothing in it is trusted blindly:
 * the header names the code that wrote it (a fingerprint of the ingest
   modules and of the parsing libraries' versions); any other code ignores it;
 * every line carries a checksum (CRC-32) of its content; a line that does
-  not match, or that does not decode, is dropped and its file parsed again;
+  not match, that does not decode, or whose row disagrees with its content
+  hash, is dropped and its file parsed again (``corrupt`` counts them, and
+  a damaged header);
 * a file is taken from the cache when its content hash matches, or, without
   reading it, when its size, modification and status-change times (ns) and
   inode all match what they were when it was parsed.  Those are recorded
@@ -140,6 +142,8 @@ class RecordCache:
             if orjson.loads(data[:pos]) != {"format": FORMAT, "fingerprint": self.fingerprint}:
                 return  # written by other code: start afresh
         except orjson.JSONDecodeError:
+            self.corrupt += 1  # a damaged header: nothing after it is trusted
+            self._changed = True
             return
         self._data, self._view = data, memoryview(data)
         entries, find, size = self._entries, data.find, len(data)
@@ -171,6 +175,9 @@ class RecordCache:
             sha256, stat = data[space + 1:tab].split(b" ")
             return sha256.decode("ascii"), stat, view[tab2 + 1:end], view[start:end]
         except ValueError:
+            # Forgotten once found, so that a damaged line counts once
+            # however often its name is looked up.
+            del self._entries[orjson.dumps(name)]
             self.corrupt += 1
             self._changed = True
             return None
@@ -182,11 +189,21 @@ class RecordCache:
             return _NO_STAT
         return b"%d,%d,%d,%d" % stat[:4]
 
-    def _decode(self, name: str, payload: bytes | memoryview, shared: dict) -> tuple | None:
+    def _decode(self, name: str, sha256: str, payload: bytes | memoryview,
+                shared: dict) -> tuple | None:
         try:
-            return records_from_row(name, orjson.loads(payload), shared)
+            row = orjson.loads(payload)
+            # A line whose checksum holds can still disagree with itself (a
+            # writer's bug, an edit): a row made from other content than the
+            # line's hash, or whose "ok" says otherwise than its article, is
+            # not used.
+            (digest, size, ok), article, _ = row
+            if digest != sha256 or type(size) is not int or ok is not (article is not None):
+                raise ValueError("inconsistent row")
+            return records_from_row(name, row, shared)
         except (KeyError, TypeError, ValueError, IndexError, orjson.JSONDecodeError):
             self.corrupt += 1
+            self._changed = True
             return None
 
     def lookup(self, path: str, name: str, max_bytes: int, now_ns: int,
@@ -211,7 +228,7 @@ class RecordCache:
                             if hashlib.sha256(f.read()).hexdigest() != sha256:
                                 raise LookupError(name)  # changed: parse again
                         current = self._stat_field(file_stat(st, now_ns))
-                    result = self._decode(name, payload, shared)
+                    result = self._decode(name, sha256, payload, shared)
             except (OSError, LookupError):
                 pass
         if result is None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from ._perf import Forked, gc_paused, in_background, release_freed_memory
-from ._util import atomic_writer
+from ._util import atomic_writer, remove_stale_temps
 from .cache import RecordCache, build_fingerprint
 from .exports import (
     GRAPH_JSON,
@@ -65,6 +66,9 @@ __all__ = ["build", "built", "BuildResult", "export_rdf", "CACHE", "STAMP"]
 
 CACHE = ".cache/records.jsonl"
 STAMP = ".cache/build.json"  # what the last complete build was made from, and wrote
+#: A test hook (tests/test_faults.py): ``build`` kills its own process with
+#: SIGKILL as the stage of this name ends (see ``timings``), as a crash would.
+KILL_AT = "NEWSKG_TEST_KILL_AT"
 
 
 # -- RDF and the store --------------------------------------------------------------
@@ -93,8 +97,9 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
     ``progress`` is as in :func:`build`, ``graphs`` the number of named
     graphs expected (for its estimate of the time left).
 
-    Returns the ``paths`` written, the number of ``quads`` and
-    ``store_graphs_replaced`` (``None`` when the store was rebuilt).
+    Returns the ``paths`` written, the number of ``quads``,
+    ``store_graphs_replaced`` (``None`` when the store was rebuilt) and
+    ``warnings`` (a store or store state found damaged, and rebuilt).
 
     >>> import kg, tempfile
     >>> from kg.graph import build_graph
@@ -144,8 +149,8 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
         lap("rdf")
         if update.worthwhile:  # a few files changed: replace their graphs
             report("updating the store", 0, 0)
-            replaced = update.apply()
-        elif builder is None:
+            replaced = update.apply()  # None: the store is damaged, and rebuilt
+        if replaced is None and builder is None:
             builder = fresh_store()
             builder.add_file(out / NQUADS)
         report("writing exports", 0, 0)
@@ -177,7 +182,7 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
                 committed.result()
         lap("store")
     return {"paths": [out / NQUADS, out / TURTLE, out / JSONLD, out / STORE_DIR],
-            "quads": quads, "store_graphs_replaced": replaced}
+            "quads": quads, "store_graphs_replaced": replaced, "warnings": update.warnings}
 
 
 def _write_others(writer: RdfWriter, out: Path, also: Sequence[tuple[Callable, tuple]]) -> None:
@@ -211,6 +216,9 @@ class BuildResult:
     #: Files that changed since the last build but gave the same records (say,
     #: an edit of the body text): only ``manifest.json`` was rewritten for them.
     same_records: list[str] = field(default_factory=list)
+    #: What was found damaged in the last build's state (the record cache, the
+    #: stamp, the store or its state) and so not trusted, but rebuilt.
+    warnings: list[str] = field(default_factory=list)
     _graph: nx.MultiDiGraph | None = field(default=None, repr=False)
 
     @property
@@ -320,6 +328,8 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         now = time.perf_counter()
         timings[stage] = round(now - clock, 3)
         clock = now
+        if os.environ.get(KILL_AT) == stage:  # the test hook: see KILL_AT
+            os.kill(os.getpid(), signal.SIGKILL)
 
     report = progress or (lambda stage, done, total: None)
     suffixes = normalize_extensions(extensions)
@@ -330,14 +340,18 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     rdf_key = f"{rdf} ext={','.join(suffixes)} provider={provider} only_news={only_news}"
     rdf_key += " no_drafts" if no_drafts else ""  # as before without it: the stamp holds
     record_cache = RecordCache(out / CACHE) if cache else None
+    warnings: list[str] = []
     if record_cache is not None and paths:
-        done = _up_to_date(out, found, record_cache, rdf_key + options, report)
-        if done is not None:
+        done = _up_to_date(out, found, record_cache, rdf_key + options, report, warnings.append)
+        # A damaged cache may be damage beyond it: build, and save it whole.
+        if done is not None and not record_cache.corrupt:
             lap("check")
             return BuildResult(done["files"], read_problems(out), out, done["outputs"],
                                done["summary"], timings, built=False,
                                same_records=done["same_records"])
         (out / STAMP).unlink(missing_ok=True)  # until this build is complete
+    for folder in (out, out / ".cache"):  # what killed builds left
+        remove_stale_temps(folder)
     from .curation import apply_curation
     from .graph import build_graph, graph_summary  # not needed when up to date
     from .stories import DEFAULT_THRESHOLD, DEFAULT_WINDOW, add_stories
@@ -351,6 +365,10 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     if left_out:
         corpus.articles = [a for a in corpus.articles if not (only_news and a.item)
                            and not (no_drafts and a.draft)]
+    if record_cache is not None and record_cache.corrupt:
+        warnings.append(f"the record cache {record_cache.path} had {record_cache.corrupt:,} "
+                        "damaged entries (an interrupted write, or damage on disk): not used; "
+                        "their files were parsed again")
     lap("parse")
     # The record cache is saved beside the graph's construction and then let
     # go, so that its lines are not held until the exports' peak.  Its rows
@@ -400,6 +418,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         summary["quads"] = rdf_info["quads"]
         if rdf_info["store_graphs_replaced"] is not None:
             summary["store_graphs_replaced"] = rdf_info["store_graphs_replaced"]
+        warnings += rdf_info["warnings"]
         outputs = rdf_info["paths"]
     else:
         report("writing exports", 0, 0)
@@ -413,7 +432,8 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     if cache:
         _write_stamp(out, files, outputs, summary, rdf_key + options)
     lap("manifest")
-    return BuildResult(files, problems, out, outputs, summary, timings, _graph=graph)
+    return BuildResult(files, problems, out, outputs, summary, timings, warnings=warnings,
+                       _graph=graph)
 
 
 def built(path: str | os.PathLike) -> Path:
@@ -459,9 +479,11 @@ def _output_files(out: Path, outputs: list[Path], rdf: str) -> list[Path]:
     from .store import STORE_DIR, state_path
 
     files = [p for p in outputs if p.is_file()]
-    # CURRENT changes when the store is opened for writing (read-only is fine)
+    # The store's files change when it is opened for writing (read-only is
+    # fine), or damaged: then the build is not taken as up to date.
     with_rdf = rdf.startswith("True")
-    return files + [out / STORE_DIR / "CURRENT", state_path(out / STORE_DIR)] if with_rdf else files
+    store = sorted((out / STORE_DIR).iterdir()) if with_rdf else []
+    return files + store + [state_path(out / STORE_DIR)] if with_rdf else files
 
 
 def _write_stamp(out: Path, files: list[SourceFile], outputs: list[Path], summary: dict,
@@ -478,7 +500,8 @@ def _write_stamp(out: Path, files: list[SourceFile], outputs: list[Path], summar
 
 
 def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf: str,
-                report: Callable[[str, int, int], None]) -> dict | None:
+                report: Callable[[str, int, int], None],
+                warn: Callable[[str], None]) -> dict | None:
     """The last build's files, outputs and summary if it was made from
     exactly these files (and code and options) and its outputs are as it left
     them (same sizes and modification times); else ``None``.
@@ -488,7 +511,9 @@ def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf
     the cache: if every changed file gives the records it gave before, only
     ``manifest.json`` (which lists each file's hash and size) and the stamp
     are rewritten, and their new entries appended to the record cache;
-    ``"same_records"`` names those files.
+    ``"same_records"`` names those files.  A stamp or manifest that cannot
+    be read is said through ``warn`` (a missing one is not: the last build
+    did not finish, or there was none).
     """
     try:
         stamp = orjson.loads((out / STAMP).read_bytes())
@@ -523,7 +548,11 @@ def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf
             _write_stamp(out, files, outputs, stamp["summary"], rdf)
         return {"files": files, "summary": summary, "outputs": outputs,
                 "same_records": [files[i].path for i in changed]}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except OSError:  # an output or input gone, or the first build
+        return None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        warn(f"the last build's stamp or manifest in {out} is damaged ({type(exc).__name__}: "
+             f"{exc}): not used; everything was rebuilt")
         return None
 
 

@@ -100,7 +100,8 @@ def test_files_changed_just_before_reading_keep_no_stat_key(folder, tmp_path):
 
 
 def retag(cache_path: Path, name: str, sha256: str) -> None:
-    """Give a file's cache line another content hash (and a valid checksum)."""
+    """Give a file's cache line another content hash (in the line and in its
+    row, which must agree) and a valid checksum."""
     from kg.cache import _checksum
 
     lines = cache_path.read_bytes().splitlines(keepends=True)
@@ -108,8 +109,8 @@ def retag(cache_path: Path, name: str, sha256: str) -> None:
         _, _, rest = line.rstrip(b"\n").partition(b" ")
         if orjson.dumps(name) in rest.split(b"\t")[1]:
             head, tail = rest.split(b"\t", 1)
-            _, stat = head.split(b" ")
-            rest = sha256.encode() + b" " + stat + b"\t" + tail
+            old, stat = head.split(b" ")
+            rest = sha256.encode() + b" " + stat + b"\t" + tail.replace(old, sha256.encode(), 1)
             lines[i] = _checksum(rest) + b" " + rest + b"\n"
     cache_path.write_bytes(b"".join(lines))
 

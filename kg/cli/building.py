@@ -86,6 +86,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
         result.outputs += write_split_nquads(args.out / "newskg.nq", args.out / "chunks",
                                              args.split_nq)
+    if not args.quiet:  # damage found in the last build's state, rebuilt
+        for warning in result.warnings:
+            print(f"kg build: warning: {warning}", file=sys.stderr)
     problems = result.problems if not args.quiet else [p for p in result.problems
                                                        if p.severity == "error"]
     by_reason = Counter(p.reason for p in result.problems)
@@ -94,6 +97,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
                           "seconds": round(time.monotonic() - started, 3),
                           "outputs": [str(p) for p in result.outputs],
                           "problems": dict(sorted(by_reason.items())),
+                          "warnings": result.warnings,
                           "summary": result.summary}, indent=2, ensure_ascii=False))
     elif not args.quiet and not result.built:
         n = len(result.same_records)

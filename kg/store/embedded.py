@@ -22,6 +22,7 @@ PosixPath('...store')
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import shutil
@@ -297,14 +298,18 @@ class StoreBuilder:
         self._store = None
         state = state_path(self.store_dir)
         state.unlink(missing_ok=True)  # it describes the store being replaced
-        old = self.store_dir.with_name(f".{self.store_dir.name}.old-{os.getpid()}")
-        shutil.rmtree(old, ignore_errors=True)
-        if self.store_dir.exists():
-            os.rename(self.store_dir, old)
-        os.rename(self._tmp, self.store_dir)
-        shutil.rmtree(old, ignore_errors=True)
+        if self.store_dir.exists() and _exchange(self._tmp, self.store_dir):
+            shutil.rmtree(self._tmp, ignore_errors=True)  # now the old store
+        else:  # (killed between these renames, a build leaves no store)
+            old = self.store_dir.with_name(f".{self.store_dir.name}.old-{os.getpid()}")
+            shutil.rmtree(old, ignore_errors=True)
+            if self.store_dir.exists():
+                os.rename(self.store_dir, old)
+            os.rename(self._tmp, self.store_dir)
+            shutil.rmtree(old, ignore_errors=True)
         if digests is not None:
-            write_state(state, {EMBEDDED: {"graphs": dict(digests)}})
+            write_state(state, {EMBEDDED: {"graphs": dict(digests),
+                                           "files": _store_files(self.store_dir)}})
         return self.store_dir
 
     def abort(self) -> None:
@@ -376,9 +381,32 @@ def build_store(nquads_path: str | os.PathLike, store_dir: str | os.PathLike = D
         return builder.commit(digests)
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux's ``renameat2``), so that a
+    process killed while it swaps in a new store leaves the old one or the
+    new one in place, never none; false where that is not possible."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError, TypeError):  # not glibc; TypeError: no CDLL(None) on Windows
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
 # -- incremental updates of the embedded store ------------------------------------
 #: The embedded store's name in its state file.
 EMBEDDED = "embedded"
+
+
+def _store_files(store_dir: Path) -> dict[str, list[int]]:
+    """Size and modification time (ns) of each file of a closed store.
+
+    Recorded in its state: the state's digests are trusted only for a store
+    whose files are still those (opening it read-only changes none; opening
+    it for writing, replacing or damaging it does).
+    """
+    return {p.name: [(st := p.stat()).st_size, st.st_mtime_ns]
+            for p in sorted(store_dir.iterdir()) if p.is_file()}
 
 
 class StoreUpdate:
@@ -391,6 +419,12 @@ class StoreUpdate:
     ``worthwhile`` is true; otherwise rebuild with :func:`build_store`,
     passing ``digests``.
 
+    Nothing is taken on trust: a state that cannot be read, that names
+    graphs of a store that is gone, or whose store's files changed since
+    (:func:`_store_files`), makes the store rebuilt, and so does a store
+    that cannot be updated (:meth:`apply` then answers ``None``); each says
+    so in ``warnings``.
+
     >>> import tempfile, pathlib
     >>> u = StoreUpdate(pathlib.Path(tempfile.mkdtemp()) / "store")
     >>> u.add("urn:g", "<urn:s> <urn:p> <urn:o> <urn:g> .\\n")
@@ -401,12 +435,22 @@ class StoreUpdate:
     def __init__(self, store_dir: str | os.PathLike, *, max_share: float = 0.01) -> None:
         self.store_dir = Path(store_dir)
         self.state_path = state_path(self.store_dir)
+        self.warnings: list[str] = []
         old: dict[str, str] = {}
-        if (self.store_dir / "CURRENT").exists():
-            try:
-                old = read_state(self.state_path).get(EMBEDDED, {}).get("graphs", {})
-            except StateError:
-                pass  # an unreadable state: the store is rebuilt
+        try:
+            state = read_state(self.state_path).get(EMBEDDED, {})
+        except StateError as exc:
+            state = {}
+            self.warnings.append(f"{exc}: not used; the store was rebuilt")
+        if state.get("graphs"):
+            if not (self.store_dir / "CURRENT").exists():
+                self.warnings.append(f"the store {self.store_dir} that {self.state_path} "
+                                     "describes is gone: rebuilt")
+            elif state.get("files") != _store_files(self.store_dir):
+                self.warnings.append(f"the store {self.store_dir} changed since {self.state_path} "
+                                     "described it (written to, replaced or damaged): rebuilt")
+            else:
+                old = state["graphs"]
         self.old = old
         self._diff = GraphDiff(old)
         self.changed: dict[str, str] = {}
@@ -434,15 +478,22 @@ class StoreUpdate:
         """Whether updating in place beats a rebuild (and is possible)."""
         return bool(self.old) and len(self.changed) + len(self.gone) <= self._limit
 
-    def apply(self) -> int:
-        """Replace the changed graphs and drop the gone ones; returns how many."""
+    def apply(self) -> int | None:
+        """Replace the changed graphs and drop the gone ones; returns how
+        many, or ``None`` (and a warning) if the store could not be updated:
+        rebuild it then."""
         # Without its digests a store is rebuilt next time: so a crash
         # between the update and the new digests costs a rebuild, never a
         # store that silently disagrees with its export.
         self.state_path.unlink(missing_ok=True)
-        with EmbeddedStore(self.store_dir) as store:
-            store.update_graphs(self.changed, drop=self.gone)
-        write_state(self.state_path, {EMBEDDED: {"graphs": self.digests}})
+        try:
+            with EmbeddedStore(self.store_dir) as store:
+                store.update_graphs(self.changed, drop=self.gone)
+        except (StoreError, OSError, RuntimeError) as exc:  # Oxigraph: RuntimeError("Corruption: ...")
+            self.warnings.append(f"the store {self.store_dir} could not be updated ({exc}): rebuilt")
+            return None
+        write_state(self.state_path, {EMBEDDED: {"graphs": self.digests,
+                                                 "files": _store_files(self.store_dir)}})
         return len(self.changed) + len(self.gone)
 
 
