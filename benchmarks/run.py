@@ -233,7 +233,8 @@ def _worker_queries(out: str, repeat: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for path in _query_files():
         text = path.read_text(encoding="utf-8")
-        wanted = set(re.findall(r"[Bb]ind \?(\w+)", _header(text)))
+        header = _header(text)
+        wanted = set(re.findall(r"[Bb]ind \?(\w+)", header)) | set(re.findall(r"@param (\w+)", header))
         if "start" in wanted:
             wanted.add("k")  # documented with the start article ("--bind k=1")
         binds = {k: v for k, v in values.items() if k in wanted}

@@ -123,6 +123,10 @@ def body_text(data: bytes, fm_text: str) -> str:
     """
     if not fm_text:
         return ""
+    end = data.rstrip()
+    for fence in (b"---", b"+++"):  # most news files end with their closing fence
+        if end.endswith(fence) and data.count(b"\n" + fence) == 1:
+            return ""
     text = data.decode("utf-8", errors="replace")
     at = text.find(fm_text)
     end = text.find("\n", at + len(fm_text)) if at >= 0 else -1  # past the closing fence's line

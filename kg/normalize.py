@@ -450,6 +450,8 @@ def markdown_lead(body: str, limit: int = LEAD_CHARS) -> str | None:
     >>> markdown_lead("```\\ncode only\\n```\\n") is None
     True
     """
+    if not body or body.isspace():
+        return None
     text = body[: limit * 20]  # the lead is near the start; markup is seldom longer
     for pattern, repl in _MARKUP:
         text = pattern.sub(repl, text)
