@@ -123,9 +123,9 @@ def body_text(data: bytes, fm_text: str) -> str:
     """
     if not fm_text:
         return ""
-    end = data.rstrip()
+    tail = data.rstrip()
     for fence in (b"---", b"+++"):  # most news files end with their closing fence
-        if end.endswith(fence) and data.count(b"\n" + fence) == 1:
+        if tail.endswith(fence) and data.count(b"\n" + fence) == 1:
             return ""
     text = data.decode("utf-8", errors="replace")
     at = text.find(fm_text)
