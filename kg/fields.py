@@ -149,6 +149,8 @@ class _Validator:
         self.problems.append((reason, message, severity, field, self._line_of(field)))
 
     def _origin(self, field: str) -> str:
+        if not self.origins:  # nothing lifted (nearly every file)
+            return field
         top = re.split(r"[\[.]", field, maxsplit=1)[0]
         origin = self.origins.get(top)
         return field if origin is None else origin + field[len(top):]

@@ -120,12 +120,19 @@ def body_text(data: bytes, fm_text: str) -> str:
     >>> data = b"---\\ntitle: A\\n---\\nThe body.\\n"
     >>> body_text(data, read_front_matter(data, [])[1])
     'The body.\\n'
+    >>> data = b"---\\ntitle: A\\n---\\nText.\\n\\n---\\n"  # a body ending in a rule
+    >>> body_text(data, read_front_matter(data, [])[1]), body_text(b"---\\ntitle: A\\n---\\n", "\\ntitle: A\\n")
+    ('Text.\\n\\n---\\n', '')
     """
     if not fm_text:
         return ""
     tail = data.rstrip()
-    for fence in (b"---", b"+++"):  # most news files end with their closing fence
-        if tail.endswith(fence) and data.count(b"\n" + fence) == 1:
+    for fence in (b"---", b"+++"):  # most news files end with their closing fence:
+        # the last fence line is the closing one when it comes right after
+        # the front matter's text (which starts with the opening fence's line
+        # end; ASCII: as many bytes as characters); else the long way
+        if tail.endswith(fence) and fm_text.isascii() and \
+                data.rfind(b"\n" + fence) == data.find(b"\n") + len(fm_text) - 1:
             return ""
     text = data.decode("utf-8", errors="replace")
     at = text.find(fm_text)
