@@ -6,8 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .output import DEFAULT_OUT
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -199,14 +203,21 @@ def _export_folder(command: str, src: Path, quiet: bool = False) -> Path | None:
     return out
 
 
-def _cmd_export_tables(args: argparse.Namespace) -> int:
+def _open_graph(command: str, src: Path) -> tuple[Path, nx.MultiDiGraph] | None:
+    """The export folder to read for ``src`` and its graph, or None after saying why not."""
     from ..exports import read_graph
+
+    folder = _export_folder(command, src)
+    return None if folder is None else (folder, read_graph(folder))
+
+
+def _cmd_export_tables(args: argparse.Namespace) -> int:
     from ..tables import MissingExtra, write_tables
 
-    folder = _export_folder("export tables", args.dir)
-    if folder is None:
+    opened = _open_graph("export tables", args.dir)
+    if opened is None:
         return 2
-    graph = read_graph(folder)
+    folder, graph = opened
     try:
         paths = write_tables(graph, args.output or folder / "tables", format=args.format,
                              clusters=not args.no_clusters)
@@ -221,21 +232,17 @@ def _cmd_timeline(args: argparse.Namespace) -> int:
     import re
 
     from ..charts import render_timeline
-    from ..exports import read_graph
     from ..tables import MissingExtra, timeline
 
-    folder = _export_folder("timeline", args.dir)
-    if folder is None:
+    opened = _open_graph("timeline", args.dir)
+    if opened is None:
         return 2
-    graph = read_graph(folder)
+    folder, graph = opened
     try:
         df = timeline(graph, args.match, by=args.by, split=args.split, since=args.since,
                       until=args.until)
         data = render_timeline(df, args.format, top=args.top)
-    except MissingExtra as exc:
-        print(f"kg timeline: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:
+    except (MissingExtra, ValueError) as exc:  # a missing extra, a bad --since/--until
         print(f"kg timeline: {exc}", file=sys.stderr)
         return 2
     out = args.output
