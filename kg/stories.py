@@ -190,6 +190,7 @@ class StoryDocs:
                             np.array(idf, float)[self.terms])
         self.ptr = np.zeros(n + 1, np.int64)
         np.cumsum(np.bincount(self.art, minlength=n), out=self.ptr[1:])
+        self.size = np.diff(self.ptr)  # terms per article
         norm = np.sqrt(np.bincount(self.art, weights=self.raw * self.raw, minlength=n))
         norm[norm == 0] = 1.0
         self.unit = self.raw / norm[self.art]
@@ -322,7 +323,7 @@ class StoryDocs:
         out = np.zeros(len(left))
         if not len(left) or not self.nv:
             return out
-        size = np.diff(self.ptr)
+        size = self.size
         left, right = np.minimum(left, right), np.maximum(left, right)
         swap = size[left] > size[right]  # walk the shorter vector
         a, b = np.where(swap, right, left), np.where(swap, left, right)
@@ -516,29 +517,52 @@ def _find_stories(graph: nx.MultiDiGraph, threshold: float, window: timedelta) -
     pairs = docs.scored_pairs(window, min(threshold, PAIR_FLOOR))
     times = [None if math.isnan(t) else t for t in docs.time_array.tolist()]  # borrowed ones too
     groups = average_linkage(pairs, threshold, times, window.total_seconds())
+    members_of = [members for members, _ in groups]
     stories = []
-    for members, score in groups:
+    for (members, score), label in zip(groups, _story_labels(docs, members_of)):
         ids = tuple(sorted(docs.ids[i] for i in members))
-        stories.append(Story(id=story_id(ids), members=ids, label=_story_label(docs, members),
-                             score=score))
+        stories.append(Story(id=story_id(ids), members=ids, label=label, score=score))
     stories.sort(key=lambda s: s.id)
     return stories
 
 
-def _story_label(docs: StoryDocs, members: list[int]) -> str:
-    """The headline most similar to the others (ties: earliest, then id),
-    without a provider tail or a final full stop."""
-    m = np.array(members, np.int64)
-    left, right = np.repeat(m, len(m)), np.tile(m, len(m))
-    other = left != right
-    cos = np.zeros(len(left))
-    cos[other] = docs.cosines(left[other], right[other])
-    totals = cos.reshape(len(m), len(m)).sum(axis=1).tolist()
-    best = min(range(len(m)), key=lambda k: (-round(totals[k], 6), docs.times[members[k]] or 0.0,
-                                             docs.ids[members[k]]))
-    best = members[best]
-    title = " ".join(docs.graph.nodes[docs.ids[best]].get("title", "").split())
-    return strip_tail(title).removesuffix(".") or docs.ids[best]
+def _story_labels(docs: StoryDocs, groups: list[list[int]]) -> list[str]:
+    """Each group's label: the headline most similar to the others (ties:
+    earliest, then id), without a provider tail or a final full stop.
+
+    The cosines of every group's pairs are computed in bulk, in batches of
+    bounded size (one call per group would cost more than the scores)."""
+    labels: list[str] = []
+    batch: list[list[int]] = []
+    pending = 0
+
+    def flush() -> None:
+        if not batch:
+            return
+        left = np.concatenate([np.repeat(np.array(m, np.int64), len(m)) for m in batch])
+        right = np.concatenate([np.tile(np.array(m, np.int64), len(m)) for m in batch])
+        other = left != right
+        cos = np.zeros(len(left))
+        cos[other] = docs.cosines(left[other], right[other])
+        at = 0
+        for m in batch:
+            # each member's total over the others of its group, summed as one row
+            totals = cos[at:at + len(m) ** 2].reshape(len(m), len(m)).sum(axis=1).tolist()
+            at += len(m) ** 2
+            best = min(range(len(m)), key=lambda k: (-round(totals[k], 6),
+                                                     docs.times[m[k]] or 0.0, docs.ids[m[k]]))
+            title = " ".join(docs.graph.nodes[docs.ids[m[best]]].get("title", "").split())
+            labels.append(strip_tail(title).removesuffix(".") or docs.ids[m[best]])
+        batch.clear()
+
+    for members in groups:
+        batch.append(members)
+        pending += len(members) ** 2
+        if pending >= 2_000_000:
+            flush()
+            pending = 0
+    flush()
+    return labels
 
 
 @gc_paused()
