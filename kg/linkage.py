@@ -22,7 +22,7 @@ def average_linkage(pairs: list[tuple[float, int, int]], threshold: float,
                     times: list[float | None], span: float) -> list[tuple[list[int], float]]:
     """Average-linkage agglomerative clustering of a sparse score graph.
 
-    ``pairs`` are (score, i, j); a pair not given scores 0.  Two groups
+    ``pairs`` are (score, i, j), each pair once; a pair not given scores 0.  Two groups
     merge, best first, while the mean score over all their cross pairs is at
     least ``threshold`` and their articles span at most ``span`` seconds; one
     article close to two events cannot chain them, as the other articles of
@@ -53,10 +53,12 @@ def average_linkage(pairs: list[tuple[float, int, int]], threshold: float,
             ri, rj = find(root.setdefault(i, i)), find(root.setdefault(j, j))
             if ri != rj:
                 root[max(ri, rj)] = min(ri, rj)
+    component = {x: find(x) for x in root}
     parts: dict[int, list[tuple[float, int, int]]] = defaultdict(list)
     for p in pairs:
-        if p[1] in root and p[2] in root and find(p[1]) == find(p[2]):
-            parts[find(p[1])].append(p)
+        c = component.get(p[1])
+        if c is not None and c == component.get(p[2]):
+            parts[c].append(p)
     groups = [g for part in parts.values() for g in _linkage(part, threshold, times, span)]
     return sorted(groups, key=lambda g: g[0][0])
 
@@ -65,15 +67,17 @@ def _linkage(pairs: list[tuple[float, int, int]], threshold: float,
              times: list[float | None], span: float) -> list[tuple[list[int], float]]:
     """:func:`average_linkage` of one component."""
     link: dict[int, dict[int, float]] = defaultdict(dict)  # group -> group -> sum of scores
-    for s, i, j in pairs:
-        link[i][j] = link[i].get(j, 0.0) + s
-        link[j][i] = link[j].get(i, 0.0) + s
+    for s, i, j in pairs:  # each pair once
+        link[i][j] = link[j][i] = s
     size: dict[int, int] = defaultdict(lambda: 1)
     members: dict[int, list[int]] = {}
     merged: dict[int, list[float]] = {}
     first = {i: t for i in link if (t := times[i]) is not None}
     last = dict(first)
-    heap = [(-s, i, j) for s, i, j in pairs]
+    # Only means that reach the threshold are queued: a mean changes only
+    # when one of its groups merges, and then it is queued again, so an entry
+    # below it could never be merged (the same merges, in the same order).
+    heap = [(-s, i, j) for s, i, j in pairs if s >= threshold]
     heapq.heapify(heap)
     while heap:
         neg, a, b = heapq.heappop(heap)
@@ -83,21 +87,25 @@ def _linkage(pairs: list[tuple[float, int, int]], threshold: float,
         mean = total / (size[a] * size[b])
         if abs(mean + neg) > 1e-12:
             continue  # pushed before a merge changed it
-        if mean < threshold:
-            break
         lo = min(first.get(a, math.inf), first.get(b, math.inf))
         hi = max(last.get(a, -math.inf), last.get(b, -math.inf))
         if hi - lo > span:
             continue  # the group would outgrow the window
         # b into a (a < b): the sums to every neighbour add up.
         first[a], last[a] = lo, hi
-        del link[a][b], link[b][a]
+        link_a = link[a]
+        del link_a[b], link[b][a]
         for c, w in link.pop(b).items():
-            del link[c][b]
-            link[a][c] = link[c][a] = link[a].get(c, 0.0) + w
-        size[a] += size.pop(b)
-        members[a] = members.pop(a, [a]) + members.pop(b, [b])
-        merged[a] = merged.pop(a, []) + merged.pop(b, []) + [mean]
-        for c, w in link[a].items():
-            heapq.heappush(heap, (-w / (size[a] * size[c]), min(a, c), max(a, c)))
+            link_c = link[c]
+            del link_c[b]
+            link_a[c] = link_c[a] = link_a.get(c, 0.0) + w
+        size_a = size[a] = size[a] + size.pop(b)
+        members.setdefault(a, [a]).extend(members.pop(b, [b]))
+        merged_a = merged.setdefault(a, [])
+        merged_a.extend(merged.pop(b, ()))
+        merged_a.append(mean)
+        for c, w in link_a.items():
+            m = w / (size_a * size[c])
+            if m >= threshold:
+                heapq.heappush(heap, (-m, min(a, c), max(a, c)))
     return [(sorted(m), round(sum(merged[r]) / len(merged[r]), 4)) for r, m in members.items()]
