@@ -11,14 +11,14 @@ three that Jekyll, Hugo and Eleventy read:
 * a ``---`` fence naming its language, as Eleventy (gray-matter) reads it:
   ``---json``, ``---yaml``, ``---toml`` (``---js`` is code: refused, named).
 
-:func:`read_front_matter` answers the mapping of that block, or raises
-:class:`FrontMatterError` naming why the file cannot be used (with the line
-in the file where known); what it can read past (a wrong encoding, duplicate
-keys) it appends as warnings.
+:func:`read_front_matter` answers the mapping of that block and the body
+after it, or raises :class:`FrontMatterError` naming why the file cannot be
+used (with the line in the file where known); what it can read past (a wrong
+encoding, duplicate keys) it appends as warnings.
 
->>> meta, text = read_front_matter(b"---\\ntitle: A\\ntags: [x]\\n---\\nbody", [])
->>> meta, text
-({'title': 'A', 'tags': ['x']}, '\\ntitle: A\\ntags: [x]\\n')
+>>> meta, text, body = read_front_matter(b"---\\ntitle: A\\ntags: [x]\\n---\\nbody", [])
+>>> meta, text, body
+({'title': 'A', 'tags': ['x']}, '\\ntitle: A\\ntags: [x]\\n', 'body')
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import yaml
 
-__all__ = ["FrontMatterError", "read_front_matter", "body_text", "decode_text", "split_front_matter",
+__all__ = ["FrontMatterError", "read_front_matter", "decode_text", "split_front_matter",
            "parse_yaml", "parse_yaml_libyaml", "parse_toml", "parse_json", "MAX_ALIASES"]
 
 #: Alias references allowed in one front matter; news metadata uses none, and
@@ -70,9 +70,10 @@ def _mixed(opened: str, closed: str, text: str, at: int) -> FrontMatterError:
                             f"by {closed}: use the same fence on both sides",
                             text.count("\n", 0, at) + 1)
 
-def read_front_matter(data: bytes, problems: list[tuple]) -> tuple[dict, str]:
-    """The front-matter mapping of a file's bytes, and the front matter's text
-    (to find the line of a field in).
+def read_front_matter(data: bytes, problems: list[tuple]) -> tuple[dict, str, str]:
+    """The front-matter mapping of a file's bytes, the front matter's text
+    (to find the line of a field in) and the body: the text after the line
+    that closes the front matter.
 
     Raises :class:`FrontMatterError` when the file has no usable front
     matter.  Warnings are appended to ``problems`` as problem rows
@@ -80,8 +81,10 @@ def read_front_matter(data: bytes, problems: list[tuple]) -> tuple[dict, str]:
     text that is not UTF-8, keys given twice (the last value is used).
 
     >>> problems = []
-    >>> read_front_matter(b"---\\na: 1\\na: 2\\n---\\n", problems)[0], problems[0][:2]
-    ({'a': 2}, ('duplicate-key', "key 'a' appears more than once; the last value is used"))
+    >>> read_front_matter(b"---\\na: 1\\na: 2\\n---\\nThe body.\\n", problems)[::2], problems[0][:2]
+    (({'a': 2}, 'The body.\\n'), ('duplicate-key', "key 'a' appears more than once; the last value is used"))
+    >>> read_front_matter(b"---\\ntitle: A\\n---\\nText.\\n\\n---\\n", [])[2]  # a body ending in a rule
+    'Text.\\n\\n---\\n'
     >>> read_front_matter(b"no fence", [])
     Traceback (most recent call last):
     ...
@@ -93,55 +96,34 @@ def read_front_matter(data: bytes, problems: list[tuple]) -> tuple[dict, str]:
         raise FrontMatterError("binary", "binary file (contains NUL bytes)")
     text = decode_text(data, problems)
     first = text[:1]
-    if first == "+":
-        if text.startswith("+++"):
-            return _read_toml(text)
+    if first == "+" and text.startswith("+++"):
+        meta, fm_text, stop = _read_toml(text)
     elif first == "{" or (first.isspace() and text.lstrip()[:1] == "{"):
-        return parse_json(text, problems)
+        meta, fm_text = parse_json(text, problems)
+        stop = len(fm_text)
     elif first == "-" and (lang := _LANG_FENCE.match(text)) is not None:
-        return _read_tagged(text, lang, problems)
-    fm_text = split_front_matter(text)
-    if fm_text is None:
-        raise FrontMatterError(
-            "no-front-matter", "no front matter (the file must start with --- for YAML, "
-            "+++ for TOML or { for JSON)")
-    if fm_text is False:
-        toml_close = _TOML_FENCE.search(text)
-        if toml_close is not None:
-            raise _mixed("--- (YAML)", "+++ (TOML)", text, toml_close.start())
-        raise FrontMatterError("no-front-matter", "front matter is not closed by a --- line")
-    return _read_yaml(fm_text, problems)
+        meta, fm_text, stop = _read_tagged(text, lang, problems)
+    else:
+        span = _yaml_span(text)
+        if span is None:
+            raise FrontMatterError(
+                "no-front-matter", "no front matter (the file must start with --- for YAML, "
+                "+++ for TOML or { for JSON)")
+        if span is False:
+            toml_close = _TOML_FENCE.search(text)
+            if toml_close is not None:
+                raise _mixed("--- (YAML)", "+++ (TOML)", text, toml_close.start())
+            raise FrontMatterError("no-front-matter", "front matter is not closed by a --- line")
+        start, stop = span
+        fm_text = text[start:stop]
+        meta = _read_yaml(fm_text, problems)
+    end = text.find("\n", stop)  # the body starts past the closing line
+    return meta, fm_text, "" if end < 0 else text[end + 1:]
 
 
-def body_text(data: bytes, fm_text: str) -> str:
-    """The text after the front-matter block ``fm_text`` of the file ``data``
-    (as :func:`read_front_matter` gave it): the Markdown body.
-
-    >>> data = b"---\\ntitle: A\\n---\\nThe body.\\n"
-    >>> body_text(data, read_front_matter(data, [])[1])
-    'The body.\\n'
-    >>> data = b"---\\ntitle: A\\n---\\nText.\\n\\n---\\n"  # a body ending in a rule
-    >>> body_text(data, read_front_matter(data, [])[1]), body_text(b"---\\ntitle: A\\n---\\n", "\\ntitle: A\\n")
-    ('Text.\\n\\n---\\n', '')
-    """
-    if not fm_text:
-        return ""
-    tail = data.rstrip()
-    for fence in (b"---", b"+++"):  # most news files end with their closing fence:
-        # the last fence line is the closing one when it comes right after
-        # the front matter's text (which starts with the opening fence's line
-        # end; ASCII: as many bytes as characters); else the long way
-        if tail.endswith(fence) and fm_text.isascii() and \
-                data.rfind(b"\n" + fence) == data.find(b"\n") + len(fm_text) - 1:
-            return ""
-    text = data.decode("utf-8", errors="replace")
-    at = text.find(fm_text)
-    end = text.find("\n", at + len(fm_text)) if at >= 0 else -1  # past the closing fence's line
-    return "" if end < 0 else text[end + 1:]
-
-
-def _read_tagged(text: str, lang: re.Match, problems: list[tuple]) -> tuple[dict, str]:
-    """The front matter of a ``---json`` (``---yaml``, ``---toml``) fence."""
+def _read_tagged(text: str, lang: re.Match, problems: list[tuple]) -> tuple[dict, str, int]:
+    """The front matter of a ``---json`` (``---yaml``, ``---toml``) fence:
+    (mapping, its text, where its text ends)."""
     closing = _FENCE.search(text, lang.end())
     if closing is None:
         raise FrontMatterError("no-front-matter", f"front matter opened with ---{lang[1]} is "
@@ -149,16 +131,16 @@ def _read_tagged(text: str, lang: re.Match, problems: list[tuple]) -> tuple[dict
     fm_text = text[lang.end():closing.start()]  # from the newline: lines are the file's
     name = lang[1].lower()
     if name == "json":
-        return parse_json(fm_text, problems)[0], fm_text
+        return parse_json(fm_text, problems)[0], fm_text, closing.start()
     if name == "toml":
-        return parse_toml(fm_text), fm_text
+        return parse_toml(fm_text), fm_text, closing.start()
     if name in ("yaml", "yml"):
-        return _read_yaml(fm_text, problems)
+        return _read_yaml(fm_text, problems), fm_text, closing.start()
     raise FrontMatterError("unsupported-language", f"front matter in {lang[1]!r} (---{lang[1]}) "
                            "is not read: kg reads YAML, TOML and JSON", 1)
 
 
-def _read_yaml(fm_text: str, problems: list[tuple]) -> tuple[dict, str]:
+def _read_yaml(fm_text: str, problems: list[tuple]) -> dict:
     try:
         meta, duplicates = parse_yaml(fm_text)
     except _AliasBomb as exc:
@@ -176,7 +158,7 @@ def _read_yaml(fm_text: str, problems: list[tuple]) -> tuple[dict, str]:
     for key, line in duplicates:
         problems.append(("duplicate-key", f"key {key!r} appears more than once; the last "
                          "value is used", "warning", str(key), line + 1))
-    return meta, fm_text
+    return meta
 
 
 def decode_text(data: bytes, problems: list[tuple]) -> str:
@@ -214,6 +196,12 @@ def split_front_matter(text: str) -> str | None | Literal[False]:
     >>> split_front_matter("---\\ntitle: A\\n---\\nbody"), split_front_matter("---\\nopen")
     ('\\ntitle: A\\n', False)
     """
+    span = _yaml_span(text)
+    return span if not span else text[span[0]:span[1]]
+
+
+def _yaml_span(text: str) -> tuple[int, int] | None | Literal[False]:
+    """Where the text of :func:`split_front_matter` starts and ends."""
     opening = _FENCE.match(text)
     if opening is None:
         return None
@@ -222,7 +210,7 @@ def split_front_matter(text: str) -> str | None | Literal[False]:
     while (i := text.find("\n---", i)) >= 0:
         i += 1
         if _FENCE.match(text, i):
-            return text[start:i]
+            return start, i
     return False
 
 
@@ -305,7 +293,7 @@ def parse_yaml(text: str) -> tuple[Any, list[tuple[str, int]]]:
 
 
 # -- TOML and JSON ----------------------------------------------------------------
-def _read_toml(text: str) -> tuple[dict, str]:
+def _read_toml(text: str) -> tuple[dict, str, int]:
     opening = _TOML_FENCE.match(text)
     if opening is None:
         raise FrontMatterError("no-front-matter", "a TOML front matter opens with a line of "
@@ -318,7 +306,7 @@ def _read_toml(text: str) -> tuple[dict, str]:
             raise _mixed("+++ (TOML)", "--- (YAML)", text, dashes.start())
         raise FrontMatterError("no-front-matter", "TOML front matter is not closed by a +++ line")
     fm_text = text[start:closing.start()]
-    return parse_toml(fm_text), fm_text
+    return parse_toml(fm_text), fm_text, closing.start()
 
 
 def parse_toml(fm_text: str) -> dict:

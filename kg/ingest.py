@@ -30,7 +30,7 @@ import orjson
 from ._perf import gc_paused, process_map
 from .cache import RecordCache, file_stat
 from .fields import article_row
-from .frontmatter import FrontMatterError, body_text, read_front_matter
+from .frontmatter import FrontMatterError, read_front_matter
 from .normalize import clean_label, host_of, markdown_lead, registrable_domain
 from .records import (
     Corpus,
@@ -275,12 +275,12 @@ def _parse_row(data: bytes, name: str) -> ResultRow:
     problems: list[tuple] = []
     digest, size = hashlib.sha256(data).hexdigest(), len(data)
     try:
-        meta, fm_text = read_front_matter(data, problems)
+        meta, fm_text, body = read_front_matter(data, problems)
     except FrontMatterError as exc:
         return _refused(digest, size, exc.reason, exc.message, problems, exc.line)
     article = article_row(meta, fm_text, problems, name)
     if article is not None:  # and the lead of its body, for stories and matching
-        article = (*article, markdown_lead(body_text(data, fm_text)))
+        article = (*article, markdown_lead(body))
     return (digest, size, article is not None), article, problems
 
 
