@@ -66,6 +66,12 @@ def article_row(meta: dict, fm_text: str, problems: list[tuple],
 _PROVIDER_KEYS, _IMAGE_KEYS = NESTED_KEYS["provider"], NESTED_KEYS["images[]"]
 _PERSON_KEYS, _IMAGE_ALIAS_KEYS = NESTED_KEYS["person"], NESTED_KEYS["image"]
 _PUBLISHER_KEYS = NESTED_KEYS["publisher"]
+#: The keys of a provider and of an image that need no report, read or
+#: ignored, when nothing was lifted (see _Validator.origins): the seed feed's
+#: images carry its cache flag, its providers their logo.
+_PROVIDER_SEEN, _IMAGE_SEEN = (
+    NESTED_KEYS[path] | {k[len(path) + 1:] for k in IGNORED_KEYS if k.startswith(path + ".")}
+    for path in ("provider", "images[]"))
 _DATE_ALIASES = ALIASES["published"][1:]
 _MODIFIED = ALIASES["modified"]
 _AUTHORS = ALIASES["authors"]
@@ -300,7 +306,8 @@ class _Validator:
         out: dict[str, tuple] = {}
         for i, item in enumerate(value):
             if item.__class__ is dict:  # fast path: text URL, integer (or no) sizes
-                if path is not None and not item.keys() <= _IMAGE_KEYS:
+                if path is not None and \
+                        not item.keys() <= (_IMAGE_KEYS if self.origins else _IMAGE_SEEN):
                     self.unknown_keys(item.keys() - _IMAGE_KEYS, path)
                 u, w, h = item.get("url"), item.get("width"), item.get("height")
                 if (u.__class__ is str and u and (w is None or w.__class__ is int)
@@ -443,7 +450,8 @@ class _Validator:
         if v is None and other:
             provider = self.alias_provider(meta, urls_)
         else:
-            if v.__class__ is dict and not v.keys() <= _PROVIDER_KEYS:
+            if v.__class__ is dict and \
+                    not v.keys() <= (_PROVIDER_KEYS if self.origins else _PROVIDER_SEEN):
                 self.unknown_keys(v.keys() - _PROVIDER_KEYS, f"{base}provider.")
             provider = self.provider(v, f"{p}provider", urls_)
         if not nested:
