@@ -120,8 +120,14 @@ def _split_plain(url: str) -> tuple[str, str, str, str]:
 
 def _has_tracking(url: str) -> bool:
     q = url.find("?")
-    return q >= 0 and any(_is_tracking(k.partition("=")[0])
-                          for k in url[q + 1:].split("&"))
+    return q >= 0 and _TRACKING_HINT.search(url, q) is not None and \
+        any(_is_tracking(k.partition("=")[0]) for k in url[q + 1:].split("&"))
+
+
+#: Where a tracking parameter may start (any case): most queries have none,
+#: and then need no split.  Matches wherever ``_is_tracking`` would.
+_TRACKING_HINT = re.compile("[?&](?:utm_|" + "|".join(map(re.escape, sorted(_TRACKING))) + ")",
+                            re.IGNORECASE)
 
 
 def _is_tracking(key: str) -> bool:
@@ -175,7 +181,7 @@ def web_url(url: str) -> str:
                 if not (k.lower() in _AMP_PARAMS and v.lower() in ("", "1", "true", "amp"))]
         if len(kept) != len(pairs):
             query = urlencode(kept, quote_via=quote, safe="/:@!$'()*+,;=")
-    return urlunsplit((scheme, netloc, path, query, ""))
+    return f"{scheme}://{netloc}{path}?{query}" if query else f"{scheme}://{netloc}{path}"
 
 
 _AMP_SEGMENT = re.compile(r"/amp(?=/|$)")
