@@ -65,7 +65,7 @@ def article_row(meta: dict, fm_text: str, problems: list[tuple],
 
 _PROVIDER_KEYS, _IMAGE_KEYS = NESTED_KEYS["provider"], NESTED_KEYS["images[]"]
 _PERSON_KEYS, _IMAGE_ALIAS_KEYS = NESTED_KEYS["person"], NESTED_KEYS["image"]
-_PUBLISHER_KEYS = NESTED_KEYS["publisher"]
+_PUBLISHER_KEYS, _RELATED_KEYS = NESTED_KEYS["publisher"], NESTED_KEYS["related[]"]
 #: The keys of a provider and of an image that need no report, read or
 #: ignored, when nothing was lifted (see _Validator.origins): the seed feed's
 #: images carry its cache flag, its providers their logo.
@@ -372,13 +372,13 @@ class _Validator:
         text, url, integer = self.text, self.url, self.integer
         # keys beyond the seed format's: only then can other formats' aliases be there
         other = not nested and not meta.keys() <= SEED_KEYS
-        unread: list[str] = []
+        unread: list[str] | tuple = ()
         if other and not meta.keys() <= KNOWN_KEYS:  # Hugo's params, seo, `Tags`...
             meta, self.origins, unread = lift(meta, meta.keys() - KNOWN_KEYS)
         get = meta.get
         base = "related[]." if nested else ""
-        if nested and not meta.keys() <= NESTED_KEYS["related[]"]:
-            self.unknown_keys(meta.keys() - NESTED_KEYS["related[]"], base)
+        if nested and not meta.keys() <= _RELATED_KEYS:
+            self.unknown_keys(meta.keys() - _RELATED_KEYS, base)
         v = get("title")
         if v is None and other:
             v = get("headline")
@@ -391,10 +391,14 @@ class _Validator:
                              f"no {p}title; " + ("entry dropped" if nested else "file skipped"),
                              "warning" if nested else "error")
             return None
-        web = url(get("webUrl"), p, "webUrl")
-        amp = url(get("ampWebUrl"), p, "ampWebUrl")
-        cdn = url(get("cdnAmpWebUrl"), p, "cdnAmpWebUrl")
-        original = url(get("originalUrl"), p, "originalUrl")
+        v = get("webUrl")
+        web = None if v is None else url(v, p, "webUrl")
+        v = get("ampWebUrl")
+        amp = None if v is None else url(v, p, "ampWebUrl")
+        v = get("cdnAmpWebUrl")
+        cdn = None if v is None else url(v, p, "cdnAmpWebUrl")
+        v = get("originalUrl")
+        original = None if v is None else url(v, p, "originalUrl")
         if web is None and original is None and other:
             web = self.alias_url(meta)
         urls: list[str] = []
@@ -461,7 +465,8 @@ class _Validator:
         if v is None and other:
             images = self.alias_images(meta)
         else:
-            images = () if v is None else self.images(v, f"{p}images", f"{base}images[].")
+            images = () if v is None else self.images(
+                v, f"{p}images", "related[].images[]." if nested else "images[].")
         if nested:  # a related entry's row: without the file's own fields
             return (title, web, urls_, excerpt, published, type_, category, quality, heat,
                     locale, provider, topics, tags, images, related)
