@@ -54,12 +54,13 @@ def ranges(starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def window_candidates(ptr: np.ndarray, terms: np.ndarray, times: np.ndarray,
-                      window: float) -> np.ndarray:
+                      window: float, rarity: np.ndarray | None = None) -> np.ndarray:
     """Sorted codes ``i * n + j`` (``i < j``) of the pairs published within
     ``window`` seconds that share rare terms.
 
     Article ``i``'s terms are ``terms[ptr[i]:ptr[i + 1]]``, increasing, and
-    terms are numbered rarest first; ``times`` are seconds (NaN: no time,
+    ``rarity[k]`` orders ``terms[k]`` among its article's terms, rarest
+    first (default: the term numbers); ``times`` are seconds (NaN: no time,
     never a candidate).  Each article's keys are its ``KEYS`` rarest terms
     that other articles in its window hold too (at most ``MAX_POSTINGS`` of
     them: a term that common is no key); it looks them up in a time-ordered
@@ -67,7 +68,6 @@ def window_candidates(ptr: np.ndarray, terms: np.ndarray, times: np.ndarray,
     only one).
     """
     n = len(ptr) - 1
-    nv = int(terms.max()) + 1 if len(terms) else 1
     art = np.repeat(np.arange(n), np.diff(ptr))
     order = np.flatnonzero(~np.isnan(times))
     order = order[np.argsort(times[order], kind="stable")]  # by time, then index
@@ -83,7 +83,9 @@ def window_candidates(ptr: np.ndarray, terms: np.ndarray, times: np.ndarray,
     owner, pos = ranges(ptr[order], np.diff(ptr)[order])  # owner: a place in time order
     # Lookups by term, then time: both bounds below come in increasing
     # order, which keeps searchsorted's lookups near each other in memory.
-    key, owner = np.divmod(np.sort(terms[pos] * nt + owner), nt)
+    by_key = np.argsort(terms[pos] * nt + owner, kind="stable")
+    key, owner, pos = terms[pos][by_key], owner[by_key], pos[by_key]
+    rank = (terms if rarity is None else rarity)[pos]
     # The term index: (term, place) of every timed article.
     held = at[art] >= 0
     posting = terms[held] * nt + at[art[held]]
@@ -92,9 +94,9 @@ def window_candidates(ptr: np.ndarray, terms: np.ndarray, times: np.ndarray,
     count = np.searchsorted(posting, key * nt + hi[owner]) - start
     # A slice holds the article itself; one of more than MAX_POSTINGS is no key.
     ok = (count > 1) & (count <= MAX_POSTINGS)
-    key, owner, start, count = key[ok], owner[ok], start[ok], count[ok]
+    key, owner, start, count, rank = key[ok], owner[ok], start[ok], count[ok], rank[ok]
     # An owner's rarest keys first: its first KEYS slices.
-    by_owner = np.argsort(owner * nv + key, kind="stable")
+    by_owner = np.lexsort((rank, owner))
     key, owner, start, count = key[by_owner], owner[by_owner], start[by_owner], count[by_owner]
     first_of = np.searchsorted(owner, owner, "left")
     ok = np.arange(len(owner)) - first_of < KEYS

@@ -2,7 +2,9 @@
 
 Two articles are scored by the cosine of their TF-IDF vectors over title,
 excerpt and the lead of the body (Snowball stems; title words count double; document frequencies from
-the whole corpus, so a word every article has weighs nothing) extended with
+the months around the article's holding :data:`kg.frequencies.DF_ARTICLES` articles, so a word
+every article of that time has weighs nothing, and an edit changes the
+vectors of its time only) extended with
 *event anchors* (:mod:`kg.anchors`: money converted between currencies,
 counts, dates, acronyms and aliases such as ICO = Information
 Commissioner's Office).  The cosine fades to half over ``window``, is
@@ -53,6 +55,7 @@ import numpy as np
 from ._perf import gc_paused
 from .anchors import anchor_words, headline_anchors, title_marks
 from .blocking import MAX_POSTINGS, member, ranges, window_candidates
+from .frequencies import span_frequencies, time_buckets
 from .linkage import average_linkage
 from .text import fold, match_words, sorted_unique, stem_words, strip_tail, text_terms
 
@@ -116,10 +119,12 @@ class StoryDocs:
     """Article term vectors, IDF weights, publication times and headline
     marks: what story scores are computed from (:mod:`kg.explain` reads it).
 
-    Terms are numbered by rarity (document frequency, then the term), so an
-    article's vector, a dict keyed by term number in increasing order, lists
-    its rarest terms first, and sums over shared terms run in the same order
-    whatever ``PYTHONHASHSEED`` is.
+    Terms are numbered in the order of their stems, and an article's vector,
+    a dict keyed by term number in increasing order, lists them in that
+    order: sums over shared terms run in the same order whatever
+    ``PYTHONHASHSEED`` is, and whatever other articles come and go.  Weights
+    come from the document frequencies of the article's time bucket
+    (:func:`time_buckets`): an article's vector depends on its bucket only.
 
     The vectors are held as numpy arrays (article ``i``'s terms are
     ``terms[ptr[i]:ptr[i + 1]]``, increasing, with unit weights ``unit``),
@@ -171,23 +176,21 @@ class StoryDocs:
         is_title = (key[first] & 1) == 0
         code = code[first]
         art, term = np.divmod(code, max(nv, 1))
-        df = np.bincount(term, minlength=nv)
-        order = np.lexsort((np.arange(nv), df))  # rarest first, ties by term
-        rank = np.empty(nv, np.int64)
-        rank[order] = np.arange(nv)
-        total = max(n, 1)
-        # A word in every article weighs nothing.
-        idf = [math.log((1 + total) / (1 + d)) ** IDF_POWER for d in df[order].tolist()]
-        title_idf = [x * _TITLE_WEIGHT for x in idf]
-        # Renumbered and sorted again, the title flag riding along in bit 0.
-        key = ((art * nv + rank[term]) << 1) + ~is_title
-        key.sort()
-        is_title = (key & 1) == 0
-        self.codes = key >> 1    # article * nv + term, increasing: for lookups
-        self.art, self.terms = np.divmod(self.codes, max(nv, 1))
+        # Document frequencies of the months around the article's
+        # (:func:`kg.frequencies.df_spans`), not of the whole corpus: a change elsewhere
+        # leaves its vector as it is.
+        month = time_buckets(np.array([np.nan if t is None else t for t in times], float))
+        df, total = span_frequencies(month, art, term)
+        # A word in every article of the bucket weighs nothing.
+        idf = np.log((1.0 + total[art]) / (1.0 + df)) ** IDF_POWER
+        self.codes = code        # article * nv + term, increasing: for lookups
+        self.art, self.terms = art, term
+        # Terms are numbered in the stems' order, the same whatever else the
+        # corpus holds, so sums over terms run in the same order after a change.
+        # Blocking tries an article's rarest terms in its bucket first.
+        self.rarity = df * max(nv, 1) + term
         # IDF weights before normalisation
-        self.raw = np.where(is_title, np.array(title_idf, float)[self.terms],
-                            np.array(idf, float)[self.terms])
+        self.raw = np.where(is_title, idf * _TITLE_WEIGHT, idf)
         self.ptr = np.zeros(n + 1, np.int64)
         np.cumsum(np.bincount(self.art, minlength=n), out=self.ptr[1:])
         self.size = np.diff(self.ptr)  # terms per article
@@ -206,7 +209,7 @@ class StoryDocs:
         self.borrowed: dict[int, int] = {}  # undated article -> the article whose time it took
         self._related: np.ndarray | None = None
         self._vectors: dict[int, dict[int, float]] = {}
-        self.words = [words[k] for k in order.tolist()]  # by term number
+        self.words = words  # by term number
         self.excerpt_code = _codes([d.get("excerpt", "") if len(d.get("excerpt", "")) >= 40 else None
                                     for d in map(attrs.__getitem__, ids)])
         marks: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
@@ -312,7 +315,7 @@ class StoryDocs:
         """Sorted codes ``i * len(ids) + j`` (``i < j``) of pairs published
         within ``window`` seconds that share rare terms
         (:func:`kg.blocking.window_candidates`)."""
-        return window_candidates(self.ptr, self.terms, self.time_array, window)
+        return window_candidates(self.ptr, self.terms, self.time_array, window, self.rarity)
 
     def cosines(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """Cosines of the pairs ``left[k], right[k]``.

@@ -250,8 +250,10 @@ def _reference_candidates(docs, window: float) -> set[tuple[int, int]]:
             post.setdefault(w, []).append(i)
     pairs = set()
     for t, i in order:
-        slices = []  # of its rarest terms that others in the window hold too
-        for w in vectors[i]:
+        slices = []  # of its rarest terms (in its months) that others in the window hold too
+        lo_i, hi_i = docs.ptr[i], docs.ptr[i + 1]
+        rarity = dict(zip(docs.terms[lo_i:hi_i].tolist(), docs.rarity[lo_i:hi_i].tolist()))
+        for w in sorted(vectors[i], key=rarity.__getitem__):
             times = [docs.times[j] for j in post[w]]
             lo, hi = bisect_left(times, t - window), bisect_right(times, t + window)
             if 1 < hi - lo <= blocking.MAX_POSTINGS:
