@@ -36,7 +36,8 @@ import functools
 import math
 import re
 
-__all__ = ["anchor_words", "headline_anchors", "describe", "title_marks", "ALIASES", "USD_RATES", "PLACES"]
+__all__ = ["anchor_words", "with_anchors", "headline_anchors", "describe", "title_marks",
+           "ALIASES", "USD_RATES", "PLACES"]
 
 #: Approximate US dollars per unit (2020-2022): a tolerance of about 10 %
 #: absorbs the drift between outlets' conversions.
@@ -298,3 +299,24 @@ def _dollars(x: float) -> str:
         if x >= scale:
             return f"${x / scale:.1f}{suffix}"
     return f"${x:.0f}"
+
+
+def with_anchors(titles: list[str], excerpts: list[str]) -> tuple[list[str], list[str]]:
+    """Titles and excerpts, each followed by its anchor words (story
+    detection's texts, :mod:`kg.stories`): a headline's anchors weigh as
+    headline words.
+
+    >>> with_anchors(["ICO fines Clearview"], [""])[0][0].startswith("ICO fines Clearview")
+    True
+    """
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    out_titles, out_bodies = [], []
+    for t, e in zip(titles, excerpts):
+        pair = found.get((t, e))
+        if pair is None:
+            head = headline_anchors(t)
+            body = [w for w in anchor_words(t, e) if w not in head]
+            pair = found[t, e] = (t + "\n" + " ".join(head), e + "\n" + " ".join(body))
+        out_titles.append(pair[0])
+        out_bodies.append(pair[1])
+    return out_titles, out_bodies

@@ -54,7 +54,8 @@ def ranges(starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def window_candidates(ptr: np.ndarray, terms: np.ndarray, times: np.ndarray,
-                      window: float, rarity: np.ndarray | None = None) -> np.ndarray:
+                      window: float, rarity: np.ndarray | None = None,
+                      owners: np.ndarray | None = None) -> np.ndarray:
     """Sorted codes ``i * n + j`` (``i < j``) of the pairs published within
     ``window`` seconds that share rare terms.
 
@@ -65,7 +66,8 @@ def window_candidates(ptr: np.ndarray, terms: np.ndarray, times: np.ndarray,
     that other articles in its window hold too (at most ``MAX_POSTINGS`` of
     them: a term that common is no key); it looks them up in a time-ordered
     term index and keeps the articles that hold at least two of them (or its
-    only one).
+    only one).  With ``owners`` (a mask of articles), only those articles
+    look theirs up: the pairs found are those found from an owner.
     """
     n = len(ptr) - 1
     art = np.repeat(np.arange(n), np.diff(ptr))
@@ -80,7 +82,9 @@ def window_candidates(ptr: np.ndarray, terms: np.ndarray, times: np.ndarray,
     # Articles within the window of each place p: places lo[p] .. hi[p] - 1.
     lo = np.searchsorted(st, st - window, "left")
     hi = np.searchsorted(st, st + window, "right")
-    owner, pos = ranges(ptr[order], np.diff(ptr)[order])  # owner: a place in time order
+    places = np.arange(nt) if owners is None else np.flatnonzero(owners[order])
+    owner, pos = ranges(ptr[order[places]], np.diff(ptr)[order[places]])
+    owner = places[owner]  # a place in time order
     # Lookups by term, then time: both bounds below come in increasing
     # order, which keeps searchsorted's lookups near each other in memory.
     by_key = np.argsort(terms[pos] * nt + owner, kind="stable")

@@ -20,9 +20,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # opening a build (kg.open) stays light: stories load NumPy
+    from collections.abc import Iterable
+
     import networkx as nx
 
-__all__ = ["StoryCoverage", "story_coverage"]
+__all__ = ["StoryCoverage", "story_coverage", "story_matches"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,35 @@ class StoryCoverage:
         return out
 
 
+def story_matches(graph: nx.MultiDiGraph, story: str, members: Iterable[str], text: str) -> bool:
+    """Whether every word of ``text`` is a word of the story's label or of a
+    member's headline, excerpt or body lead (case-, accent- and hyphen-insensitive;
+    synonyms such as "face recognition" read as one: :func:`kg.text.match_words`).
+
+    >>> import kg
+    >>> from kg.graph import build_graph
+    >>> g = build_graph(kg.load("seeds"))
+    >>> from kg.stories import add_stories
+    >>> s = add_stories(g)[0]
+    >>> arts = [a for a, _, k in g.in_edges(s, keys=True) if k == "inStory"]
+    >>> story_matches(g, s, arts, "Facial-Recognition WORCESTER"), story_matches(g, s, arts, "Xpeng")
+    (True, False)
+    >>> story_matches(g, s, arts, "face recognition")
+    True
+    """
+    from .text import fold, match_words  # (NumPy: not on opening a build)
+
+    wanted = match_words(text) or {fold(text).strip()}
+    nodes = graph.nodes
+    seen = match_words(nodes[story].get("label", ""))
+    for a in members:
+        if wanted <= seen:
+            break
+        d = nodes[a]
+        seen.update(match_words(" ".join((d.get("title", ""), d.get("excerpt", ""), d.get("lead", "")))))
+    return wanted <= seen
+
+
 def story_coverage(graph: nx.MultiDiGraph, *, match: str | None = None,
                    min_size: int = 1) -> list[StoryCoverage]:
     """The stories of ``graph``, largest first (then by id): articles,
@@ -68,7 +99,7 @@ def story_coverage(graph: nx.MultiDiGraph, *, match: str | None = None,
 
     ``match``: only stories whose label or member headlines or excerpts
     hold every word of it (case-, accent- and hyphen-insensitive, see
-    :func:`kg.stories.story_matches`); ``min_size``: only stories of at
+    :func:`story_matches`); ``min_size``: only stories of at
     least that many articles.
 
     >>> import kg
@@ -78,8 +109,6 @@ def story_coverage(graph: nx.MultiDiGraph, *, match: str | None = None,
     >>> [s.size for s in story_coverage(g, match="Worcester bans")], story_coverage(g, min_size=4)
     ([3], [])
     """
-    from .stories import story_matches
-
     members: dict[str, list[str]] = {n: [] for n, k in graph.nodes(data="kind") if k == "story"}
     for a, s, rel in graph.edges(keys=True):
         if rel == "inStory":

@@ -139,7 +139,7 @@ class KnowledgeGraph:
 
         ``match``: only stories whose label or member headlines or excerpts
         hold every word of it (case-, accent- and hyphen-insensitive, see
-        :func:`kg.stories.story_matches`); ``min_size``: only stories of at
+        :func:`kg.coverage.story_matches`); ``min_size``: only stories of at
         least that many articles.
         """
         return story_coverage(self.graph, match=match, min_size=min_size)

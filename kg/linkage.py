@@ -15,7 +15,7 @@ import heapq
 import math
 from collections import defaultdict
 
-__all__ = ["average_linkage"]
+__all__ = ["average_linkage", "strong_components", "link_component"]
 
 
 def average_linkage(pairs: list[tuple[float, int, int]], threshold: float,
@@ -34,6 +34,20 @@ def average_linkage(pairs: list[tuple[float, int, int]], threshold: float,
     [([0, 1, 2], 0.775), ([3, 4], 0.9)]
     >>> average_linkage([(0.9, 0, 1), (0.8, 1, 2)], 0.6, [0.0] * 3, 1.0)  # 2 is far from 0
     [([0, 1], 0.9)]
+    """
+    parts = strong_components(pairs, threshold)
+    groups = [g for part in parts for g in link_component(part, threshold, times, span)]
+    return sorted(groups, key=lambda g: g[0][0])
+
+
+def strong_components(pairs: list[tuple[float, int, int]],
+                      threshold: float) -> list[list[tuple[float, int, int]]]:
+    """The pairs of each component of the graph of the pairs scoring at least
+    ``threshold`` (in the order of ``pairs``); an article with no such pair
+    is in none.
+
+    >>> strong_components([(0.9, 0, 1), (0.2, 1, 2), (0.5, 3, 4), (0.6, 1, 3)], 0.5)
+    [[(0.9, 0, 1), (0.5, 3, 4), (0.6, 1, 3)]]
     """
     # A merge needs a cross pair of at least ``threshold`` (a mean reaches no
     # higher than its largest term), so every group lies within one component
@@ -59,13 +73,18 @@ def average_linkage(pairs: list[tuple[float, int, int]], threshold: float,
         c = component.get(p[1])
         if c is not None and c == component.get(p[2]):
             parts[c].append(p)
-    groups = [g for part in parts.values() for g in _linkage(part, threshold, times, span)]
-    return sorted(groups, key=lambda g: g[0][0])
+    return list(parts.values())
 
 
-def _linkage(pairs: list[tuple[float, int, int]], threshold: float,
+def link_component(pairs: list[tuple[float, int, int]], threshold: float,
              times: list[float | None], span: float) -> list[tuple[list[int], float]]:
-    """:func:`average_linkage` of one component."""
+    """:func:`average_linkage` of the pairs of one strong component
+    (:func:`strong_components`): its groups depend on these pairs, the
+    order of the indices and the members' times only.
+
+    >>> link_component([(0.9, 0, 1), (0.1, 1, 2), (0.3, 0, 2)], 0.2, [0.0] * 3, 1.0)
+    [([0, 1, 2], 0.55)]
+    """
     link: dict[int, dict[int, float]] = defaultdict(dict)  # group -> group -> sum of scores
     for s, i, j in pairs:  # each pair once
         link[i][j] = link[j][i] = s

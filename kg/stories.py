@@ -53,15 +53,15 @@ import networkx as nx
 import numpy as np
 
 from ._perf import gc_paused
-from .anchors import anchor_words, headline_anchors, title_marks
+from .anchors import headline_anchors, title_marks, with_anchors
 from .blocking import MAX_POSTINGS, member, ranges, window_candidates
 from .frequencies import span_frequencies, time_buckets
 from .linkage import average_linkage
-from .text import fold, match_words, sorted_unique, stem_words, strip_tail, text_terms
+from .text import sorted_unique, stem_words, strip_tail, text_terms
 
 __all__ = [
     "Story", "find_stories", "add_stories", "story_id", "similar_pairs", "StoryDocs",
-    "story_matches",
+    "story_labels", "make_stories", "put_stories",
     "DEFAULT_THRESHOLD", "DEFAULT_WINDOW", "METHOD", "UNDATED_FADE",
 ]
 
@@ -143,7 +143,7 @@ class StoryDocs:
         titles = [strip_tail(d.get("title", "")) for d in data]
         # The excerpt, and the lead of the body (files of blogs and sites often
         # have no excerpt: their lead is what an excerpt would say).
-        titles, bodies = _with_anchors(titles, [" ".join(filter(None, (d.get("excerpt"), d.get("lead"))))
+        titles, bodies = with_anchors(titles, [" ".join(filter(None, (d.get("excerpt"), d.get("lead"))))
                                                 for d in data])
         times = [_timestamp(d.get("published")) for d in data]
         del data
@@ -303,6 +303,10 @@ class StoryDocs:
             self.borrowed[u] = best
             self.time_array[u] = self.time_array[best]
 
+    def window_times(self) -> list[float | None]:
+        """Each article's time as the window reads it (borrowed ones too)."""
+        return [None if math.isnan(t) else t for t in self.time_array.tolist()]
+
     def fade(self, left: np.ndarray, right: np.ndarray, span: float) -> np.ndarray:
         """A factor per pair: 1 at the same moment, falling to 0.5 at ``span``
         seconds apart; ``UNDATED_FADE`` when either has no date of its own
@@ -311,11 +315,11 @@ class StoryDocs:
         fade = 1.0 - 0.5 * np.minimum(np.nan_to_num(dt, nan=0.0) / max(span, 1.0), 1.0)
         return np.where(self.dated[left] & self.dated[right], fade, UNDATED_FADE)
 
-    def candidates(self, window: float) -> np.ndarray:
+    def candidates(self, window: float, owners: np.ndarray | None = None) -> np.ndarray:
         """Sorted codes ``i * len(ids) + j`` (``i < j``) of pairs published
-        within ``window`` seconds that share rare terms
-        (:func:`kg.blocking.window_candidates`)."""
-        return window_candidates(self.ptr, self.terms, self.time_array, window, self.rarity)
+        within ``window`` seconds that share rare terms, found from ``owners``
+        (a mask; all) (:func:`kg.blocking.window_candidates`)."""
+        return window_candidates(self.ptr, self.terms, self.time_array, window, self.rarity, owners)
 
     def cosines(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """Cosines of the pairs ``left[k], right[k]``.
@@ -380,8 +384,11 @@ class StoryDocs:
                  + np.where(self.syndicated(left, right), SYNDICATION_BONUS, 0.0))
         return cosines * fade + bonus
 
-    def scored_pairs(self, window: timedelta, floor: float) -> list[tuple[float, int, int]]:
-        """Pairs in the window scoring at least ``floor``, best first.
+    def scored_pairs(self, window: timedelta, floor: float, owners: np.ndarray | None = None,
+                     touching: np.ndarray | None = None) -> list[tuple[float, int, int]]:
+        """Pairs in the window scoring at least ``floor``, best first; with
+        masks ``owners`` and ``touching``, those with an end in ``touching``
+        whose candidates come from ``owners`` (:mod:`kg.story_state`).
 
         Candidate pairs are screened by a bound (the score without the
         conflicts, factors of at most 1), and only those that reach it get
@@ -393,7 +400,9 @@ class StoryDocs:
         t = self.time_array
         i, j = np.divmod(related, max(n, 1))
         near = np.abs(t[i] - t[j]) <= span  # False without a date (NaN)
-        pairs = sorted_unique(np.concatenate([self.candidates(span), related[near], self.ties]))
+        pairs = sorted_unique(np.concatenate([self.candidates(span, owners), related[near], self.ties]))
+        if touching is not None:
+            pairs = pairs[touching[pairs // max(n, 1)] | touching[pairs % max(n, 1)]]
         is_related = member(pairs, related)
         left, right = np.divmod(pairs, max(n, 1))
         # Without the conflicts (factors of at most 1): a bound, to screen with.
@@ -410,32 +419,6 @@ class StoryDocs:
         return out
 
 
-def story_matches(graph: nx.MultiDiGraph, story: str, members: Iterable[str], text: str) -> bool:
-    """Whether every word of ``text`` is a word of the story's label or of a
-    member's headline, excerpt or body lead (case-, accent- and hyphen-insensitive;
-    synonyms such as "face recognition" read as one: :func:`kg.text.match_words`).
-
-    >>> import kg
-    >>> from kg.graph import build_graph
-    >>> g = build_graph(kg.load("seeds"))
-    >>> s = add_stories(g)[0]
-    >>> arts = [a for a, _, k in g.in_edges(s, keys=True) if k == "inStory"]
-    >>> story_matches(g, s, arts, "Facial-Recognition WORCESTER"), story_matches(g, s, arts, "Xpeng")
-    (True, False)
-    >>> story_matches(g, s, arts, "face recognition")
-    True
-    """
-    wanted = match_words(text) or {fold(text).strip()}
-    nodes = graph.nodes
-    seen = match_words(nodes[story].get("label", ""))
-    for a in members:
-        if wanted <= seen:
-            break
-        d = nodes[a]
-        seen.update(match_words(" ".join((d.get("title", ""), d.get("excerpt", ""), d.get("lead", "")))))
-    return wanted <= seen
-
-
 def _codes(values: list[str | None]) -> np.ndarray:
     """A number per distinct value (-1 for None), in order of first sight."""
     number: dict[str, int] = {}
@@ -449,22 +432,6 @@ def _slug(url: str) -> str | None:
     if last.isdigit() and len(last) >= 6:  # an article number: of its site only
         return path.split("/")[2] + "/" + last if path.count("/") >= 3 else None
     return last if len(last) >= 24 else None
-
-
-def _with_anchors(titles: list[str], excerpts: list[str]) -> tuple[list[str], list[str]]:
-    """Titles and excerpts, each followed by its anchor words (:mod:`kg.anchors`):
-    a headline's anchors weigh as headline words."""
-    found: dict[tuple[str, str], tuple[str, str]] = {}
-    out_titles, out_bodies = [], []
-    for t, e in zip(titles, excerpts):
-        pair = found.get((t, e))
-        if pair is None:
-            head = headline_anchors(t)
-            body = [w for w in anchor_words(t, e) if w not in head]
-            pair = found[t, e] = (t + "\n" + " ".join(head), e + "\n" + " ".join(body))
-        out_titles.append(pair[0])
-        out_bodies.append(pair[1])
-    return out_titles, out_bodies
 
 
 def _timestamp(value: Any) -> float | None:  # a datetime, or anything without a time
@@ -518,23 +485,41 @@ def _find_stories(graph: nx.MultiDiGraph, threshold: float, window: timedelta) -
         raise ValueError(f"threshold must be between 0 and 1.5, not {threshold}")
     docs = StoryDocs(graph)
     pairs = docs.scored_pairs(window, min(threshold, PAIR_FLOOR))
-    times = [None if math.isnan(t) else t for t in docs.time_array.tolist()]  # borrowed ones too
-    groups = average_linkage(pairs, threshold, times, window.total_seconds())
-    members_of = [members for members, _ in groups]
+    return make_stories(docs, average_linkage(pairs, threshold, docs.window_times(), window.total_seconds()))
+
+
+def make_stories(docs: StoryDocs, groups: list[tuple[list[int], float]]) -> list[Story]:
+    """The stories of groups of ``docs`` indices with their scores, labelled
+    (:func:`story_labels`), sorted by id.
+
+    >>> import kg
+    >>> from kg.graph import build_graph
+    >>> docs = StoryDocs(build_graph(kg.load("seeds")))
+    >>> make_stories(docs, [([0, 1], 0.5)])[0].members == (docs.ids[0], docs.ids[1])
+    True
+    """
     stories = []
-    for (members, score), label in zip(groups, _story_labels(docs, members_of)):
+    for (members, score), label in zip(groups, story_labels(docs, [m for m, _ in groups])):
         ids = tuple(sorted(docs.ids[i] for i in members))
         stories.append(Story(id=story_id(ids), members=ids, label=label, score=score))
     stories.sort(key=lambda s: s.id)
     return stories
 
 
-def _story_labels(docs: StoryDocs, groups: list[list[int]]) -> list[str]:
-    """Each group's label: the headline most similar to the others (ties:
+def story_labels(docs: StoryDocs, groups: list[list[int]]) -> list[str]:
+    """Each group of ``docs`` indices' label: the headline most similar to the others (ties:
     earliest, then id), without a provider tail or a final full stop.
 
     The cosines of every group's pairs are computed in bulk, in batches of
-    bounded size (one call per group would cost more than the scores)."""
+    bounded size (one call per group would cost more than the scores).
+
+    >>> import kg
+    >>> from kg.graph import build_graph
+    >>> docs = StoryDocs(build_graph(kg.load("seeds")))
+    >>> worcester = [docs.index[a] for a in find_stories(docs.graph)[0].members]
+    >>> story_labels(docs, [worcester])
+    ['Worcester bans city use of facial recognition technology']
+    """
     labels: list[str] = []
     batch: list[list[int]] = []
     pending = 0
@@ -589,7 +574,12 @@ def add_stories(graph: nx.MultiDiGraph, *, threshold: float = DEFAULT_THRESHOLD,
     # Collector paused (the decorator), and no (node, kind) tuple made per
     # node: right after build_graph, such allocations set off full scans of
     # the whole new graph, which free nothing.
-    stories = _find_stories(graph, threshold, window)
+    return put_stories(graph, _find_stories(graph, threshold, window), threshold, window)
+
+
+def put_stories(graph: nx.MultiDiGraph, stories: list[Story], threshold: float,
+                window: timedelta) -> list[str]:
+    """Replace the story nodes of ``graph`` by ``stories`` (:func:`add_stories`)."""
     graph.remove_nodes_from([n for n, d in graph._node.items() if d.get("kind") == "story"])
     for s in stories:
         graph.add_node(s.id, kind="story", label=s.label, method=METHOD,
