@@ -33,10 +33,12 @@ anchor word back for people (``kg stories --explain``).
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import re
+from collections.abc import Callable, Iterable
 
-__all__ = ["anchor_words", "with_anchors", "headline_anchors", "describe", "title_marks",
+__all__ = ["anchor_words", "with_anchors", "AnchorMemo", "headline_anchors", "describe", "title_marks",
            "ALIASES", "USD_RATES", "PLACES"]
 
 #: Approximate US dollars per unit (2020-2022): a tolerance of about 10 %
@@ -301,22 +303,75 @@ def _dollars(x: float) -> str:
     return f"${x:.0f}"
 
 
-def with_anchors(titles: list[str], excerpts: list[str]) -> tuple[list[str], list[str]]:
+def with_anchors(titles: list[str], excerpts: list[str],
+                 memo: AnchorMemo | None = None) -> tuple[list[str], list[str]]:
     """Titles and excerpts, each followed by its anchor words (story
     detection's texts, :mod:`kg.stories`): a headline's anchors weigh as
-    headline words.
+    headline words.  ``memo`` holds the anchors of texts seen before.
 
     >>> with_anchors(["ICO fines Clearview"], [""])[0][0].startswith("ICO fines Clearview")
     True
     """
-    found: dict[tuple[str, str], tuple[str, str]] = {}
+    memo = AnchorMemo() if memo is None else memo
     out_titles, out_bodies = [], []
     for t, e in zip(titles, excerpts):
-        pair = found.get((t, e))
-        if pair is None:
-            head = headline_anchors(t)
-            body = [w for w in anchor_words(t, e) if w not in head]
-            pair = found[t, e] = (t + "\n" + " ".join(head), e + "\n" + " ".join(body))
-        out_titles.append(pair[0])
-        out_bodies.append(pair[1])
+        head, body = memo.anchors(t, e)
+        out_titles.append(t + "\n" + head)
+        out_bodies.append(e + "\n" + body)
     return out_titles, out_bodies
+
+
+class AnchorMemo:
+    """The anchors (:func:`with_anchors`) and marks (:func:`title_marks`)
+    of the texts seen, by a digest of each text: what story detection
+    computes per text, kept between builds by :mod:`kg.story_state`.
+    :meth:`items` gives the entries used since it was made, so that a
+    saved memo holds no text the corpus no longer has.
+
+    >>> memo = AnchorMemo()
+    >>> memo.anchors("Clearview AI faces £17m fine", "The Information Commissioner's Office said")
+    ('zzusd92a zzusd93b', 'ico')
+    >>> again = AnchorMemo(memo.items())  # as a saved memo is read back
+    >>> again.marks("Oregon reports 70 new cases"), len(again.items())
+    ((frozenset({'oregon'}), frozenset({'70'})), 1)
+    """
+
+    def __init__(self, items: Iterable[tuple[bytes, str]] = ()) -> None:
+        self.known: dict[bytes, str] = dict(items)
+        self.used: dict[bytes, str] = {}
+
+    def _get(self, key: bytes, make: Callable[[], str]) -> str:
+        value = self.used.get(key)
+        if value is None:
+            value = self.known.get(key)
+            if value is None:
+                value = make()
+            self.used[key] = value
+        return value
+
+    def anchors(self, title: str, excerpt: str) -> tuple[str, str]:
+        """The anchor words of a headline, and the others of its excerpt, each joined by spaces."""
+        def make() -> str:
+            head = headline_anchors(title)
+            body = [w for w in anchor_words(title, excerpt) if w not in head]
+            return " ".join(head) + "\n" + " ".join(body)
+
+        key = _digest("a", title + "\0" + excerpt)
+        head, _, body = self._get(key, make).partition("\n")
+        return head, body
+
+    def marks(self, title: str) -> tuple[frozenset[str], frozenset[str]]:
+        """:func:`title_marks`, remembered."""
+        def make() -> str:
+            places, figures = title_marks(title)
+            return " ".join(sorted(places)) + "\n" + " ".join(sorted(figures))
+
+        places, _, figures = self._get(_digest("m", title), make).partition("\n")
+        return frozenset(places.split()), frozenset(figures.split())
+
+    def items(self) -> list[tuple[bytes, str]]:
+        return list(self.used.items())
+
+
+def _digest(kind: str, text: str) -> bytes:
+    return hashlib.blake2b((kind + text).encode("utf-8", "surrogatepass"), digest_size=16).digest()

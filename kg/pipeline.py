@@ -65,6 +65,7 @@ if TYPE_CHECKING:
 __all__ = ["build", "built", "BuildResult", "export_rdf", "CACHE", "STAMP"]
 
 CACHE = ".cache/records.jsonl"
+STORY_STATE = ".cache/stories.state"  # what the last build's stories were made from
 STAMP = ".cache/build.json"  # what the last complete build was made from, and wrote
 #: A test hook (tests/test_faults.py): ``build`` kills its own process with
 #: SIGKILL as the stage of this name ends (see ``timings``), as a crash would.
@@ -355,6 +356,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     from .curation import apply_curation
     from .graph import build_graph, graph_summary  # not needed when up to date
     from .stories import DEFAULT_THRESHOLD, DEFAULT_WINDOW, add_stories
+    from .story_state import update_stories
 
     corpus = load_corpus(*paths, cache=record_cache, extensions=suffixes, provider=provider,
                          progress=lambda done, total: report("reading files", done, total))
@@ -385,9 +387,13 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         del corpus  # the graph holds what the exports need
         lap("graph")
         report("finding stories", 0, 0)
-        add_stories(graph, threshold=DEFAULT_THRESHOLD if story_threshold is None else story_threshold,
-                    window=(DEFAULT_WINDOW if story_window_days is None
-                            else timedelta(days=story_window_days)))
+        threshold = DEFAULT_THRESHOLD if story_threshold is None else story_threshold
+        window = DEFAULT_WINDOW if story_window_days is None else timedelta(days=story_window_days)
+        if cache:  # recomputed where the corpus changed (kg.story_state)
+            warnings += update_stories(graph, out / STORY_STATE, threshold=threshold,
+                                       window=window)[1]
+        else:
+            add_stories(graph, threshold=threshold, window=window)
         if curation is not None:
             apply_curation(graph, curation)
         lap("stories")

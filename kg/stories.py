@@ -53,7 +53,7 @@ import networkx as nx
 import numpy as np
 
 from ._perf import gc_paused
-from .anchors import headline_anchors, title_marks, with_anchors
+from .anchors import AnchorMemo, headline_anchors, with_anchors
 from .blocking import MAX_POSTINGS, member, ranges, window_candidates
 from .frequencies import span_frequencies, time_buckets
 from .linkage import average_linkage
@@ -133,7 +133,8 @@ class StoryDocs:
     shared terms' shares of a cosine).
     """
 
-    def __init__(self, graph: nx.MultiDiGraph, nodes: Iterable[str] | None = None) -> None:
+    def __init__(self, graph: nx.MultiDiGraph, nodes: Iterable[str] | None = None,
+                 memo: AnchorMemo | None = None) -> None:
         if nodes is None:  # (its node dict: NodeDataView makes a tuple per node)
             nodes = [n for n, d in graph._node.items() if d.get("kind") == "article"]
         ids = sorted(nodes)
@@ -143,8 +144,9 @@ class StoryDocs:
         titles = [strip_tail(d.get("title", "")) for d in data]
         # The excerpt, and the lead of the body (files of blogs and sites often
         # have no excerpt: their lead is what an excerpt would say).
+        memo = AnchorMemo() if memo is None else memo  # (kg.story_state keeps one)
         titles, bodies = with_anchors(titles, [" ".join(filter(None, (d.get("excerpt"), d.get("lead"))))
-                                                for d in data])
+                                                for d in data], memo)
         times = [_timestamp(d.get("published")) for d in data]
         del data
         # Each distinct text once: same-story copies repeat their texts.
@@ -212,9 +214,7 @@ class StoryDocs:
         self.words = words  # by term number
         self.excerpt_code = _codes([d.get("excerpt", "") if len(d.get("excerpt", "")) >= 40 else None
                                     for d in map(attrs.__getitem__, ids)])
-        marks: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
-        self.marks = [marks[t] if t in marks else marks.setdefault(t, title_marks(t)) for t in
-                      (strip_tail(attrs[a].get("title", "")) for a in ids)]
+        self.marks = [memo.marks(strip_tail(attrs[a].get("title", ""))) for a in ids]
         # Days named in a headline ("on May 7"): two different ones, two events.
         days: dict[str, frozenset[str]] = {}
         self.title_dates = [days[t] if t in days else days.setdefault(t, frozenset(

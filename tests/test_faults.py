@@ -30,7 +30,7 @@ import pytest
 
 import kg
 from kg.cache import RecordCache, _checksum
-from kg.pipeline import CACHE, KILL_AT, STAMP
+from kg.pipeline import CACHE, KILL_AT, STAMP, STORY_STATE
 from kg.store import open_store, state_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -278,6 +278,11 @@ def garble_stamp(out: Path) -> None:
     (out / STAMP).write_bytes(b'{"stamp": "12ab", "outputs": {"newskg.nq": [1]}')
 
 
+def truncate_story_state(out: Path) -> None:
+    path = out / STORY_STATE
+    path.write_bytes(path.read_bytes()[:-100])
+
+
 def stamp_of_wrong_shape(out: Path) -> None:
     (out / STAMP).write_bytes(b'{"stamp": 1, "outputs": [], "paths": 2}')
 
@@ -311,14 +316,17 @@ def damage_store_files(out: Path) -> None:
 
 DAMAGE = [truncate_cache, garble_a_line, wrong_fields, article_dropped, other_content_hash,
           garble_cache_header, garble_stamp, stamp_of_wrong_shape, garble_store_state,
-          store_state_of_wrong_shape, delete_store, empty_store_in_its_place, damage_store_files]
+          store_state_of_wrong_shape, delete_store, empty_store_in_its_place, damage_store_files,
+          truncate_story_state]
 #: Damage found only when the entry is decoded, as the files it is for changed.
-READ_ONLY_WHEN_USED = {wrong_fields, article_dropped, other_content_hash}
+READ_ONLY_WHEN_USED = {wrong_fields, article_dropped, other_content_hash, truncate_story_state}
 
 
 def warning_words(damage: Callable) -> str:
     """Words of the warning this damage gives."""
     name = damage.__name__
+    if "story" in name:
+        return "story state"
     if "store" in name:
         return "store"
     if "stamp" in name:

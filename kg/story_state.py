@@ -1,0 +1,376 @@
+"""Incremental story detection: a build's stories, updated where the corpus changed.
+
+:func:`kg.stories.find_stories` scores the pairs of the whole corpus and
+clusters them.  Everything a pair's score and candidacy read is local in time
+(document frequencies of the months around an article's,
+:mod:`kg.frequencies`; candidates within the window, :mod:`kg.blocking`), so
+:class:`StoryState` keeps, beside a build (``.cache/stories.state``):
+
+* per article, a digest of what its pairs read: its vector's terms, weights
+  and document frequencies, its time (a borrowed one too), headline, excerpt,
+  URL, ``related`` partners and undated ties;
+* the scored pairs (score, article, article);
+* the groups of each strong component (:func:`kg.linkage.strong_components`),
+  keyed by a digest of the component's pairs and its members' times.
+
+A run computes the vectors again (in bulk), and then:
+
+* the *changed* articles are those whose digest differs, or that are new;
+  the *touched* ones are those within ``window`` of a changed or removed
+  article's time (old or new), and the changed ones;
+* the pairs with an end touched are found and scored again, from the
+  candidates of the articles within ``window`` of a touched one (the only
+  ones whose blocking can find such a pair); every other pair is kept:
+  neither end changed, and neither end's candidates could;
+* the components whose pairs and times are unchanged keep their groups; the
+  others are clustered again; the labels are made again from the vectors.
+
+The result equals :func:`kg.stories.find_stories` on the same graph
+(tests/test_story_state.py compares them after edits, additions, removals).
+A state file that is damaged, from other settings or from other code, is not
+trusted: the run is cold (with a warning when damaged).
+
+>>> import kg, tempfile
+>>> from pathlib import Path
+>>> from kg.graph import build_graph
+>>> from kg.stories import find_stories
+>>> g = build_graph(kg.load("seeds"))
+>>> state = StoryState(Path(tempfile.mkdtemp()) / "stories.state")
+>>> state.find(g) == find_stories(g), state.counts["pairs_rescored"] > 0
+(True, True)
+>>> state.find(g) == find_stories(g), state.counts["pairs_rescored"], state.counts["components_linked"]
+(True, 0, 0)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import orjson
+
+from ._perf import gc_paused
+from ._util import atomic_writer
+from .anchors import AnchorMemo
+from .cache import build_fingerprint
+from .frequencies import DF_ARTICLES
+from .linkage import link_component
+from .stories import (
+    DEFAULT_THRESHOLD,
+    DEFAULT_WINDOW,
+    METHOD,
+    PAIR_FLOOR,
+    Story,
+    StoryDocs,
+    make_stories,
+    put_stories,
+)
+
+__all__ = ["StoryState", "update_stories", "FORMAT"]
+
+#: The state's format: a file of another is not read.
+FORMAT = "newskg-stories-2"
+
+_U64 = np.uint64
+
+
+class StoryState:
+    """The stories of the last run and what they were made from, in ``path``
+    (see the module notes); :meth:`find` updates them.  ``warnings`` says
+    why a state was not used; ``counts`` what the last run recomputed."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.warnings: list[str] = []
+        self.counts: dict[str, int] = {}
+
+    def _load(self, settings: str) -> dict[str, np.ndarray] | None:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            self.warnings.append(f"the story state {self.path} could not be read ({e}): "
+                                 "stories found anew")
+            return None
+        digest, _, body = raw.partition(b"\n")
+        try:
+            if hashlib.sha256(body).hexdigest().encode() != digest:
+                raise ValueError("its checksum does not match")
+            with np.load(io.BytesIO(body), allow_pickle=False) as npz:
+                state = {k: npz[k] for k in npz.files}
+            head = orjson.loads(state.pop("head").tobytes())
+            if head.get("format") != FORMAT:
+                raise ValueError("another format")
+            state["ids"] = state["ids"].tobytes().decode().split("\n") if len(state["ids"]) else []
+        except (ValueError, KeyError, OSError, zipfile.BadZipFile, UnicodeDecodeError,
+                orjson.JSONDecodeError, AttributeError) as e:
+            self.warnings.append(f"the story state {self.path} is damaged ({e}): not used; "
+                                 "stories found anew")
+            return None
+        # Other settings or other code: a state for another run, not damage.
+        return state if head.get("settings") == settings else None
+
+    def _save(self, **arrays: np.ndarray) -> None:
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)  # type: ignore[arg-type]  # (the stubs read allow_pickle into **)
+        body = buf.getvalue()
+        with atomic_writer(self.path) as f:
+            f.write(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+
+    @gc_paused()
+    def find(self, graph: nx.MultiDiGraph, *, threshold: float = DEFAULT_THRESHOLD,
+             window: timedelta = DEFAULT_WINDOW) -> list[Story]:
+        """The stories of ``graph``, as :func:`kg.stories.find_stories` finds
+        them, recomputing only what changed since the state was saved; then
+        saves the state."""
+        if not 0.0 <= threshold <= 1.5:
+            raise ValueError(f"threshold must be between 0 and 1.5, not {threshold}")
+        span = window.total_seconds()
+        floor = min(threshold, PAIR_FLOOR)
+        settings = (f"{METHOD} threshold={threshold!r} window={span!r} floor={floor!r} "
+                    f"df={DF_ARTICLES} code={build_fingerprint()}")
+        self.warnings = []
+        old = self._load(settings)
+        memo = AnchorMemo() if old is None else AnchorMemo(zip(
+            (k.tobytes() for k in old["memo_keys"]), old["memo_values"].tobytes().decode().split("\0")))
+        docs = StoryDocs(graph, memo=memo)
+        ids, n, index = docs.ids, len(docs.ids), docs.index
+        keys = _id_hashes(ids)
+        digests = _digests(docs, keys)
+        times = docs.time_array  # the window's times (borrowed ones too)
+        if old is None:
+            changed = np.ones(n, bool)
+            touched = changed
+            old_at = np.zeros(0, np.int64)
+            removed = 0
+        else:
+            old_at = np.fromiter((index.get(a, -1) for a in old["ids"]), np.int64, len(old["ids"]))
+            was = np.full(n, -1, np.int64)  # new index -> old index
+            was[old_at[old_at >= 0]] = np.flatnonzero(old_at >= 0)
+            changed = was < 0
+            known = ~changed
+            changed[known] = (old["digests"][was[known]] != digests[known]).any(axis=1)
+            # Times (old and new) near which candidates or scores may have changed.
+            gone_or_changed = old_at < 0
+            gone_or_changed[~gone_or_changed] = changed[old_at[~gone_or_changed]]
+            moved = np.concatenate([old["times"][gone_or_changed], times[changed]])
+            touched = changed | _near(times, moved, span)
+            removed = int((old_at < 0).sum())
+        owners = touched | _near(times, times[touched], span)
+        fresh = docs.scored_pairs(window, floor, owners=owners, touching=touched)
+        s = np.fromiter((p[0] for p in fresh), float, len(fresh))
+        i = np.fromiter((p[1] for p in fresh), np.int64, len(fresh))
+        j = np.fromiter((p[2] for p in fresh), np.int64, len(fresh))
+        kept = 0
+        if old is not None and len(old["pair_s"]):
+            oi, oj = old_at[old["pair_i"]], old_at[old["pair_j"]]
+            ok = (oi >= 0) & (oj >= 0)
+            ok[ok] = ~touched[oi[ok]] & ~touched[oj[ok]]
+            kept = int(ok.sum())
+            s = np.concatenate([s, old["pair_s"][ok]])
+            i, j = np.concatenate([i, oi[ok]]), np.concatenate([j, oj[ok]])
+        order = np.lexsort((j, i, -s))  # best first, then by indices: as find_stories
+        s, i, j = s[order], i[order], j[order]
+
+        comp = _components(n, i[s >= threshold], j[s >= threshold])
+        in_part = (comp[i] >= 0) & (comp[i] == comp[j])
+        ps, pi, pj = s[in_part], i[in_part], j[in_part]
+        by = np.argsort(comp[pi], kind="stable")  # each component's pairs, in order
+        ps, pi, pj = ps[by], pi[by], pj[by]
+        starts = np.flatnonzero(np.r_[True, comp[pi][1:] != comp[pi][:-1]]) if len(pi) else pi
+        ckeys = _component_keys(comp, pi, pj, ps, starts, keys, times)
+        reuse = _old_groups(old, old_at) if old is not None else {}
+        window_times = docs.window_times()
+        groups: list[tuple[list[int], float]] = []
+        saved: list[tuple[list[int], float]] = []
+        ngroups: list[int] = []
+        linked = 0
+        ends = np.r_[starts[1:], len(pi)] if len(pi) else pi
+        for c, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
+            found = reuse.get(ckeys[c].tobytes())
+            if found is None:
+                linked += 1
+                part = list(zip(ps[a:b].tolist(), pi[a:b].tolist(), pj[a:b].tolist()))
+                found = link_component(part, threshold, window_times, span)
+            groups.extend(found)
+            ngroups.append(len(found))
+        saved = groups
+        groups = sorted(groups, key=lambda g: g[0][0])
+        self.counts = {"articles": n, "articles_changed": int(changed.sum()),
+                       "articles_removed": removed, "articles_touched": int(touched.sum()),
+                       "pairs_rescored": len(fresh), "pairs_kept": kept,
+                       "components": len(starts), "components_linked": linked}
+        sizes = [len(m) for m, _ in saved]
+        entries = memo.items()
+        self._save(
+            head=np.frombuffer(orjson.dumps({"format": FORMAT, "settings": settings}), np.uint8),
+            ids=np.frombuffer("\n".join(ids).encode(), np.uint8), digests=digests, times=times,
+            pair_s=s, pair_i=i, pair_j=j, comp_keys=ckeys.reshape(-1, 2),
+            comp_groups=np.array(ngroups, np.int64), group_sizes=np.array(sizes, np.int64),
+            group_scores=np.array([sc for _, sc in saved], float),
+            group_members=np.array([x for m, _ in saved for x in m], np.int64),
+            memo_keys=np.frombuffer(b"".join(k for k, _ in entries), np.uint8).reshape(-1, 16),
+            memo_values=np.frombuffer("\0".join(v for _, v in entries).encode(), np.uint8))
+        return make_stories(docs, groups)
+
+
+def update_stories(graph: nx.MultiDiGraph, path: str | os.PathLike, *,
+                   threshold: float = DEFAULT_THRESHOLD,
+                   window: timedelta = DEFAULT_WINDOW) -> tuple[list[str], list[str]]:
+    """:func:`kg.stories.add_stories` with the state in ``path``
+    (:class:`StoryState`): the same story nodes, recomputed where the corpus
+    changed.  Returns the story ids and the warnings.
+
+    >>> import kg, tempfile
+    >>> from pathlib import Path
+    >>> from kg.graph import build_graph
+    >>> g = build_graph(kg.load("seeds"))
+    >>> ids, warnings = update_stories(g, Path(tempfile.mkdtemp()) / "stories.state")
+    >>> len(ids), warnings
+    (1, [])
+    """
+    state = StoryState(path)
+    stories = state.find(graph, threshold=threshold, window=window)
+    return put_stories(graph, stories, threshold, window), state.warnings
+
+
+# -- digests: 128 bits as two 64-bit lanes, sums of mixed values -------------------
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: every input bit moves every output bit
+    (unsigned arithmetic wraps, as the mix needs)."""
+    x = x ^ (x >> _U64(30))
+    x = x * _U64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> _U64(27))
+    x = x * _U64(0x94D049BB133111EB)
+    return x ^ (x >> _U64(31))
+
+
+_SALTS = (_U64(0x9E3779B97F4A7C15), _U64(0xD1B54A32D192ED03))
+
+
+def _hash_texts(texts: list[str]) -> np.ndarray:
+    """Two 64-bit lanes of blake2b per text: (n, 2) uint64."""
+    raw = b"".join(hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+                   for t in texts)
+    return np.frombuffer(raw, _U64).reshape(-1, 2) if texts else np.zeros((0, 2), _U64)
+
+
+def _id_hashes(ids: list[str]) -> np.ndarray:
+    """A stable 128-bit hash per article id (the same whatever else the corpus holds)."""
+    return _hash_texts(ids)
+
+
+def _bits(values: np.ndarray) -> np.ndarray:
+    """The bits of floats (NaN: one pattern) or integers, as uint64."""
+    values = np.ascontiguousarray(values)
+    if values.dtype.kind == "f":
+        values = np.where(np.isnan(values), np.nan, values).astype(np.float64)
+    else:
+        values = values.astype(np.int64)
+    return values.view(_U64)
+
+
+def _digests(docs: StoryDocs, keys: np.ndarray) -> np.ndarray:
+    """Per article, a digest of everything its pairs and candidates read:
+    (n, 2) uint64."""
+    n = len(docs.ids)
+    nodes = docs.graph._node  # (its node dict: the NodeView adds a call per lookup)
+    # its vector: each term's word, unit weight and document frequency
+    # (words, not term numbers: numbers move as terms come and go)
+    word = _hash_texts(docs.words)
+    rank = docs.rarity // max(docs.nv, 1)  # the term's document frequency
+    out = np.zeros((n, 2), _U64)
+    fields = _hash_texts([repr((nodes[a].get("title", ""), nodes[a].get("excerpt", ""),
+                                nodes[a].get("url", ""), bool(d)))
+                          for a, d in zip(docs.ids, docs.dated.tolist())])
+    with np.errstate(over="ignore"):
+        for lane, salt in enumerate(_SALTS):
+            entry = _mix(word[docs.terms, lane] ^ _mix(_bits(docs.unit) ^ salt) ^ _mix(_bits(rank) + salt))
+            out[:, lane] = np.bincount(docs.art, minlength=n).astype(_U64) * salt  # term count
+            np.add.at(out[:, lane], docs.art, entry)
+            out[:, lane] += _mix(fields[:, lane] ^ _mix(_bits(docs.time_array) ^ salt))
+            # related partners and undated ties, each side
+            for label, codes in ((1, docs.related_pairs()), (2, docs.ties)):
+                a, b = np.divmod(codes, max(n, 1))
+                tag = _U64(label) * salt
+                np.add.at(out[:, lane], a, _mix(keys[b, lane] ^ tag))
+                np.add.at(out[:, lane], b, _mix(keys[a, lane] ^ tag))
+            out[:, lane] = _mix(out[:, lane] ^ keys[:, lane])
+    return out
+
+
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The component of each article in the graph of pairs ``a[k], b[k]``:
+    its lowest index, -1 for an article in no pair."""
+    root = list(range(n))
+
+    def find(x: int) -> int:
+        while root[x] != x:
+            root[x] = root[root[x]]
+            x = root[x]
+        return x
+
+    for x, y in zip(a.tolist(), b.tolist()):
+        rx, ry = find(x), find(y)
+        if rx != ry:
+            root[max(rx, ry)] = min(rx, ry)
+    comp = np.array([find(x) for x in range(n)], np.int64)
+    paired = np.zeros(n, bool)
+    paired[a] = paired[b] = True
+    comp[~paired] = -1
+    return comp
+
+
+def _component_keys(comp: np.ndarray, i: np.ndarray, j: np.ndarray, s: np.ndarray,
+                    starts: np.ndarray, keys: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """A digest of each component's pairs (by id) and its members' times
+    (what :func:`kg.linkage.link_component` reads): (components, 2) uint64."""
+    out = np.zeros((len(starts), 2), _U64)
+    if not len(starts):
+        return out
+    members = np.flatnonzero(comp >= 0)
+    # components come in the order of their roots (lowest members)
+    place = np.searchsorted(comp[i[starts]], comp[members])
+    pair_place = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(i)]))
+    with np.errstate(over="ignore"):
+        for lane, salt in enumerate(_SALTS):
+            pair = _mix(_mix(_bits(s) ^ salt) ^ keys[i, lane]) ^ _mix(keys[j, lane] + salt)
+            np.add.at(out[:, lane], pair_place, _mix(pair))
+            np.add.at(out[:, lane], place, _mix(keys[members, lane] ^ _mix(_bits(times[members]) + salt)))
+    return out
+
+
+def _old_groups(old: dict[str, np.ndarray], old_at: np.ndarray) -> dict[bytes, list]:
+    """The saved groups of each component, by key, in new indices."""
+    out: dict[bytes, list] = {}
+    ng, sizes = old["comp_groups"].tolist(), old["group_sizes"].tolist()
+    scores, members = old["group_scores"].tolist(), old_at[old["group_members"]].tolist()
+    g = at = 0
+    for key, count in zip(old["comp_keys"], ng):
+        found = []
+        for _ in range(count):
+            found.append((members[at:at + sizes[g]], scores[g]))
+            at += sizes[g]
+            g += 1
+        if all(x >= 0 for m, _ in found for x in m):
+            out[key.tobytes()] = found
+    return out
+
+
+def _near(times: np.ndarray, marks: np.ndarray, span: float) -> np.ndarray:
+    """Which ``times`` are within ``span`` of one of ``marks`` (NaN: neither)."""
+    marks = np.sort(marks[~np.isnan(marks)])
+    if not len(marks):
+        return np.zeros(len(times), bool)
+    at = np.searchsorted(marks, times)
+    after = marks[np.minimum(at, len(marks) - 1)]
+    before = marks[np.maximum(at - 1, 0)]
+    with np.errstate(invalid="ignore"):
+        return (np.abs(after - times) <= span) | (np.abs(times - before) <= span)

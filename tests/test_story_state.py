@@ -1,0 +1,153 @@
+"""Incremental story detection (kg.story_state): after any change to a
+corpus, the stories a saved state gives equal a cold ``find_stories`` of the
+same files, and a state that cannot be trusted is not used."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+import kg
+from kg.graph import build_graph
+from kg.stories import find_stories
+from kg.story_state import StoryState, update_stories
+
+
+def _graph(folder: Path):
+    return build_graph(kg.load(folder))
+
+
+def _edit(path: Path, key: str, value: str | None) -> None:
+    """Set (or, with None, remove) a top-level YAML key of a file."""
+    text = path.read_text(encoding="utf-8")
+    line = re.compile(rf"^{key}:.*\n", re.M)
+    assert line.search(text), f"{path} has no {key}"
+    text = line.sub("" if value is None else f"{key}: {value}\n", text, count=1)
+    path.write_text(text, encoding="utf-8")
+
+
+def _generator():
+    """benchmarks/generate_corpus.py, imported by path (benchmarks/ is no package)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "generate_corpus.py"
+    spec = importlib.util.spec_from_file_location("generate_corpus", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _same_as_cold(state: StoryState, folder: Path) -> dict:
+    g = _graph(folder)
+    got = state.find(g)
+    cold = find_stories(g)
+    assert got == cold
+    assert got, "the corpus has stories: the comparison means something"
+    return dict(state.counts)
+
+
+@pytest.fixture()
+def facial(tmp_path, corpus_dir):
+    folder = tmp_path / "c"
+    shutil.copytree(corpus_dir("ai-facial"), folder)
+    return folder
+
+
+def test_every_kind_of_change_gives_the_cold_stories(facial, tmp_path):
+    state = StoryState(tmp_path / "stories.state")
+    counts = _same_as_cold(state, facial)
+    assert counts["pairs_rescored"] > 0 and counts["pairs_kept"] == 0
+    counts = _same_as_cold(state, facial)  # nothing changed: nothing recomputed
+    assert counts["articles_changed"] == 0
+    assert counts["pairs_rescored"] == 0 and counts["components_linked"] == 0
+    assert counts["pairs_kept"] > 0
+
+    files = sorted(facial.glob("*.md"))
+    # a title changed
+    _edit(files[10], "title", '"Clearview AI fined again by the ICO for scraping faces"')
+    counts = _same_as_cold(state, facial)
+    assert counts["articles_changed"] >= 1
+    # a file removed, whose article no other file lists as related
+    g = _graph(facial)
+    unlisted = sorted(d["files"][0] for n, d in g.nodes(data=True)
+                      if d["kind"] == "article" and len(d.get("files", ())) == 1
+                      and not any(k == "related" for _, _, k in g.in_edges(n, keys=True)))
+    (facial / Path(unlisted[0]).name).unlink()
+    counts = _same_as_cold(state, facial)
+    assert counts["articles_removed"] == 1
+    # an article made undated (it borrows a time from its ties, or has none)
+    _edit(files[30], "publishedDateTime", None)
+    _same_as_cold(state, facial)
+    # files appended: copies of others under new URLs and newer dates
+    for k, src in enumerate(files[40:43]):
+        new = facial / f"zz-appended-{k}.md"
+        shutil.copyfile(src, new)
+        _edit(new, "webUrl", f'"https://example.org/appended/{k}"')
+        _edit(new, "originalUrl", f'"https://example.org/appended/{k}"')
+        _edit(new, "publishedDateTime", f"2024-05-0{k + 1}T10:00:00Z")
+    counts = _same_as_cold(state, facial)
+    assert counts["articles"] >= 91
+    # a related link added: the file's `related` list gains an entry
+    target = files[50]
+    text = target.read_text(encoding="utf-8")
+    entry = ('related:\n  - title: "ICO fines Clearview AI over facial recognition database"\n'
+             '    webUrl: "https://example.org/related/ico"\n')
+    text = text.replace("\nrelated:\n", "\n" + entry, 1) if "\nrelated:\n" in text else \
+        text.replace("\n---\n", "\n" + entry + "---\n", 1)
+    target.write_text(text, encoding="utf-8")
+    _same_as_cold(state, facial)
+
+
+def test_a_change_recomputes_a_part_of_a_large_corpus(tmp_path):
+    """In a corpus of many months, a title change rescores the pairs of its
+    months only, and most components keep their groups."""
+    folder = _generator().generate(3000, tmp_path / "c", 7)
+    state = StoryState(tmp_path / "stories.state")
+    cold = _same_as_cold(state, folder)
+    files = sorted(folder.rglob("*.md"))
+    _edit(files[len(files) // 2], "title", '"Parliament delays the vote on the budget"')
+    counts = _same_as_cold(state, folder)
+    assert counts["pairs_rescored"] < cold["pairs_rescored"] / 2
+    assert counts["components_linked"] < cold["components_linked"] / 2
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "format", "garbage"])
+def test_a_damaged_state_is_not_trusted(facial, tmp_path, damage):
+    path = tmp_path / "stories.state"
+    g = _graph(facial)
+    ids, warnings = update_stories(g, path)
+    assert ids and warnings == []
+    raw = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(raw[: len(raw) // 2])
+    elif damage == "flip":
+        path.write_bytes(raw[:-40] + bytes([raw[-40] ^ 1]) + raw[-39:])
+    elif damage == "format":
+        path.write_bytes(raw.replace(b"newskg-stories", b"newskg-stoXies", 1))
+    else:
+        path.write_bytes(b"\x00\x01 not a state")
+    state = StoryState(path)
+    g = _graph(facial)
+    assert state.find(g) == find_stories(g)
+    assert state.warnings and "stories found anew" in state.warnings[0]
+    assert state.counts["pairs_kept"] == 0  # nothing of the damaged state was used
+    again = StoryState(path)  # and the state saved anew is sound
+    assert again.find(_graph(facial)) == find_stories(g) and again.warnings == []
+    assert again.counts["pairs_rescored"] == 0
+
+
+def test_other_settings_start_afresh(facial, tmp_path):
+    from datetime import timedelta
+
+    path = tmp_path / "stories.state"
+    g = _graph(facial)
+    StoryState(path).find(g)
+    state = StoryState(path)
+    assert state.find(g, window=timedelta(days=3)) == find_stories(g, window=timedelta(days=3))
+    assert state.counts["pairs_kept"] == 0 and state.warnings == []
