@@ -332,8 +332,8 @@ class AnchorMemo:
     >>> memo.anchors("Clearview AI faces £17m fine", "The Information Commissioner's Office said")
     ('zzusd92a zzusd93b', 'ico')
     >>> again = AnchorMemo(memo.items())  # as a saved memo is read back
-    >>> again.marks("Oregon reports 70 new cases"), len(again.items())
-    ((frozenset({'oregon'}), frozenset({'70'})), 1)
+    >>> [sorted(x) for x in again.marks("Oregon reports 70 new cases on May 7")], len(again.items())
+    ([['oregon'], ['7', '70'], ['zzd0507']], 1)
     """
 
     def __init__(self, items: Iterable[tuple[bytes, str]] = ()) -> None:
@@ -360,14 +360,16 @@ class AnchorMemo:
         head, _, body = self._get(key, make).partition("\n")
         return head, body
 
-    def marks(self, title: str) -> tuple[frozenset[str], frozenset[str]]:
-        """:func:`title_marks`, remembered."""
+    def marks(self, title: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+        """:func:`title_marks` and the days a headline names (its date
+        anchors: two different ones, two events), remembered."""
         def make() -> str:
             places, figures = title_marks(title)
-            return " ".join(sorted(places)) + "\n" + " ".join(sorted(figures))
+            days = [w for w in headline_anchors(title) if w.startswith("zzd")]
+            return "\n".join(" ".join(sorted(x)) for x in (places, figures, days))
 
-        places, _, figures = self._get(_digest("m", title), make).partition("\n")
-        return frozenset(places.split()), frozenset(figures.split())
+        places, figures, days = self._get(_digest("m", title), make).split("\n")
+        return frozenset(places.split()), frozenset(figures.split()), frozenset(days.split())
 
     def items(self) -> list[tuple[bytes, str]]:
         return list(self.used.items())

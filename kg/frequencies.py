@@ -89,12 +89,15 @@ def span_frequencies(month: np.ndarray, art: np.ndarray, term: np.ndarray,
     width = int(place.max()) + 2
     code = term * width + place[art]
     code = np.sort(code)
-    cum = np.arange(len(code) + 1)  # entries of distinct (article, term): a count each
     lo_p = np.where(dated, lo - first + 1, 0)
     hi_p = np.where(dated, hi - first + 1, width - 1)
-    left = np.searchsorted(code, term * width + lo_p[art], "left")
-    right = np.searchsorted(code, term * width + hi_p[art], "right")
-    df = cum[right] - cum[left]
+    # Looked up in increasing order, the searches walk the codes once
+    # (numpy's searchsorted starts each from the previous answer).
+    low = term * width + lo_p[art]
+    order = np.argsort(low, kind="stable")
+    df = np.empty(len(term), np.int64)
+    df[order] = (np.searchsorted(code, (term * width + hi_p[art])[order], "right")
+                 - np.searchsorted(code, low[order], "left"))  # each entry a distinct article's
     per = np.concatenate([[0], np.cumsum(np.bincount(place, minlength=width))])
     total = per[np.minimum(hi_p, width - 1) + 1] - per[lo_p]
     return df, total

@@ -53,7 +53,7 @@ import networkx as nx
 import numpy as np
 
 from ._perf import gc_paused
-from .anchors import AnchorMemo, headline_anchors, with_anchors
+from .anchors import AnchorMemo, with_anchors
 from .blocking import MAX_POSTINGS, member, ranges, window_candidates
 from .frequencies import span_frequencies, time_buckets
 from .linkage import average_linkage
@@ -214,12 +214,10 @@ class StoryDocs:
         self.words = words  # by term number
         self.excerpt_code = _codes([d.get("excerpt", "") if len(d.get("excerpt", "")) >= 40 else None
                                     for d in map(attrs.__getitem__, ids)])
-        self.marks = [memo.marks(strip_tail(attrs[a].get("title", ""))) for a in ids]
+        marks = [memo.marks(strip_tail(attrs[a].get("title", ""))) for a in ids]
+        self.marks = [(places, figures) for places, figures, _ in marks]
         # Days named in a headline ("on May 7"): two different ones, two events.
-        days: dict[str, frozenset[str]] = {}
-        self.title_dates = [days[t] if t in days else days.setdefault(t, frozenset(
-            w for w in headline_anchors(t) if w.startswith("zzd"))) for t in
-            (strip_tail(attrs[a].get("title", "")) for a in ids)]
+        self.title_dates = [days for *_, days in marks]
         self.slug_code = _codes([_slug(d.get("url", "")) for d in map(attrs.__getitem__, ids)])
         self.ties = self._undated_ties()
         self._borrow_times()
