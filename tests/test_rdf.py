@@ -15,6 +15,7 @@ import rdflib
 from rdflib import RDF, SDO, XSD, Literal, URIRef
 
 import kg
+import kg.rdf_writers
 from kg.graph import build_graph
 from kg.pipeline import export_rdf
 from kg.rdf import TURTLE_PROLOGUE, from_rdf, nquads_of_graph, read_turtle_blocks, to_rdf, write_rdf
@@ -167,8 +168,8 @@ def test_rdf_stage_pauses_the_cyclic_collector(tmp_path, seeds_dir, monkeypatch,
         return running
 
     # the walk (subjects) and each writer's pass over it, as they run
-    for name in ("_subjects", "_nquads_by_graph", "_turtle", "_jsonld"):
-        monkeypatch.setattr(kg.rdf, name, watched(getattr(kg.rdf, name)))
+    for name in ("subjects", "_nquads_by_graph", "_turtle", "_jsonld"):
+        monkeypatch.setattr(kg.rdf_writers, name, watched(getattr(kg.rdf_writers, name)))
 
     def count(phase, info):
         if phase == "start" and walking:
@@ -183,7 +184,7 @@ def test_rdf_stage_pauses_the_cyclic_collector(tmp_path, seeds_dir, monkeypatch,
     finally:
         gc.callbacks.remove(count)
         gc.set_threshold(*DEFAULT_GC_THRESHOLDS)
-    assert walked == {"_subjects", "_nquads_by_graph", "_turtle", "_jsonld"}
+    assert walked == {"subjects", "_nquads_by_graph", "_turtle", "_jsonld"}
     assert started == []
     assert (tmp_path / "newskg.nq").stat().st_size > 0
 
