@@ -1,0 +1,220 @@
+"""Export files rewritten block by block: unchanged blocks copied, the rest rendered.
+
+An export is a sequence of blocks in a deterministic order (N-Quads: one
+per named graph).  Each block has a ``key``, a ``digest`` of what it is made
+of (computed by the caller before rendering) and a ``render`` function
+giving its bytes.  :func:`write_blocks` writes the new file: a block whose
+key and digest are in the previous file's index is copied from the previous
+file (adjacent runs in one ``os.copy_file_range``), every other block is
+rendered.  The file is written atomically (:func:`kg._util.atomic_writer`),
+and the new index is written beside, in ``.cache/``.
+
+The index is trusted only if its checksum holds, it was written by the same
+code (``fingerprint``) and the file it describes is still the one on disk
+(inode, size, modification time); otherwise every block is rendered and a
+warning says why.
+
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> blocks = [("a", "1", lambda: b"A\\n"), ("b", "1", lambda: b"B\\n")]
+>>> w = write_blocks(d / "f.txt", blocks, d / ".cache/f.txt.blocks", "code-1")
+>>> w.rendered, w.copied, (d / "f.txt").read_bytes()
+(2, 0, b'A\\nB\\n')
+>>> blocks = [("a", "1", lambda: b"never called\\n"), ("c", "1", lambda: b"C\\n")]
+>>> w = write_blocks(d / "f.txt", blocks, d / ".cache/f.txt.blocks", "code-1")
+>>> w.rendered, w.copied, (d / "f.txt").read_bytes()
+(1, 1, b'A\\nC\\n')
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import orjson
+
+from ._util import atomic_writer
+
+__all__ = ["Block", "Written", "read_index", "write_blocks", "content_digest", "INDEX_VERSION"]
+
+INDEX_VERSION = 1
+_COPY_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of a written file: where its bytes are, and what made them."""
+
+    key: str
+    digest: str      # of its inputs, from the caller
+    offset: int
+    length: int
+    content: str     # content_digest of its bytes
+
+
+@dataclass
+class Written:
+    """What :func:`write_blocks` did."""
+
+    blocks: list[Block]
+    rendered: int = 0
+    copied: int = 0
+    copied_bytes: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def content_digest(data: bytes) -> str:
+    """The digest of a block's bytes (the first 128 bits of SHA-256, as
+    :func:`kg.store.sync.graph_digest`, so a graph block's is its store digest).
+
+    >>> content_digest(b"x")
+    '2d711642b726b04401627ca9fbac32f5'
+    """
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def _file_id(st: os.stat_result) -> list[int]:
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def read_index(index_path: str | os.PathLike, data_path: str | os.PathLike,
+               fingerprint: str) -> tuple[dict[str, Block] | None, str | None]:
+    """The blocks of ``data_path`` by key, from its index, with ``None`` as
+    the second item; or ``(None, reason)`` when the index cannot be trusted
+    (``(None, None)`` when there is no index or no file: nothing to warn of).
+
+    >>> read_index("/nonexistent.blocks", "/nonexistent", "code-1")
+    (None, None)
+    """
+    index_path, data_path = Path(index_path), Path(data_path)
+    try:
+        raw = index_path.read_bytes()
+        st = data_path.stat()
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"{index_path}: unreadable ({exc}): {data_path.name} rewritten whole"
+    body, _, check = raw.rstrip(b"\n").rpartition(b"\n")
+    why = None
+    try:
+        if hashlib.sha256(body).hexdigest().encode() != check:
+            why = "checksum does not match"
+        else:
+            head = orjson.loads(body)
+            if head.get("version") != INDEX_VERSION or head.get("fingerprint") != fingerprint:
+                why = "written by another version of the code"
+            elif head.get("file") != _file_id(st):
+                why = f"{data_path.name} changed since it was indexed"
+            else:
+                blocks = {b[0]: Block(*b) for b in head["blocks"]}
+                end = 0
+                for b in head["blocks"]:  # contiguous, within the file
+                    if b[2] != end or b[3] < 0:
+                        why = "blocks do not tile the file"
+                        break
+                    end += b[3]
+                else:
+                    if end != st.st_size or len(blocks) != len(head["blocks"]):
+                        why = "blocks do not tile the file"
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+        why = "damaged"
+    if why is not None:
+        return None, f"{index_path}: {why}; not used: {data_path.name} rewritten whole"
+    return blocks, None
+
+
+def _write_index(index_path: Path, fingerprint: str, file_id: list[int], blocks: list[Block]) -> None:
+    body = orjson.dumps({"version": INDEX_VERSION, "fingerprint": fingerprint, "file": file_id,
+                         "blocks": [[b.key, b.digest, b.offset, b.length, b.content]
+                                    for b in blocks]})
+    with atomic_writer(index_path) as f:
+        f.write(body + b"\n" + hashlib.sha256(body).hexdigest().encode() + b"\n")
+
+
+def _copy(src_fd: int, dst: IO[bytes], offset: int, length: int) -> None:
+    """``length`` bytes of ``src_fd`` from ``offset`` appended to ``dst``."""
+    dst.flush()
+    out_fd = dst.fileno()
+    while length > 0:
+        try:
+            n = os.copy_file_range(src_fd, out_fd, length, offset)
+        except OSError:  # another file system, or no such call: copy through memory
+            n = 0
+        if n == 0:
+            data = os.pread(src_fd, min(length, _COPY_CHUNK), offset)
+            if not data:
+                raise OSError(f"the previous file ended {length} bytes early")
+            os.write(out_fd, data)
+            n = len(data)
+        offset += n
+        length -= n
+    dst.seek(0, os.SEEK_END)  # the buffered file's idea of where it is
+
+
+def write_blocks(path: str | os.PathLike,
+                 blocks: Iterable[tuple[str, str, Callable[[], bytes]]],
+                 index_path: str | os.PathLike, fingerprint: str, *,
+                 each: Callable[[str, str, bytes | None], None] | None = None) -> Written:
+    """Write ``path`` from ``(key, digest, render)`` blocks, in that order,
+    copying from the previous ``path`` every block its index (at
+    ``index_path``) holds with the same key and digest; returns what was
+    done and the new index (also written to ``index_path``).
+
+    ``each(key, content_digest, data)`` is called for every block in order,
+    ``data`` being its bytes when rendered, ``None`` when copied.  Keys are
+    unique; a digest must change whenever the block's bytes would.
+    """
+    path, index_path = Path(path), Path(index_path)
+    old, warning = read_index(index_path, path, fingerprint)
+    written = Written([], warnings=[warning] if warning else [])
+    old = old or {}
+    src = open(path, "rb") if old else None  # noqa: SIM115 (closed below; read after the rename too)
+    try:
+        with atomic_writer(path, "wb") as f:
+            pos = 0
+            run_start = run_len = 0  # the pending run of old bytes to copy
+
+            def flush_run() -> None:
+                nonlocal run_len
+                if run_len:
+                    assert src is not None
+                    _copy(src.fileno(), f, run_start, run_len)
+                    written.copied_bytes += run_len
+                    run_len = 0
+
+            for key, digest, render in blocks:
+                prev = old.get(key)
+                if prev is not None and prev.digest == digest:
+                    if run_len and run_start + run_len == prev.offset:
+                        run_len += prev.length
+                    else:
+                        flush_run()
+                        run_start, run_len = prev.offset, prev.length
+                    written.blocks.append(Block(key, digest, pos, prev.length, prev.content))
+                    written.copied += 1
+                    pos += prev.length
+                    if each is not None:
+                        each(key, prev.content, None)
+                    continue
+                flush_run()
+                data = render()
+                f.write(data)
+                content = content_digest(data)
+                written.blocks.append(Block(key, digest, pos, len(data), content))
+                written.rendered += 1
+                pos += len(data)
+                if each is not None:
+                    each(key, content, data)
+            flush_run()
+            f.flush()
+            # Indexed before the rename: a kill between the two leaves an index
+            # of the temporary file, which the old file does not match.
+            _write_index(index_path, fingerprint, _file_id(os.fstat(f.fileno())), written.blocks)
+    finally:
+        if src is not None:
+            src.close()
+    return written
