@@ -11,8 +11,9 @@ and the new index is written beside, in ``.cache/``.
 
 The index is trusted only if its checksum holds, it was written by the same
 code (``fingerprint``) and the file it describes is still the one on disk
-(inode, size, modification time); otherwise every block is rendered and a
-warning says why.
+(inode, size, modification time); otherwise every block is rendered, and a
+warning says why unless the index is just of another file (a build killed
+between writing the index and renaming the file, a file replaced by hand).
 
 >>> import tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -39,7 +40,7 @@ import orjson
 
 from ._util import atomic_writer
 
-__all__ = ["Block", "Written", "read_index", "write_blocks", "content_digest", "INDEX_VERSION"]
+__all__ = ["Block", "BlockWriter", "Written", "read_index", "write_blocks", "content_digest", "INDEX_VERSION"]
 
 INDEX_VERSION = 1
 _COPY_CHUNK = 1 << 20
@@ -54,6 +55,7 @@ class Block:
     offset: int
     length: int
     content: str     # content_digest of its bytes
+    lines: int       # newlines in its bytes (e.g. the quads of an N-Quads block)
 
 
 @dataclass
@@ -65,6 +67,11 @@ class Written:
     copied: int = 0
     copied_bytes: int = 0
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def lines(self) -> int:
+        """The newlines of the whole file."""
+        return sum(b.lines for b in self.blocks)
 
 
 def content_digest(data: bytes) -> str:
@@ -85,7 +92,8 @@ def read_index(index_path: str | os.PathLike, data_path: str | os.PathLike,
                fingerprint: str) -> tuple[dict[str, Block] | None, str | None]:
     """The blocks of ``data_path`` by key, from its index, with ``None`` as
     the second item; or ``(None, reason)`` when the index cannot be trusted
-    (``(None, None)`` when there is no index or no file: nothing to warn of).
+    (``(None, None)`` when there is no index, no file, or the index is of
+    another file: nothing to warn of).
 
     >>> read_index("/nonexistent.blocks", "/nonexistent", "code-1")
     (None, None)
@@ -108,7 +116,9 @@ def read_index(index_path: str | os.PathLike, data_path: str | os.PathLike,
             if head.get("version") != INDEX_VERSION or head.get("fingerprint") != fingerprint:
                 why = "written by another version of the code"
             elif head.get("file") != _file_id(st):
-                why = f"{data_path.name} changed since it was indexed"
+                # Not damage: a build killed between the index and the
+                # rename, or a file put there by hand.  Rewritten, silently.
+                return None, None
             else:
                 blocks = {b[0]: Block(*b) for b in head["blocks"]}
                 end = 0
@@ -129,7 +139,7 @@ def read_index(index_path: str | os.PathLike, data_path: str | os.PathLike,
 
 def _write_index(index_path: Path, fingerprint: str, file_id: list[int], blocks: list[Block]) -> None:
     body = orjson.dumps({"version": INDEX_VERSION, "fingerprint": fingerprint, "file": file_id,
-                         "blocks": [[b.key, b.digest, b.offset, b.length, b.content]
+                         "blocks": [[b.key, b.digest, b.offset, b.length, b.content, b.lines]
                                     for b in blocks]})
     with atomic_writer(index_path) as f:
         f.write(body + b"\n" + hashlib.sha256(body).hexdigest().encode() + b"\n")
@@ -155,66 +165,103 @@ def _copy(src_fd: int, dst: IO[bytes], offset: int, length: int) -> None:
     dst.seek(0, os.SEEK_END)  # the buffered file's idea of where it is
 
 
+class BlockWriter:
+    """Rewrites ``path`` block by block against its index at ``index_path``
+    (``None``: no index, every block rendered, none kept).
+
+    :meth:`unchanged` says which blocks will be copied, before any is
+    rendered (so a caller can prepare just the others); :meth:`write`
+    writes the file.
+    """
+
+    def __init__(self, path: str | os.PathLike, index_path: str | os.PathLike | None,
+                 fingerprint: str) -> None:
+        self.path = Path(path)
+        self.index_path = Path(index_path) if index_path is not None else None
+        self.fingerprint = fingerprint
+        self.warnings: list[str] = []
+        old = None
+        if self.index_path is not None:
+            old, warning = read_index(self.index_path, self.path, fingerprint)
+            self.warnings += [warning] if warning else []
+        self.old: dict[str, Block] = old or {}
+
+    def unchanged(self, key: str, digest: str) -> bool:
+        """Whether the block ``key`` with inputs ``digest`` will be copied."""
+        prev = self.old.get(key)
+        return prev is not None and prev.digest == digest
+
+    def write(self, blocks: Iterable[tuple[str, str, Callable[[], bytes]]], *,
+              each: Callable[[str, str, bytes | None], None] | None = None) -> Written:
+        """Write the file from ``(key, digest, render)`` blocks, in that order.
+
+        ``each(key, content_digest, data)`` is called for every block in
+        order, ``data`` being its bytes when rendered, ``None`` when copied
+        (without an index and ``each``, no content digest is computed).
+        Keys are unique; a digest must change whenever the block's bytes would.
+        """
+        old = self.old
+        written = Written([], warnings=list(self.warnings))
+        digests = self.index_path is not None or each is not None
+        src = open(self.path, "rb") if old else None  # noqa: SIM115 (closed below; read after the rename too)
+        try:
+            with atomic_writer(self.path, "wb") as f:
+                pos = 0
+                run_start = run_len = 0  # the pending run of old bytes to copy
+
+                def flush_run() -> None:
+                    nonlocal run_len
+                    if run_len:
+                        assert src is not None
+                        _copy(src.fileno(), f, run_start, run_len)
+                        written.copied_bytes += run_len
+                        run_len = 0
+
+                for key, digest, render in blocks:
+                    prev = old.get(key)
+                    if prev is not None and prev.digest == digest:
+                        if run_len and run_start + run_len == prev.offset:
+                            run_len += prev.length
+                        else:
+                            flush_run()
+                            run_start, run_len = prev.offset, prev.length
+                        written.blocks.append(Block(key, digest, pos, prev.length, prev.content,
+                                                    prev.lines))
+                        written.copied += 1
+                        pos += prev.length
+                        if each is not None:
+                            each(key, prev.content, None)
+                        continue
+                    flush_run()
+                    data = render()
+                    f.write(data)
+                    content = content_digest(data) if digests else ""
+                    written.blocks.append(Block(key, digest, pos, len(data), content,
+                                                data.count(b"\n")))
+                    written.rendered += 1
+                    pos += len(data)
+                    if each is not None:
+                        each(key, content, data)
+                flush_run()
+                if self.index_path is not None:
+                    f.flush()
+                    # Indexed before the rename: a kill between the two leaves an
+                    # index of the temporary file, which the old file does not match.
+                    _write_index(self.index_path, self.fingerprint,
+                                 _file_id(os.fstat(f.fileno())), written.blocks)
+        finally:
+            if src is not None:
+                src.close()
+        return written
+
+
 def write_blocks(path: str | os.PathLike,
                  blocks: Iterable[tuple[str, str, Callable[[], bytes]]],
-                 index_path: str | os.PathLike, fingerprint: str, *,
+                 index_path: str | os.PathLike | None, fingerprint: str, *,
                  each: Callable[[str, str, bytes | None], None] | None = None) -> Written:
-    """Write ``path`` from ``(key, digest, render)`` blocks, in that order,
-    copying from the previous ``path`` every block its index (at
-    ``index_path``) holds with the same key and digest; returns what was
-    done and the new index (also written to ``index_path``).
-
-    ``each(key, content_digest, data)`` is called for every block in order,
-    ``data`` being its bytes when rendered, ``None`` when copied.  Keys are
-    unique; a digest must change whenever the block's bytes would.
+    """Write ``path`` from ``(key, digest, render)`` blocks, copying from the
+    previous ``path`` every block its index holds with the same key and
+    digest (:class:`BlockWriter`); returns what was done and the new index
+    (also written to ``index_path``).
     """
-    path, index_path = Path(path), Path(index_path)
-    old, warning = read_index(index_path, path, fingerprint)
-    written = Written([], warnings=[warning] if warning else [])
-    old = old or {}
-    src = open(path, "rb") if old else None  # noqa: SIM115 (closed below; read after the rename too)
-    try:
-        with atomic_writer(path, "wb") as f:
-            pos = 0
-            run_start = run_len = 0  # the pending run of old bytes to copy
-
-            def flush_run() -> None:
-                nonlocal run_len
-                if run_len:
-                    assert src is not None
-                    _copy(src.fileno(), f, run_start, run_len)
-                    written.copied_bytes += run_len
-                    run_len = 0
-
-            for key, digest, render in blocks:
-                prev = old.get(key)
-                if prev is not None and prev.digest == digest:
-                    if run_len and run_start + run_len == prev.offset:
-                        run_len += prev.length
-                    else:
-                        flush_run()
-                        run_start, run_len = prev.offset, prev.length
-                    written.blocks.append(Block(key, digest, pos, prev.length, prev.content))
-                    written.copied += 1
-                    pos += prev.length
-                    if each is not None:
-                        each(key, prev.content, None)
-                    continue
-                flush_run()
-                data = render()
-                f.write(data)
-                content = content_digest(data)
-                written.blocks.append(Block(key, digest, pos, len(data), content))
-                written.rendered += 1
-                pos += len(data)
-                if each is not None:
-                    each(key, content, data)
-            flush_run()
-            f.flush()
-            # Indexed before the rename: a kill between the two leaves an index
-            # of the temporary file, which the old file does not match.
-            _write_index(index_path, fingerprint, _file_id(os.fstat(f.fileno())), written.blocks)
-    finally:
-        if src is not None:
-            src.close()
-    return written
+    return BlockWriter(path, index_path, fingerprint).write(blocks, each=each)

@@ -67,6 +67,8 @@ __all__ = ["build", "built", "BuildResult", "export_rdf", "CACHE", "STAMP"]
 CACHE = ".cache/records.jsonl"
 STORY_STATE = ".cache/stories.state"  # what the last build's stories were made from
 STAMP = ".cache/build.json"  # what the last complete build was made from, and wrote
+#: Where each N-Quads block (named graph) of ``newskg.nq`` is, and what it was made of.
+NQUADS_INDEX = ".cache/newskg.nq.blocks"
 #: A test hook (tests/test_faults.py): ``build`` kills its own process with
 #: SIGKILL as the stage of this name ends (see ``timings``), as a crash would.
 KILL_AT = "NEWSKG_TEST_KILL_AT"
@@ -99,8 +101,9 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
     graphs expected (for its estimate of the time left).
 
     Returns the ``paths`` written, the number of ``quads``,
-    ``store_graphs_replaced`` (``None`` when the store was rebuilt) and
-    ``warnings`` (a store or store state found damaged, and rebuilt).
+    ``store_graphs_replaced`` (``None`` when the store was rebuilt),
+    ``nquads_graphs_rendered`` (the others were copied from the last build's) and
+    ``warnings`` (a store, store state or N-Quads block index found damaged, and rebuilt).
 
     >>> import kg, tempfile
     >>> from kg.graph import build_graph
@@ -136,16 +139,34 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
             others = unfinished.enter_context(Forked(
                 _write_others, writer, out, [(writer.write_turtle, (out / TURTLE,)), *also]))
 
-        def each_graph(graph_iri: str, nquads: str) -> None:
-            nonlocal written
-            update.add(graph_iri, nquads)
+        pending: list[str] = []  # graphs copied from the last N-Quads that the store lacks
+
+        def to_store(graph_iri: str, nquads: str, digest: str) -> None:
+            update.add(graph_iri, nquads, digest)
             if builder is not None:
                 builder.add(nquads)
+
+        def each_graph(graph_iri: str, digest: str, nquads: bytes | None) -> None:
+            nonlocal written
+            if nquads is not None:
+                to_store(graph_iri, nquads.decode(), digest)
+            elif builder is None and update.old.get(graph_iri) == digest:
+                update.add(graph_iri, "", digest)  # the store holds it already
+            else:
+                pending.append(graph_iri)
             written += 1
             if written % 1000 == 0:
                 report("writing RDF", written, max(graphs, written + 1))
 
-        quads, _ = writer.write_nquads(out / NQUADS, each_graph=each_graph)
+        nq = writer.write_nquads(out / NQUADS, each_graph=each_graph, index=out / NQUADS_INDEX,
+                                 fingerprint=build_fingerprint())
+        if pending:
+            index = {b.key: b for b in nq.blocks}
+            with open(out / NQUADS, "rb") as f:
+                for g in pending:
+                    f.seek(index[g].offset)
+                    to_store(g, f.read(index[g].length).decode(), index[g].content)
+        quads = nq.lines
         report("writing RDF", written, written)
         lap("rdf")
         if update.worthwhile:  # a few files changed: replace their graphs
@@ -183,7 +204,8 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
                 committed.result()
         lap("store")
     return {"paths": [out / NQUADS, out / TURTLE, out / JSONLD, out / STORE_DIR],
-            "quads": quads, "store_graphs_replaced": replaced, "warnings": update.warnings}
+            "quads": quads, "store_graphs_replaced": replaced, "nquads_graphs_rendered": nq.rendered,
+            "warnings": nq.warnings + update.warnings}
 
 
 def _write_others(writer: RdfWriter, out: Path, also: Sequence[tuple[Callable, tuple]]) -> None:
@@ -424,6 +446,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         summary["quads"] = rdf_info["quads"]
         if rdf_info["store_graphs_replaced"] is not None:
             summary["store_graphs_replaced"] = rdf_info["store_graphs_replaced"]
+        summary["nquads_graphs_rendered"] = rdf_info["nquads_graphs_rendered"]
         warnings += rdf_info["warnings"]
         outputs = rdf_info["paths"]
     else:
@@ -431,8 +454,9 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         for fn, args in others:
             fn(*args)
         lap("exports")
-    # Last, with the number of quads; not how this build updated the store.
-    write_manifest({k: v for k, v in summary.items() if k != "store_graphs_replaced"},
+    # Last, with the number of quads; not how this build updated the store or the N-Quads.
+    write_manifest({k: v for k, v in summary.items()
+                    if k not in ("store_graphs_replaced", "nquads_graphs_rendered")},
                     files, out / MANIFEST)
     outputs = [out / GRAPH_JSON, out / GRAPHML, out / PROBLEMS, out / MANIFEST] + outputs
     if cache:

@@ -12,16 +12,18 @@ True
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import networkx as nx
+import orjson
 
 from .terms import CLASSES, EDGE_PROPERTIES, SCHEME_STATEMENTS, Statement, describe, source_statements
 from .vocab import COMPUTED_GRAPH, SHARED_GRAPH, TOPIC_SCHEME, iri, source_iri
 
-__all__ = ["Subject", "subjects", "graph_parts", "SHARED_KINDS"]
+__all__ = ["Subject", "subjects", "graph_parts", "graph_inputs", "SHARED_KINDS", "SCHEME_KEY", "FILE_KEY"]
 
 #: Kinds whose descriptions are stated once, in :data:`kg.vocab.SHARED_GRAPH`.
 SHARED_KINDS = frozenset({"provider", "topic", "person"})
@@ -38,53 +40,146 @@ class Subject:
     edges: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (prop, object IRI, graphs)
 
 
-def subjects(graph: nx.MultiDiGraph) -> Iterator[Subject]:
-    """Every subject of the export, in a deterministic order."""
-    iris: dict[str, str] = {}
-    graphs_of: dict[tuple[str, ...], list[str]] = {}  # sources -> graph IRIs, shared
+#: Member keys of the subjects that are no node: the topic scheme, and a
+#: source file (the key's tail is its relative name).
+SCHEME_KEY = "\0scheme"
+FILE_KEY = "\0file\0"
 
-    def _sources_graphs(sources: Iterable[str] | None) -> list[str]:
+
+class _Graphs:
+    """Graph IRI lists of ``sources`` tuples, one list per distinct tuple."""
+
+    def __init__(self) -> None:
+        self.of: dict[tuple[str, ...], list[str]] = {}
+
+    def __call__(self, sources: Iterable[str] | None) -> list[str]:
         key = tuple(sources or ())
-        graphs = graphs_of.get(key)
+        graphs = self.of.get(key)
         if graphs is None:
-            graphs = graphs_of[key] = [source_iri(s) for s in key] or [COMPUTED_GRAPH]
+            graphs = self.of[key] = [source_iri(s) for s in key] or [COMPUTED_GRAPH]
         return graphs
 
+
+def _out_edges(graph: nx.MultiDiGraph, nid: str) -> list[tuple[str, str, list[str] | tuple]]:
+    """(property, target id, sources) of the exported edges out of ``nid``, sorted."""
+    nodes = graph._node  # networkx's own dicts: its views add a call to every lookup
+    out = []
+    for v, keydict in graph._succ[nid].items():
+        if nodes[v].get("kind") not in CLASSES:
+            continue  # relations outside the ontology are not exported
+        for k, d in keydict.items():
+            prop = EDGE_PROPERTIES.get(k)
+            if prop is not None:
+                out.append((prop, v, d.get("sources") or ()))
+    out.sort(key=lambda e: (e[0], e[1]))
+    return out
+
+
+def subjects(graph: nx.MultiDiGraph, only: Collection[str] | None = None) -> Iterator[Subject]:
+    """Every subject of the export, in a deterministic order; with ``only``
+    (member keys, as :func:`graph_inputs` gives them), just those subjects,
+    in the same order."""
+    iris: dict[str, str] = {}
+    graphs_of = _Graphs()
     files: set[str] = set()
     has_topics = False
-    nodes = graph._node  # networkx's own dicts: its views add a call to every lookup
-    out_edges: dict[str, list] = defaultdict(list)
-    for u, nbrs in graph._succ.items():
-        if nodes[u].get("kind") not in CLASSES:
-            continue  # relations outside the ontology are not exported
-        for v, keydict in nbrs.items():
-            if nodes[v].get("kind") not in CLASSES:
-                continue
-            for k, d in keydict.items():
-                prop = EDGE_PROPERTIES.get(k)
-                if prop is not None:
-                    srcs = d.get("sources") or ()
-                    files.update(srcs)
-                    out_edges[u].append((prop, v, srcs))
+    nodes = graph._node
+    nids = sorted(nodes) if only is None else sorted(k for k in only if k in nodes)
+    for nid in nids:
+        d = nodes[nid]
+        if d.get("kind") not in CLASSES:
+            continue
+        has_topics = has_topics or d["kind"] == "topic"
+        srcs = d.get("sources") or ()
+        edges = _out_edges(graph, nid)
+        if only is None:
+            files.update(srcs)
+            files.update(d.get("files") or ())
+            for _, _, esrcs in edges:
+                files.update(esrcs)
+        s = Subject(iris.setdefault(nid, iri(nid)), describe(nid, d),
+                    _SHARED if d["kind"] in SHARED_KINDS else graphs_of(srcs))
+        for prop, v, esrcs in edges:
+            target = iris.get(v) or iris.setdefault(v, iri(v))
+            s.edges.append((prop, target, graphs_of(esrcs)))
+        yield s
+    if only is not None:
+        has_topics = SCHEME_KEY in only
+        files = {k[len(FILE_KEY):] for k in only if k.startswith(FILE_KEY)}
+    if has_topics:
+        yield Subject(TOPIC_SCHEME, SCHEME_STATEMENTS, [COMPUTED_GRAPH])
+    for f in sorted(files):
+        g = source_iri(f)
+        yield Subject(g, source_statements(f), [g])
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    return repr(value)
+
+
+def graph_inputs(graph: nx.MultiDiGraph) -> dict[str, tuple[str, list[str]]]:
+    """For every named graph, in IRI order: a digest of what its N-Quads are
+    made of, and the member keys of the subjects that state something in it
+    (for :func:`subjects`'s ``only``).
+
+    A member's part of a graph is its whole node (attributes, out-edges) if
+    the node's statements sit there, else the edges it states there and the
+    files it is derived from; the digest covers every member's part, in order.
+    Nothing is described: this walk only reads attributes.
+
+    >>> import kg
+    >>> from kg.graph import build_graph
+    >>> from kg.vocab import SHARED_GRAPH
+    >>> inputs = graph_inputs(build_graph(kg.load("seeds")))
+    >>> len(inputs), all(k.startswith("provider/") or k.startswith("topic/")
+    ...                  for k in inputs[SHARED_GRAPH][1])
+    (3, True)
+    """
+    members: dict[str, list[str]] = defaultdict(list)
+    parts: dict[str, list[bytes]] = defaultdict(list)
+    graphs_of = _Graphs()
+    files: set[str] = set()
+    has_topics = False
+    nodes = graph._node
+    opt = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
     for nid in sorted(nodes):
         d = nodes[nid]
         if d.get("kind") not in CLASSES:
             continue
         has_topics = has_topics or d["kind"] == "topic"
         srcs = d.get("sources") or ()
+        own = d.get("files") or ()
         files.update(srcs)
-        files.update(d.get("files") or ())
-        s = Subject(iris.setdefault(nid, iri(nid)), describe(nid, d),
-                     _SHARED if d["kind"] in SHARED_KINDS else _sources_graphs(srcs))
-        for prop, v, esrcs in sorted(out_edges.get(nid, ()), key=lambda e: (e[0], e[1])):
-            target = iris.get(v) or iris.setdefault(v, iri(v))
-            s.edges.append((prop, target, _sources_graphs(esrcs)))
-        yield s
+        files.update(own)
+        edges = _out_edges(graph, nid)
+        node_graphs = _SHARED if d["kind"] in SHARED_KINDS else graphs_of(srcs)
+        whole = nid.encode() + b"\0" + hashlib.blake2b(
+            orjson.dumps([d, edges], option=opt, default=_plain), digest_size=16).digest()
+        edge_graphs: dict[str, list[int]] = {}
+        for i, (_, _, esrcs) in enumerate(edges):
+            files.update(esrcs)
+            for g in graphs_of(esrcs):
+                edge_graphs.setdefault(g, []).append(i)
+        for g in node_graphs:
+            members[g].append(nid)
+            parts[g].append(whole)
+        for g, idx in edge_graphs.items():
+            if g in node_graphs:
+                continue
+            members[g].append(nid)
+            parts[g].append(nid.encode() + b"\1" + orjson.dumps(
+                [own or srcs, [edges[i][:2] for i in idx]], default=_plain))
     if has_topics:
-        yield Subject(TOPIC_SCHEME, SCHEME_STATEMENTS, [COMPUTED_GRAPH])
+        members[COMPUTED_GRAPH].append(SCHEME_KEY)
+        parts[COMPUTED_GRAPH].append(SCHEME_KEY.encode())
     for f in sorted(files):
         g = source_iri(f)
-        yield Subject(g, source_statements(f), [g])
+        members[g].append(FILE_KEY + f)
+        parts[g].append(FILE_KEY.encode() + f.encode())
+    return {g: (hashlib.blake2b(b"\n".join(parts[g]), digest_size=16).hexdigest(), members[g])
+            for g in sorted(members)}
 
 
 def graph_parts(s: Subject) -> Iterator[str]:

@@ -10,9 +10,10 @@ written atomically and deterministically (:func:`write_rdf`).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 
 import networkx as nx
@@ -20,7 +21,8 @@ import orjson
 
 from ._perf import gc_paused
 from ._util import ONTOLOGY_DIR, atomic_writer
-from .rdf_walk import Subject, graph_parts, subjects
+from .blocks import BlockWriter, Written
+from .rdf_walk import Subject, graph_inputs, graph_parts, subjects
 from .terms import CLASS_TERMS, PROPERTIES
 from .vocab import DCTERMS, ID, NKG, PROV, RDFS, SCHEMA, SKOS, XSD, escape_literal
 
@@ -79,8 +81,14 @@ def _ttl_object(value: str, dtype: str) -> str:
 
 
 
-def _nquads_by_graph(subjects: list[Subject]) -> Iterator[tuple[str, list[str]]]:
-    """(graph IRI, N-Quads text chunks) for every named graph, in IRI order.
+def _encoded(chunks: list[str]) -> bytes:
+    return "".join(chunks).encode()
+
+
+def _nquads_by_graph(subjects: list[Subject],
+                     wanted: Collection[str] | None = None) -> Iterator[tuple[str, list[str]]]:
+    """(graph IRI, N-Quads text chunks) for every named graph, in IRI order
+    (or for those ``wanted``, whose members must all be in ``subjects``).
 
     Streamed: one graph's text is built at a time, from an index of the
     subjects each graph mentions, so the whole N-Quads (the largest export)
@@ -117,6 +125,8 @@ def _nquads_by_graph(subjects: list[Subject]) -> Iterator[tuple[str, list[str]]]
 
     derived_pred = nt_pred["wasDerivedFrom"]
     for g in sorted(members):
+        if wanted is not None and g not in wanted:
+            continue
         tail = f" <{g}> .\n"
         out: list[str] = []
         for i in members[g]:
@@ -271,30 +281,56 @@ class RdfWriter:
     >>> import kg, tempfile, pathlib
     >>> from kg.graph import build_graph
     >>> w = RdfWriter(build_graph(kg.load("seeds")))
-    >>> w.write_nquads(pathlib.Path(tempfile.mkdtemp()) / NQUADS)
+    >>> written = w.write_nquads(pathlib.Path(tempfile.mkdtemp()) / NQUADS)
+    >>> written.lines, len(written.blocks)
     (155, 3)
     """
 
     def __init__(self, graph: nx.MultiDiGraph) -> None:
-        self.subjects = list(subjects(graph))
+        self.graph = graph
+        self._subjects: list[Subject] | None = None
+
+    @property
+    def subjects(self) -> list[Subject]:
+        """Every subject of the export (the whole walk, made on first use)."""
+        if self._subjects is None:
+            self._subjects = list(subjects(self.graph))
+        return self._subjects
 
     def write_nquads(self, path: str | os.PathLike,
-                     each_graph: Callable[[str, str], None] | None = None) -> tuple[int, int]:
-        """Stream every named graph to ``path``; returns (quads, graphs).
+                     each_graph: Callable[[str, str, bytes | None], None] | None = None, *,
+                     index: str | os.PathLike | None = None, fingerprint: str = "") -> Written:
+        """Stream every named graph to ``path``, one block per graph; returns
+        what was written (``lines``: the quads; ``blocks``: the graphs).
 
-        ``each_graph(graph_iri, nquads_text)`` is called for every graph
-        as it is written.
+        With an ``index`` (kept for the next build, :mod:`kg.blocks`), a
+        graph whose inputs (:func:`kg.rdf_walk.graph_inputs`) are unchanged
+        since the previous ``path`` was written is copied from it, and only
+        the subjects of the other graphs are walked.
+        ``each_graph(graph_iri, content_digest, nquads)`` is called for every
+        graph in order, ``nquads`` being ``None`` for a copied one.
         """
-        quads = graphs = 0
-        with atomic_writer(path, "w") as f:
-            for g, chunks in _nquads_by_graph(self.subjects):
-                text = "".join(chunks)
-                quads += text.count("\n")
-                graphs += 1
-                f.write(text)
-                if each_graph is not None:
-                    each_graph(g, text)
-        return quads, graphs
+        out = BlockWriter(path, index, fingerprint)
+        if index is None:
+            blocks: Iterable[tuple[str, str, Callable[[], bytes]]] = (
+                (g, "", functools.partial(_encoded, chunks))
+                for g, chunks in _nquads_by_graph(self.subjects))
+            return out.write(blocks, each=each_graph)
+        inputs = graph_inputs(self.graph)
+        dirty = [g for g, (digest, _) in inputs.items() if not out.unchanged(g, digest)]
+        if len(dirty) == len(inputs):
+            walked = self.subjects
+        else:
+            walked = list(subjects(self.graph, {k for g in dirty for k in inputs[g][1]}))
+        texts = _nquads_by_graph(walked, set(dirty))
+
+        def render(g: str) -> bytes:
+            got, chunks = next(texts)
+            assert got == g, (got, g)  # both in IRI order
+            return _encoded(chunks)
+
+        return out.write(((g, digest, functools.partial(render, g))
+                          for g, (digest, _) in inputs.items()), each=each_graph)
 
     def write_turtle(self, path: str | os.PathLike,
                      each_subject: Callable[[str], None] | None = None) -> Path:
@@ -340,8 +376,8 @@ def write_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> dict:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     writer = RdfWriter(graph)
-    quads, graphs = writer.write_nquads(out / NQUADS)
+    written = writer.write_nquads(out / NQUADS)
     writer.write_turtle(out / TURTLE)
     writer.write_jsonld(out / JSONLD)
     return {"nquads": out / NQUADS, "turtle": out / TURTLE, "jsonld": out / JSONLD,
-            "quads": quads, "graphs": graphs}
+            "quads": written.lines, "graphs": len(written.blocks)}

@@ -109,7 +109,8 @@ def test_an_untrusted_index_means_a_whole_write_with_a_warning(w, damage):
         w.index.unlink()
     written = w.write(*BASE, fingerprint=fingerprint)
     assert w.rendered == list("abcde") and written.copied == 0
-    assert bool(written.warnings) == (damage != "index gone")
+    # an index of another file is no damage (a build killed before its rename)
+    assert bool(written.warnings) == (damage in ("index bytes", "checksum", "fingerprint"))
 
 
 def test_a_failed_render_leaves_the_previous_file_and_index(w):
@@ -136,4 +137,4 @@ def test_an_index_of_a_file_never_renamed_into_place_is_not_trusted(w):
     os.replace(saved, w.path)  # the previous file is back, the new index stays
     assert w.path.read_bytes() == old
     written = w.write(*BASE)
-    assert written.copied == 0 and written.warnings
+    assert written.copied == 0 and written.warnings == []

@@ -463,9 +463,10 @@ class StoreUpdate:
         """The digest of every graph added so far."""
         return self._diff.digests
 
-    def add(self, graph_iri: str, nquads: str) -> None:
-        """Record one graph of the new export (its N-Quads text as written)."""
-        if self._diff.add(graph_iri, nquads) and len(self.changed) <= self._limit:
+    def add(self, graph_iri: str, nquads: str, digest: str | None = None) -> None:
+        """Record one graph of the new export (its N-Quads text as written;
+        its :func:`~kg.store.sync.graph_digest` too, if known)."""
+        if self._diff.add(graph_iri, nquads, digest) and len(self.changed) <= self._limit:
             self.changed[graph_iri] = nquads
 
     @property

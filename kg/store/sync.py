@@ -72,9 +72,10 @@ class GraphDiff:
         self.old = dict(old)
         self.digests: dict[str, str] = {}
 
-    def add(self, graph_iri: str, nquads: str | bytes) -> bool:
-        """Record a graph of the build; whether the target must replace it."""
-        digest = self.digests[graph_iri] = graph_digest(nquads)
+    def add(self, graph_iri: str, nquads: str | bytes, digest: str | None = None) -> bool:
+        """Record a graph of the build (its text, or its ``digest`` when
+        known); whether the target must replace it."""
+        digest = self.digests[graph_iri] = digest or graph_digest(nquads)
         return self.old.get(graph_iri) != digest
 
     @property
