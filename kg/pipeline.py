@@ -67,8 +67,6 @@ __all__ = ["build", "built", "BuildResult", "export_rdf", "CACHE", "STAMP"]
 CACHE = ".cache/records.jsonl"
 STORY_STATE = ".cache/stories.state"  # what the last build's stories were made from
 STAMP = ".cache/build.json"  # what the last complete build was made from, and wrote
-#: Where each N-Quads block (named graph) of ``newskg.nq`` is, and what it was made of.
-NQUADS_INDEX = ".cache/newskg.nq.blocks"
 #: A test hook (tests/test_faults.py): ``build`` kills its own process with
 #: SIGKILL as the stage of this name ends (see ``timings``), as a crash would.
 KILL_AT = "NEWSKG_TEST_KILL_AT"
@@ -122,7 +120,8 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
     written = 0
     replaced = None
     with ExitStack() as unfinished:  # an uncommitted store is deleted
-        writer = RdfWriter(graph)
+        # Blocks the last build wrote from the same inputs are copied from its files.
+        writer = RdfWriter(graph, index_dir=out / ".cache", fingerprint=build_fingerprint())
         report("writing RDF", 0, graphs)
 
         def fresh_store() -> StoreBuilder:
@@ -158,8 +157,7 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
             if written % 1000 == 0:
                 report("writing RDF", written, max(graphs, written + 1))
 
-        nq = writer.write_nquads(out / NQUADS, each_graph=each_graph, index=out / NQUADS_INDEX,
-                                 fingerprint=build_fingerprint())
+        nq = writer.write_nquads(out / NQUADS, each_graph=each_graph)
         if pending:
             index = {b.key: b for b in nq.blocks}
             with open(out / NQUADS, "rb") as f:

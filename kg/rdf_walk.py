@@ -23,7 +23,7 @@ import orjson
 from .terms import CLASSES, EDGE_PROPERTIES, SCHEME_STATEMENTS, Statement, describe, source_statements
 from .vocab import COMPUTED_GRAPH, SHARED_GRAPH, TOPIC_SCHEME, iri, source_iri
 
-__all__ = ["Subject", "subjects", "graph_parts", "graph_inputs", "SHARED_KINDS", "SCHEME_KEY", "FILE_KEY"]
+__all__ = ["Subject", "subjects", "graph_parts", "graph_inputs", "Inputs", "SHARED_KINDS", "SCHEME_KEY", "FILE_KEY"]
 
 #: Kinds whose descriptions are stated once, in :data:`kg.vocab.SHARED_GRAPH`.
 SHARED_KINDS = frozenset({"provider", "topic", "person"})
@@ -119,10 +119,20 @@ def _plain(value: object) -> object:
     return repr(value)
 
 
-def graph_inputs(graph: nx.MultiDiGraph) -> dict[str, tuple[str, list[str]]]:
+@dataclass
+class Inputs:
+    """What each block of the RDF exports is made of (:func:`graph_inputs`)."""
+
+    #: graph IRI -> (digest, member keys), in IRI order
+    graphs: dict[str, tuple[str, list[str]]]
+    #: subject key -> digest of its node (attributes, out-edges), in the walk's order
+    subjects: dict[str, str]
+
+
+def graph_inputs(graph: nx.MultiDiGraph) -> Inputs:
     """For every named graph, in IRI order: a digest of what its N-Quads are
     made of, and the member keys of the subjects that state something in it
-    (for :func:`subjects`'s ``only``).
+    (for :func:`subjects`'s ``only``); and a digest of every subject.
 
     A member's part of a graph is its whole node (attributes, out-edges) if
     the node's statements sit there, else the edges it states there and the
@@ -133,12 +143,13 @@ def graph_inputs(graph: nx.MultiDiGraph) -> dict[str, tuple[str, list[str]]]:
     >>> from kg.graph import build_graph
     >>> from kg.vocab import SHARED_GRAPH
     >>> inputs = graph_inputs(build_graph(kg.load("seeds")))
-    >>> len(inputs), all(k.startswith("provider/") or k.startswith("topic/")
-    ...                  for k in inputs[SHARED_GRAPH][1])
+    >>> len(inputs.graphs), all(k.startswith("provider/") or k.startswith("topic/")
+    ...                         for k in inputs.graphs[SHARED_GRAPH][1])
     (3, True)
     """
     members: dict[str, list[str]] = defaultdict(list)
     parts: dict[str, list[bytes]] = defaultdict(list)
+    digests: dict[str, str] = {}
     graphs_of = _Graphs()
     files: set[str] = set()
     has_topics = False
@@ -155,8 +166,10 @@ def graph_inputs(graph: nx.MultiDiGraph) -> dict[str, tuple[str, list[str]]]:
         files.update(own)
         edges = _out_edges(graph, nid)
         node_graphs = _SHARED if d["kind"] in SHARED_KINDS else graphs_of(srcs)
-        whole = nid.encode() + b"\0" + hashlib.blake2b(
-            orjson.dumps([d, edges], option=opt, default=_plain), digest_size=16).digest()
+        digest = hashlib.blake2b(orjson.dumps([d, edges], option=opt, default=_plain),
+                                 digest_size=16).digest()
+        digests[nid] = digest.hex()
+        whole = nid.encode() + b"\0" + digest
         edge_graphs: dict[str, list[int]] = {}
         for i, (_, _, esrcs) in enumerate(edges):
             files.update(esrcs)
@@ -174,12 +187,14 @@ def graph_inputs(graph: nx.MultiDiGraph) -> dict[str, tuple[str, list[str]]]:
     if has_topics:
         members[COMPUTED_GRAPH].append(SCHEME_KEY)
         parts[COMPUTED_GRAPH].append(SCHEME_KEY.encode())
+        digests[SCHEME_KEY] = "scheme"
     for f in sorted(files):
         g = source_iri(f)
         members[g].append(FILE_KEY + f)
         parts[g].append(FILE_KEY.encode() + f.encode())
-    return {g: (hashlib.blake2b(b"\n".join(parts[g]), digest_size=16).hexdigest(), members[g])
-            for g in sorted(members)}
+        digests[FILE_KEY + f] = "file"
+    return Inputs({g: (hashlib.blake2b(b"\n".join(parts[g]), digest_size=16).hexdigest(),
+                       members[g]) for g in sorted(members)}, digests)
 
 
 def graph_parts(s: Subject) -> Iterator[str]:

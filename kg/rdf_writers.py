@@ -11,6 +11,8 @@ written atomically and deterministically (:func:`write_rdf`).
 from __future__ import annotations
 
 import functools
+import hashlib
+import itertools
 import os
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -20,9 +22,9 @@ import networkx as nx
 import orjson
 
 from ._perf import gc_paused
-from ._util import ONTOLOGY_DIR, atomic_writer
+from ._util import ONTOLOGY_DIR
 from .blocks import BlockWriter, Written
-from .rdf_walk import Subject, graph_inputs, graph_parts, subjects
+from .rdf_walk import Inputs, Subject, graph_inputs, graph_parts, subjects
 from .terms import CLASS_TERMS, PROPERTIES
 from .vocab import DCTERMS, ID, NKG, PROV, RDFS, SCHEMA, SKOS, XSD, escape_literal
 
@@ -241,21 +243,17 @@ def _context() -> dict:
     return orjson.loads((ONTOLOGY_DIR / "context.jsonld").read_bytes())["@context"]
 
 
-def _jsonld(subjects: Iterable[Subject]) -> Iterator[bytes]:
-    context = _context()
+def _jsonld(subjects: Iterable[Subject], context: dict) -> Iterator[bytes]:
+    """One JSON-LD object per subject, without separators."""
     # Terms whose datatype the context already coerces need no @type per value.
     coerced = {k for k, v in context.items() if isinstance(v, dict) and "@type" in v}
-    yield b'{"@context": ' + orjson.dumps(context) + b',\n"@graph": [\n'
-    first = True
     for s in subjects:
         obj: dict[str, object] = {"id": _jsonld_value(s.iri, "@id", True)}
         for p, v, t in s.statements:
             _append(obj, p, _jsonld_value(v, t, p in coerced))
         for p, target, _ in s.edges:
             _append(obj, p, _jsonld_value(target, "@id", True))
-        yield (b"" if first else b",\n") + orjson.dumps(obj)
-        first = False
-    yield b"\n]}\n"
+        yield orjson.dumps(obj)
 
 
 def _append(obj: dict, key: str, value: object) -> None:
@@ -286,9 +284,15 @@ class RdfWriter:
     (155, 3)
     """
 
-    def __init__(self, graph: nx.MultiDiGraph) -> None:
+    def __init__(self, graph: nx.MultiDiGraph, index_dir: str | os.PathLike | None = None,
+                 fingerprint: str = "") -> None:
         self.graph = graph
+        #: Where each file's block index is kept (``None``: every block rendered, no index).
+        self.index_dir = Path(index_dir) if index_dir is not None else None
+        #: The code that wrote an index (an index of other code is not trusted).
+        self.fingerprint = fingerprint
         self._subjects: list[Subject] | None = None
+        self._inputs: Inputs | None = None
 
     @property
     def subjects(self) -> list[Subject]:
@@ -297,62 +301,125 @@ class RdfWriter:
             self._subjects = list(subjects(self.graph))
         return self._subjects
 
+    @property
+    def inputs(self) -> Inputs:
+        """What each block is made of (:func:`kg.rdf_walk.graph_inputs`, made on first use)."""
+        if self._inputs is None:
+            self._inputs = graph_inputs(self.graph)
+        return self._inputs
+
+    def _blocks(self, path: str | os.PathLike) -> BlockWriter:
+        index = self.index_dir / f"{Path(path).name}.blocks" if self.index_dir is not None else None
+        return BlockWriter(path, index, self.fingerprint)
+
+    def _walk(self, keys: list[str], total: int) -> list[Subject]:
+        """The subjects of member ``keys``: the whole walk if that is all of them."""
+        if len(keys) == total:
+            return self.subjects
+        return list(subjects(self.graph, keys))
+
     def write_nquads(self, path: str | os.PathLike,
-                     each_graph: Callable[[str, str, bytes | None], None] | None = None, *,
-                     index: str | os.PathLike | None = None, fingerprint: str = "") -> Written:
+                     each_graph: Callable[[str, str, bytes | None], None] | None = None) -> Written:
         """Stream every named graph to ``path``, one block per graph; returns
         what was written (``lines``: the quads; ``blocks``: the graphs).
 
-        With an ``index`` (kept for the next build, :mod:`kg.blocks`), a
+        With an ``index_dir`` (indexes kept for the next build, :mod:`kg.blocks`), a
         graph whose inputs (:func:`kg.rdf_walk.graph_inputs`) are unchanged
         since the previous ``path`` was written is copied from it, and only
         the subjects of the other graphs are walked.
         ``each_graph(graph_iri, content_digest, nquads)`` is called for every
         graph in order, ``nquads`` being ``None`` for a copied one.
         """
-        out = BlockWriter(path, index, fingerprint)
-        if index is None:
+        out = self._blocks(path)
+        if out.index_path is None:
             blocks: Iterable[tuple[str, str, Callable[[], bytes]]] = (
                 (g, "", functools.partial(_encoded, chunks))
                 for g, chunks in _nquads_by_graph(self.subjects))
             return out.write(blocks, each=each_graph)
-        inputs = graph_inputs(self.graph)
-        dirty = [g for g, (digest, _) in inputs.items() if not out.unchanged(g, digest)]
-        if len(dirty) == len(inputs):
-            walked = self.subjects
-        else:
-            walked = list(subjects(self.graph, {k for g in dirty for k in inputs[g][1]}))
-        texts = _nquads_by_graph(walked, set(dirty))
-
-        def render(g: str) -> bytes:
-            got, chunks = next(texts)
-            assert got == g, (got, g)  # both in IRI order
-            return _encoded(chunks)
-
+        graphs = self.inputs.graphs
+        dirty = [g for g, (digest, _) in graphs.items() if not out.unchanged(g, digest)]
+        walked = (self.subjects if len(dirty) == len(graphs)
+                  else list(subjects(self.graph, {k for g in dirty for k in graphs[g][1]})))
+        render = _in_step((g, _encoded(chunks)) for g, chunks in _nquads_by_graph(walked, set(dirty)))
         return out.write(((g, digest, functools.partial(render, g))
-                          for g, (digest, _) in inputs.items()), each=each_graph)
+                          for g, (digest, _) in graphs.items()), each=each_graph)
+
+    def _write_subjects(self, path: str | os.PathLike, head: bytes, sep: bytes, tail: bytes,
+                        blocks: Callable[[list[Subject]], Iterator[bytes]],
+                        each: Callable[[str, str, bytes | None], None] | None = None) -> Written:
+        """``head``, one block per subject (``sep`` before all but the first;
+        copied when its node did not change), ``tail``; with ``each``, every
+        block is rendered."""
+        out = self._blocks(path)
+        if each is not None:
+            out.old = {}  # the caller wants every block's bytes
+        if out.index_path is None:
+            keyed = {str(i): "" for i in range(len(self.subjects))}
+            dirty = list(keyed)
+        else:
+            keyed = dict(self.inputs.subjects)
+            if sep and keyed:  # the first block has no separator: another block
+                first = next(iter(keyed))
+                keyed[first] = "first " + keyed[first]
+            dirty = [k for k, digest in keyed.items() if not out.unchanged(k, digest)]
+        first_key = next(iter(keyed), None)
+        raw = blocks(self._walk(dirty, len(keyed)))
+        render = _in_step((k, data if k == first_key else sep + data)
+                          for k, data in zip(dirty, raw, strict=True))
+        body = ((k, digest, functools.partial(render, k)) for k, digest in keyed.items())
+        return out.write(itertools.chain(
+            [(_HEAD, _digest(head), lambda: head)], body, [(_TAIL, _digest(tail), lambda: tail)]),
+            each=each)
 
     def write_turtle(self, path: str | os.PathLike,
-                     each_subject: Callable[[str], None] | None = None) -> Path:
-        """The union of the named graphs as Turtle.
+                     each_subject: Callable[[str], None] | None = None) -> Written:
+        """The union of the named graphs as Turtle, one block per subject
+        (with an ``index_dir``, the blocks of unchanged nodes copied from the
+        previous ``path``; see :meth:`write_nquads`).
 
         ``each_subject(turtle_text)`` is called with every subject's block
-        as it is written; each block is valid Turtle after
-        :data:`TURTLE_PROLOGUE`.
+        as it is written (then every block is rendered); each block is valid
+        Turtle after :data:`TURTLE_PROLOGUE`.
         """
-        with atomic_writer(path, "w") as f:
-            f.write(TURTLE_PROLOGUE)
-            for block in _turtle(self.subjects):
-                f.write(block)
-                if each_subject is not None:
-                    each_subject(block)
-        return Path(path)
+        def blocks(walked: list[Subject]) -> Iterator[bytes]:
+            return (b.encode() for b in _turtle(walked))
 
-    def write_jsonld(self, path: str | os.PathLike) -> Path:
-        """The union of the named graphs as JSON-LD (``ontology/context.jsonld``)."""
-        with atomic_writer(path, "wb") as f:
-            f.writelines(_jsonld(self.subjects))
-        return Path(path)
+        def each(key: str, digest: str, data: bytes | None) -> None:
+            if key not in (_HEAD, _TAIL):
+                assert data is not None and each_subject is not None
+                each_subject(data.decode())
+
+        return self._write_subjects(path, TURTLE_PROLOGUE.encode(), b"", b"", blocks,
+                                    each if each_subject is not None else None)
+
+    def write_jsonld(self, path: str | os.PathLike) -> Written:
+        """The union of the named graphs as JSON-LD (``ontology/context.jsonld``),
+        one block per subject (with an ``index_dir``, see :meth:`write_turtle`)."""
+        context = _context()
+        head = b'{"@context": ' + orjson.dumps(context) + b',\n"@graph": [\n'
+        return self._write_subjects(path, head, b",\n", b"\n]}\n",
+                                    lambda walked: _jsonld(walked, context))
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _in_step(blocks: Iterable[tuple[str, bytes]]) -> Callable[[str], bytes]:
+    """``render(key)`` giving the next of ``blocks``, which come in the
+    order the writer asks for them."""
+    it = iter(blocks)
+
+    def render(key: str) -> bytes:
+        got, data = next(it)
+        assert got == key, (got, key)
+        return data
+
+    return render
+
+
+#: Keys of the head and tail blocks (no subject key starts with a space).
+_HEAD, _TAIL = " head", " tail"
 
 
 # The walk allocates a great many acyclic objects and frees them by reference

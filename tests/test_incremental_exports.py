@@ -11,7 +11,7 @@ import pytest
 import kg
 from kg.graph import build_graph
 from kg.rdf_walk import graph_inputs, graph_parts, subjects
-from kg.rdf_writers import NQUADS
+from kg.rdf_writers import JSONLD, NQUADS, TURTLE, RdfWriter
 
 N = 600  # files of the real corpus in the small corpus
 
@@ -77,7 +77,8 @@ def test_nquads_after_a_change_equal_a_cold_build(tmp_path, real_files, change):
     graphs = cold.summary["nquads_graphs_rendered"]  # a cold build renders every graph
     # most graphs copied, and the result is the cold build's, byte for byte
     assert 0 < inc.summary["nquads_graphs_rendered"] < graphs / 4
-    assert (tmp_path / "inc" / NQUADS).read_bytes() == (tmp_path / "cold" / NQUADS).read_bytes()
+    for name in (NQUADS, TURTLE, JSONLD):
+        assert (tmp_path / "inc" / name).read_bytes() == (tmp_path / "cold" / name).read_bytes(), name
     # the store was kept in step with it
     assert inc.summary.get("store_graphs_replaced", 0) >= 1
     assert sorted(kg.open(tmp_path / "inc").query(
@@ -105,12 +106,38 @@ def test_a_damaged_index_means_a_whole_rewrite_with_a_warning(tmp_path, real_fil
 def test_graph_inputs_name_the_members_the_writer_finds(corpus_dir):
     # the light walk (no statements) and the full one agree on who is in which graph
     graph = build_graph(kg.load(corpus_dir("real")))
-    inputs = graph_inputs(graph)
+    inputs = graph_inputs(graph).graphs
     every = list(subjects(graph))
     members: dict[str, list[str]] = {}
     for s in every:
         for g in dict.fromkeys(graph_parts(s)):
             members.setdefault(g, []).append(s.iri)
     assert sorted(members) == list(inputs)
+    assert [s.iri for s in subjects(graph, graph_inputs(graph).subjects)] == [s.iri for s in every]
     for g, (_, keys) in inputs.items():
         assert [s.iri for s in subjects(graph, keys)] == members[g]
+
+
+def test_writers_copy_what_did_not_change(tmp_path, seeds_dir):
+    # the three RDF writers with their indexes, after one node changed and one appeared
+    graph = build_graph(kg.load(seeds_dir))
+
+    def write(g, folder):
+        w = RdfWriter(g, index_dir=folder / ".cache", fingerprint="code-1")
+        return {name: getattr(w, "write_" + kind)(folder / name)
+                for name, kind in ((NQUADS, "nquads"), (TURTLE, "turtle"), (JSONLD, "jsonld"))}
+
+    write(graph, tmp_path)
+    article = sorted(n for n, d in graph.nodes(data=True) if d["kind"] == "article")[1]
+    graph.nodes[article]["title"] = "Changed"
+    graph.add_node("topic/aaa", kind="topic", label="AAA", key="aaa", alt_labels=[],
+                   sources=graph.nodes[article]["sources"])
+    graph.add_node("article/000", **graph.nodes[article])  # first of all subjects
+    again = write(graph, tmp_path)
+    fresh = write(graph, tmp_path / "fresh")
+    for name in (NQUADS, TURTLE, JSONLD):
+        assert (tmp_path / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
+        assert 0 < again[name].rendered < fresh[name].rendered, name
+    # Turtle: the changed article and the two new nodes; JSON-LD also the
+    # subject that was first (it gains a separator)
+    assert again[TURTLE].rendered == 3 and again[JSONLD].rendered == 4
