@@ -192,9 +192,8 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
                             union=True)
 
             writer.write_turtle(out / TURTLE, each_subject=each_subject)
-            # The store has all its input: it finishes loading and is compacted
-            # in one thread, outside the GIL, while this one writes the other
-            # exports.
+            # The store has all its input: it finishes loading and is compacted in one
+            # thread, outside the GIL, while this one writes the other exports.
             with in_background(builder.commit, update.digests, name="kg-store-commit") as committed:
                 _write_others(writer, out, also)
                 lap("exports")
