@@ -40,7 +40,8 @@ import orjson
 
 from ._util import atomic_writer
 
-__all__ = ["Block", "BlockWriter", "Written", "read_index", "write_blocks", "content_digest", "INDEX_VERSION"]
+__all__ = ["Block", "BlockWriter", "PreviousBlocks", "Written", "read_index", "write_blocks",
+           "content_digest", "INDEX_VERSION"]
 
 INDEX_VERSION = 1
 _COPY_CHUNK = 1 << 20
@@ -265,3 +266,52 @@ def write_blocks(path: str | os.PathLike,
     (also written to ``index_path``).
     """
     return BlockWriter(path, index_path, fingerprint).write(blocks, each=each)
+
+
+class PreviousBlocks:
+    """The blocks of a file as its index describes them, readable after the
+    file is replaced (its descriptor is held from the start).
+
+    :meth:`read` gives a block's bytes only if they still have the content
+    digest the caller expects: what is read is checked, never trusted.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> w = write_blocks(d / "f", [("a", "1", lambda: b"A\\n")], d / "f.blocks", "code-1")
+    >>> with PreviousBlocks(d / "f", d / "f.blocks", "code-1") as before:
+    ...     w = write_blocks(d / "f", [("a", "2", lambda: b"B\\n")], d / "f.blocks", "code-1")
+    ...     before.read("a", content_digest(b"A\\n")), before.read("a", "other")
+    (b'A\\n', None)
+    """
+
+    def __init__(self, path: str | os.PathLike, index_path: str | os.PathLike | None,
+                 fingerprint: str) -> None:
+        self._fd: int | None = None
+        self.blocks: dict[str, Block] = {}
+        if index_path is None:
+            return
+        try:
+            self._fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return
+        blocks, _ = read_index(index_path, path, fingerprint)  # damage: the writer warns
+        self.blocks = blocks or {}
+
+    def read(self, key: str, content: str) -> bytes | None:
+        """The bytes of block ``key`` if its content digest is ``content``."""
+        b = self.blocks.get(key)
+        if b is None or b.content != content or self._fd is None:
+            return None
+        data = os.pread(self._fd, b.length, b.offset)
+        return data if content_digest(data) == content else None
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> PreviousBlocks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

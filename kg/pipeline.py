@@ -128,7 +128,8 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
             # trusted: newskg wrote this RDF, so Oxigraph need not re-validate it
             return unfinished.enter_context(StoreBuilder(out / STORE_DIR, trusted=True))
 
-        update = StoreUpdate(out / STORE_DIR)
+        last_nquads = unfinished.enter_context(writer.previous(out / NQUADS))  # to diff against
+        update = StoreUpdate(out / STORE_DIR, previous=last_nquads.read)
         # With no store to update, a fresh one loads on the other core while
         # the N-Quads are written.  With one, a few graphs are likely to be
         # replaced in it: the other core writes the other exports meanwhile.
@@ -192,8 +193,7 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
                             union=True)
 
             writer.write_turtle(out / TURTLE, each_subject=each_subject)
-            # The store has all its input: it finishes loading and is compacted in one
-            # thread, outside the GIL, while this one writes the other exports.
+            # The store loads and compacts outside the GIL while this writes the others.
             with in_background(builder.commit, update.digests, name="kg-store-commit") as committed:
                 _write_others(writer, out, also)
                 lap("exports")

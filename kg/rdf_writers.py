@@ -23,7 +23,7 @@ import orjson
 
 from ._perf import gc_paused
 from ._util import ONTOLOGY_DIR
-from .blocks import BlockWriter, Written
+from .blocks import BlockWriter, PreviousBlocks, Written
 from .rdf_walk import Inputs, Subject, graph_inputs, graph_parts, subjects
 from .terms import CLASS_TERMS, PROPERTIES
 from .vocab import DCTERMS, ID, NKG, PROV, RDFS, SCHEMA, SKOS, XSD, escape_literal
@@ -308,9 +308,16 @@ class RdfWriter:
             self._inputs = graph_inputs(self.graph)
         return self._inputs
 
+    def _index(self, path: str | os.PathLike) -> Path | None:
+        return self.index_dir / f"{Path(path).name}.blocks" if self.index_dir is not None else None
+
     def _blocks(self, path: str | os.PathLike) -> BlockWriter:
-        index = self.index_dir / f"{Path(path).name}.blocks" if self.index_dir is not None else None
-        return BlockWriter(path, index, self.fingerprint)
+        return BlockWriter(path, self._index(path), self.fingerprint)
+
+    def previous(self, path: str | os.PathLike) -> PreviousBlocks:
+        """The blocks of the file at ``path`` as the last build wrote them,
+        still readable once the ``write_*`` methods replace it."""
+        return PreviousBlocks(path, self._index(path), self.fingerprint)
 
     def _walk(self, keys: list[str], total: int) -> list[Subject]:
         """The subjects of member ``keys``: the whole walk if that is all of them."""

@@ -27,7 +27,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
@@ -35,7 +35,7 @@ import pyoxigraph as ox
 
 from ..vocab import BASE, PREFIXES
 from .base import QueryResult, QuerySyntaxError, StoreError, StoreNotFoundError, parse_graph, to_term
-from .sparql import FILL_UNION, unassert
+from .sparql import FILL_UNION
 from .sync import GraphDiff, StateError, read_state, state_path, write_state
 
 __all__ = ["EmbeddedStore", "StoreBuilder", "StoreUpdate", "build_store", "find_store",
@@ -153,28 +153,64 @@ class EmbeddedStore:
     def drop_graph(self, graph_iri: str) -> None:
         self.update_graphs({}, drop=[graph_iri])
 
-    def update_graphs(self, replace: Mapping[str, bytes | str],
-                      drop: Iterable[str] = ()) -> None:
+    def update_graphs(self, replace: Mapping[str, bytes | str], drop: Iterable[str] = (),
+                      previous: Mapping[str, bytes | str] | None = None) -> None:
         """Replace some named graphs and drop others, all in one transaction.
 
         ``replace`` maps graph IRIs to their new N-Quads (or N-Triples); the
         union in the default graph is kept in step.  This is how ``kg build``
-        updates the store when only a few files changed.
+        updates the store when only a few files changed.  Only the triples
+        that differ are written: a large graph with a small change (the
+        stories') costs its change, not its size.  ``previous`` gives the
+        N-Quads the store holds for some of these graphs, as written (then the
+        change is the lines that differ; otherwise the graph is read back).
+
+        >>> import tempfile
+        >>> with EmbeddedStore(tempfile.mkdtemp()) as store:
+        ...     store.update_graphs({"urn:g": "<urn:s> <urn:p> <urn:1> .\\n<urn:s> <urn:p> <urn:2> .\\n",
+        ...                          "urn:h": "<urn:s> <urn:p> <urn:2> .\\n"})
+        ...     store.update_graphs({"urn:g": "<urn:s> <urn:p> <urn:3> .\\n"}, drop=["urn:h"])
+        ...     sorted(r[0] for r in store.query("SELECT ?o { ?s ?p ?o }").rows)
+        ['urn:3']
         """
-        ops: list[str] = []
+        previous = previous or {}
+        deletes: list[str] = []
+        inserts: list[str] = []
+        taken_out: set[str] = set()  # triples some graph no longer holds
         for graph_iri in drop:
-            g = ox.NamedNode(graph_iri)
-            ops += [unassert([graph_iri]), f"DROP SILENT GRAPH {g}"]
+            taken_out |= self._triples(graph_iri, previous.get(graph_iri))
+            deletes.append(f"DROP SILENT GRAPH {ox.NamedNode(graph_iri)}")
         for graph_iri, nquads in replace.items():
-            quads = parse_graph(graph_iri, nquads)
+            was = previous.get(graph_iri)
+            if was is not None:  # our own text on both sides: its lines are its triples
+                old_lines, new_lines = set(_lines(was)), set(_lines(nquads))
+                old = self._triples(graph_iri, b"\n".join([*(old_lines - new_lines), b""]))
+                new = self._triples(graph_iri, b"\n".join([*(new_lines - old_lines), b""]))
+            else:
+                old, new = self._triples(graph_iri), self._triples(graph_iri, nquads)
             g = ox.NamedNode(graph_iri)
-            body = " .\n".join(f"{q.subject} {q.predicate} {q.object}" for q in quads)
-            ops += [unassert([graph_iri]), f"DROP SILENT GRAPH {g}",
-                    f"INSERT DATA {{ GRAPH {g} {{\n{body}\n}} }}", f"INSERT DATA {{\n{body}\n}}"]
-        if ops:
+            if old - new:
+                taken_out |= old - new
+                body = " .\n".join(sorted(old - new))
+                deletes.append(f"DELETE DATA {{ GRAPH {g} {{\n{body}\n}} }}")
+            if new - old:
+                body = " .\n".join(sorted(new - old))
+                inserts += [f"INSERT DATA {{ GRAPH {g} {{\n{body}\n}} }}", f"INSERT DATA {{\n{body}\n}}"]
+        if taken_out:  # out of the union too, unless another graph still holds it
+            rows = "\n".join(f"({t})" for t in sorted(taken_out))
+            deletes.append(f"DELETE {{ ?s ?p ?o }} WHERE {{ VALUES (?s ?p ?o) {{\n{rows}\n}} "
+                           "FILTER NOT EXISTS { GRAPH ?h { ?s ?p ?o } } }")
+        if deletes or inserts:
             # One SPARQL update is one transaction: readers see the old graphs
             # or the new ones, never a mix.
-            self.oxigraph.update(" ;\n".join(ops))
+            self.oxigraph.update(" ;\n".join(deletes + inserts))
+
+    def _triples(self, graph_iri: str, nquads: bytes | str | None = None) -> set[str]:
+        """The triples of some N-Quads text for one graph (``None``: of the
+        graph in the store), as SPARQL terms."""
+        quads = (parse_graph(graph_iri, nquads) if nquads is not None else
+                 self.oxigraph.quads_for_pattern(None, None, None, ox.NamedNode(graph_iri)))
+        return {f"{q.subject} {q.predicate} {q.object}" for q in quads}
 
     def graph_counts(self) -> dict[str, int]:
         """Triples per named graph, sorted by graph IRI."""
@@ -432,8 +468,11 @@ class StoreUpdate:
     False
     """
 
-    def __init__(self, store_dir: str | os.PathLike, *, max_share: float = 0.01) -> None:
+    def __init__(self, store_dir: str | os.PathLike, *, max_share: float = 0.01,
+                 previous: Callable[[str, str], bytes | None] | None = None) -> None:
         self.store_dir = Path(store_dir)
+        #: ``previous(graph_iri, digest)``: the graph's last N-Quads if they have that digest
+        self.previous = previous
         self.state_path = state_path(self.store_dir)
         self.warnings: list[str] = []
         old: dict[str, str] = {}
@@ -489,13 +528,21 @@ class StoreUpdate:
         self.state_path.unlink(missing_ok=True)
         try:
             with EmbeddedStore(self.store_dir) as store:
-                store.update_graphs(self.changed, drop=self.gone)
+                # The texts the store holds, where the last export still has them.
+                known = {g: self.previous(g, self.old[g]) if self.previous else None
+                         for g in [*self.changed, *self.gone] if g in self.old}
+                store.update_graphs(self.changed, drop=self.gone,
+                                    previous={g: t for g, t in known.items() if t is not None})
         except (StoreError, OSError, RuntimeError) as exc:  # Oxigraph: RuntimeError("Corruption: ...")
             self.warnings.append(f"the store {self.store_dir} could not be updated ({exc}): rebuilt")
             return None
         write_state(self.state_path, {EMBEDDED: {"graphs": self.digests,
                                                  "files": _store_files(self.store_dir)}})
         return len(self.changed) + len(self.gone)
+
+
+def _lines(text: bytes | str) -> list[bytes]:
+    return (text.encode() if isinstance(text, str) else text).splitlines()
 
 
 def find_store(path: str | os.PathLike) -> Path:
