@@ -12,8 +12,9 @@ and the new index is written beside, in ``.cache/``.
 The index is trusted only if its checksum holds, it was written by the same
 code (``fingerprint``) and the file it describes is still the one on disk
 (inode, size, modification time); otherwise every block is rendered, and a
-warning says why unless the index is just of another file (a build killed
-between writing the index and renaming the file, a file replaced by hand).
+warning says why unless the index is just of another file or another
+version of the code (a build killed between writing the index and renaming
+the file, a file replaced by hand, an upgrade).
 
 >>> import tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -114,11 +115,11 @@ def read_index(index_path: str | os.PathLike, data_path: str | os.PathLike,
             why = "checksum does not match"
         else:
             head = orjson.loads(body)
-            if head.get("version") != INDEX_VERSION or head.get("fingerprint") != fingerprint:
-                why = "written by another version of the code"
-            elif head.get("file") != _file_id(st):
-                # Not damage: a build killed between the index and the
-                # rename, or a file put there by hand.  Rewritten, silently.
+            if (head.get("version") != INDEX_VERSION or head.get("fingerprint") != fingerprint
+                    or head.get("file") != _file_id(st)):
+                # Not damage: another version of newskg (its first build
+                # rewrites everything anyway), a build killed between the
+                # index and the rename, a file put there by hand.  Rewritten, silently.
                 return None, None
             else:
                 blocks = {b[0]: Block(*b) for b in head["blocks"]}
