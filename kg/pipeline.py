@@ -130,12 +130,12 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
 
         last_nquads = unfinished.enter_context(writer.previous(out / NQUADS))  # to diff against
         update = StoreUpdate(out / STORE_DIR, previous=last_nquads.read)
-        # With no store to update, a fresh one loads on the other core while
-        # the N-Quads are written.  With one, a few graphs are likely to be
-        # replaced in it: the other core writes the other exports meanwhile.
+        # With no store to update, a fresh one loads on the other core while the N-Quads
+        # are written.  With one, the other core writes the other exports meanwhile.
         builder = None if update.old else fresh_store()
         others = None
         if update.old:
+            graphs = len(writer.inputs.graphs)  # walked before the fork: the child inherits it
             others = unfinished.enter_context(Forked(
                 _write_others, writer, out, [(writer.write_turtle, (out / TURTLE,)), *also]))
 
