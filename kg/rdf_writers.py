@@ -26,7 +26,20 @@ from ._util import ONTOLOGY_DIR
 from .blocks import BlockWriter, PreviousBlocks, Written
 from .rdf_walk import Inputs, Subject, graph_inputs, graph_parts, subjects
 from .terms import CLASS_TERMS, PROPERTIES
-from .vocab import DCTERMS, ID, NKG, PROV, RDFS, SCHEMA, SKOS, XSD, escape_literal
+from .vocab import (
+    DCTERMS,
+    ID,
+    NKG,
+    PARTED_GRAPHS,
+    PROV,
+    RDFS,
+    SCHEMA,
+    SKOS,
+    XSD,
+    block_graph,
+    escape_literal,
+    graph_block,
+)
 
 __all__ = ["write_rdf", "RdfWriter", "TURTLE_PROLOGUE", "iter_quads", "nquads_of_graph",
            "read_turtle_blocks", "curie", "PREFIXES", "NQUADS", "TURTLE", "JSONLD"]
@@ -89,8 +102,9 @@ def _encoded(chunks: list[str]) -> bytes:
 
 def _nquads_by_graph(subjects: list[Subject],
                      wanted: Collection[str] | None = None) -> Iterator[tuple[str, list[str]]]:
-    """(graph IRI, N-Quads text chunks) for every named graph, in IRI order
-    (or for those ``wanted``, whose members must all be in ``subjects``).
+    """(block key, N-Quads text chunks) for every named graph, in IRI order,
+    a graph of :data:`kg.vocab.PARTED_GRAPHS` in parts (:func:`kg.vocab.graph_block`);
+    or for the blocks ``wanted``, whose members must all be in ``subjects``.
 
     Streamed: one graph's text is built at a time, from an index of the
     subjects each graph mentions, so the whole N-Quads (the largest export)
@@ -126,12 +140,21 @@ def _nquads_by_graph(subjects: list[Subject],
         return g in found
 
     derived_pred = nt_pred["wasDerivedFrom"]
+    blocks: list[tuple[str, str, list[int]]] = []  # (block key, graph IRI, members)
     for g in sorted(members):
-        if wanted is not None and g not in wanted:
+        if g in PARTED_GRAPHS:  # one block per part, members in their order
+            by_part: dict[str, list[int]] = defaultdict(list)
+            for i in members[g]:
+                by_part[graph_block(g, subjects[i].iri)].append(i)
+            blocks += [(key, g, by_part[key]) for key in sorted(by_part)]
+        else:
+            blocks.append((g, g, members[g]))
+    for key, g, block_members in blocks:
+        if wanted is not None and key not in wanted:
             continue
         tail = f" <{g}> .\n"
         out: list[str] = []
-        for i in members[g]:
+        for i in block_members:
             s = subjects[i]
             subj = f"<{s.iri}> "
             in_g = holds(s.graphs, g)
@@ -145,7 +168,7 @@ def _nquads_by_graph(subjects: list[Subject],
             for prop, target, graphs in s.edges:
                 if holds(graphs, g):
                     out.append(f"{subj}{nt_pred[prop]} <{target}>{tail}")
-        yield g, out
+        yield key, out
 
 
 def iter_quads(graph: nx.MultiDiGraph) -> Iterator[str]:
@@ -176,8 +199,8 @@ def nquads_of_graph(graph: nx.MultiDiGraph, graph_iri: str) -> str:
     True
     """
     mentioning = [s for s in subjects(graph) if graph_iri in graph_parts(s)]
-    return "".join(chunk for g, chunks in _nquads_by_graph(mentioning) if g == graph_iri
-                   for chunk in chunks)
+    return "".join(chunk for key, chunks in _nquads_by_graph(mentioning)
+                   if block_graph(key)[0] == graph_iri for chunk in chunks)
 
 
 #: The ``@base`` and ``@prefix`` lines that every Turtle export starts with.

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import functools
 import re
+import zlib
 from urllib.parse import quote, unquote
 
 __all__ = ["NKG", "ID", "SOURCE", "COMPUTED_GRAPH", "SHARED_GRAPH", "UNION_GRAPH", "NEWSKG_GRAPHS", "TOPIC_SCHEME",
            "SCHEMA", "SKOS", "DCTERMS", "PROV", "RDF", "RDF_TYPE", "RDFS", "XSD", "OWL",
            "PREFIXES", "BASE", "RDFError", "iri", "node_id", "source_iri", "source_path",
-           "escape_literal"]
+           "escape_literal", "PARTED_GRAPHS", "GRAPH_PARTS", "graph_block", "block_graph"]
 
 #: Every IRI newskg mints lives under this namespace.
 NEWSKG_GRAPHS = "https://w3id.org/newskg/"
@@ -38,6 +39,11 @@ SHARED_GRAPH = "https://w3id.org/newskg/graph/shared"
 #: graph is already the (bag) union of every graph, such as Virtuoso.
 UNION_GRAPH = "https://w3id.org/newskg/graph/union"
 TOPIC_SCHEME = ID + "topics"
+#: Graphs written, stored and updated in parts: each holds statements about
+#: tens of thousands of subjects, of which a build changes a few.  A part
+#: holds the subjects whose IRI hashes to it (:func:`graph_block`).
+PARTED_GRAPHS = frozenset({COMPUTED_GRAPH, SHARED_GRAPH})
+GRAPH_PARTS = 64
 
 SCHEMA = "https://schema.org/"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
@@ -132,3 +138,28 @@ def escape_literal(text: str) -> str:
     if _NEEDS_ESCAPE.search(text) is None:
         return text
     return _NEEDS_ESCAPE.sub(_escape_char, text)
+
+
+def graph_block(graph_iri: str, subject_iri: str) -> str:
+    """The block (of the N-Quads, of the store's digests) holding what a
+    subject states in a named graph: the graph's IRI, or for one of
+    :data:`PARTED_GRAPHS` its IRI, a space and the subject's part.
+
+    >>> graph_block(SOURCE + "a.md", ID + "article/1") == SOURCE + "a.md"
+    True
+    >>> graph_block(COMPUTED_GRAPH, ID + "story/1")[len(COMPUTED_GRAPH):]
+    ' 23'
+    """
+    if graph_iri not in PARTED_GRAPHS:
+        return graph_iri
+    return f"{graph_iri} {zlib.crc32(subject_iri.encode()) % GRAPH_PARTS:02d}"
+
+
+def block_graph(key: str) -> tuple[str, int | None]:
+    """The graph IRI and part (``None``: the whole graph) of a block key.
+
+    >>> block_graph(COMPUTED_GRAPH + " 58") == (COMPUTED_GRAPH, 58)
+    True
+    """
+    graph_iri, _, part = key.partition(" ")
+    return graph_iri, int(part) if part else None

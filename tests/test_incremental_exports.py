@@ -12,6 +12,7 @@ import kg
 from kg.graph import build_graph
 from kg.rdf_walk import graph_inputs, graph_parts, subjects
 from kg.rdf_writers import JSONLD, NQUADS, TURTLE, RdfWriter
+from kg.vocab import graph_block
 
 N = 600  # files of the real corpus in the small corpus
 
@@ -111,7 +112,7 @@ def test_graph_inputs_name_the_members_the_writer_finds(corpus_dir):
     members: dict[str, list[str]] = {}
     for s in every:
         for g in dict.fromkeys(graph_parts(s)):
-            members.setdefault(g, []).append(s.iri)
+            members.setdefault(graph_block(g, s.iri), []).append(s.iri)
     assert sorted(members) == list(inputs)
     assert [s.iri for s in subjects(graph, graph_inputs(graph).subjects)] == [s.iri for s in every]
     for g, (_, keys) in inputs.items():

@@ -27,13 +27,14 @@ import os
 import re
 import shutil
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..vocab import BASE, PREFIXES
+from ..vocab import BASE, PARTED_GRAPHS, PREFIXES, block_graph, graph_block
 from .base import QueryResult, QuerySyntaxError, StoreError, StoreNotFoundError, parse_graph, to_term
 from .sparql import FILL_UNION
 from .sync import GraphDiff, StateError, read_state, state_path, write_state
@@ -157,13 +158,14 @@ class EmbeddedStore:
                       previous: Mapping[str, bytes | str] | None = None) -> None:
         """Replace some named graphs and drop others, all in one transaction.
 
-        ``replace`` maps graph IRIs to their new N-Quads (or N-Triples); the
-        union in the default graph is kept in step.  This is how ``kg build``
-        updates the store when only a few files changed.  Only the triples
-        that differ are written: a large graph with a small change (the
-        stories') costs its change, not its size.  ``previous`` gives the
-        N-Quads the store holds for some of these graphs, as written (then the
-        change is the lines that differ; otherwise the graph is read back).
+        ``replace`` maps block keys (graph IRIs, or parts of one,
+        :func:`kg.vocab.graph_block`) to their new N-Quads (or N-Triples);
+        the union in the default graph is kept in step.  This is how ``kg
+        build`` updates the store when only a few files changed.  Only the
+        triples that differ are written: a large graph with a small change
+        (the stories') costs its change, not its size.  ``previous`` gives
+        the N-Quads the store holds for some of these blocks, as written (then
+        the change is the lines that differ; otherwise the block is read back).
 
         >>> import tempfile
         >>> with EmbeddedStore(tempfile.mkdtemp()) as store:
@@ -174,27 +176,42 @@ class EmbeddedStore:
         ['urn:3']
         """
         previous = previous or {}
+        self._read: dict[str, dict[str, set[str]]] = {}  # graphs read back, by block
+        # graph IRI -> the triples it loses and gains (a subject's triples in a
+        # graph sit in one of its blocks, so blocks of one graph never overlap)
+        lose: dict[str, set[str]] = defaultdict(set)
+        gain: dict[str, set[str]] = defaultdict(set)
+        whole: set[str] = set()  # graphs dropped whole
+        for key in drop:
+            graph_iri, part = block_graph(key)
+            lose[graph_iri] |= self._triples(key, previous.get(key))
+            if part is None:
+                whole.add(graph_iri)
+        for key, nquads in replace.items():
+            graph_iri, _ = block_graph(key)
+            was = previous.get(key)
+            if was is not None:  # our own text on both sides: its lines are its triples
+                old_lines, new_lines = set(_lines(was)), set(_lines(nquads))
+                old = self._triples(key, b"\n".join([*(old_lines - new_lines), b""]))
+                new = self._triples(key, b"\n".join([*(new_lines - old_lines), b""]))
+            else:
+                old, new = self._triples(key), self._triples(key, nquads)
+            lose[graph_iri] |= old
+            gain[graph_iri] |= new
         deletes: list[str] = []
         inserts: list[str] = []
         taken_out: set[str] = set()  # triples some graph no longer holds
-        for graph_iri in drop:
-            taken_out |= self._triples(graph_iri, previous.get(graph_iri))
-            deletes.append(f"DROP SILENT GRAPH {ox.NamedNode(graph_iri)}")
-        for graph_iri, nquads in replace.items():
-            was = previous.get(graph_iri)
-            if was is not None:  # our own text on both sides: its lines are its triples
-                old_lines, new_lines = set(_lines(was)), set(_lines(nquads))
-                old = self._triples(graph_iri, b"\n".join([*(old_lines - new_lines), b""]))
-                new = self._triples(graph_iri, b"\n".join([*(new_lines - old_lines), b""]))
-            else:
-                old, new = self._triples(graph_iri), self._triples(graph_iri, nquads)
+        for graph_iri in sorted(lose.keys() | gain.keys()):
+            gone, added = lose[graph_iri] - gain[graph_iri], gain[graph_iri] - lose[graph_iri]
             g = ox.NamedNode(graph_iri)
-            if old - new:
-                taken_out |= old - new
-                body = " .\n".join(sorted(old - new))
+            taken_out |= gone
+            if graph_iri in whole and not added:
+                deletes.append(f"DROP SILENT GRAPH {g}")
+            elif gone:
+                body = " .\n".join(sorted(gone))
                 deletes.append(f"DELETE DATA {{ GRAPH {g} {{\n{body}\n}} }}")
-            if new - old:
-                body = " .\n".join(sorted(new - old))
+            if added:
+                body = " .\n".join(sorted(added))
                 inserts += [f"INSERT DATA {{ GRAPH {g} {{\n{body}\n}} }}", f"INSERT DATA {{\n{body}\n}}"]
         if taken_out:  # out of the union too, unless another graph still holds it
             rows = "\n".join(f"({t})" for t in sorted(taken_out))
@@ -205,12 +222,21 @@ class EmbeddedStore:
             # or the new ones, never a mix.
             self.oxigraph.update(" ;\n".join(deletes + inserts))
 
-    def _triples(self, graph_iri: str, nquads: bytes | str | None = None) -> set[str]:
-        """The triples of some N-Quads text for one graph (``None``: of the
-        graph in the store), as SPARQL terms."""
-        quads = (parse_graph(graph_iri, nquads) if nquads is not None else
-                 self.oxigraph.quads_for_pattern(None, None, None, ox.NamedNode(graph_iri)))
-        return {f"{q.subject} {q.predicate} {q.object}" for q in quads}
+    def _triples(self, key: str, nquads: bytes | str | None = None) -> set[str]:
+        """The triples of some N-Quads text for one block (``None``: of the
+        block in the store), as SPARQL terms."""
+        graph_iri, part = block_graph(key)
+        if nquads is not None:
+            return {f"{q.subject} {q.predicate} {q.object}" for q in parse_graph(graph_iri, nquads)}
+        blocks = self._read.get(graph_iri)
+        if blocks is None:  # the graph read once, split by block
+            blocks = self._read[graph_iri] = defaultdict(set)
+            for q in self.oxigraph.quads_for_pattern(None, None, None, ox.NamedNode(graph_iri)):
+                triple = f"{q.subject} {q.predicate} {q.object}"
+                blocks[graph_iri].add(triple)
+                if graph_iri in PARTED_GRAPHS:
+                    blocks[graph_block(graph_iri, str(q.subject)[1:-1])].add(triple)
+        return blocks.get(key, set())
 
     def graph_counts(self) -> dict[str, int]:
         """Triples per named graph, sorted by graph IRI."""
