@@ -44,7 +44,8 @@ from .exports import (
     PROBLEMS,
     read_graph,
     read_problems,
-    write_graph,
+    write_graph_json,
+    write_graphml,
     write_manifest,
     write_problems,
 )
@@ -59,8 +60,6 @@ from .records import Problem, Provider, SourceFile
 
 if TYPE_CHECKING:
     import networkx as nx
-
-    from .rdf import RdfWriter
 
 __all__ = ["build", "built", "BuildResult", "export_rdf", "CACHE", "STAMP"]
 
@@ -91,8 +90,8 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
     ``out_dir`` already holds a store built from nearly the same graph, only
     the named graphs whose N-Quads changed are replaced in it (one
     transaction), and a forked process writes the Turtle, the JSON-LD and
-    the ``also`` calls while this one writes the N-Quads; otherwise a fresh
-    store replaces it atomically.
+    the ``also`` calls but the last, which this one makes after the
+    N-Quads; otherwise a fresh store replaces it atomically.
     ``lap(stage)`` is called as the ``"rdf"`` (N-Quads), ``"exports"`` and
     ``"store"`` (what is left of loading, and compaction) stages end;
     ``progress`` is as in :func:`build`, ``graphs`` the number of named
@@ -137,7 +136,8 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
         if update.old:
             graphs = len(writer.inputs.graphs)  # walked before the fork: the child inherits it
             others = unfinished.enter_context(Forked(
-                _write_others, writer, out, [(writer.write_turtle, (out / TURTLE,)), *also]))
+                _run, [(writer.write_jsonld, (out / JSONLD,)), (writer.write_turtle, (out / TURTLE,)),
+                       *also[:-1]]))
 
         pending: list[str] = []  # graphs copied from the last N-Quads that the store lacks
 
@@ -176,6 +176,8 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
             builder.add_file(out / NQUADS)
         report("writing exports", 0, 0)
         if others is not None:
+            for fn, args in also[-1:]:  # the last here: both cores finish together
+                fn(*args)
             others.result()
             if builder is not None:  # too many graphs changed: a fresh store after all
                 for blocks in read_turtle_blocks(out / TURTLE):
@@ -195,7 +197,7 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
             writer.write_turtle(out / TURTLE, each_subject=each_subject)
             # The store loads and compacts outside the GIL while this writes the others.
             with in_background(builder.commit, update.digests, name="kg-store-commit") as committed:
-                _write_others(writer, out, also)
+                _run([(writer.write_jsonld, (out / JSONLD,)), *also])
                 lap("exports")
                 report("loading and compacting the store", 0, 0)
                 committed.result()
@@ -205,12 +207,8 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
             "warnings": nq.warnings + update.warnings}
 
 
-def _write_others(writer: RdfWriter, out: Path, also: Sequence[tuple[Callable, tuple]]) -> None:
-    """The JSON-LD, then the ``also`` calls."""
-    from .rdf import JSONLD
-
-    writer.write_jsonld(out / JSONLD)
-    for fn, args in also:
+def _run(calls: Sequence[tuple[Callable, tuple]]) -> None:
+    for fn, args in calls:
         fn(*args)
 
 
@@ -434,8 +432,9 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         summary["unknown_keys"] = {k: list(v) for k, v in unknown_keys.items()}
     # Written while the store loads, or in parallel with the N-Quads when
     # the store is updated in place (see export_rdf).
-    others: list[tuple[Callable, tuple]] = [
-        (write_graph, (graph, out)), (write_problems, (problems, out / PROBLEMS))]
+    others: list[tuple[Callable, tuple]] = [(write_graph_json, (graph, out / GRAPH_JSON)),
+                                            (write_problems, (problems, out / PROBLEMS)),
+                                            (write_graphml, (graph, out / GRAPHML))]
     outputs: list[Path] = []
     if rdf:
         rdf_info = export_rdf(graph, out, also=others, lap=lap, progress=report,

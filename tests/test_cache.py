@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 import kg
-from kg import exports, pipeline
+from kg import pipeline
 from kg.cache import RecordCache
 from kg.pipeline import CACHE
 from kg.store import open_store
@@ -299,8 +299,9 @@ def test_any_change_to_inputs_or_outputs_rebuilds(folder, tmp_path, change):
     assert not kg.build(folder, out=out).built  # and then up to date again
 
 
+@pytest.mark.parametrize("writer", ["write_graph_json", "write_graphml"])  # the child's, the parent's
 def test_a_failure_in_the_forked_exports_fails_the_build_and_the_next_one_repairs(
-        folder, tmp_path, monkeypatch):
+        folder, tmp_path, monkeypatch, writer):
     out = tmp_path / "out"
     kg.build(folder, out=out)
     _edit_title(folder, out)  # the store is updated in place: exports written by a child
@@ -308,7 +309,7 @@ def test_a_failure_in_the_forked_exports_fails_the_build_and_the_next_one_repair
     def disk_full(graph, path):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(exports, "write_graphml", disk_full)
+    monkeypatch.setattr(pipeline, writer, disk_full)
     with pytest.raises(OSError, match="No space left"):
         kg.build(folder, out=out)
     assert not (out / pipeline.STAMP).exists()  # not taken as up to date
@@ -330,7 +331,7 @@ def test_a_failure_while_a_fresh_store_is_finished_fails_the_build_and_the_next_
     def disk_full(graph, path):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(exports, "write_graphml", disk_full)
+    monkeypatch.setattr(pipeline, "write_graph_json", disk_full)
     with pytest.raises(OSError, match="No space left"):
         kg.build(folder, out=out)
     assert not (out / pipeline.STAMP).exists()
