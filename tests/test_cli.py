@@ -281,7 +281,8 @@ def test_build_reports_every_stage(seeds_dir, tmp_path):
     assert stages == ["reading files", "building the graph", "finding stories", "writing RDF",
                       "writing exports", "loading and compacting the store"]
     assert ("reading files", 1, 1) in calls  # the seed file
-    assert ("writing RDF", 3, 3) in calls  # its graph, the computed one and the shared one
+    rdf = [(done, total) for stage, done, total in calls if stage == "writing RDF"]
+    assert rdf[-1][0] == rdf[-1][1] >= 3  # the end: its graph, the computed and the shared (in parts)
     calls.clear()
     kg.build(seeds_dir, out=tmp_path / "a", progress=lambda *a: calls.append(a))
     assert {stage for stage, _, _ in calls} == {"checking for changes"}  # up to date

@@ -153,7 +153,8 @@ def _graph_of(line: bytes, lineno: int, path: Path) -> str:
 def graphs_of_file(path: str | os.PathLike) -> Iterator[tuple[str, list[bytes]]]:
     """(graph IRI, its lines in file order) for every graph of an N-Quads file,
     in IRI order.  For ``newskg.nq`` a graph's lines are the text the RDF
-    writer handed to the build, so both have one :func:`graph_digest`.
+    writer handed to the build (a graph of :data:`kg.vocab.PARTED_GRAPHS`:
+    its parts one after the other), so both have one :func:`graph_digest`.
 
     Blank and comment lines are skipped; every line ends with a newline.
     Raises :class:`PushError` for a line that is not a quad in a named graph.
