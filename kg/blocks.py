@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -41,7 +42,7 @@ import orjson
 
 from ._util import atomic_writer
 
-__all__ = ["Block", "BlockWriter", "PreviousBlocks", "Written", "read_index", "write_blocks",
+__all__ = ["Block", "BlockWriter", "PreviousBlocks", "Written", "read_index", "write_blocks", "runs",
            "content_digest", "INDEX_VERSION"]
 
 INDEX_VERSION = 1
@@ -84,6 +85,27 @@ def content_digest(data: bytes) -> str:
     '2d711642b726b04401627ca9fbac32f5'
     """
     return hashlib.sha256(data).hexdigest()[:32]
+
+
+def runs(keys: Iterable[str], mean: int = 64) -> Iterator[list[str]]:
+    """``keys`` in runs of about ``mean``, cut after every key whose CRC-32
+    is a multiple of ``mean``: where a run ends depends on its own keys only,
+    so a key added or removed changes its run and leaves the others as they were
+    (blocks of many small items, with an index a fraction of the size).
+
+    >>> [len(r) for r in runs(map(str, range(20)), 4)]
+    [5, 2, 8, 2, 3]
+    >>> sum(runs(["a", "b"], 1), []) == ["a", "b"]
+    True
+    """
+    run: list[str] = []
+    for key in keys:
+        run.append(key)
+        if zlib.crc32(key.encode()) % mean == 0:
+            yield run
+            run = []
+    if run:
+        yield run
 
 
 def _file_id(st: os.stat_result) -> list[int]:

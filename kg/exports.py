@@ -28,7 +28,9 @@ True
 
 from __future__ import annotations
 
+import functools
 import gzip
+import hashlib
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -40,6 +42,7 @@ import orjson
 
 from ._perf import gc_paused
 from ._util import atomic_writer
+from .blocks import BlockWriter, Written, runs
 from .records import Problem, SourceFile
 
 if TYPE_CHECKING:
@@ -170,66 +173,85 @@ def _node_label(node: str, d: dict) -> str:
     return node
 
 
-def write_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike) -> None:
+def write_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike,
+                  index_dir: str | os.PathLike | None = None, fingerprint: str = "") -> Written:
     """GraphML that ``networkx.read_graphml`` (and Gephi, yEd, igraph) reads.
 
     Streamed by hand: NetworkX's writer builds the whole XML tree in memory.
     List values are written as JSON text, datetimes as ISO 8601.  Every node
     has a ``label`` (title, name or label) and ``kind``; ``name`` is the
     node's stable id (igraph's vertex name), so a provider's name is its label.
+
+    With ``index_dir`` (an index kept for the next build, :mod:`kg.blocks`,
+    of code ``fingerprint``), the lines of a node whose attributes and
+    out-edges did not change since the previous ``path`` are copied from it.
     """
     # Every node has a label (what Gephi and Cytoscape show) and its stable id
     # as ``name`` (igraph's vertex name); a provider's own name is its label.
     keys: dict[tuple[str, str], str] = {("node", "label"): "string", ("node", "name"): "string"}
     nodes, succ = graph._node, graph._succ  # networkx's dicts: its views cost more here
-    for d in nodes.values():
-        for k, v in d.items():
-            if ("node", k) not in keys:
-                keys["node", k] = _GRAPHML_TYPES.get(type(v), "string")
-    for nbrs in succ.values():
-        for keydict in nbrs.values():
-            for d in keydict.values():
+    indexed = index_dir is not None
+    # Blocks of a run of nodes' lines and of their edges' lines (kg.blocks.runs),
+    # each with a digest of the run's attributes and out-edges, in order.
+    node_runs: list[tuple[list[str], str]] = []
+    node_keys: set[str] = {"label", "name"}
+    edge_keys: set[str] = set()
+    dumps, blake2b = orjson.dumps, hashlib.blake2b
+    for run in runs(nodes):
+        made = []
+        for n in run:
+            d = nodes[n]
+            if not node_keys.issuperset(d):  # a key's type is that of its first value
                 for k, v in d.items():
-                    if ("edge", k) not in keys:
-                        keys["edge", k] = _GRAPHML_TYPES.get(type(v), "string")
+                    if k not in node_keys:
+                        node_keys.add(k)
+                        keys["node", k] = _GRAPHML_TYPES.get(type(v), "string")
+            edges = [[v, k, ed] for v, keydict in succ[n].items() for k, ed in keydict.items()]
+            for _, _, ed in edges:
+                if not edge_keys.issuperset(ed):
+                    for k, v in ed.items():
+                        if k not in edge_keys:
+                            edge_keys.add(k)
+                            keys["edge", k] = _GRAPHML_TYPES.get(type(v), "string")
+            if indexed:
+                made.append(dumps([n, d, edges], default=repr, option=orjson.OPT_NON_STR_KEYS))
+        node_runs.append((run, blake2b(b"\n".join(made), digest_size=16).hexdigest() if indexed else ""))
     ordered = sorted(keys)
     node_data = _graphml_data({name: f"d{i}" for i, (dom, name) in enumerate(ordered)
                                if dom == "node"})
     edge_data = _graphml_data({name: f"d{i}" for i, (dom, name) in enumerate(ordered)
                                if dom == "edge"})
-    with atomic_writer(path, "w") as f:
-        f.write("<?xml version='1.0' encoding='utf-8'?>\n"
-                '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
-                'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-                'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
-                'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n')
-        for i, (domain, name) in enumerate(ordered):
-            f.write(f'<key id="d{i}" for="{domain}" attr.name="{_xml(name)}" '
-                    f'attr.type="{keys[domain, name]}"/>\n')
-        f.write('<graph edgedefault="directed">\n')
-        out: list[str] = []
-        for n, d in nodes.items():
+    head = ("<?xml version='1.0' encoding='utf-8'?>\n"
+            '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+            'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
+            'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n'
+            + "".join(f'<key id="d{i}" for="{domain}" attr.name="{_xml(name)}" '
+                      f'attr.type="{keys[domain, name]}"/>\n' for i, (domain, name) in enumerate(ordered))
+            + '<graph edgedefault="directed">\n').encode()
+    tail = b"</graph>\n</graphml>\n"
+
+    def node_lines(run: list[str]) -> bytes:
+        lines = []
+        for n in run:
+            d = nodes[n]
             shown = {"label": _node_label(n, d), "name": n}
             shown.update((k, v) for k, v in d.items() if k not in shown)
-            out.append(f'<node id="{_xml(n)}">{node_data(shown)}</node>\n')
-            if len(out) > 20_000:
-                f.write("".join(out))
-                out.clear()
-        xml_ids: dict[str, str] = {}  # node ids, escaped once
-        for u, nbrs in succ.items():
-            source = _xml(u)
-            for v, keydict in nbrs.items():
-                target = xml_ids.get(v)
-                if target is None:
-                    target = xml_ids[v] = _xml(v)
-                for k, d in keydict.items():
-                    out.append(f'<edge source="{source}" target="{target}" id="{_xml(k)}">'
-                               f'{edge_data(d)}</edge>\n')
-            if len(out) > 20_000:
-                f.write("".join(out))
-                out.clear()
-        f.write("".join(out))
-        f.write("</graph>\n</graphml>\n")
+            lines.append(f'<node id="{_xml(n)}">{node_data(shown)}</node>\n')
+        return "".join(lines).encode()
+
+    def edge_lines(run: list[str]) -> bytes:
+        return "".join(f'<edge source="{_xml(u)}" target="{_xml(v)}" id="{_xml(k)}">{edge_data(d)}</edge>\n'
+                       for u in run for v, keydict in succ[u].items() for k, d in keydict.items()).encode()
+
+    # The key table decides every block's data ids: another table, another fingerprint.
+    out = BlockWriter(path, None if index_dir is None else Path(index_dir) / f"{Path(path).name}.blocks",
+                      f"{fingerprint} {hashlib.blake2b(head, digest_size=16).hexdigest()}")
+    blocks: list[tuple[str, str, Callable[[], bytes]]] = [(" head", "", lambda: head)]
+    blocks += ((f"n {run[-1]}", digest, functools.partial(node_lines, run)) for run, digest in node_runs)
+    blocks += ((f"e {run[-1]}", digest, functools.partial(edge_lines, run)) for run, digest in node_runs)
+    blocks.append((" tail", "", lambda: tail))
+    return out.write(blocks)
 
 
 def write_graph(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> list[Path]:

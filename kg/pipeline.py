@@ -432,9 +432,9 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         summary["unknown_keys"] = {k: list(v) for k, v in unknown_keys.items()}
     # Written while the store loads, or in parallel with the N-Quads when
     # the store is updated in place (see export_rdf).
-    others: list[tuple[Callable, tuple]] = [(write_graph_json, (graph, out / GRAPH_JSON)),
-                                            (write_problems, (problems, out / PROBLEMS)),
-                                            (write_graphml, (graph, out / GRAPHML))]
+    others: list[tuple[Callable, tuple]] = [
+        (write_graph_json, (graph, out / GRAPH_JSON)), (write_problems, (problems, out / PROBLEMS)),
+        (write_graphml, (graph, out / GRAPHML, out / ".cache", build_fingerprint()))]
     outputs: list[Path] = []
     if rdf:
         rdf_info = export_rdf(graph, out, also=others, lap=lap, progress=report,

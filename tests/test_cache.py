@@ -306,7 +306,7 @@ def test_a_failure_in_the_forked_exports_fails_the_build_and_the_next_one_repair
     kg.build(folder, out=out)
     _edit_title(folder, out)  # the store is updated in place: exports written by a child
 
-    def disk_full(graph, path):
+    def disk_full(graph, path, *index):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pipeline, writer, disk_full)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 import shutil
 
+import networkx as nx
 import pytest
 
 import kg
+from kg.exports import GRAPHML, write_graphml
 from kg.graph import build_graph
 from kg.rdf_walk import graph_inputs, graph_parts, subjects
 from kg.rdf_writers import JSONLD, NQUADS, TURTLE, RdfWriter
@@ -78,7 +80,7 @@ def test_nquads_after_a_change_equal_a_cold_build(tmp_path, real_files, change):
     graphs = cold.summary["nquads_graphs_rendered"]  # a cold build renders every graph
     # most graphs copied, and the result is the cold build's, byte for byte
     assert 0 < inc.summary["nquads_graphs_rendered"] < graphs / 4
-    for name in (NQUADS, TURTLE, JSONLD):
+    for name in (NQUADS, TURTLE, JSONLD, GRAPHML):
         assert (tmp_path / "inc" / name).read_bytes() == (tmp_path / "cold" / name).read_bytes(), name
     # the store was kept in step with it
     assert inc.summary.get("store_graphs_replaced", 0) >= 1
@@ -142,3 +144,30 @@ def test_writers_copy_what_did_not_change(tmp_path, seeds_dir):
     # Turtle: the changed article and the two new nodes; JSON-LD also the
     # subject that was first (it gains a separator)
     assert again[TURTLE].rendered == 3 and again[JSONLD].rendered == 4
+
+
+def test_graphml_copies_the_lines_of_unchanged_nodes(tmp_path, real_files):
+    src = tmp_path / "in"
+    src.mkdir()
+    for p in real_files[:N]:
+        shutil.copy(p, src / p.name)
+    graph = build_graph(kg.load(src))
+    index = tmp_path / ".cache"
+    first = write_graphml(graph, tmp_path / GRAPHML, index, "code-1")
+    assert first.copied == 0 and len(first.blocks) > 20  # runs of nodes, then of their edges
+    article, other = sorted(n for n, d in graph.nodes(data=True) if d["kind"] == "article")[:2]
+    graph.nodes[article]["title"] = "Changed <b>&</b>"
+    graph.add_edge(other, article, key="related", sources=["x.md"])
+    again = write_graphml(graph, tmp_path / GRAPHML, index, "code-1")
+    write_graphml(graph, tmp_path / "fresh.graphml")  # no index: every line rendered
+    assert (tmp_path / GRAPHML).read_bytes() == (tmp_path / "fresh.graphml").read_bytes()
+    # the runs of the two nodes: their lines and their edges
+    assert 2 <= again.rendered <= 4 and again.copied == len(again.blocks) - again.rendered
+    assert nx.read_graphml(tmp_path / GRAPHML, force_multigraph=True).nodes[article]["label"] == \
+        "Changed <b>&</b>"
+    # a new attribute changes the key table, so every line is rendered again
+    graph.nodes[other]["new_attribute"] = 1
+    third = write_graphml(graph, tmp_path / GRAPHML, index, "code-1")
+    write_graphml(graph, tmp_path / "fresh.graphml")
+    assert third.copied == 0
+    assert (tmp_path / GRAPHML).read_bytes() == (tmp_path / "fresh.graphml").read_bytes()
