@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,8 +38,19 @@ def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # The writer's pid in the name tells a killed writer's file from a live one's.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp",
-                               dir=path.parent)
+    # Named here, not by tempfile.mkstemp: a signal that stops the writer just
+    # after the file is made (a build's forked child, stopped with its parent)
+    # must find the name to remove.
+    while True:
+        tmp = str(path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+            break
+        except FileExistsError:
+            continue
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     try:
         with (os.fdopen(fd, mode) if "b" in mode
               else os.fdopen(fd, mode, encoding="utf-8", newline="\n")) as f:
@@ -67,7 +78,10 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:  # another user's
         return True
-    return True
+    try:  # a zombie has ended: in a container whose init reaps nothing, it stays one
+        return Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
 
 
 def remove_stale_temps(folder: str | os.PathLike) -> list[str]:

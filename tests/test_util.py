@@ -6,11 +6,12 @@ import os
 import sys
 import time
 import weakref
+from pathlib import Path
 
 import pytest
 
 from kg._perf import Forked, release_freed_memory
-from kg._util import atomic_writer
+from kg._util import atomic_writer, remove_stale_temps
 
 
 def _write(path, text: str) -> int:
@@ -89,3 +90,31 @@ def test_in_background_lets_go_of_its_work_as_soon_as_it_is_done():
                 break
             time.sleep(0.01)
         assert alive() is None
+
+
+def test_the_temporary_file_of_a_writer_that_ended_unreaped_is_removed(tmp_path):
+    # A writer's process that ended and that nobody waited for (a zombie: a killed
+    # build's child, adopted by an init that reaps nothing) is not alive.
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    try:
+        for _ in range(100):
+            if Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z":
+                break
+            time.sleep(0.01)
+        stale = tmp_path / f".newskg.json.{pid}-abcd.tmp"
+        stale.write_text("half")
+        live = tmp_path / f".newskg.nq.{os.getpid()}-abcd.tmp"
+        live.write_text("being written")
+        assert remove_stale_temps(tmp_path) == [stale.name]
+        assert live.exists()
+    finally:
+        os.waitpid(pid, 0)
+
+
+def test_an_interrupted_writer_removes_its_temporary_file(tmp_path):
+    with pytest.raises(KeyboardInterrupt), atomic_writer(tmp_path / "out.txt") as f:
+        f.write(b"half")
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
