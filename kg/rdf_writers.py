@@ -23,7 +23,7 @@ import orjson
 
 from ._perf import gc_paused
 from ._util import ONTOLOGY_DIR
-from .blocks import BlockWriter, PreviousBlocks, Written
+from .blocks import BlockWriter, PreviousBlocks, Written, runs
 from .rdf_walk import Inputs, Subject, graph_inputs, graph_parts, subjects
 from .terms import CLASS_TERMS, PROPERTIES
 from .vocab import (
@@ -377,39 +377,42 @@ class RdfWriter:
     def _write_subjects(self, path: str | os.PathLike, head: bytes, sep: bytes, tail: bytes,
                         blocks: Callable[[list[Subject]], Iterator[bytes]],
                         each: Callable[[str, str, bytes | None], None] | None = None) -> Written:
-        """``head``, one block per subject (``sep`` before all but the first;
-        copied when its node did not change), ``tail``; with ``each``, every
-        block is rendered."""
+        """``head``, the subjects (``sep`` between two) in blocks of a run of
+        subjects each (:func:`kg.blocks.runs`; copied when none of its nodes
+        changed), ``tail``; with ``each``, every block is rendered."""
         out = self._blocks(path)
         if each is not None:
             out.old = {}  # the caller wants every block's bytes
-        if out.index_path is None:
-            keyed = {str(i): "" for i in range(len(self.subjects))}
-            dirty = list(keyed)
-        else:
-            keyed = dict(self.inputs.subjects)
-            if sep and keyed:  # the first block has no separator: another block
-                first = next(iter(keyed))
-                keyed[first] = "first " + keyed[first]
-            dirty = [k for k, digest in keyed.items() if not out.unchanged(k, digest)]
-        first_key = next(iter(keyed), None)
-        raw = blocks(self._walk(dirty, len(keyed)))
-        render = _in_step((k, data if k == first_key else sep + data)
-                          for k, data in zip(dirty, raw, strict=True))
-        body = ((k, digest, functools.partial(render, k)) for k, digest in keyed.items())
+        keyed = (self.inputs.subjects if out.index_path is not None
+                 else dict.fromkeys(map(str, range(len(self.subjects))), ""))
+        first = next(iter(keyed), None)  # the only subject without a separator
+        keyed_runs = []
+        for run in runs(keyed):
+            made = "\n".join(f"{k}\0{keyed[k]}" for k in run)
+            keyed_runs.append((run, _digest(f"{run[0] == first}\n{made}".encode())))
+        dirty = [run for run, digest in keyed_runs if not out.unchanged(run[-1], digest)]
+        raw = blocks(self._walk([k for run in dirty for k in run], len(keyed)))
+
+        def rendered() -> Iterator[tuple[str, bytes]]:
+            for run in dirty:
+                yield run[-1], b"".join(data if k == first else sep + data
+                                        for k, data in zip(run, itertools.islice(raw, len(run))))
+
+        render = _in_step(rendered())
+        body = ((run[-1], digest, functools.partial(render, run[-1])) for run, digest in keyed_runs)
         return out.write(itertools.chain(
             [(_HEAD, _digest(head), lambda: head)], body, [(_TAIL, _digest(tail), lambda: tail)]),
             each=each)
 
     def write_turtle(self, path: str | os.PathLike,
                      each_subject: Callable[[str], None] | None = None) -> Written:
-        """The union of the named graphs as Turtle, one block per subject
+        """The union of the named graphs as Turtle, in blocks of runs of subjects
         (with an ``index_dir``, the blocks of unchanged nodes copied from the
         previous ``path``; see :meth:`write_nquads`).
 
-        ``each_subject(turtle_text)`` is called with every subject's block
-        as it is written (then every block is rendered); each block is valid
-        Turtle after :data:`TURTLE_PROLOGUE`.
+        ``each_subject(turtle_text)`` is called with every block (the
+        Turtle of a run of subjects) as it is written (then every block is
+        rendered); each block is valid Turtle after :data:`TURTLE_PROLOGUE`.
         """
         def blocks(walked: list[Subject]) -> Iterator[bytes]:
             return (b.encode() for b in _turtle(walked))
@@ -424,7 +427,7 @@ class RdfWriter:
 
     def write_jsonld(self, path: str | os.PathLike) -> Written:
         """The union of the named graphs as JSON-LD (``ontology/context.jsonld``),
-        one block per subject (with an ``index_dir``, see :meth:`write_turtle`)."""
+        in blocks of runs of subjects (with an ``index_dir``, see :meth:`write_turtle`)."""
         context = _context()
         head = b'{"@context": ' + orjson.dumps(context) + b',\n"@graph": [\n'
         return self._write_subjects(path, head, b",\n", b"\n]}\n",
