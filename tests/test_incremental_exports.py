@@ -24,6 +24,20 @@ def real_files(corpus_dir):
     return sorted(p for p in corpus_dir("real").iterdir() if p.suffix == ".md")
 
 
+@pytest.fixture(scope="module")
+def real_folder(real_files, tmp_path_factory):
+    """The first N files of the real corpus, in a folder of their own."""
+    folder = tmp_path_factory.mktemp("real")
+    for p in real_files[:N]:
+        shutil.copy(p, folder / p.name)
+    return folder
+
+
+@pytest.fixture
+def real_graph(real_folder):
+    return build_graph(kg.load(real_folder))
+
+
 def retitle(src, files):
     path = src / files[10].name
     text = path.read_text(encoding="utf-8")
@@ -67,11 +81,8 @@ def undate(src, files):
 
 
 @pytest.mark.parametrize("change", [retitle, remove, append, rename_provider, add_topic, undate])
-def test_nquads_after_a_change_equal_a_cold_build(tmp_path, real_files, change):
-    src = tmp_path / "in"
-    src.mkdir()
-    for p in real_files[:N]:
-        shutil.copy(p, src / p.name)
+def test_nquads_after_a_change_equal_a_cold_build(tmp_path, real_folder, real_files, change):
+    src = shutil.copytree(real_folder, tmp_path / "in")
     kg.build(src, out=tmp_path / "inc", cache=True)
     change(src, real_files)
     inc = kg.build(src, out=tmp_path / "inc")
@@ -121,13 +132,9 @@ def test_graph_inputs_name_the_members_the_writer_finds(corpus_dir):
         assert [s.iri for s in subjects(graph, keys)] == members[g]
 
 
-def test_writers_copy_what_did_not_change(tmp_path, real_files):
+def test_writers_copy_what_did_not_change(tmp_path, real_graph):
     # the three RDF writers with their indexes, after one node changed and one appeared
-    src = tmp_path / "in"
-    src.mkdir()
-    for p in real_files[:N]:
-        shutil.copy(p, src / p.name)
-    graph = build_graph(kg.load(src))
+    graph = real_graph
 
     def write(g, folder):
         w = RdfWriter(g, index_dir=folder / ".cache", fingerprint="code-1")
@@ -150,12 +157,8 @@ def test_writers_copy_what_did_not_change(tmp_path, real_files):
     assert again[TURTLE].rendered == again[JSONLD].rendered <= 3
 
 
-def test_graphml_copies_the_lines_of_unchanged_nodes(tmp_path, real_files):
-    src = tmp_path / "in"
-    src.mkdir()
-    for p in real_files[:N]:
-        shutil.copy(p, src / p.name)
-    graph = build_graph(kg.load(src))
+def test_graphml_copies_the_lines_of_unchanged_nodes(tmp_path, real_graph):
+    graph = real_graph
     index = tmp_path / ".cache"
     first = write_graphml(graph, tmp_path / GRAPHML, index, "code-1")
     assert first.copied == 0 and len(first.blocks) > 20  # runs of nodes, then of their edges
