@@ -13,6 +13,7 @@ True
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -154,28 +155,43 @@ def graph_inputs(graph: nx.MultiDiGraph) -> Inputs:
     parts: dict[str, list[bytes]] = defaultdict(list)
     digests: dict[str, str] = {}
     graphs_of = _Graphs()
-    files: set[str] = set()
+    sources: set[tuple[str, ...]] = set()  # every list of files named, once
     has_topics = False
-    nodes = graph._node
+    nodes, succ = graph._node, graph._succ
+    exported = {n for n, d in nodes.items() if d.get("kind") in CLASSES}
+    every = len(exported) == len(nodes)  # the usual case: no edge left out for its target
+    edge_props = EDGE_PROPERTIES
+    dumps, blake2b = orjson.dumps, hashlib.blake2b
     opt = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
-    for nid in sorted(nodes):
+    for nid in sorted(exported):
         d = nodes[nid]
-        if d.get("kind") not in CLASSES:
-            continue
-        has_topics = has_topics or d["kind"] == "topic"
+        kind = d["kind"]
+        has_topics = has_topics or kind == "topic"
         srcs = d.get("sources") or ()
         own = d.get("files") or ()
-        files.update(srcs)
-        files.update(own)
-        edges = _out_edges(graph, nid)
-        node_graphs = _SHARED if d["kind"] in SHARED_KINDS else graphs_of(srcs)
-        digest = hashlib.blake2b(orjson.dumps([d, edges], option=opt, default=_plain),
-                                 digest_size=16).digest()
+        sources.add(tuple(own))
+        edges = []  # as _out_edges, inline: this walk is over every node of every build
+        for v, keydict in succ[nid].items():
+            if every or v in exported:
+                for k, ed in keydict.items():
+                    prop = edge_props.get(k)
+                    if prop is not None:
+                        edges.append((prop, v, ed.get("sources") or ()))
+        if len(edges) > 1:
+            edges.sort(key=_prop_target)
+        shared = kind in SHARED_KINDS
+        if shared:
+            sources.add(tuple(srcs))
+            node_graphs = _SHARED
+        else:
+            node_graphs = graphs_of(srcs)
+        digest = blake2b(dumps([d, edges], option=opt, default=_plain), digest_size=16).digest()
         digests[nid] = digest.hex()
         whole = nid.encode() + b"\0" + digest
         edge_graphs: dict[str, list[int]] = {}
         for i, (_, _, esrcs) in enumerate(edges):
-            files.update(esrcs)
+            if esrcs == srcs and not shared:
+                continue  # the node's own graphs
             for g in graphs_of(esrcs):
                 edge_graphs.setdefault(g, []).append(i)
         for g in node_graphs:
@@ -187,8 +203,9 @@ def graph_inputs(graph: nx.MultiDiGraph) -> Inputs:
                 continue
             g = graph_block(g, iri(nid)) if g in PARTED_GRAPHS else g
             members[g].append(nid)
-            parts[g].append(nid.encode() + b"\1" + orjson.dumps(
+            parts[g].append(nid.encode() + b"\1" + dumps(
                 [own or srcs, [edges[i][:2] for i in idx]], default=_plain))
+    files = {f for key in itertools.chain(sources, graphs_of.of) for f in key}
     if has_topics:
         scheme = graph_block(COMPUTED_GRAPH, TOPIC_SCHEME)
         members[scheme].append(SCHEME_KEY)
@@ -201,6 +218,10 @@ def graph_inputs(graph: nx.MultiDiGraph) -> Inputs:
         digests[FILE_KEY + f] = "file"
     return Inputs({g: (hashlib.blake2b(b"\n".join(parts[g]), digest_size=16).hexdigest(),
                        members[g]) for g in sorted(members)}, digests)
+
+
+def _prop_target(edge: tuple) -> tuple[str, str]:
+    return edge[0], edge[1]
 
 
 def graph_parts(s: Subject) -> Iterator[str]:
