@@ -14,8 +14,11 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
+from typing import Any
 
-__all__ = ["average_linkage", "strong_components", "link_component"]
+import numpy as np
+
+__all__ = ["average_linkage", "strong_components", "link_component", "link_scored"]
 
 
 def average_linkage(pairs: list[tuple[float, int, int]], threshold: float,
@@ -77,7 +80,7 @@ def strong_components(pairs: list[tuple[float, int, int]],
 
 
 def link_component(pairs: list[tuple[float, int, int]], threshold: float,
-             times: list[float | None], span: float) -> list[tuple[list[int], float]]:
+                   times: list[float | None], span: float) -> list[tuple[list[int], float]]:
     """:func:`average_linkage` of the pairs of one strong component
     (:func:`strong_components`): its groups depend on these pairs, the
     order of the indices and the members' times only.
@@ -85,46 +88,107 @@ def link_component(pairs: list[tuple[float, int, int]], threshold: float,
     >>> link_component([(0.9, 0, 1), (0.1, 1, 2), (0.3, 0, 2)], 0.2, [0.0] * 3, 1.0)
     [([0, 1, 2], 0.55)]
     """
-    link: dict[int, dict[int, float]] = defaultdict(dict)  # group -> group -> sum of scores
-    for s, i, j in pairs:  # each pair once
-        link[i][j] = link[j][i] = s
-    size: dict[int, int] = defaultdict(lambda: 1)
-    members: dict[int, list[int]] = {}
+    return link_scored(np.array([p[0] for p in pairs], float), np.array([p[1] for p in pairs], np.int64),
+                       np.array([p[2] for p in pairs], np.int64), threshold, times, span)
+
+
+def _neighbours(src: np.ndarray, dst: np.ndarray, val: np.ndarray | None) -> dict[int, Any]:
+    """For every ``src``: its ``dst`` as a dict to ``val``, or as a set."""
+    order = np.argsort(src, kind="stable")
+    src, dst = src[order], dst[order]
+    starts = np.flatnonzero(np.r_[True, src[1:] != src[:-1]]) if len(src) else src
+    ends = np.r_[starts[1:], len(src)].tolist()
+    targets = dst.tolist()
+    if val is None:
+        return {k: set(targets[a:b]) for k, a, b in zip(src[starts].tolist(), starts.tolist(), ends)}
+    values = val[order].tolist()
+    return {k: dict(zip(targets[a:b], values[a:b]))
+            for k, a, b in zip(src[starts].tolist(), starts.tolist(), ends)}
+
+
+def link_scored(scores: np.ndarray, left: np.ndarray, right: np.ndarray, threshold: float,
+                times: list[float | None], span: float) -> list[tuple[list[int], float]]:
+    """:func:`link_component` of the pairs ``(scores[k], left[k], right[k])``
+    (each pair once), given as arrays.
+
+    >>> link_scored(np.array([0.9, 0.1, 0.3]), np.array([0, 1, 0]), np.array([1, 2, 2]), 0.2, [0.0] * 3, 1.0)
+    [([0, 1, 2], 0.55)]
+    """
+    # A group is known by its label (its lowest member: what ties are broken by)
+    # and, within this function, by a handle: the member whose link dict it
+    # keeps, the larger of the two at each merge, so that only the smaller
+    # one's neighbours are told of the merge.
+    both_ends, other_ends = np.concatenate([left, right]), np.concatenate([right, left])
+    # handle -> handle -> sum of scores
+    link: dict[int, dict[int, float]] = _neighbours(both_ends, other_ends, np.concatenate([scores, scores]))
+    # The neighbours whose mean with a group may reach the threshold (a merged
+    # group's mean with c lies between its two parts' means with c, so only
+    # their strong neighbours need a look after a merge).
+    is_strong = np.concatenate([scores, scores]) >= threshold
+    strong: defaultdict[int, set[int]] = defaultdict(set, _neighbours(
+        both_ends[is_strong], other_ends[is_strong], None))
+    ok = scores >= threshold
+    heap = list(zip((-scores[ok]).tolist(), left[ok].tolist(), right[ok].tolist()))
+    heapq.heapify(heap)
+    size: dict[int, int] = {}  # by handle; 1 when absent
+    label: dict[int, int] = {}  # handle -> label; itself when absent
+    handle: dict[int, int] = {}  # label -> handle (-1: merged into another); itself when absent
+    members: dict[int, list[int]] = {}  # by label
     merged: dict[int, list[float]] = {}
-    first = {i: t for i in link if (t := times[i]) is not None}
+    first = {i: t for i in link if (t := times[i]) is not None}  # by handle
     last = dict(first)
     # Only means that reach the threshold are queued: a mean changes only
     # when one of its groups merges, and then it is queued again, so an entry
     # below it could never be merged (the same merges, in the same order).
-    heap = [(-s, i, j) for s, i, j in pairs if s >= threshold]
-    heapq.heapify(heap)
     while heap:
-        neg, a, b = heapq.heappop(heap)
-        total = link.get(a, {}).get(b)
-        if total is None:
+        neg, la, lb = heapq.heappop(heap)
+        ha, hb = handle.get(la, la), handle.get(lb, lb)
+        if ha < 0 or hb < 0:
             continue  # one of them merged since
-        mean = total / (size[a] * size[b])
+        total = link[ha].get(hb)
+        if total is None:
+            continue
+        size_a, size_b = size.get(ha, 1), size.get(hb, 1)
+        mean = total / (size_a * size_b)
         if abs(mean + neg) > 1e-12:
             continue  # pushed before a merge changed it
-        lo = min(first.get(a, math.inf), first.get(b, math.inf))
-        hi = max(last.get(a, -math.inf), last.get(b, -math.inf))
+        lo = min(first.get(ha, math.inf), first.get(hb, math.inf))
+        hi = max(last.get(ha, -math.inf), last.get(hb, -math.inf))
         if hi - lo > span:
             continue  # the group would outgrow the window
-        # b into a (a < b): the sums to every neighbour add up.
-        first[a], last[a] = lo, hi
-        link_a = link[a]
-        del link_a[b], link[b][a]
-        for c, w in link.pop(b).items():
+        # label lb into la (la < lb); the handle of the larger link dict stays
+        big, small = (ha, hb) if len(link[ha]) >= len(link[hb]) else (hb, ha)
+        first[big], last[big] = lo, hi
+        link_big = link[big]
+        del link_big[small]
+        link_small = link.pop(small)
+        del link_small[big]
+        for c, w in link_small.items():  # the sums to every neighbour add up
             link_c = link[c]
-            del link_c[b]
-            link_a[c] = link_c[a] = link_a.get(c, 0.0) + w
-        size_a = size[a] = size[a] + size.pop(b)
-        members.setdefault(a, [a]).extend(members.pop(b, [b]))
-        merged_a = merged.setdefault(a, [])
-        merged_a.extend(merged.pop(b, ()))
+            del link_c[small]
+            link_big[c] = link_c[big] = link_big.get(c, 0.0) + w
+        size_big = size[big] = size_a + size_b
+        size.pop(small, None)
+        label[big] = la
+        handle[la], handle[lb] = big, -1
+        members.setdefault(la, [la]).extend(members.pop(lb, [lb]))
+        merged_a = merged.setdefault(la, [])
+        merged_a.extend(merged.pop(lb, ()))
         merged_a.append(mean)
-        for c, w in link_a.items():
-            m = w / (size_a * size[c])
+        near = strong.pop(small)
+        for c in near:
+            strong[c].discard(small)
+        near |= strong[big]
+        near.discard(big)
+        near.discard(small)
+        strong_big = strong[big] = set()
+        for c in near:
+            m = link_big[c] / (size_big * size.get(c, 1))
             if m >= threshold:
-                heapq.heappush(heap, (-m, min(a, c), max(a, c)))
+                strong_big.add(c)
+                strong[c].add(big)
+                lc = label.get(c, c)
+                heapq.heappush(heap, (-m, min(la, lc), max(la, lc)))
+            else:
+                strong[c].discard(big)
     return [(sorted(m), round(sum(merged[r]) / len(merged[r]), 4)) for r, m in members.items()]

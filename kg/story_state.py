@@ -60,7 +60,7 @@ from ._util import atomic_writer
 from .anchors import AnchorMemo
 from .cache import build_fingerprint
 from .frequencies import DF_ARTICLES
-from .linkage import link_component
+from .linkage import link_scored
 from .stories import (
     DEFAULT_THRESHOLD,
     DEFAULT_WINDOW,
@@ -197,8 +197,7 @@ class StoryState:
             found = reuse.get(ckeys[c].tobytes())
             if found is None:
                 linked += 1
-                part = list(zip(ps[a:b].tolist(), pi[a:b].tolist(), pj[a:b].tolist()))
-                found = link_component(part, threshold, window_times, span)
+                found = link_scored(ps[a:b], pi[a:b], pj[a:b], threshold, window_times, span)
             groups.extend(found)
             ngroups.append(len(found))
         saved = groups

@@ -15,6 +15,7 @@ a day later.
 from __future__ import annotations
 
 import itertools
+import random
 from datetime import timedelta
 
 import numpy as np
@@ -406,6 +407,45 @@ def test_average_linkage_does_not_chain_two_events_through_one_article():
     members = [set(m) for m, _ in groups]
     assert not any({0, 6} <= m for m in members), groups  # single linkage would give one group
     assert any({0, 1, 2} <= m for m in members) and any({4, 5, 6} <= m for m in members)
+
+
+def _greedy_average_linkage(pairs, threshold, times, span):
+    """The definition, by brute force: merge the two groups of the highest
+    mean score (ties: the lowest labels) that fit the window, while it
+    reaches ``threshold``."""
+    score = {(i, j): s for s, i, j in pairs} | {(j, i): s for s, i, j in pairs}
+    groups = {x: [x] for _, i, j in pairs for x in (i, j)}
+    merges: dict[int, list[float]] = {}
+    while True:
+        best = None
+        for a, b in itertools.combinations(sorted(groups), 2):
+            mean = (sum(score.get((x, y), 0.0) for x in groups[a] for y in groups[b])
+                    / (len(groups[a]) * len(groups[b])))
+            when = [times[x] for x in groups[a] + groups[b] if times[x] is not None]
+            if mean >= threshold and (not when or max(when) - min(when) <= span):
+                if best is None or (-mean, a, b) < best:
+                    best = (-mean, a, b)
+        if best is None:
+            break
+        neg, a, b = best
+        groups[a] += groups.pop(b)
+        merges[a] = merges.get(a, []) + merges.pop(b, []) + [-neg]
+    return sorted((sorted(groups[r]), round(sum(m) / len(m), 4)) for r, m in merges.items())
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_average_linkage_is_the_greedy_definition(seed):
+    # random sparse score graphs, scores in eighths so that sums and ties are exact
+    from kg.linkage import average_linkage
+
+    rng = random.Random(seed)
+    n = rng.randint(2, 14)
+    pairs = [(rng.randint(1, 8) / 8, i, j) for i, j in itertools.combinations(range(n), 2)
+             if rng.random() < 0.45]
+    times = [rng.choice([None, 0.0, 1.0, 2.0, 3.0]) for _ in range(n)]
+    threshold, span = rng.choice([0.25, 0.375, 0.5]), rng.choice([1.0, 2.0, 10.0])
+    assert sorted(average_linkage(pairs, threshold, times, span)) == \
+        _greedy_average_linkage(pairs, threshold, times, span)
 
 
 def test_average_linkage_respects_the_window_and_is_deterministic():
