@@ -422,9 +422,9 @@ def _greedy_average_linkage(pairs, threshold, times, span):
             mean = (sum(score.get((x, y), 0.0) for x in groups[a] for y in groups[b])
                     / (len(groups[a]) * len(groups[b])))
             when = [times[x] for x in groups[a] + groups[b] if times[x] is not None]
-            if mean >= threshold and (not when or max(when) - min(when) <= span):
-                if best is None or (-mean, a, b) < best:
-                    best = (-mean, a, b)
+            fits = not when or max(when) - min(when) <= span
+            if mean >= threshold and fits and (best is None or (-mean, a, b) < best):
+                best = (-mean, a, b)
         if best is None:
             break
         neg, a, b = best
