@@ -107,9 +107,12 @@ def _neighbours(src: np.ndarray, dst: np.ndarray, val: np.ndarray | None) -> dic
 
 
 def link_scored(scores: np.ndarray, left: np.ndarray, right: np.ndarray, threshold: float,
-                times: list[float | None], span: float) -> list[tuple[list[int], float]]:
+                times: list[float | None], span: float,
+                merges: list[tuple[int, int, float]] | None = None) -> list[tuple[list[int], float]]:
     """:func:`link_component` of the pairs ``(scores[k], left[k], right[k])``
-    (each pair once), given as arrays.
+    (each pair once), given as arrays.  ``merges``, when given, receives each
+    merge in order: the two groups' labels (lowest members; the second joins
+    the first) and their mean score.
 
     >>> link_scored(np.array([0.9, 0.1, 0.3]), np.array([0, 1, 0]), np.array([1, 2, 2]), 0.2, [0.0] * 3, 1.0)
     [([0, 1, 2], 0.55)]
@@ -171,6 +174,8 @@ def link_scored(scores: np.ndarray, left: np.ndarray, right: np.ndarray, thresho
         size.pop(small, None)
         label[big] = la
         handle[la], handle[lb] = big, -1
+        if merges is not None:
+            merges.append((la, lb, mean))
         members.setdefault(la, [la]).extend(members.pop(lb, [lb]))
         merged_a = merged.setdefault(la, [])
         merged_a.extend(merged.pop(lb, ()))

@@ -10,8 +10,8 @@ clusters them.  Everything a pair's score and candidacy read is local in time
   and document frequencies, its time (a borrowed one too), headline, excerpt,
   URL, ``related`` partners and undated ties;
 * the scored pairs (score, article, article);
-* the groups of each strong component (:func:`kg.linkage.strong_components`),
-  keyed by a digest of the component's pairs and its members' times.
+* the groups (:func:`kg.linkage.link_scored`), each with the merges that
+  made it and their heights.
 
 A run computes the vectors again (in bulk), and then:
 
@@ -22,8 +22,19 @@ A run computes the vectors again (in bulk), and then:
   candidates of the articles within ``window`` of a touched one (the only
   ones whose blocking can find such a pair); every other pair is kept:
   neither end changed, and neither end's candidates could;
-* the components whose pairs and times are unchanged keep their groups; the
-  others are clustered again; the labels are made again from the vectors.
+* the *dirty* articles are the new ones, those whose time moved and the ends
+  of every pair that appeared, vanished or changed its score; the groups
+  with no dirty member are kept, the others are linked again with the dirty
+  articles, alone.  That equals linking everything while no group of theirs
+  could ever meet a kept one: average linkage's merge heights only fall, so
+  two groups that coexist in a run merge only when their mean reaches the
+  height at which the first of them merges into another (the threshold for
+  one never merged again).  Every such pair of groups across the two sides
+  is checked with the kept groups' saved merges; a kept group that fails is
+  linked again too, until none does.  An edit in a corpus whose articles
+  all hang together in one component above the threshold relinks a few
+  dozen articles, not the component;
+* the labels are made again from the vectors.
 
 The result equals :func:`kg.stories.find_stories` on the same graph
 (tests/test_story_state.py compares them after edits, additions, removals).
@@ -38,7 +49,7 @@ trusted: the run is cold (with a warning when damaged).
 >>> state = StoryState(Path(tempfile.mkdtemp()) / "stories.state")
 >>> state.find(g) == find_stories(g), state.counts["pairs_rescored"] > 0
 (True, True)
->>> state.find(g) == find_stories(g), state.counts["pairs_rescored"], state.counts["components_linked"]
+>>> state.find(g) == find_stories(g), state.counts["pairs_rescored"], state.counts["articles_relinked"]
 (True, 0, 0)
 """
 
@@ -46,8 +57,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import zipfile
+from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
@@ -75,7 +88,7 @@ from .stories import (
 __all__ = ["StoryState", "update_stories", "FORMAT"]
 
 #: The state's format: a file of another is not read.
-FORMAT = "newskg-stories-2"
+FORMAT = "newskg-stories-3"
 
 _U64 = np.uint64
 
@@ -107,7 +120,7 @@ class StoryState:
                 state = {k: npz[k] for k in npz.files}
             head = orjson.loads(state.pop("head").tobytes())
             if head.get("format") != FORMAT:
-                raise ValueError("another format")
+                return None  # an older or newer newskg's state: not damage, not ours either
             state["ids"] = state["ids"].tobytes().decode().split("\n") if len(state["ids"]) else []
         except (ValueError, KeyError, OSError, zipfile.BadZipFile, UnicodeDecodeError,
                 orjson.JSONDecodeError, AttributeError) as e:
@@ -168,6 +181,7 @@ class StoryState:
         s = np.fromiter((p[0] for p in fresh), float, len(fresh))
         i = np.fromiter((p[1] for p in fresh), np.int64, len(fresh))
         j = np.fromiter((p[2] for p in fresh), np.int64, len(fresh))
+        fresh_pairs = (s, i, j)
         kept = 0
         if old is not None and len(old["pair_s"]):
             oi, oj = old_at[old["pair_i"]], old_at[old["pair_j"]]
@@ -182,41 +196,34 @@ class StoryState:
         comp = _components(n, i[s >= threshold], j[s >= threshold])
         in_part = (comp[i] >= 0) & (comp[i] == comp[j])
         ps, pi, pj = s[in_part], i[in_part], j[in_part]
-        by = np.argsort(comp[pi], kind="stable")  # each component's pairs, in order
-        ps, pi, pj = ps[by], pi[by], pj[by]
-        starts = np.flatnonzero(np.r_[True, comp[pi][1:] != comp[pi][:-1]]) if len(pi) else pi
-        ckeys = _component_keys(comp, pi, pj, ps, starts, keys, times)
-        reuse = _old_groups(old, old_at) if old is not None else {}
         window_times = docs.window_times()
-        groups: list[tuple[list[int], float]] = []
-        saved: list[tuple[list[int], float]] = []
-        ngroups: list[int] = []
-        linked = 0
-        ends = np.r_[starts[1:], len(pi)] if len(pi) else pi
-        for c, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
-            found = reuse.get(ckeys[c].tobytes())
-            if found is None:
-                linked += 1
-                found = link_scored(ps[a:b], pi[a:b], pj[a:b], threshold, window_times, span)
-            groups.extend(found)
-            ngroups.append(len(found))
-        saved = groups
-        groups = sorted(groups, key=lambda g: g[0][0])
+        if old is None:
+            relink = comp >= 0
+            kept_groups: list[_Group] = []
+        else:
+            kept_groups, relink = _kept_groups(old, old_at, comp, _dirty(
+                old, old_at, was, touched, times, fresh_pairs))
+        kept_groups, linked = _relink(ps, pi, pj, relink, kept_groups, threshold, window_times, span)
+        saved = sorted(kept_groups + linked, key=lambda g: g.members[0])
         self.counts = {"articles": n, "articles_changed": int(changed.sum()),
                        "articles_removed": removed, "articles_touched": int(touched.sum()),
                        "pairs_rescored": len(fresh), "pairs_kept": kept,
-                       "components": len(starts), "components_linked": linked}
-        sizes = [len(m) for m, _ in saved]
+                       "groups_kept": len(kept_groups), "articles_relinked": int(relink.sum())}
         entries = memo.items()
+        flat = [m for g in saved for m in g.merges]
         self._save(
             head=np.frombuffer(orjson.dumps({"format": FORMAT, "settings": settings}), np.uint8),
             ids=np.frombuffer("\n".join(ids).encode(), np.uint8), digests=digests, times=times,
-            pair_s=s, pair_i=i, pair_j=j, comp_keys=ckeys.reshape(-1, 2),
-            comp_groups=np.array(ngroups, np.int64), group_sizes=np.array(sizes, np.int64),
-            group_scores=np.array([sc for _, sc in saved], float),
-            group_members=np.array([x for m, _ in saved for x in m], np.int64),
+            pair_s=s, pair_i=i, pair_j=j,
+            group_sizes=np.array([len(g.members) for g in saved], np.int64),
+            group_scores=np.array([g.score for g in saved], float),
+            group_members=np.array([x for g in saved for x in g.members], np.int64),
+            merge_a=np.array([a for a, _, _ in flat], np.int64),
+            merge_b=np.array([b for _, b, _ in flat], np.int64),
+            merge_h=np.array([h for _, _, h in flat], float),
             memo_keys=np.frombuffer(b"".join(k for k, _ in entries), np.uint8).reshape(-1, 16),
             memo_values=np.frombuffer("\0".join(v for _, v in entries).encode(), np.uint8))
+        groups = [(g.members, g.score) for g in saved]
         return make_stories(docs, groups)
 
 
@@ -327,40 +334,206 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return comp
 
 
-def _component_keys(comp: np.ndarray, i: np.ndarray, j: np.ndarray, s: np.ndarray,
-                    starts: np.ndarray, keys: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """A digest of each component's pairs (by id) and its members' times
-    (what :func:`kg.linkage.link_component` reads): (components, 2) uint64."""
-    out = np.zeros((len(starts), 2), _U64)
-    if not len(starts):
+class _Group:
+    """A group of articles (sorted indices), its score, and the merges that made it
+    (:func:`kg.linkage.link_scored`), in order."""
+
+    __slots__ = ("members", "score", "merges")
+
+    def __init__(self, members: list[int], score: float, merges: list[tuple[int, int, float]]) -> None:
+        self.members, self.score, self.merges = members, score, merges
+
+
+def _dirty(old: dict[str, np.ndarray], old_at: np.ndarray, was: np.ndarray, touched: np.ndarray,
+           times: np.ndarray, fresh: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """The articles whose linkage may differ from the saved run's: new ones,
+    those whose time moved, and both ends of every pair that appeared,
+    vanished or changed its score (an end gone: the other)."""
+    n = len(was)
+    dirty = was < 0
+    known = ~dirty
+    before, now = old["times"][was[known]], times[known]
+    dirty[known] = ~((before == now) | (np.isnan(before) & np.isnan(now)))
+    oi, oj = old_at[old["pair_i"]], old_at[old["pair_j"]]
+    gone = (oi < 0) | (oj < 0)
+    dirty[oi[gone & (oi >= 0)]] = True
+    dirty[oj[gone & (oj >= 0)]] = True
+    # The pairs the run dropped (an end touched) against those it scored anew.
+    live = ~gone
+    live[live] = touched[oi[live]] | touched[oj[live]]
+    old_codes = np.minimum(oi[live], oj[live]) * n + np.maximum(oi[live], oj[live])
+    fs, fi, fj = fresh
+    new_codes = np.minimum(fi, fj) * n + np.maximum(fi, fj)
+    odd = np.setxor1d(old_codes, new_codes)
+    _, at_old, at_new = np.intersect1d(old_codes, new_codes, assume_unique=True, return_indices=True)
+    moved = old_codes[at_old][old["pair_s"][live][at_old] != fs[at_new]]
+    for codes in (odd, moved):
+        dirty[codes // max(n, 1)] = True
+        dirty[codes % max(n, 1)] = True
+    return dirty
+
+
+def _kept_groups(old: dict[str, np.ndarray], old_at: np.ndarray, comp: np.ndarray,
+                 dirty: np.ndarray) -> tuple[list[_Group], np.ndarray]:
+    """The saved groups (in new indices) with no member dirty or gone, and the
+    articles to link again: the dirty ones and the rest of their groups."""
+    relink = dirty & (comp >= 0)
+    kept: list[_Group] = []
+    sizes, scores = old["group_sizes"].tolist(), old["group_scores"].tolist()
+    members = old_at[old["group_members"]].tolist()
+    ma, mb = old_at[old["merge_a"]].tolist(), old_at[old["merge_b"]].tolist()
+    mh = old["merge_h"].tolist()
+    at = m = 0
+    for size, score in zip(sizes, scores):
+        group = members[at:at + size]
+        at, m = at + size, m + size - 1
+        if all(x >= 0 and not dirty[x] for x in group):
+            kept.append(_Group(group, score, list(zip(ma[m - size + 1:m], mb[m - size + 1:m],
+                                                       mh[m - size + 1:m]))))
+        else:
+            relink[[x for x in group if x >= 0]] = True
+    return kept, relink
+
+
+def _split_merges(found: list[tuple[list[int], float]],
+                  merges: list[tuple[int, int, float]]) -> list[_Group]:
+    """The groups :func:`kg.linkage.link_scored` found, each with its merges."""
+    group_of = {x: k for k, (members, _) in enumerate(found) for x in members}
+    own: list[list[tuple[int, int, float]]] = [[] for _ in found]
+    for merge in merges:
+        own[group_of[merge[0]]].append(merge)
+    return [_Group(members, score, mine) for (members, score), mine in zip(found, own)]
+
+
+def _relink(scores: np.ndarray, left: np.ndarray, right: np.ndarray, relink: np.ndarray,
+            kept: list[_Group], threshold: float, times: list[float | None],
+            span: float) -> tuple[list[_Group], list[_Group]]:
+    """The groups of :func:`kg.linkage.link_scored` over all the pairs, given the
+    groups of the last run whose members' pairs and times did not change
+    (``kept``) and the articles to link again (``relink``, updated in place):
+    the relinked articles grow, a kept group at a time, until no group of
+    theirs could meet a kept one (:func:`_groups_that_may_meet`).  Returns the
+    kept groups and the new ones."""
+    while True:
+        merges: list[tuple[int, int, float]] = []
+        mine = relink[left] & relink[right]
+        found = link_scored(scores[mine], left[mine], right[mine], threshold, times, span, merges)
+        linked = _split_merges(found, merges)
+        crossing = relink[left] != relink[right]
+        meet = _groups_that_may_meet(linked, kept, scores[crossing], left[crossing],
+                                     right[crossing], relink, threshold, times, span)
+        if not meet:
+            return kept, linked
+        for g in meet:
+            relink[g.members] = True
+        kept = [g for g in kept if not relink[g.members[0]]]
+
+
+#: Two means closer than this are taken as tied (sums of floats in two orders).
+_EPS = 1e-9
+
+
+class _Forest:
+    """The merge trees of some groups: per node its size, the heights it was
+    made and merged at, and the span of its members' times."""
+
+    def __init__(self, groups: list[_Group], times: list[float | None]) -> None:
+        self.times = times
+        self.parent: list[int] = []
+        self.size: list[int] = []
+        self.born: list[float] = []
+        self.dies: list[float | None] = []  # None: never merged again
+        self.lo: list[float] = []
+        self.hi: list[float] = []
+        self.group: list[_Group] = []
+        self.leaf: dict[int, int] = {}
+        self.group_of = {x: g for g in groups for x in g.members}  # trees made when first asked
+
+    def _tree(self, g: _Group) -> None:
+        at = {x: self._leaf(x, g) for x in g.members}
+        for a, b, h in g.merges:
+            x, y = at[a], at[b]
+            node = self._node(self.size[x] + self.size[y], h, min(self.lo[x], self.lo[y]),
+                              max(self.hi[x], self.hi[y]), g)
+            self.parent[x] = self.parent[y] = node
+            self.dies[x] = self.dies[y] = h
+            at[a] = node
+            del at[b]
+
+    def _node(self, size: int, born: float, lo: float, hi: float, group: _Group) -> int:
+        self.parent.append(-1)
+        self.size.append(size)
+        self.born.append(born)
+        self.dies.append(None)
+        self.lo.append(lo)
+        self.hi.append(hi)
+        self.group.append(group)
+        return len(self.size) - 1
+
+    def _leaf(self, x: int, group: _Group) -> int:
+        t = self.times[x]
+        node = self.leaf[x] = self._node(1, math.inf, math.inf if t is None else t,
+                                         -math.inf if t is None else t, group)
+        return node
+
+    def chain(self, x: int) -> list[int]:
+        """The nodes that hold article ``x``, from its leaf up (a lone article: its leaf)."""
+        node = self.leaf.get(x)
+        if node is None:
+            g = self.group_of.get(x)
+            if g is None:
+                node = self._leaf(x, _Group([x], 0.0, []))
+            else:
+                self._tree(g)
+                node = self.leaf[x]
+        out = [node]
+        while self.parent[node] >= 0:
+            node = self.parent[node]
+            out.append(node)
         return out
-    members = np.flatnonzero(comp >= 0)
-    # components come in the order of their roots (lowest members)
-    place = np.searchsorted(comp[i[starts]], comp[members])
-    pair_place = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(i)]))
-    with np.errstate(over="ignore"):
-        for lane, salt in enumerate(_SALTS):
-            pair = _mix(_mix(_bits(s) ^ salt) ^ keys[i, lane]) ^ _mix(keys[j, lane] + salt)
-            np.add.at(out[:, lane], pair_place, _mix(pair))
-            np.add.at(out[:, lane], place, _mix(keys[members, lane] ^ _mix(_bits(times[members]) + salt)))
-    return out
 
 
-def _old_groups(old: dict[str, np.ndarray], old_at: np.ndarray) -> dict[bytes, list]:
-    """The saved groups of each component, by key, in new indices."""
-    out: dict[bytes, list] = {}
-    ng, sizes = old["comp_groups"].tolist(), old["group_sizes"].tolist()
-    scores, members = old["group_scores"].tolist(), old_at[old["group_members"]].tolist()
-    g = at = 0
-    for key, count in zip(old["comp_keys"], ng):
-        found = []
-        for _ in range(count):
-            found.append((members[at:at + sizes[g]], scores[g]))
-            at += sizes[g]
-            g += 1
-        if all(x >= 0 for m, _ in found for x in m):
-            out[key.tobytes()] = found
-    return out
+def _groups_that_may_meet(linked: list[_Group], kept: list[_Group], scores: np.ndarray,
+                          left: np.ndarray, right: np.ndarray, relink: np.ndarray,
+                          threshold: float, times: list[float | None], span: float) -> list[_Group]:
+    """The kept groups (or lone articles) that a run over all articles might merge
+    with a group of the relinked ones.
+
+    Two groups that coexist during the run (one's making and the other's end
+    overlap) merge only when their mean reaches the height of the next merge;
+    that height is at least the height at which the first of the two is merged
+    into another (merge heights only fall: average linkage is reducible, and a
+    span too wide stays too wide), or the threshold for a group never merged
+    again.  A mean below that, for every coexisting pair of groups across the
+    two sides, leaves every merge of both runs as it was.
+    """
+    if not len(scores):
+        return []
+    mine, theirs = _Forest(linked, times), _Forest(kept, times)
+    sums: dict[tuple[int, int], float] = defaultdict(float)
+    for p, u, v in zip(scores.tolist(), left.tolist(), right.tolist()):
+        a, r = (u, v) if relink[u] else (v, u)
+        ours = mine.chain(a)
+        for y in theirs.chain(r):
+            for x in ours:
+                sums[x, y] += p
+    meet: dict[int, _Group] = {}
+    for (x, y), total in sums.items():
+        mean = total / (mine.size[x] * theirs.size[y])
+        if mean < threshold - _EPS:
+            continue
+        dx, dy = mine.dies[x], theirs.dies[y]
+        if mine.born[x] < (-math.inf if dy is None else dy) or \
+                theirs.born[y] < (-math.inf if dx is None else dx):
+            continue  # one is gone before the other is made
+        if max(mine.hi[x], theirs.hi[y]) - min(mine.lo[x], theirs.lo[y]) > span:
+            continue
+        if mean >= max(threshold if dx is None else dx, threshold if dy is None else dy) - _EPS:
+            top = y
+            while theirs.parent[top] >= 0:
+                top = theirs.parent[top]
+            meet[top] = theirs.group[top]
+    return list(meet.values())
 
 
 def _near(times: np.ndarray, marks: np.ndarray, span: float) -> np.ndarray:

@@ -65,7 +65,7 @@ def test_every_kind_of_change_gives_the_cold_stories(facial, tmp_path):
     assert counts["pairs_rescored"] > 0 and counts["pairs_kept"] == 0
     counts = _same_as_cold(state, facial)  # nothing changed: nothing recomputed
     assert counts["articles_changed"] == 0
-    assert counts["pairs_rescored"] == 0 and counts["components_linked"] == 0
+    assert counts["pairs_rescored"] == 0 and counts["articles_relinked"] == 0
     assert counts["pairs_kept"] > 0
 
     files = sorted(facial.glob("*.md"))
@@ -114,7 +114,7 @@ def test_a_change_recomputes_a_part_of_a_large_corpus(tmp_path):
     _edit(files[len(files) // 2], "title", '"Parliament delays the vote on the budget"')
     counts = _same_as_cold(state, folder)
     assert counts["pairs_rescored"] < cold["pairs_rescored"] / 2
-    assert counts["components_linked"] < cold["components_linked"] / 2
+    assert counts["articles_relinked"] < cold["articles_relinked"] / 4
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "format", "garbage"])
@@ -151,3 +151,62 @@ def test_other_settings_start_afresh(facial, tmp_path):
     state = StoryState(path)
     assert state.find(g, window=timedelta(days=3)) == find_stories(g, window=timedelta(days=3))
     assert state.counts["pairs_kept"] == 0 and state.warnings == []
+
+
+def test_relinking_part_of_the_articles_gives_the_groups_of_all():
+    """kg.story_state._relink: on random score graphs where the pairs and
+    times of a few articles change, the kept groups of the last run plus the
+    relinked ones equal linking everything again (scores in eighths: exact
+    sums and many ties)."""
+    import itertools
+    import random
+
+    import numpy as np
+
+    from kg.linkage import link_scored
+    from kg.story_state import _Group, _relink, _split_merges
+
+    def arrays(pairs):
+        return (np.array([p[0] for p in pairs], float), np.array([p[1] for p in pairs], np.int64),
+                np.array([p[2] for p in pairs], np.int64))
+
+    def link(pairs, threshold, times, span):
+        merges: list = []
+        return _split_merges(link_scored(*arrays(pairs), threshold, times, span, merges), merges)
+
+    grew = partial = 0
+    for seed in range(400):
+        rng = random.Random(seed)
+        n = rng.randint(4, 30)
+        density = rng.uniform(0.1, 0.5)
+        pairs = {(i, j): rng.randint(1, 8) / 8 for i, j in itertools.combinations(range(n), 2)
+                 if rng.random() < density}
+        times = [rng.choice([None, 0.0, 1.0, 2.0, 3.0]) for _ in range(n)]
+        threshold, span = rng.choice([0.25, 0.375, 0.5]), rng.choice([1.0, 2.0, 10.0])
+        before = link([(s, i, j) for (i, j), s in pairs.items()], threshold, times, span)
+        dirty = set(rng.sample(range(n), rng.randint(1, 2)))
+        for d in dirty:
+            if rng.random() < 0.3:
+                times[d] = rng.choice([None, 0.0, 1.0, 2.0, 3.0])
+            for other in range(n):
+                key = (min(d, other), max(d, other))
+                if other != d and rng.random() < density:
+                    pairs[key] = rng.randint(1, 8) / 8
+                elif rng.random() < 0.5:
+                    pairs.pop(key, None)
+        after = [(s, i, j) for (i, j), s in sorted(pairs.items())]
+        relink = np.zeros(n, bool)
+        kept: list[_Group] = []
+        for g in before:
+            if dirty & set(g.members):
+                relink[g.members] = True
+            else:
+                kept.append(g)
+        relink[list(dirty)] = True
+        start = int(relink.sum())
+        kept, linked = _relink(*arrays(after), relink, kept, threshold, times, span)
+        got = sorted((g.members, g.score) for g in kept + linked)
+        assert got == sorted(link_scored(*arrays(after), threshold, times, span)), seed
+        grew += int(relink.sum()) > start
+        partial += int(relink.sum()) < n
+    assert grew > 20 and partial > 100, (grew, partial)  # both ways were taken
