@@ -127,6 +127,10 @@ _ARTICLE_FIELDS = ("url", "excerpt", "published", "modified", "type", "category"
 class _Builder:
     def __init__(self) -> None:
         self.g = nx.MultiDiGraph(name="newskg")
+        # NetworkX's own dicts, filled as add_node and add_edge would fill
+        # them (a MultiDiGraph's factories are plain dicts), without a call
+        # and its checks per node and per edge
+        self.node, self.succ, self.pred = self.g._node, self.g._succ, self.g._pred
         self.problems: list[Problem] = []
         self.sources: dict[str, set[str]] = defaultdict(set)
         self.edge_sources: dict[tuple[str, str, str], set[str]] = defaultdict(set)
@@ -139,7 +143,6 @@ class _Builder:
     # -- nodes -------------------------------------------------------------
     def add_file_article(self, a: Article) -> str:
         nid = article_id(a, own_file=True)
-        g = self.g
         if not a.url:
             key = topic_key(a.title)
             first = self.no_url_titles.setdefault(key, a.source)
@@ -148,8 +151,8 @@ class _Builder:
                     path=a.source, reason="possible-duplicate", field="title",
                     message=(f"same title as {first} and neither has a URL; kept as two "
                              "articles, identified by their files")))
-        if nid in g:
-            node = g.nodes[nid]
+        if nid in self.node:
+            node = self.node[nid]
             node["files"].append(a.source)
             if a.title == node["title"]:
                 self.problems.append(Problem(
@@ -176,7 +179,7 @@ class _Builder:
             attrs["files"] = [a.source]
             attrs["reference_only"] = False
             attrs["alt_titles"] = []
-            g.add_node(nid, **attrs)
+            self._add_node(nid, attrs)
         self.sources[nid].add(a.source)
         self._describe(nid, a, a.source)
         self._named(nid, a.topics, "topic", topic_id, self.topic_labels, "about", a.source)
@@ -188,38 +191,36 @@ class _Builder:
         """Link an article to the nodes its topics or authors name: one node
         per normalised name, every spelling counted (the preferred is the
         most frequent)."""
-        g = self.g
         for name in names:
             key = topic_key(name)
             if not key:
                 continue
             node = make_id(key)
-            if node not in g:
-                g.add_node(node, kind=kind, key=key)
+            if node not in self.node:
+                self._add_node(node, {"kind": kind, "key": key})
             counts[node][name] += 1
             self.sources[node].add(source)
             self._edge(nid, node, rel, source)
 
     def _describe(self, nid: str, a: Article, source: str) -> None:
         """Provider and image edges of an article, as one file states them."""
-        g = self.g
         if a.provider is not None:
             pid = provider_id(a.provider.domain)
-            if pid not in g:
-                g.add_node(pid, kind="provider", domain=a.provider.domain)
+            if pid not in self.node:
+                self._add_node(pid, {"kind": "provider", "domain": a.provider.domain})
             if a.provider.name:
                 self.provider_names[pid][a.provider.name] += 1
             self.sources[pid].add(source)
             self._edge(nid, pid, "publishedBy", source)
         for img in a.images:
             iid = image_id(img.url)
-            if iid not in g:
+            if iid not in self.node:
                 attrs: dict[str, Any] = {"kind": "image", "url": img.url}
                 if img.width is not None:
                     attrs["width"] = img.width
                 if img.height is not None:
                     attrs["height"] = img.height
-                g.add_node(iid, **attrs)
+                self._add_node(iid, attrs)
             self.sources[iid].add(source)
             self._edge(nid, iid, "image", source)
 
@@ -227,10 +228,9 @@ class _Builder:
         target = self.alias.get(ref.url) if ref.url else None
         if target is None:
             target = next((self.alias[u] for u in ref.urls if u in self.alias), None)
-        g = self.g
         if target is None:
             target = article_id(ref)
-            if target not in g:
+            if target not in self.node:
                 attrs: dict[str, Any] = {"kind": "article", "title": ref.title}
                 for f in _ARTICLE_FIELDS:
                     v = getattr(ref, f)
@@ -241,44 +241,53 @@ class _Builder:
                 attrs["files"] = []
                 attrs["reference_only"] = True
                 attrs["alt_titles"] = []
-                g.add_node(target, **attrs)
+                self._add_node(target, attrs)
             for u in ref.urls:
                 self.alias.setdefault(u, target)
         if target == src_id:
             return  # a file listing itself: no self-loop
-        if g.nodes[target]["reference_only"]:
+        if self.node[target]["reference_only"]:
             self.sources[target].add(source)
             self._describe(target, ref, source)
         self._edge(src_id, target, "related", source)
 
+    def _add_node(self, nid: str, attrs: dict[str, Any]) -> None:
+        self.node[nid] = attrs
+        self.succ[nid] = {}
+        self.pred[nid] = {}
+
     def _edge(self, u: str, v: str, rel: str, source: str) -> None:
         key = (u, v, rel)
         if key not in self.edge_sources:
-            self.g.add_edge(u, v, key=rel, rel=rel)
+            succ = self.succ[u]
+            keydict = succ.get(v)
+            if keydict is None:
+                keydict = succ[v] = self.pred[v][u] = {}
+            keydict[rel] = {"rel": rel}
         self.edge_sources[key].add(source)
 
     # -- finishing ----------------------------------------------------------
     def finish(self) -> nx.MultiDiGraph:
-        g = self.g
+        g, node, succ = self.g, self.node, self.succ
         for nid, srcs in self.sources.items():
-            g.nodes[nid]["sources"] = sorted(srcs)
+            node[nid]["sources"] = sorted(srcs)
         for (u, v, rel), srcs in self.edge_sources.items():
-            g.edges[u, v, rel]["sources"] = sorted(srcs)
+            succ[u][v][rel]["sources"] = sorted(srcs)
         for pid, names in self.provider_names.items():
             name, alt = _preferred(names)
-            g.nodes[pid]["name"] = name
-            g.nodes[pid]["alt_names"] = alt
+            node[pid]["name"] = name
+            node[pid]["alt_names"] = alt
         for nid in nodes_of_kind(g, "provider"):
-            g.nodes[nid].setdefault("name", g.nodes[nid]["domain"])
-            g.nodes[nid].setdefault("alt_names", [])
+            node[nid].setdefault("name", node[nid]["domain"])
+            node[nid].setdefault("alt_names", [])
         for tid, labels in self.topic_labels.items():
             label, alt = _preferred(labels)
-            g.nodes[tid]["label"] = label
-            g.nodes[tid]["alt_labels"] = alt
+            node[tid]["label"] = label
+            node[tid]["alt_labels"] = alt
         for pid, names in self.person_names.items():
             name, alt = _preferred(names)
-            g.nodes[pid]["name"] = name
-            g.nodes[pid]["alt_names"] = alt
+            node[pid]["name"] = name
+            node[pid]["alt_names"] = alt
         g.graph["problems"] = self.problems
         return g
 
