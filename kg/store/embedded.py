@@ -494,7 +494,7 @@ class StoreUpdate:
     False
     """
 
-    def __init__(self, store_dir: str | os.PathLike, *, max_share: float = 0.01,
+    def __init__(self, store_dir: str | os.PathLike, *, max_share: float = 0.05,
                  previous: Callable[[str, str], bytes | None] | None = None) -> None:
         self.store_dir = Path(store_dir)
         #: ``previous(graph_iri, digest)``: the graph's last N-Quads if they have that digest
