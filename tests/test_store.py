@@ -518,3 +518,31 @@ def test_update_graphs_is_one_transaction_keeping_the_union(tmp_path):
     with pytest.raises(StoreError):  # a quad for another graph: nothing changes
         s.update_graphs({g1: "<urn:e> <urn:p> <urn:f> <urn:other> .\n"})
     assert count(s, "?s ?p ?o") == 1
+
+
+@pytest.mark.parametrize(("changed", "in_place"), [(150, True), (200, True), (201, False)])
+def test_a_store_is_updated_in_place_up_to_5_percent_of_its_graphs(tmp_path, changed, in_place):
+    """The README's claim: up to 5% of the named graphs (or 100) changed, the
+    store is updated in place; more, and it is rebuilt."""
+    from kg.store.embedded import EMBEDDED, EmbeddedStore, StoreUpdate, _store_files
+    from kg.store.sync import graph_digest, state_path, write_state
+
+    def text(k: int, v: str) -> str:
+        return f"<urn:s{k}> <urn:p> \"{v}\" <urn:g{k}> .\n"
+
+    store_dir = tmp_path / "store"
+    graphs = {f"urn:g{k}": text(k, "old") for k in range(4000)}
+    with EmbeddedStore(store_dir) as store:
+        store.update_graphs(graphs)
+    write_state(state_path(store_dir), {EMBEDDED: {
+        "graphs": {g: graph_digest(t) for g, t in graphs.items()}, "files": _store_files(store_dir)}})
+    update = StoreUpdate(store_dir)
+    for k in range(4000):
+        update.add(f"urn:g{k}", text(k, "new" if k < changed else "old"))
+    assert update.warnings == []
+    assert update.worthwhile is in_place
+    if in_place:
+        assert update.apply() == changed
+        with EmbeddedStore(store_dir) as store:
+            rows = store.query('SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p "new" } }').rows
+        assert int(str(rows[0][0])) == changed
