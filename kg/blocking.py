@@ -22,10 +22,11 @@ import numpy as np
 
 from .text import sorted_unique
 
-__all__ = ["window_candidates", "ranges", "member", "KEYS", "MAX_POSTINGS"]
+__all__ = ["window_candidates", "ranges", "member", "KEYS", "MAX_POSTINGS", "MAX_CANDIDATES"]
 
 KEYS = 8             # rarest shared terms of an article used to look up candidates
 MAX_POSTINGS = 400   # a key shared by more articles in the window is no key
+MAX_CANDIDATES = 64  # an article's candidates: those sharing the most keys, then the nearest in time
 _BLOCK = 1_000_000   # slice entries expanded at once (memory)
 
 
@@ -66,7 +67,8 @@ def window_candidates(ptr: np.ndarray, terms: np.ndarray, times: np.ndarray,
     that other articles in its window hold too (at most ``MAX_POSTINGS`` of
     them: a term that common is no key); it looks them up in a time-ordered
     term index and keeps the articles that hold at least two of them (or its
-    only one).  With ``owners`` (a mask of articles), only those articles
+    only one): the ``MAX_CANDIDATES`` that hold the most, then the nearest
+    in time.  With ``owners`` (a mask of articles), only those articles
     look theirs up: the pairs found are those found from an owner.
     """
     n = len(ptr) - 1
@@ -105,8 +107,7 @@ def window_candidates(ptr: np.ndarray, terms: np.ndarray, times: np.ndarray,
     first_of = np.searchsorted(owner, owner, "left")
     ok = np.arange(len(owner)) - first_of < KEYS
     slices = np.bincount(owner[ok], minlength=nt)
-    single = slices == 1  # its only key: every article in the slice
-    multi = slices >= 2   # the articles in at least two slices
+    multi = slices >= 2  # the articles in at least two slices (of one: every article in it)
     # The slices, owner by owner, expanded a block of owners at a time:
     # they grow faster than the corpus (the window fills up as it grows),
     # their pairs far fewer, so expanding them all at once runs out of memory.
@@ -120,13 +121,23 @@ def window_candidates(ptr: np.ndarray, terms: np.ndarray, times: np.ndarray,
             continue
         which, at_pos = ranges(start[r0:r1], count[r0:r1])
         p = owner[r0:r1][which]
-        pair = order[p] * n + order[posting[at_pos] % nt]
-        two = pair[multi[p]]
-        two.sort()
-        two = two[1:][two[1:] == two[:-1]]  # a pair is at most once per slice
-        pair = np.concatenate([pair[single[p]], two])
-        i, j = np.divmod(pair, n)
-        keep = i != j
-        i, j = i[keep], j[keep]
+        # (owner place, other place): a pair is at most once per slice, so
+        # its run length is the number of keys the two share.
+        pair = p * nt + posting[at_pos] % nt
+        pair.sort()
+        head = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+        shared = np.diff(np.r_[head, len(pair)])
+        pair = pair[head]
+        p, q = np.divmod(pair, nt)
+        keep = (p != q) & np.where(multi[p], shared >= 2, True)
+        p, q, shared = p[keep], q[keep], shared[keep]
+        # The MAX_CANDIDATES that share the most keys, then the nearest in
+        # time (then the lower place): how many an article is compared with
+        # does not grow with how many articles its window holds.
+        by_rank = np.lexsort((q, np.abs(st[q] - st[p]), -shared, p))
+        p, q = p[by_rank], q[by_rank]
+        first = np.searchsorted(p, p, "left")
+        top = np.arange(len(p)) - first < MAX_CANDIDATES
+        i, j = order[p[top]], order[q[top]]
         found.append(sorted_unique(np.minimum(i, j) * n + np.maximum(i, j)))
     return sorted_unique(np.concatenate(found))

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["average_linkage", "strong_components", "link_component", "link_scored"]
+__all__ = ["average_linkage", "link_pairs", "link_groups", "link_scored", "relink_groups",
+           "components", "Group"]
 
 
 def average_linkage(pairs: list[tuple[float, int, int]], threshold: float,
@@ -38,26 +39,82 @@ def average_linkage(pairs: list[tuple[float, int, int]], threshold: float,
     >>> average_linkage([(0.9, 0, 1), (0.8, 1, 2)], 0.6, [0.0] * 3, 1.0)  # 2 is far from 0
     [([0, 1], 0.9)]
     """
-    parts = strong_components(pairs, threshold)
-    groups = [g for part in parts for g in link_component(part, threshold, times, span)]
-    return sorted(groups, key=lambda g: g[0][0])
+    return link_pairs(np.array([p[0] for p in pairs], float), np.array([p[1] for p in pairs], np.int64),
+                      np.array([p[2] for p in pairs], np.int64), threshold, times, span)
 
 
-def strong_components(pairs: list[tuple[float, int, int]],
-                      threshold: float) -> list[list[tuple[float, int, int]]]:
-    """The pairs of each component of the graph of the pairs scoring at least
-    ``threshold`` (in the order of ``pairs``); an article with no such pair
-    is in none.
+def link_pairs(scores: np.ndarray, left: np.ndarray, right: np.ndarray, threshold: float,
+               times: list[float | None], span: float) -> list[tuple[list[int], float]]:
+    """:func:`average_linkage` of the pairs ``(scores[k], left[k], right[k])``,
+    given as arrays; the groups sorted by their lowest member.
 
-    >>> strong_components([(0.9, 0, 1), (0.2, 1, 2), (0.5, 3, 4), (0.6, 1, 3)], 0.5)
-    [[(0.9, 0, 1), (0.5, 3, 4), (0.6, 1, 3)]]
+    >>> link_pairs(np.array([0.9, 0.2]), np.array([0, 1]), np.array([1, 2]), 0.5, [0.0] * 3, 10.0)
+    [([0, 1], 0.9)]
     """
     # A merge needs a cross pair of at least ``threshold`` (a mean reaches no
     # higher than its largest term), so every group lies within one component
-    # of the strong pairs' graph, and components cluster independently: the
-    # same merges in the same order as one run over all pairs, on far fewer
-    # pairs (an article with no strong pair stays alone).
-    root: dict[int, int] = {}
+    # of the strong pairs' graph: the pairs across components are left out
+    # (an article with no strong pair stays alone).
+    strong = scores >= threshold
+    comp = components(len(times), left[strong], right[strong])
+    part = (comp[left] >= 0) & (comp[left] == comp[right])
+    found = link_groups(scores[part], left[part], right[part], threshold, times, span)
+    return sorted(((g.members, g.score) for g in found), key=lambda g: g[0][0])
+
+
+#: Pairs linked at once by :func:`link_pairs`: its link dicts, not the corpus, set the memory.
+LINK_BLOCK = 4_000_000
+
+
+def link_groups(scores: np.ndarray, left: np.ndarray, right: np.ndarray, threshold: float,
+                times: list[float | None], span: float) -> list[Group]:
+    """:func:`link_scored` of the pairs, each group with its merges; when
+    there are more than ``LINK_BLOCK`` pairs, taken in blocks of articles in time
+    order: each block joins the groups of the blocks before it as an
+    incremental build adds articles (:func:`relink_groups`: the new articles
+    and the old ends of their pairs are linked again with their groups, the
+    other groups kept), so one block's links are held at a time, not the
+    corpus'.  The same groups as one run (tests/test_stories.py)."""
+    if len(scores) <= LINK_BLOCK:
+        merges: list[tuple[int, int, float]] = []
+        return _split_merges(link_scored(scores, left, right, threshold, times, span, merges), merges)
+    n = len(times)
+    rank = np.empty(n, np.int64)
+    rank[np.argsort([-math.inf if x is None else x for x in times], kind="stable")] = np.arange(n)
+    last = np.maximum(rank[left], rank[right])  # a pair joins with its later end
+    by_last = np.argsort(last, kind="stable")
+    scores, left, right, last = scores[by_last], left[by_last], right[by_last], last[by_last]
+    cuts = np.unique(last[LINK_BLOCK::LINK_BLOCK]).tolist() + [n]
+    ends = np.searchsorted(last, cuts).tolist()
+    groups: list[Group] = []
+    start = 0
+    for end in ends:
+        if end == start:
+            continue
+        relink = np.zeros(n, bool)
+        relink[left[start:end]] = relink[right[start:end]] = True  # the new pairs' ends
+        group_of = np.full(n, -1, np.int64)
+        for k, g in enumerate(groups):
+            group_of[g.members] = k
+        hit = set(group_of[relink & (group_of >= 0)].tolist())
+        for k in hit:
+            relink[groups[k].members] = True
+        kept = [g for k, g in enumerate(groups) if k not in hit]
+        kept, linked = relink_groups(scores[:end], left[:end], right[:end], relink, kept,
+                                     threshold, times, span)
+        groups = kept + linked
+        start = end
+    return groups
+
+
+def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The component of each of ``n`` items in the graph of the pairs ``a[k], b[k]``:
+    its lowest index, -1 for an item in no pair.
+
+    >>> components(5, np.array([0, 3]), np.array([2, 1])).tolist()
+    [0, 1, 0, 1, -1]
+    """
+    root = list(range(n))
 
     def find(x: int) -> int:
         while root[x] != x:
@@ -65,31 +122,15 @@ def strong_components(pairs: list[tuple[float, int, int]],
             x = root[x]
         return x
 
-    for s, i, j in pairs:
-        if s >= threshold:
-            ri, rj = find(root.setdefault(i, i)), find(root.setdefault(j, j))
-            if ri != rj:
-                root[max(ri, rj)] = min(ri, rj)
-    component = {x: find(x) for x in root}
-    parts: dict[int, list[tuple[float, int, int]]] = defaultdict(list)
-    for p in pairs:
-        c = component.get(p[1])
-        if c is not None and c == component.get(p[2]):
-            parts[c].append(p)
-    return list(parts.values())
-
-
-def link_component(pairs: list[tuple[float, int, int]], threshold: float,
-                   times: list[float | None], span: float) -> list[tuple[list[int], float]]:
-    """:func:`average_linkage` of the pairs of one strong component
-    (:func:`strong_components`): its groups depend on these pairs, the
-    order of the indices and the members' times only.
-
-    >>> link_component([(0.9, 0, 1), (0.1, 1, 2), (0.3, 0, 2)], 0.2, [0.0] * 3, 1.0)
-    [([0, 1, 2], 0.55)]
-    """
-    return link_scored(np.array([p[0] for p in pairs], float), np.array([p[1] for p in pairs], np.int64),
-                       np.array([p[2] for p in pairs], np.int64), threshold, times, span)
+    for x, y in zip(a.tolist(), b.tolist()):
+        rx, ry = find(x), find(y)
+        if rx != ry:
+            root[max(rx, ry)] = min(rx, ry)
+    comp = np.array([find(x) for x in range(n)], np.int64)
+    paired = np.zeros(n, bool)
+    paired[a] = paired[b] = True
+    comp[~paired] = -1
+    return comp
 
 
 def _neighbours(src: np.ndarray, dst: np.ndarray, val: np.ndarray | None) -> dict[int, Any]:
@@ -109,8 +150,10 @@ def _neighbours(src: np.ndarray, dst: np.ndarray, val: np.ndarray | None) -> dic
 def link_scored(scores: np.ndarray, left: np.ndarray, right: np.ndarray, threshold: float,
                 times: list[float | None], span: float,
                 merges: list[tuple[int, int, float]] | None = None) -> list[tuple[list[int], float]]:
-    """:func:`link_component` of the pairs ``(scores[k], left[k], right[k])``
-    (each pair once), given as arrays.  ``merges``, when given, receives each
+    """The average linkage of the pairs ``(scores[k], left[k], right[k])``
+    (each pair once), given as arrays, without the split into components
+    of :func:`link_pairs`: its groups depend on these pairs, the order of
+    the indices and the members' times only.  ``merges``, when given, receives each
     merge in order: the two groups' labels (lowest members; the second joins
     the first) and their mean score.
 
@@ -197,3 +240,154 @@ def link_scored(scores: np.ndarray, left: np.ndarray, right: np.ndarray, thresho
             else:
                 strong[c].discard(big)
     return [(sorted(m), round(sum(merged[r]) / len(merged[r]), 4)) for r, m in members.items()]
+
+
+class Group:
+    """A group of articles (sorted indices), its score, and the merges that made it
+    (:func:`kg.linkage.link_scored`), in order."""
+
+    __slots__ = ("members", "score", "merges")
+
+    def __init__(self, members: list[int], score: float, merges: list[tuple[int, int, float]]) -> None:
+        self.members, self.score, self.merges = members, score, merges
+
+
+def _split_merges(found: list[tuple[list[int], float]],
+                  merges: list[tuple[int, int, float]]) -> list[Group]:
+    """The groups :func:`kg.linkage.link_scored` found, each with its merges."""
+    group_of = {x: k for k, (members, _) in enumerate(found) for x in members}
+    own: list[list[tuple[int, int, float]]] = [[] for _ in found]
+    for merge in merges:
+        own[group_of[merge[0]]].append(merge)
+    return [Group(members, score, mine) for (members, score), mine in zip(found, own)]
+
+
+def relink_groups(scores: np.ndarray, left: np.ndarray, right: np.ndarray, relink: np.ndarray,
+            kept: list[Group], threshold: float, times: list[float | None],
+            span: float) -> tuple[list[Group], list[Group]]:
+    """The groups of :func:`kg.linkage.link_scored` over all the pairs, given the
+    groups of the last run whose members' pairs and times did not change
+    (``kept``) and the articles to link again (``relink``, updated in place):
+    the relinked articles grow, a kept group at a time, until no group of
+    theirs could meet a kept one (:func:`_groups_that_may_meet`).  Returns the
+    kept groups and the new ones."""
+    while True:
+        merges: list[tuple[int, int, float]] = []
+        mine = relink[left] & relink[right]
+        found = link_scored(scores[mine], left[mine], right[mine], threshold, times, span, merges)
+        linked = _split_merges(found, merges)
+        crossing = relink[left] != relink[right]
+        meet = _groups_that_may_meet(linked, kept, scores[crossing], left[crossing],
+                                     right[crossing], relink, threshold, times, span)
+        if not meet:
+            return kept, linked
+        for g in meet:
+            relink[g.members] = True
+        kept = [g for g in kept if not relink[g.members[0]]]
+
+
+#: Two means closer than this are taken as tied (sums of floats in two orders).
+_EPS = 1e-9
+
+
+class _Forest:
+    """The merge trees of some groups: per node its size, the heights it was
+    made and merged at, and the span of its members' times."""
+
+    def __init__(self, groups: list[Group], times: list[float | None]) -> None:
+        self.times = times
+        self.parent: list[int] = []
+        self.size: list[int] = []
+        self.born: list[float] = []
+        self.dies: list[float | None] = []  # None: never merged again
+        self.lo: list[float] = []
+        self.hi: list[float] = []
+        self.group: list[Group] = []
+        self.leaf: dict[int, int] = {}
+        self.group_of = {x: g for g in groups for x in g.members}  # trees made when first asked
+
+    def _tree(self, g: Group) -> None:
+        at = {x: self._leaf(x, g) for x in g.members}
+        for a, b, h in g.merges:
+            x, y = at[a], at[b]
+            node = self._node(self.size[x] + self.size[y], h, min(self.lo[x], self.lo[y]),
+                              max(self.hi[x], self.hi[y]), g)
+            self.parent[x] = self.parent[y] = node
+            self.dies[x] = self.dies[y] = h
+            at[a] = node
+            del at[b]
+
+    def _node(self, size: int, born: float, lo: float, hi: float, group: Group) -> int:
+        self.parent.append(-1)
+        self.size.append(size)
+        self.born.append(born)
+        self.dies.append(None)
+        self.lo.append(lo)
+        self.hi.append(hi)
+        self.group.append(group)
+        return len(self.size) - 1
+
+    def _leaf(self, x: int, group: Group) -> int:
+        t = self.times[x]
+        node = self.leaf[x] = self._node(1, math.inf, math.inf if t is None else t,
+                                         -math.inf if t is None else t, group)
+        return node
+
+    def chain(self, x: int) -> list[int]:
+        """The nodes that hold article ``x``, from its leaf up (a lone article: its leaf)."""
+        node = self.leaf.get(x)
+        if node is None:
+            g = self.group_of.get(x)
+            if g is None:
+                node = self._leaf(x, Group([x], 0.0, []))
+            else:
+                self._tree(g)
+                node = self.leaf[x]
+        out = [node]
+        while self.parent[node] >= 0:
+            node = self.parent[node]
+            out.append(node)
+        return out
+
+
+def _groups_that_may_meet(linked: list[Group], kept: list[Group], scores: np.ndarray,
+                          left: np.ndarray, right: np.ndarray, relink: np.ndarray,
+                          threshold: float, times: list[float | None], span: float) -> list[Group]:
+    """The kept groups (or lone articles) that a run over all articles might merge
+    with a group of the relinked ones.
+
+    Two groups that coexist during the run (one's making and the other's end
+    overlap) merge only when their mean reaches the height of the next merge;
+    that height is at least the height at which the first of the two is merged
+    into another (merge heights only fall: average linkage is reducible, and a
+    span too wide stays too wide), or the threshold for a group never merged
+    again.  A mean below that, for every coexisting pair of groups across the
+    two sides, leaves every merge of both runs as it was.
+    """
+    if not len(scores):
+        return []
+    mine, theirs = _Forest(linked, times), _Forest(kept, times)
+    sums: dict[tuple[int, int], float] = defaultdict(float)
+    for p, u, v in zip(scores.tolist(), left.tolist(), right.tolist()):
+        a, r = (u, v) if relink[u] else (v, u)
+        ours = mine.chain(a)
+        for y in theirs.chain(r):
+            for x in ours:
+                sums[x, y] += p
+    meet: dict[int, Group] = {}
+    for (x, y), total in sums.items():
+        mean = total / (mine.size[x] * theirs.size[y])
+        if mean < threshold - _EPS:
+            continue
+        dx, dy = mine.dies[x], theirs.dies[y]
+        if mine.born[x] < (-math.inf if dy is None else dy) or \
+                theirs.born[y] < (-math.inf if dx is None else dx):
+            continue  # one is gone before the other is made
+        if max(mine.hi[x], theirs.hi[y]) - min(mine.lo[x], theirs.lo[y]) > span:
+            continue
+        if mean >= max(threshold if dx is None else dx, threshold if dy is None else dy) - _EPS:
+            top = y
+            while theirs.parent[top] >= 0:
+                top = theirs.parent[top]
+            meet[top] = theirs.group[top]
+    return list(meet.values())

@@ -20,13 +20,14 @@ takes the time of the closest such article, and its pairs fade by
 text than a dated article the same day needs; untied, it stays alone.
 
 Groups come from average-linkage agglomerative clustering of that score
-graph (:func:`average_linkage`): two groups merge while the mean score of
+graph (:func:`kg.linkage.average_linkage`): two groups merge while the mean score of
 all their cross pairs reaches ``threshold`` and they span at most
 ``window``, so one article close to two events does not chain them.
 Candidate pairs come from a term index (:mod:`kg.blocking`: each article is looked up by its
-rarest terms that others in its window share), never from all pairs, so the
-work grows with the pairs that share rare terms, not with the square of the
-corpus, and numpy scores them in bulk.  Topic communities, which reuse the
+rarest terms that others in its window share, and keeps at most
+``MAX_CANDIDATES``), never from all pairs, so the work grows with the
+corpus, not with its square, nor with how many articles share its weeks;
+numpy scores them in bulk, a block at a time.  Topic communities, which reuse the
 scored pairs (:func:`similar_pairs`), live in :mod:`kg.clusters`.
 
 >>> import kg
@@ -56,7 +57,7 @@ from ._perf import gc_paused
 from .anchors import AnchorMemo, with_anchors
 from .blocking import MAX_POSTINGS, member, ranges, window_candidates
 from .frequencies import span_frequencies, time_buckets
-from .linkage import average_linkage
+from .linkage import link_pairs
 from .text import sorted_unique, stem_words, strip_tail, text_terms
 
 __all__ = [
@@ -90,6 +91,7 @@ DATE_CLASH = 0.2
 UNDATED_FADE = 0.75
 _TITLE_WEIGHT = 2.0
 IDF_POWER = 1.0
+_SCORE_BLOCK = 4_000_000  # candidates scored at once: their temporaries, not the corpus, set the memory
 
 def story_id(members: Iterable[str]) -> str:
     """The id of a story: a hash of its sorted member article ids.
@@ -382,16 +384,15 @@ class StoryDocs:
                  + np.where(self.syndicated(left, right), SYNDICATION_BONUS, 0.0))
         return cosines * fade + bonus
 
-    def scored_pairs(self, window: timedelta, floor: float, owners: np.ndarray | None = None,
-                     touching: np.ndarray | None = None) -> list[tuple[float, int, int]]:
-        """Pairs in the window scoring at least ``floor``, best first; with
-        masks ``owners`` and ``touching``, those with an end in ``touching``
-        whose candidates come from ``owners`` (:mod:`kg.story_state`).
-
-        Candidate pairs are screened by a bound (the score without the
-        conflicts, factors of at most 1), and only those that reach it get
-        their conflicts weighed.
-        """
+    def scored_arrays(self, window: timedelta, floor: float, owners: np.ndarray | None = None,
+                      touching: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pairs in the window scoring at least ``floor`` (scores, rounded to
+        4 places and at most 1, and the two ends ``i < j``), best first, then
+        by ``i`` and ``j``; with masks ``owners`` and ``touching``, those with
+        an end in ``touching`` whose candidates come from ``owners``
+        (:mod:`kg.story_state`).  Candidates are screened by a bound (the
+        score without the conflicts, factors of at most 1), and only those
+        that reach it get their conflicts weighed."""
         span = window.total_seconds()
         n = len(self.ids)
         related = self.related_pairs()
@@ -401,6 +402,17 @@ class StoryDocs:
         pairs = sorted_unique(np.concatenate([self.candidates(span, owners), related[near], self.ties]))
         if touching is not None:
             pairs = pairs[touching[pairs // max(n, 1)] | touching[pairs % max(n, 1)]]
+        found = [self._score_block(pairs[at:at + _SCORE_BLOCK], related, span, floor)
+                 for at in range(0, max(len(pairs), 1), _SCORE_BLOCK)]  # (one block when none)
+        del pairs
+        scores, left, right = (np.concatenate(part) for part in zip(*found))
+        order = np.lexsort((right, left, -scores))
+        return scores[order], left[order], right[order]
+
+    def _score_block(self, pairs: np.ndarray, related: np.ndarray, span: float,
+                     floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`scored_arrays` of some of the candidate pairs (codes), unsorted."""
+        n = len(self.ids)
         is_related = member(pairs, related)
         left, right = np.divmod(pairs, max(n, 1))
         # Without the conflicts (factors of at most 1): a bound, to screen with.
@@ -411,10 +423,8 @@ class StoryDocs:
         sure = bound >= floor
         left, right = left[sure], right[sure]
         scores = self.pair_scores(left, right, cosines[sure], is_related[sure], span)
-        out = [(round(min(s, 1.0), 4), i, j)
-               for s, i, j in zip(scores.tolist(), left.tolist(), right.tolist()) if s >= floor]
-        out.sort(key=lambda x: (-x[0], x[1], x[2]))
-        return out
+        keep = scores >= floor
+        return np.round(np.minimum(scores[keep], 1.0), 4), left[keep], right[keep]
 
 
 def _codes(values: list[str | None]) -> np.ndarray:
@@ -474,16 +484,17 @@ def similar_pairs(graph: nx.MultiDiGraph, articles: Iterable[str], *, floor: flo
     [(1.0, True)]
     """
     docs = StoryDocs(graph, articles)
-    ids = docs.ids
-    return [(s, ids[i], ids[j]) for s, i, j in docs.scored_pairs(window, floor)]
+    scores, left, right = (a.tolist() for a in docs.scored_arrays(window, floor))
+    return [(s, docs.ids[i], docs.ids[j]) for s, i, j in zip(scores, left, right)]
 
 
 def _find_stories(graph: nx.MultiDiGraph, threshold: float, window: timedelta) -> list[Story]:
     if not 0.0 <= threshold <= 1.5:
         raise ValueError(f"threshold must be between 0 and 1.5, not {threshold}")
     docs = StoryDocs(graph)
-    pairs = docs.scored_pairs(window, min(threshold, PAIR_FLOOR))
-    return make_stories(docs, average_linkage(pairs, threshold, docs.window_times(), window.total_seconds()))
+    scores, left, right = docs.scored_arrays(window, min(threshold, PAIR_FLOOR))
+    return make_stories(docs, link_pairs(scores, left, right, threshold, docs.window_times(),
+                                         window.total_seconds()))
 
 
 def make_stories(docs: StoryDocs, groups: list[tuple[list[int], float]]) -> list[Story]:

@@ -57,10 +57,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
 import os
 import zipfile
-from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,7 +71,7 @@ from ._util import atomic_writer
 from .anchors import AnchorMemo
 from .cache import build_fingerprint
 from .frequencies import DF_ARTICLES
-from .linkage import link_scored
+from .linkage import Group, components, link_groups, relink_groups
 from .stories import (
     DEFAULT_THRESHOLD,
     DEFAULT_WINDOW,
@@ -177,11 +175,8 @@ class StoryState:
             touched = changed | _near(times, moved, span)
             removed = int((old_at < 0).sum())
         owners = touched | _near(times, times[touched], span)
-        fresh = docs.scored_pairs(window, floor, owners=owners, touching=touched)
-        s = np.fromiter((p[0] for p in fresh), float, len(fresh))
-        i = np.fromiter((p[1] for p in fresh), np.int64, len(fresh))
-        j = np.fromiter((p[2] for p in fresh), np.int64, len(fresh))
-        fresh_pairs = (s, i, j)
+        fresh_pairs = s, i, j = docs.scored_arrays(window, floor, owners=owners, touching=touched)
+        rescored = len(s)
         kept = 0
         if old is not None and len(old["pair_s"]):
             oi, oj = old_at[old["pair_i"]], old_at[old["pair_j"]]
@@ -193,21 +188,23 @@ class StoryState:
         order = np.lexsort((j, i, -s))  # best first, then by indices: as find_stories
         s, i, j = s[order], i[order], j[order]
 
-        comp = _components(n, i[s >= threshold], j[s >= threshold])
+        comp = components(n, i[s >= threshold], j[s >= threshold])
         in_part = (comp[i] >= 0) & (comp[i] == comp[j])
         ps, pi, pj = s[in_part], i[in_part], j[in_part]
         window_times = docs.window_times()
         if old is None:
             relink = comp >= 0
-            kept_groups: list[_Group] = []
+            kept_groups: list[Group] = []
+            linked = link_groups(ps, pi, pj, threshold, window_times, span)
         else:
             kept_groups, relink = _kept_groups(old, old_at, comp, _dirty(
                 old, old_at, was, touched, times, fresh_pairs))
-        kept_groups, linked = _relink(ps, pi, pj, relink, kept_groups, threshold, window_times, span)
+            kept_groups, linked = relink_groups(ps, pi, pj, relink, kept_groups, threshold,
+                                                window_times, span)
         saved = sorted(kept_groups + linked, key=lambda g: g.members[0])
         self.counts = {"articles": n, "articles_changed": int(changed.sum()),
                        "articles_removed": removed, "articles_touched": int(touched.sum()),
-                       "pairs_rescored": len(fresh), "pairs_kept": kept,
+                       "pairs_rescored": rescored, "pairs_kept": kept,
                        "groups_kept": len(kept_groups), "articles_relinked": int(relink.sum())}
         entries = memo.items()
         flat = [m for g in saved for m in g.merges]
@@ -312,38 +309,6 @@ def _digests(docs: StoryDocs, keys: np.ndarray) -> np.ndarray:
     return out
 
 
-def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The component of each article in the graph of pairs ``a[k], b[k]``:
-    its lowest index, -1 for an article in no pair."""
-    root = list(range(n))
-
-    def find(x: int) -> int:
-        while root[x] != x:
-            root[x] = root[root[x]]
-            x = root[x]
-        return x
-
-    for x, y in zip(a.tolist(), b.tolist()):
-        rx, ry = find(x), find(y)
-        if rx != ry:
-            root[max(rx, ry)] = min(rx, ry)
-    comp = np.array([find(x) for x in range(n)], np.int64)
-    paired = np.zeros(n, bool)
-    paired[a] = paired[b] = True
-    comp[~paired] = -1
-    return comp
-
-
-class _Group:
-    """A group of articles (sorted indices), its score, and the merges that made it
-    (:func:`kg.linkage.link_scored`), in order."""
-
-    __slots__ = ("members", "score", "merges")
-
-    def __init__(self, members: list[int], score: float, merges: list[tuple[int, int, float]]) -> None:
-        self.members, self.score, self.merges = members, score, merges
-
-
 def _dirty(old: dict[str, np.ndarray], old_at: np.ndarray, was: np.ndarray, touched: np.ndarray,
            times: np.ndarray, fresh: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
     """The articles whose linkage may differ from the saved run's: new ones,
@@ -374,11 +339,11 @@ def _dirty(old: dict[str, np.ndarray], old_at: np.ndarray, was: np.ndarray, touc
 
 
 def _kept_groups(old: dict[str, np.ndarray], old_at: np.ndarray, comp: np.ndarray,
-                 dirty: np.ndarray) -> tuple[list[_Group], np.ndarray]:
+                 dirty: np.ndarray) -> tuple[list[Group], np.ndarray]:
     """The saved groups (in new indices) with no member dirty or gone, and the
     articles to link again: the dirty ones and the rest of their groups."""
     relink = dirty & (comp >= 0)
-    kept: list[_Group] = []
+    kept: list[Group] = []
     sizes, scores = old["group_sizes"].tolist(), old["group_scores"].tolist()
     members = old_at[old["group_members"]].tolist()
     ma, mb = old_at[old["merge_a"]].tolist(), old_at[old["merge_b"]].tolist()
@@ -388,152 +353,11 @@ def _kept_groups(old: dict[str, np.ndarray], old_at: np.ndarray, comp: np.ndarra
         group = members[at:at + size]
         at, m = at + size, m + size - 1
         if all(x >= 0 and not dirty[x] for x in group):
-            kept.append(_Group(group, score, list(zip(ma[m - size + 1:m], mb[m - size + 1:m],
+            kept.append(Group(group, score, list(zip(ma[m - size + 1:m], mb[m - size + 1:m],
                                                        mh[m - size + 1:m]))))
         else:
             relink[[x for x in group if x >= 0]] = True
     return kept, relink
-
-
-def _split_merges(found: list[tuple[list[int], float]],
-                  merges: list[tuple[int, int, float]]) -> list[_Group]:
-    """The groups :func:`kg.linkage.link_scored` found, each with its merges."""
-    group_of = {x: k for k, (members, _) in enumerate(found) for x in members}
-    own: list[list[tuple[int, int, float]]] = [[] for _ in found]
-    for merge in merges:
-        own[group_of[merge[0]]].append(merge)
-    return [_Group(members, score, mine) for (members, score), mine in zip(found, own)]
-
-
-def _relink(scores: np.ndarray, left: np.ndarray, right: np.ndarray, relink: np.ndarray,
-            kept: list[_Group], threshold: float, times: list[float | None],
-            span: float) -> tuple[list[_Group], list[_Group]]:
-    """The groups of :func:`kg.linkage.link_scored` over all the pairs, given the
-    groups of the last run whose members' pairs and times did not change
-    (``kept``) and the articles to link again (``relink``, updated in place):
-    the relinked articles grow, a kept group at a time, until no group of
-    theirs could meet a kept one (:func:`_groups_that_may_meet`).  Returns the
-    kept groups and the new ones."""
-    while True:
-        merges: list[tuple[int, int, float]] = []
-        mine = relink[left] & relink[right]
-        found = link_scored(scores[mine], left[mine], right[mine], threshold, times, span, merges)
-        linked = _split_merges(found, merges)
-        crossing = relink[left] != relink[right]
-        meet = _groups_that_may_meet(linked, kept, scores[crossing], left[crossing],
-                                     right[crossing], relink, threshold, times, span)
-        if not meet:
-            return kept, linked
-        for g in meet:
-            relink[g.members] = True
-        kept = [g for g in kept if not relink[g.members[0]]]
-
-
-#: Two means closer than this are taken as tied (sums of floats in two orders).
-_EPS = 1e-9
-
-
-class _Forest:
-    """The merge trees of some groups: per node its size, the heights it was
-    made and merged at, and the span of its members' times."""
-
-    def __init__(self, groups: list[_Group], times: list[float | None]) -> None:
-        self.times = times
-        self.parent: list[int] = []
-        self.size: list[int] = []
-        self.born: list[float] = []
-        self.dies: list[float | None] = []  # None: never merged again
-        self.lo: list[float] = []
-        self.hi: list[float] = []
-        self.group: list[_Group] = []
-        self.leaf: dict[int, int] = {}
-        self.group_of = {x: g for g in groups for x in g.members}  # trees made when first asked
-
-    def _tree(self, g: _Group) -> None:
-        at = {x: self._leaf(x, g) for x in g.members}
-        for a, b, h in g.merges:
-            x, y = at[a], at[b]
-            node = self._node(self.size[x] + self.size[y], h, min(self.lo[x], self.lo[y]),
-                              max(self.hi[x], self.hi[y]), g)
-            self.parent[x] = self.parent[y] = node
-            self.dies[x] = self.dies[y] = h
-            at[a] = node
-            del at[b]
-
-    def _node(self, size: int, born: float, lo: float, hi: float, group: _Group) -> int:
-        self.parent.append(-1)
-        self.size.append(size)
-        self.born.append(born)
-        self.dies.append(None)
-        self.lo.append(lo)
-        self.hi.append(hi)
-        self.group.append(group)
-        return len(self.size) - 1
-
-    def _leaf(self, x: int, group: _Group) -> int:
-        t = self.times[x]
-        node = self.leaf[x] = self._node(1, math.inf, math.inf if t is None else t,
-                                         -math.inf if t is None else t, group)
-        return node
-
-    def chain(self, x: int) -> list[int]:
-        """The nodes that hold article ``x``, from its leaf up (a lone article: its leaf)."""
-        node = self.leaf.get(x)
-        if node is None:
-            g = self.group_of.get(x)
-            if g is None:
-                node = self._leaf(x, _Group([x], 0.0, []))
-            else:
-                self._tree(g)
-                node = self.leaf[x]
-        out = [node]
-        while self.parent[node] >= 0:
-            node = self.parent[node]
-            out.append(node)
-        return out
-
-
-def _groups_that_may_meet(linked: list[_Group], kept: list[_Group], scores: np.ndarray,
-                          left: np.ndarray, right: np.ndarray, relink: np.ndarray,
-                          threshold: float, times: list[float | None], span: float) -> list[_Group]:
-    """The kept groups (or lone articles) that a run over all articles might merge
-    with a group of the relinked ones.
-
-    Two groups that coexist during the run (one's making and the other's end
-    overlap) merge only when their mean reaches the height of the next merge;
-    that height is at least the height at which the first of the two is merged
-    into another (merge heights only fall: average linkage is reducible, and a
-    span too wide stays too wide), or the threshold for a group never merged
-    again.  A mean below that, for every coexisting pair of groups across the
-    two sides, leaves every merge of both runs as it was.
-    """
-    if not len(scores):
-        return []
-    mine, theirs = _Forest(linked, times), _Forest(kept, times)
-    sums: dict[tuple[int, int], float] = defaultdict(float)
-    for p, u, v in zip(scores.tolist(), left.tolist(), right.tolist()):
-        a, r = (u, v) if relink[u] else (v, u)
-        ours = mine.chain(a)
-        for y in theirs.chain(r):
-            for x in ours:
-                sums[x, y] += p
-    meet: dict[int, _Group] = {}
-    for (x, y), total in sums.items():
-        mean = total / (mine.size[x] * theirs.size[y])
-        if mean < threshold - _EPS:
-            continue
-        dx, dy = mine.dies[x], theirs.dies[y]
-        if mine.born[x] < (-math.inf if dy is None else dy) or \
-                theirs.born[y] < (-math.inf if dx is None else dx):
-            continue  # one is gone before the other is made
-        if max(mine.hi[x], theirs.hi[y]) - min(mine.lo[x], theirs.lo[y]) > span:
-            continue
-        if mean >= max(threshold if dx is None else dx, threshold if dy is None else dy) - _EPS:
-            top = y
-            while theirs.parent[top] >= 0:
-                top = theirs.parent[top]
-            meet[top] = theirs.group[top]
-    return list(meet.values())
 
 
 def _near(times: np.ndarray, marks: np.ndarray, span: float) -> np.ndarray:

@@ -263,11 +263,11 @@ def _reference_candidates(docs, window: float) -> set[tuple[int, int]]:
                 break
         if not slices:
             continue
-        if len(slices) == 1:
-            found = slices[0]
-        else:
-            found = {j for j in set().union(*slices) if sum(j in s for s in slices) >= 2}
-        pairs.update((min(i, j), max(i, j)) for j in found if j != i)
+        shared = {j: sum(j in s for s in slices) for j in set().union(*slices) if j != i}
+        found = [j for j, k in shared.items() if k >= 2 or len(slices) == 1]
+        # the MAX_CANDIDATES sharing the most keys, then the nearest in time
+        found.sort(key=lambda j: (-shared[j], abs(docs.times[j] - t), docs.times[j], j))
+        pairs.update((min(i, j), max(i, j)) for j in found[:blocking.MAX_CANDIDATES])
     return pairs
 
 
@@ -279,6 +279,11 @@ def test_candidates_and_screening_match_a_plain_computation(graphs, monkeypatch)
         span = days * 86400.0
         found = {divmod(c, n) for c in docs.candidates(span).tolist()}
         assert found == _reference_candidates(docs, span)
+        # Where an article's candidates are cut (MAX_CANDIDATES): the same cut.
+        with monkeypatch.context() as m:
+            m.setattr(blocking, "MAX_CANDIDATES", 5)
+            few = {divmod(c, n) for c in docs.candidates(span).tolist()}
+            assert few == _reference_candidates(docs, span) and len(few) < len(found) / 2
         # Expanded a few owners at a time (as at a million articles): the same pairs.
         with monkeypatch.context() as m:
             m.setattr(blocking, "_BLOCK", 50)
@@ -298,10 +303,11 @@ def test_candidates_and_screening_match_a_plain_computation(graphs, monkeypatch)
             cosines = np.array([docs.cosine(i, j) for i, j in cands])
             is_related = np.array([p in related for p in cands], bool)
             scores = docs.pair_scores(left, right, cosines, is_related, span)
-            expect = [(round(min(s, 1.0), 4), i, j)
-                      for s, (i, j) in zip(scores.tolist(), cands) if s >= floor]
+            rounded = np.round(np.minimum(scores, 1.0), 4).tolist()
+            expect = [(r, i, j) for s, r, (i, j) in zip(scores.tolist(), rounded, cands) if s >= floor]
             expect.sort(key=lambda x: (-x[0], x[1], x[2]))
-            assert docs.scored_pairs(timedelta(days=days), floor) == expect
+            got = docs.scored_arrays(timedelta(days=days), floor)
+            assert list(zip(*(a.tolist() for a in got))) == expect
 
 
 def test_stories_of_copies_of_a_corpus(graphs):
@@ -446,6 +452,38 @@ def test_average_linkage_is_the_greedy_definition(seed):
     threshold, span = rng.choice([0.25, 0.375, 0.5]), rng.choice([1.0, 2.0, 10.0])
     assert sorted(average_linkage(pairs, threshold, times, span)) == \
         _greedy_average_linkage(pairs, threshold, times, span)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_linking_in_blocks_of_articles_gives_the_groups_of_one_run(seed, monkeypatch):
+    # A million articles' pairs are linked a block of articles at a time
+    # (kg.linkage.LINK_BLOCK); here blocks of a few pairs, on random graphs
+    # whose events overlap in time, with undated articles and ties.
+    from kg import linkage
+
+    rng = random.Random(seed)
+    n = rng.randint(4, 60)
+    times = [None if rng.random() < 0.1 else float(rng.randint(0, 12)) for _ in range(n)]
+    pairs = [(rng.randint(1, 8) / 8, i, j) for i, j in itertools.combinations(range(n), 2)
+             if rng.random() < 0.25 and (times[i] is None or times[j] is None
+                                         or abs(times[i] - times[j]) <= 4)]
+    threshold, span = rng.choice([0.25, 0.375, 0.5]), rng.choice([2.0, 4.0])
+    arrays = (np.array([p[0] for p in pairs], float), np.array([p[1] for p in pairs], np.int64),
+              np.array([p[2] for p in pairs], np.int64))
+    whole = linkage.link_pairs(*arrays, threshold, times, span)
+    if n <= 14:
+        assert sorted(whole) == _greedy_average_linkage(pairs, threshold, times, span)
+    for block in (1, 3, rng.randint(4, 40)):
+        monkeypatch.setattr(linkage, "LINK_BLOCK", block)
+        assert linkage.link_pairs(*arrays, threshold, times, span) == whole, block
+
+
+def test_linking_the_real_corpus_in_blocks_finds_the_same_stories(graphs, monkeypatch):
+    from kg import linkage
+
+    whole = stories.find_stories(graphs["real"])
+    monkeypatch.setattr(linkage, "LINK_BLOCK", 500)
+    assert stories.find_stories(graphs["real"]) == whole and len(whole) > 100
 
 
 def test_average_linkage_respects_the_window_and_is_deterministic():

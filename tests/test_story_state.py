@@ -117,6 +117,26 @@ def test_a_change_recomputes_a_part_of_a_large_corpus(tmp_path):
     assert counts["articles_relinked"] < cold["articles_relinked"] / 4
 
 
+def test_a_state_linked_in_blocks_is_updated_like_one_linked_whole(tmp_path, monkeypatch):
+    """A cold run over many pairs links a block of articles at a time
+    (kg.linkage.LINK_BLOCK); the groups and the merges it saves are those of
+    one run, so the next run's update equals a cold one."""
+    from kg import linkage
+
+    folder = _generator().generate(3000, tmp_path / "c", 7)
+    g = _graph(folder)
+    whole = find_stories(g)
+    state = StoryState(tmp_path / "stories.state")
+    with monkeypatch.context() as m:
+        m.setattr(linkage, "LINK_BLOCK", 100)
+        assert state.find(g) == whole
+        assert state.counts["pairs_rescored"] > 10 * 100  # so that there were blocks
+    files = sorted(folder.rglob("*.md"))
+    _edit(files[len(files) // 3], "title", '"Parliament delays the vote on the budget"')
+    counts = _same_as_cold(state, folder)
+    assert 0 < counts["articles_relinked"] < len(files) / 4
+
+
 @pytest.mark.parametrize("damage", ["truncate", "flip", "format", "garbage"])
 def test_a_damaged_state_is_not_trusted(facial, tmp_path, damage):
     path = tmp_path / "stories.state"
@@ -154,7 +174,7 @@ def test_other_settings_start_afresh(facial, tmp_path):
 
 
 def test_relinking_part_of_the_articles_gives_the_groups_of_all():
-    """kg.story_state._relink: on random score graphs where the pairs and
+    """kg.linkage.relink_groups: on random score graphs where the pairs and
     times of a few articles change, the kept groups of the last run plus the
     relinked ones equal linking everything again (scores in eighths: exact
     sums and many ties)."""
@@ -163,8 +183,7 @@ def test_relinking_part_of_the_articles_gives_the_groups_of_all():
 
     import numpy as np
 
-    from kg.linkage import link_scored
-    from kg.story_state import _Group, _relink, _split_merges
+    from kg.linkage import Group, _split_merges, link_scored, relink_groups
 
     def arrays(pairs):
         return (np.array([p[0] for p in pairs], float), np.array([p[1] for p in pairs], np.int64),
@@ -196,7 +215,7 @@ def test_relinking_part_of_the_articles_gives_the_groups_of_all():
                     pairs.pop(key, None)
         after = [(s, i, j) for (i, j), s in sorted(pairs.items())]
         relink = np.zeros(n, bool)
-        kept: list[_Group] = []
+        kept: list[Group] = []
         for g in before:
             if dirty & set(g.members):
                 relink[g.members] = True
@@ -204,7 +223,7 @@ def test_relinking_part_of_the_articles_gives_the_groups_of_all():
                 kept.append(g)
         relink[list(dirty)] = True
         start = int(relink.sum())
-        kept, linked = _relink(*arrays(after), relink, kept, threshold, times, span)
+        kept, linked = relink_groups(*arrays(after), relink, kept, threshold, times, span)
         got = sorted((g.members, g.score) for g in kept + linked)
         assert got == sorted(link_scored(*arrays(after), threshold, times, span)), seed
         grew += int(relink.sum()) > start
