@@ -68,43 +68,46 @@ LINK_BLOCK = 4_000_000
 
 def link_groups(scores: np.ndarray, left: np.ndarray, right: np.ndarray, threshold: float,
                 times: list[float | None], span: float) -> list[Group]:
-    """:func:`link_scored` of the pairs, each group with its merges; when
-    there are more than ``LINK_BLOCK`` pairs, taken in blocks of articles in time
-    order: each block joins the groups of the blocks before it as an
-    incremental build adds articles (:func:`relink_groups`: the new articles
-    and the old ends of their pairs are linked again with their groups, the
-    other groups kept), so one block's links are held at a time, not the
-    corpus'.  The same groups as one run (tests/test_stories.py)."""
+    """:func:`link_scored` of the pairs, each group with its merges.
+
+    Above ``LINK_BLOCK`` pairs, the articles are cut, in time order, into
+    blocks of about that many pairs, and each block is linked alone: the
+    groups of the pairs within blocks.  The pairs across blocks then appear
+    as an incremental build's new pairs do (:func:`relink_groups`): their
+    ends are linked again with their groups, near the cuts, and the other
+    groups kept.  The same groups as one run (tests/test_stories.py), with
+    one block's links in memory at a time, not the corpus'."""
     if len(scores) <= LINK_BLOCK:
         merges: list[tuple[int, int, float]] = []
         return _split_merges(link_scored(scores, left, right, threshold, times, span, merges), merges)
     n = len(times)
     rank = np.empty(n, np.int64)
     rank[np.argsort([-math.inf if x is None else x for x in times], kind="stable")] = np.arange(n)
-    last = np.maximum(rank[left], rank[right])  # a pair joins with its later end
-    by_last = np.argsort(last, kind="stable")
-    scores, left, right, last = scores[by_last], left[by_last], right[by_last], last[by_last]
-    cuts = np.unique(last[LINK_BLOCK::LINK_BLOCK]).tolist() + [n]
-    ends = np.searchsorted(last, cuts).tolist()
+    last = np.sort(np.maximum(rank[left], rank[right]))  # a pair counts in its later end's block
+    cuts = np.unique(last[LINK_BLOCK::LINK_BLOCK])
+    block = np.searchsorted(cuts, rank, "right")
+    inside = block[left] == block[right]
+    order = np.flatnonzero(inside)
+    order = order[np.argsort(block[left[order]], kind="stable")]
+    bounds = np.searchsorted(block[left[order]], np.arange(len(cuts) + 2)).tolist()
     groups: list[Group] = []
-    start = 0
-    for end in ends:
-        if end == start:
-            continue
-        relink = np.zeros(n, bool)
-        relink[left[start:end]] = relink[right[start:end]] = True  # the new pairs' ends
-        group_of = np.full(n, -1, np.int64)
-        for k, g in enumerate(groups):
-            group_of[g.members] = k
-        hit = set(group_of[relink & (group_of >= 0)].tolist())
-        for k in hit:
-            relink[groups[k].members] = True
-        kept = [g for k, g in enumerate(groups) if k not in hit]
-        kept, linked = relink_groups(scores[:end], left[:end], right[:end], relink, kept,
-                                     threshold, times, span)
-        groups = kept + linked
-        start = end
-    return groups
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        mine = order[lo:hi]
+        merges = []
+        found = link_scored(scores[mine], left[mine], right[mine], threshold, times, span, merges)
+        groups += _split_merges(found, merges)
+    relink = np.zeros(n, bool)
+    relink[left[~inside]] = relink[right[~inside]] = True
+    group_of = np.full(n, -1, np.int64)
+    for k, g in enumerate(groups):
+        group_of[g.members] = k
+    hit = set(group_of[relink & (group_of >= 0)].tolist())
+    for k in hit:
+        relink[groups[k].members] = True
+    kept, linked = relink_groups(scores, left, right, relink,
+                                 [g for k, g in enumerate(groups) if k not in hit],
+                                 threshold, times, span)
+    return kept + linked
 
 
 def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
