@@ -62,7 +62,7 @@ def link_pairs(scores: np.ndarray, left: np.ndarray, right: np.ndarray, threshol
     return sorted(((g.members, g.score) for g in found), key=lambda g: g[0][0])
 
 
-#: Pairs linked at once by :func:`link_pairs`: its link dicts, not the corpus, set the memory.
+#: Pairs linked at once by :func:`link_groups`: its link dicts, not the corpus, set the memory.
 LINK_BLOCK = 4_000_000
 
 
