@@ -176,6 +176,7 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
             builder.add_file(out / NQUADS)
         report("writing exports", 0, 0)
         if others is not None:
+            writer.release()
             for fn, args in also[-1:]:  # the last here: both cores finish together
                 fn(*args)
             others.result()
@@ -197,7 +198,9 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
             writer.write_turtle(out / TURTLE, each_subject=each_subject)
             # The store loads and compacts outside the GIL while this writes the others.
             with in_background(builder.commit, update.digests, name="kg-store-commit") as committed:
-                _run([(writer.write_jsonld, (out / JSONLD,)), *also])
+                writer.write_jsonld(out / JSONLD)
+                writer.release()  # the other exports read the graph, not the walk
+                _run(also)
                 lap("exports")
                 report("loading and compacting the store", 0, 0)
                 committed.result()

@@ -16,7 +16,7 @@ import hashlib
 import itertools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import networkx as nx
 import orjson
@@ -31,14 +31,38 @@ SHARED_KINDS = frozenset({"provider", "topic", "person"})
 _SHARED = [SHARED_GRAPH]
 
 
-@dataclass
 class Subject:
-    """One subject of the export: its statements, their graphs, its out-edges."""
+    """One subject of the export: its statements, their graphs, its out-edges.
 
-    iri: str
-    statements: list[Statement]
-    graphs: list[str]                                 # graphs of the node statements
-    edges: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (prop, object IRI, graphs)
+    A build holds every subject of the graph at once (the N-Quads are written
+    graph by graph, in another order than the subjects'), so each keeps its
+    statements and edges as one flat tuple rather than a list of tuples.
+
+    >>> s = Subject("urn:a", [("type", "urn:C", "@id")], ["urn:g"], [("about", "urn:t", ["urn:g"])])
+    >>> list(s.statements), list(s.edges)
+    ([('type', 'urn:C', '@id')], [('about', 'urn:t', ['urn:g'])])
+    """
+
+    __slots__ = ("iri", "graphs", "_statements", "_edges")
+
+    def __init__(self, iri: str, statements: Iterable[Statement], graphs: list[str],
+                 edges: Iterable[tuple[str, str, list[str]]] = ()) -> None:
+        self.iri = iri
+        self.graphs = graphs  # graphs of the node statements
+        self._statements = tuple(itertools.chain.from_iterable(statements))
+        self._edges = tuple(itertools.chain.from_iterable(edges))
+
+    @property
+    def statements(self) -> Iterator[Statement]:
+        """(property, lexical form or IRI, datatype) of each statement about the node."""
+        flat = iter(self._statements)
+        return zip(flat, flat, flat)
+
+    @property
+    def edges(self) -> Iterator[tuple[str, str, list[str]]]:
+        """(property, object IRI, graphs) of each out-edge."""
+        flat = iter(self._edges)
+        return zip(flat, flat, flat)
 
 
 #: Member keys of the subjects that are no node: the topic scheme, and a
@@ -98,12 +122,10 @@ def subjects(graph: nx.MultiDiGraph, only: Collection[str] | None = None) -> Ite
             files.update(d.get("files") or ())
             for _, _, esrcs in edges:
                 files.update(esrcs)
-        s = Subject(iris.setdefault(nid, iri(nid)), describe(nid, d),
-                    _SHARED if d["kind"] in SHARED_KINDS else graphs_of(srcs))
-        for prop, v, esrcs in edges:
-            target = iris.get(v) or iris.setdefault(v, iri(v))
-            s.edges.append((prop, target, graphs_of(esrcs)))
-        yield s
+        yield Subject(iris.setdefault(nid, iri(nid)), describe(nid, d),
+                      _SHARED if d["kind"] in SHARED_KINDS else graphs_of(srcs),
+                      [(prop, iris.get(v) or iris.setdefault(v, iri(v)), graphs_of(esrcs))
+                       for prop, v, esrcs in edges])
     if only is not None:
         has_topics = SCHEME_KEY in only
         files = {k[len(FILE_KEY):] for k in only if k.startswith(FILE_KEY)}

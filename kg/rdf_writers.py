@@ -331,6 +331,10 @@ class RdfWriter:
             self._inputs = graph_inputs(self.graph)
         return self._inputs
 
+    def release(self) -> None:
+        """Let go of the walk and the inputs (a new walk is made if a file is written after)."""
+        self._subjects = self._inputs = None
+
     def _index(self, path: str | os.PathLike) -> Path | None:
         return self.index_dir / f"{Path(path).name}.blocks" if self.index_dir is not None else None
 
