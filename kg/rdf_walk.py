@@ -17,6 +17,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 import orjson
@@ -50,7 +51,7 @@ class Subject:
         self.iri = iri
         self.graphs = graphs  # graphs of the node statements
         self._statements = tuple(itertools.chain.from_iterable(statements))
-        self._edges = tuple(itertools.chain.from_iterable(edges))
+        self._edges: tuple[Any, ...] = tuple(itertools.chain.from_iterable(edges))
 
     @property
     def statements(self) -> Iterator[Statement]:
@@ -61,7 +62,7 @@ class Subject:
     @property
     def edges(self) -> Iterator[tuple[str, str, list[str]]]:
         """(property, object IRI, graphs) of each out-edge."""
-        flat = iter(self._edges)
+        flat: Iterator[Any] = iter(self._edges)
         return zip(flat, flat, flat)
 
 
