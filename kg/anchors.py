@@ -369,10 +369,15 @@ class AnchorMemo:
             return "\n".join(" ".join(sorted(x)) for x in (places, figures, days))
 
         places, figures, days = self._get(_digest("m", title), make).split("\n")
-        return frozenset(places.split()), frozenset(figures.split()), frozenset(days.split())
+        # Most headlines name none: one shared empty set, not one per headline.
+        marks = [frozenset(x.split()) if x else _NONE for x in (places, figures, days)]
+        return marks[0], marks[1], marks[2]
 
     def items(self) -> list[tuple[bytes, str]]:
         return list(self.used.items())
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 def _digest(kind: str, text: str) -> bytes:

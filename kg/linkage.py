@@ -63,7 +63,7 @@ def link_pairs(scores: np.ndarray, left: np.ndarray, right: np.ndarray, threshol
 
 
 #: Pairs linked at once by :func:`link_groups`: its link dicts, not the corpus, set the memory.
-LINK_BLOCK = 4_000_000
+LINK_BLOCK = 2_000_000
 
 
 def link_groups(scores: np.ndarray, left: np.ndarray, right: np.ndarray, threshold: float,

@@ -193,14 +193,14 @@ class StoryDocs:
         # corpus holds, so sums over terms run in the same order after a change.
         # Blocking tries an article's rarest terms in its bucket first.
         self.rarity = df * max(nv, 1) + term
-        # IDF weights before normalisation
-        self.raw = np.where(is_title, idf * _TITLE_WEIGHT, idf)
+        raw = np.where(is_title, idf * _TITLE_WEIGHT, idf)  # IDF weights before normalisation
         self.ptr = np.zeros(n + 1, np.int64)
         np.cumsum(np.bincount(self.art, minlength=n), out=self.ptr[1:])
         self.size = np.diff(self.ptr)  # terms per article
-        norm = np.sqrt(np.bincount(self.art, weights=self.raw * self.raw, minlength=n))
+        norm = np.sqrt(np.bincount(self.art, weights=raw * raw, minlength=n))
         norm[norm == 0] = 1.0
-        self.unit = self.raw / norm[self.art]
+        self.unit = raw / norm[self.art]
+        del raw
         self.nv = nv
         self.graph = graph
         self.ids = ids
@@ -229,9 +229,7 @@ class StoryDocs:
         v = self._vectors.get(i)
         if v is None:
             lo, hi = self.ptr[i], self.ptr[i + 1]
-            weights = self.raw[lo:hi].tolist()
-            norm = math.sqrt(sum([x * x for x in weights])) or 1.0
-            v = self._vectors[i] = dict(zip(self.terms[lo:hi].tolist(), [x / norm for x in weights]))
+            v = self._vectors[i] = dict(zip(self.terms[lo:hi].tolist(), self.unit[lo:hi].tolist()))
         return v
 
     def cosine(self, i: int, j: int) -> float:
