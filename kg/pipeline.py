@@ -177,8 +177,7 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
         report("writing exports", 0, 0)
         if others is not None:
             writer.release()
-            for fn, args in also[-1:]:  # the last here: both cores finish together
-                fn(*args)
+            _run(also[-1:])  # the last here: both cores finish together
             others.result()
             if builder is not None:  # too many graphs changed: a fresh store after all
                 for blocks in read_turtle_blocks(out / TURTLE):
@@ -198,9 +197,8 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
             writer.write_turtle(out / TURTLE, each_subject=each_subject)
             # The store loads and compacts outside the GIL while this writes the others.
             with in_background(builder.commit, update.digests, name="kg-store-commit") as committed:
-                writer.write_jsonld(out / JSONLD)
-                writer.release()  # the other exports read the graph, not the walk
-                _run(also)
+                # (the walk let go of before the others, which read the graph)
+                _run([(writer.write_jsonld, (out / JSONLD,)), (writer.release, ()), *also])
                 lap("exports")
                 report("loading and compacting the store", 0, 0)
                 committed.result()
