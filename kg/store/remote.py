@@ -288,6 +288,12 @@ class RemoteStore:
         # compiler is happiest with INSERT DATA of a few thousand triples.
         return 200_000 if self.load_method() == "quads" else 5_000
 
+    def default_batch_graphs(self) -> int:
+        # Virtuoso compiles each DROP GRAPH and GRAPH block of an update into
+        # SQL and refuses more than 10,000 lines of it (SP031): 250 small
+        # graphs came close, so an update carries at most 100.
+        return 100_000 if self.load_method() == "quads" else 100
+
     # -- queries ----------------------------------------------------------------
     def _post_query(self, query: str, accept: str, default_graph: str | None = None) -> _Response:
         params = [("query", query)]
@@ -362,7 +368,7 @@ class RemoteStore:
         if method in ("put", "quads") and not self.graph_store_url:
             raise RemoteError(f"method {method!r} needs a graph store URL (--graph-store)")
         union = self.union_graph()
-        for batch in _batches(graphs, self.default_batch()):
+        for batch in _batches(graphs, self.default_batch(), self.default_batch_graphs()):
             prelude = self._unassert_existing(batch, union)
             if method == "update":
                 self.update(prelude + _insert_update(batch, graphs, union))
@@ -406,14 +412,22 @@ class RemoteStore:
             self.update(unassert(chunk, union) + ";\n" + drop_graphs(chunk))
 
 
-def _batches(graphs: Mapping[str, list[bytes]], max_triples: int) -> Iterator[list[str]]:
+def _batches(graphs: Mapping[str, list[bytes]], max_triples: int,
+             max_graphs: int) -> Iterator[list[str]]:
     """Graph IRIs grouped so that a batch holds at most ``max_triples`` lines
-    (a single bigger graph travels alone: a graph is never split)."""
+    and ``max_graphs`` graphs (a single bigger graph travels alone: a graph is
+    never split).
+
+    >>> [len(b) for b in _batches({f"g{i}": [b"t"] * 3 for i in range(5)}, 7, 9)]
+    [2, 2, 1]
+    >>> [len(b) for b in _batches({f"g{i}": [b"t"] for i in range(5)}, 99, 2)]
+    [2, 2, 1]
+    """
     batch: list[str] = []
     size = 0
     for iri in graphs:
         n = len(graphs[iri])
-        if batch and size + n > max_triples:
+        if batch and (size + n > max_triples or len(batch) == max_graphs):
             yield batch
             batch, size = [], 0
         batch.append(iri)
