@@ -138,6 +138,7 @@ class _Builder:
         self.topic_labels: dict[str, Counter] = defaultdict(Counter)
         self.person_names: dict[str, Counter] = defaultdict(Counter)
         self.alias: dict[str, str] = {}
+        self.ids: dict[str, str] = {}
         self.no_url_titles: dict[str, str] = {}  # title key -> first file, articles without URL
 
     # -- nodes -------------------------------------------------------------
@@ -255,24 +256,38 @@ class _Builder:
         self.node[nid] = attrs
         self.succ[nid] = {}
         self.pred[nid] = {}
+        self.ids[nid] = nid
 
     def _edge(self, u: str, v: str, rel: str, source: str) -> None:
+        # The node's own id string, not the equal one just made from a name:
+        # otherwise every edge keeps a copy of it in the adjacency dicts.
+        u, v = self.ids[u], self.ids[v]
         key = (u, v, rel)
         if key not in self.edge_sources:
             succ = self.succ[u]
             keydict = succ.get(v)
             if keydict is None:
                 keydict = succ[v] = self.pred[v][u] = {}
-            keydict[rel] = {"rel": rel}
+            keydict[rel] = None  # its attributes are set by finish()
         self.edge_sources[key].add(source)
 
     # -- finishing ----------------------------------------------------------
-    def finish(self) -> nx.MultiDiGraph:
+    def finish(self, share_attrs: bool) -> nx.MultiDiGraph:
         g, node, succ = self.g, self.node, self.succ
         for nid, srcs in self.sources.items():
             node[nid]["sources"] = sorted(srcs)
+        # The pipeline never changes an edge's attributes in place
+        # (kg.providers replaces them), so it can share them: see build_graph.
+        shared: dict[tuple[str, str, str], dict[str, Any]] = {}
         for (u, v, rel), srcs in self.edge_sources.items():
-            succ[u][v][rel]["sources"] = sorted(srcs)
+            if share_attrs and len(srcs) == 1:
+                (src,) = srcs
+                attrs = shared.get((u, rel, src))
+                if attrs is None:
+                    attrs = shared[u, rel, src] = {"rel": rel, "sources": [src]}
+            else:
+                attrs = {"rel": rel, "sources": sorted(srcs)}
+            succ[u][v][rel] = attrs
         for pid, names in self.provider_names.items():
             name, alt = _preferred(names)
             node[pid]["name"] = name
@@ -298,7 +313,7 @@ def _preferred(counts: Counter) -> tuple[str, list[str]]:
     return best, sorted(k for k in counts if k != best)
 
 
-def build_graph(corpus: Corpus | Iterable[Article]) -> nx.MultiDiGraph:
+def build_graph(corpus: Corpus | Iterable[Article], *, share_attrs: bool = False) -> nx.MultiDiGraph:
     """Build the knowledge graph of a corpus.
 
     Files are merged by canonical URL; ``related`` entries become ``related``
@@ -306,6 +321,12 @@ def build_graph(corpus: Corpus | Iterable[Article]) -> nx.MultiDiGraph:
     to an article node marked ``reference_only``.  The result does not depend
     on the order of the records.  Conflicts found while merging (one URL
     under two headlines) are listed in ``graph.graph["problems"]``.
+
+    With ``share_attrs``, the edges of one relation that one file states
+    from one node (an article's topics, its related articles) share one
+    attribute dict, in a good part less memory for the edges (the build's
+    choice); change such a graph's edge attributes by replacing a dict, or
+    call :func:`unshare_attrs` first.
 
     >>> import kg
     >>> g = build_graph(kg.load("seeds"))
@@ -328,7 +349,30 @@ def build_graph(corpus: Corpus | Iterable[Article]) -> nx.MultiDiGraph:
         for a, nid in zip(articles, ids):
             for ref in a.related:
                 b.add_related(nid, ref, a.source)
-        return b.finish()
+        return b.finish(share_attrs)
+
+
+def unshare_attrs(graph: nx.MultiDiGraph) -> None:
+    """Give every edge its own attribute dict and ``sources`` list, undoing
+    ``build_graph(share_attrs=True)``, so that the usual in-place changes of
+    NetworkX (``graph.edges[u, v, k]["weight"] = 1``) touch one edge.
+
+    >>> import kg
+    >>> g = build_graph(kg.load("seeds"), share_attrs=True)
+    >>> unshare_attrs(g)
+    >>> len({id(d) for *_, d in g.edges(keys=True, data=True)}) == g.number_of_edges()
+    True
+    """
+    seen: set[int] = set()
+    for nbrs in graph._succ.values():
+        for keydict in nbrs.values():
+            for key, attrs in keydict.items():
+                if id(attrs) in seen:
+                    keydict[key] = attrs = dict(attrs)
+                    if "sources" in attrs:
+                        attrs["sources"] = list(attrs["sources"])
+                else:
+                    seen.add(id(attrs))
 
 
 def graph_summary(graph: nx.MultiDiGraph) -> dict:

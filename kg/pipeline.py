@@ -239,6 +239,7 @@ class BuildResult:
     #: stamp, the store or its state) and so not trusted, but rebuilt.
     warnings: list[str] = field(default_factory=list)
     _graph: nx.MultiDiGraph | None = field(default=None, repr=False)
+    _shared_attrs: bool = field(default=False, repr=False)
 
     @property
     def graph(self) -> nx.MultiDiGraph:
@@ -246,6 +247,10 @@ class BuildResult:
         rebuilt, then without ``graph.graph["problems"]``: see ``problems``)."""
         if self._graph is None:
             self._graph = read_graph(self.out / GRAPH_JSON)
+        elif self._shared_attrs:  # the build's memory saving, undone for the caller
+            from .graph import unshare_attrs
+            unshare_attrs(self._graph)
+            self._shared_attrs = False
         return self._graph
 
 
@@ -398,7 +403,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
           else nullcontext()):
         del record_cache
         report("building the graph", 0, 0)
-        graph = build_graph(corpus)
+        graph = build_graph(corpus, share_attrs=True)
         if rules is not None:
             graph.graph["problems"] += apply_providers(graph, rules)
         files, problems, unknown_keys = corpus.files, corpus.problems, corpus.unknown_keys
@@ -460,7 +465,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         _write_stamp(out, files, outputs, summary, rdf_key + options)
     lap("manifest")
     return BuildResult(files, problems, out, outputs, summary, timings, warnings=warnings,
-                       _graph=graph)
+                       _graph=graph, _shared_attrs=True)
 
 
 def built(path: str | os.PathLike) -> Path:

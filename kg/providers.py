@@ -212,8 +212,10 @@ def _merge(graph: nx.MultiDiGraph, old: str, into: str) -> None:
     src, dst = graph.nodes[old], graph.nodes[into]
     for a, _, key, data in list(graph.in_edges(old, keys=True, data=True)):
         if graph.has_edge(a, into, key):
-            mine = graph.edges[a, into, key]
-            mine["sources"] = sorted(set(mine.get("sources", [])) | set(data.get("sources", [])))
+            # replaced, not changed in place: edges may share attributes (kg.graph)
+            mine = graph._succ[a][into]  # the dict its view reads, shared with _pred
+            mine[key] = {**mine[key], "sources": sorted(set(mine[key].get("sources", []))
+                                                        | set(data.get("sources", [])))}
         else:
             graph.add_edge(a, into, key=key, **data)
     names = set(dst.get("alt_names", [])) | set(src.get("alt_names", [])) | {src.get("name")}

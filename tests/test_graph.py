@@ -8,7 +8,7 @@ import networkx as nx
 import pytest
 
 import kg
-from kg.graph import article_id, build_graph, graph_summary
+from kg.graph import article_id, build_graph, graph_summary, unshare_attrs
 from kg.normalize import short_hash
 
 
@@ -188,3 +188,57 @@ def test_node_ids_have_their_kind_as_prefix(seeds_dir, kind):
 def test_article_id_is_hash_of_canonical_url(seeds_dir):
     (a,) = kg.load(seeds_dir).articles
     assert article_id(a) == "article/" + short_hash(a.url)
+
+
+def test_one_files_edges_of_one_relation_share_their_attributes(tmp_path):
+    write(tmp_path / "in", "a.md", title="A", url="https://example.com/a", topics=("AI", "Law", "Chips"))
+    write(tmp_path / "in", "b.md", title="B", url="https://example.com/b", topics=("AI", "Law"))
+    g = build_graph(kg.load(tmp_path / "in"), share_attrs=True)
+    a, b = (node_by_url(g, f"https://example.com/{x}") for x in "ab")
+    about_a = [d for _, _, d in g.out_edges("article/" + short_hash("https://example.com/a"), data=True)
+               if d["rel"] == "about"]
+    assert len(about_a) == 3 and len({id(d) for d in about_a}) == 1
+    assert about_a[0] == {"rel": "about", "sources": a["sources"]}
+    # another file's edges have their own
+    into_ai = [keys["about"] for keys in g.pred["topic/ai"].values()]
+    assert len({id(d) for d in into_ai}) == 2 and b["sources"] == ["in/b.md"]
+    # node ids in the adjacency are the nodes' own strings, not copies
+    ids = {n: id(n) for n in g}
+    assert all(id(v) == ids[v] for u in g for v in g.succ[u])
+    assert all(id(u) == ids[u] for v in g for u in g.pred[v])
+    # undone, every edge has its own, equal to what it was
+    before = list(g.edges(keys=True, data=True))
+    unshare_attrs(g)
+    assert list(g.edges(keys=True, data=True)) == before
+    assert len({id(d) for *_, d in before}) < len(before)
+    assert len({id(d) for *_, d in g.edges(keys=True, data=True)}) == len(before)
+    assert len({id(d["sources"]) for *_, d in g.edges(keys=True, data=True)}) == len(before)
+    # and by default nothing is shared
+    plain = graph_of(tmp_path / "in")
+    assert len({id(d) for *_, d in plain.edges(keys=True, data=True)}) == len(before)
+
+
+def test_a_builds_graph_has_edges_of_their_own(seeds_dir, tmp_path):
+    g = kg.build(seeds_dir, out=tmp_path / "out").graph
+    edges = list(g.edges(keys=True, data=True))
+    assert len({id(d) for *_, d in edges}) == len(edges) == g.number_of_edges() > 0
+    assert len({id(d["sources"]) for *_, d in edges if "sources" in d}) == sum("sources" in d for *_, d in edges)
+
+
+def test_merging_providers_leaves_edges_sharing_attributes_alone():
+    from kg.providers import _merge
+    g = nx.MultiDiGraph()
+    g.add_node("provider/a.com", kind="provider", domain="a.com", name="A", sources=["f1"])
+    g.add_node("provider/b.com", kind="provider", domain="b.com", name="B", sources=["f2"])
+    g.add_node("topic/x", kind="topic")
+    shared = {"rel": "publishedBy", "sources": ["f1"]}
+    g.add_edge("article/1", "provider/a.com", key="publishedBy")
+    g.add_edge("article/1", "provider/b.com", key="publishedBy")
+    g.add_edge("article/1", "topic/x", key="publishedBy")
+    for v in ("provider/a.com", "topic/x"):
+        g._succ["article/1"][v]["publishedBy"] = shared
+    g._succ["article/1"]["provider/b.com"]["publishedBy"] = {"rel": "publishedBy", "sources": ["f2"]}
+    _merge(g, "provider/b.com", into="provider/a.com")
+    assert g.edges["article/1", "provider/a.com", "publishedBy"]["sources"] == ["f1", "f2"]
+    assert g.edges["article/1", "topic/x", "publishedBy"]["sources"] == ["f1"]
+    assert g.pred["provider/a.com"]["article/1"]["publishedBy"]["sources"] == ["f1", "f2"]
