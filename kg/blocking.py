@@ -28,6 +28,7 @@ KEYS = 8             # rarest shared terms of an article used to look up candida
 MAX_POSTINGS = 400   # a key shared by more articles in the window is no key
 MAX_CANDIDATES = 64  # an article's candidates: those sharing the most keys, then the nearest in time
 _BLOCK = 1_000_000   # slice entries expanded at once (memory)
+_OWNERS = 25_000     # articles whose keys are looked up at once (memory)
 
 
 def member(a: np.ndarray, sorted_b: np.ndarray) -> np.ndarray:
@@ -84,7 +85,27 @@ def window_candidates(ptr: np.ndarray, terms: np.ndarray, times: np.ndarray,
     # Articles within the window of each place p: places lo[p] .. hi[p] - 1.
     lo = np.searchsorted(st, st - window, "left")
     hi = np.searchsorted(st, st + window, "right")
+    # The term index: (term, place) of every timed article.
+    held = at[art] >= 0
+    posting = terms[held] * nt + at[art[held]]
+    posting.sort()
+    del art, held
     places = np.arange(nt) if owners is None else np.flatnonzero(owners[order])
+    # Owners a block at a time: an owner's candidates depend on it alone, and
+    # the arrays of every term of every owner at once are many times the index.
+    found = [np.zeros(0, np.int64)]
+    for b in range(0, len(places), _OWNERS):
+        found += _owner_candidates(places[b:b + _OWNERS], ptr, terms, rarity, order, st,
+                                   lo, hi, posting)
+    return sorted_unique(np.concatenate(found))
+
+
+def _owner_candidates(places: np.ndarray, ptr: np.ndarray, terms: np.ndarray,
+                      rarity: np.ndarray | None, order: np.ndarray, st: np.ndarray,
+                      lo: np.ndarray, hi: np.ndarray, posting: np.ndarray) -> list[np.ndarray]:
+    """:func:`window_candidates` of the articles at ``places`` (in time order):
+    sorted code arrays."""
+    n, nt = len(ptr) - 1, len(order)
     owner, pos = ranges(ptr[order[places]], np.diff(ptr)[order[places]])
     owner = places[owner]  # a place in time order
     # Lookups by term, then time: both bounds below come in increasing
@@ -92,10 +113,6 @@ def window_candidates(ptr: np.ndarray, terms: np.ndarray, times: np.ndarray,
     by_key = np.argsort(terms[pos] * nt + owner, kind="stable")
     key, owner, pos = terms[pos][by_key], owner[by_key], pos[by_key]
     rank = (terms if rarity is None else rarity)[pos]
-    # The term index: (term, place) of every timed article.
-    held = at[art] >= 0
-    posting = terms[held] * nt + at[art[held]]
-    posting.sort()
     start = np.searchsorted(posting, key * nt + lo[owner])
     count = np.searchsorted(posting, key * nt + hi[owner]) - start
     # A slice holds the article itself; one of more than MAX_POSTINGS is no key.
@@ -115,7 +132,7 @@ def window_candidates(ptr: np.ndarray, terms: np.ndarray, times: np.ndarray,
     per_owner = np.cumsum(np.bincount(owner, weights=count, minlength=nt))
     cuts = np.searchsorted(per_owner, np.arange(_BLOCK, per_owner[-1], _BLOCK), "right")
     rows = np.searchsorted(owner, np.concatenate(([0], cuts, [nt])))
-    found = [np.zeros(0, np.int64)]
+    found = []
     for r0, r1 in zip(rows[:-1].tolist(), rows[1:].tolist()):
         if r0 == r1:
             continue
@@ -140,4 +157,4 @@ def window_candidates(ptr: np.ndarray, terms: np.ndarray, times: np.ndarray,
         top = np.arange(len(p)) - first < MAX_CANDIDATES
         i, j = order[p[top]], order[q[top]]
         found.append(sorted_unique(np.minimum(i, j) * n + np.maximum(i, j)))
-    return sorted_unique(np.concatenate(found))
+    return found

@@ -49,13 +49,7 @@ from .exports import (
     write_manifest,
     write_problems,
 )
-from .ingest import (
-    NoArticleFiles,
-    load_corpus,
-    normalize_extensions,
-    same_records,
-    scan_files,
-)
+from .ingest import NoArticleFiles, load_corpus, normalize_extensions, same_records, scan_files
 from .records import Problem, Provider, SourceFile
 
 if TYPE_CHECKING:

@@ -288,6 +288,10 @@ def test_candidates_and_screening_match_a_plain_computation(graphs, monkeypatch)
         with monkeypatch.context() as m:
             m.setattr(blocking, "_BLOCK", 50)
             assert {divmod(c, n) for c in docs.candidates(span).tolist()} == found
+        # And owners looked up a block at a time: the same pairs.
+        with monkeypatch.context() as m:
+            m.setattr(blocking, "_OWNERS", 97)
+            assert {divmod(c, n) for c in docs.candidates(span).tolist()} == found
         related = {divmod(c, n) for c in docs.related_pairs().tolist()}
         assert related == {tuple(sorted((docs.index[u], docs.index[v])))
                            for u, v, k in g.edges(keys=True)
