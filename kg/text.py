@@ -71,6 +71,7 @@ _MASKS = np.array([(1 << (8 * k)) - 1 for k in range(9)], np.uint64)
 _ASCII_WORDS = bytes(c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 or 48 <= c <= 57 or c == 0
                      else 32 for c in range(256))
 _WORD_CHAR = re.compile(r"[^\W_]")
+_TEXTS = 20_000  # texts tokenised at once (memory)
 
 
 def _blanked(texts: list[str], ascii: bool) -> tuple[str, np.ndarray]:
@@ -157,9 +158,15 @@ def text_terms(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     found = [(np.zeros(0, np.int64), np.zeros(0, np.int64))]
     for flag in (True, False):
         ks = [k for k, a in enumerate(ascii) if a is flag]
-        if ks:
-            which, number = _numbered_words(*_blanked([texts[k] for k in ks], flag), long_words)
-            found.append((np.array(ks, np.int64)[which], number))
+        # A block of texts at a time, each text's words once: the arrays of
+        # every word of every text at once are many times their distinct words.
+        for b in range(0, len(ks), _TEXTS):
+            block = np.array(ks[b:b + _TEXTS], np.int64)
+            which, number = _numbered_words(*_blanked([texts[k] for k in block.tolist()], flag), long_words)
+            vocab = sorted_unique(number)
+            which, word = np.divmod(sorted_unique(which * len(vocab) + np.searchsorted(vocab, number)),
+                                    max(len(vocab), 1))
+            found.append((block[which], vocab[word]))
     text = np.concatenate([t for t, _ in found])
     number = np.concatenate([w for _, w in found])
     vocab = sorted_unique(number)

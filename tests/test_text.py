@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from kg import text as kgtext
 
 
@@ -10,9 +12,12 @@ def test_fold_and_terms():
     assert kgtext.terms("The FRANÇAIS régulateur & Clearview") == ["francais", "regulateur", "clearview"]
 
 
-def test_bulk_terms_match_terms():
+@pytest.mark.parametrize("block", [20_000, 7])
+def test_bulk_terms_match_terms(block, monkeypatch):
     """text_terms numbers words with numpy (8-byte integers, a folded join of
-    all texts); every text must get exactly the set of terms() it has alone."""
+    a block of texts); every text must get exactly the set of terms() it has
+    alone, whatever block it falls in."""
+    monkeypatch.setattr(kgtext, "_TEXTS", block)
     import random
     texts = ["", "   ", "The FRANÇAIS régulateur & Clearview", "Clearview AI faces £17m fine in the UK",
              "a b c de", "snake_case under_scores", "Straße ΣΊΣΥΦΟΣ ﬁnance Kelvin", "ＦＵＬＬ ①②③ ½ x²",
