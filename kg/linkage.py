@@ -273,17 +273,44 @@ def relink_groups(scores: np.ndarray, left: np.ndarray, right: np.ndarray, relin
     (``kept``) and the articles to link again (``relink``, updated in place):
     the relinked articles grow, a kept group at a time, until no group of
     theirs could meet a kept one (:func:`_groups_that_may_meet`).  Returns the
-    kept groups and the new ones."""
+    kept groups and the new ones.
+
+    Only the relinked articles' components (by their strong pairs with each
+    other) that grew in the last round are linked and checked again: a
+    mean reaches no higher than its largest term, so a component's groups
+    are its own, and one that took in no kept group met none (a kept group
+    that may meet it has a strong pair with it)."""
+    done: dict[tuple[int, int], list[Group]] = {}  # a component -> its groups
+    near_strong = scores >= threshold - _EPS  # as _groups_that_may_meet compares
     while True:
+        members = np.flatnonzero(relink)
+        at = np.full(len(relink), -1, np.int64)
+        at[members] = np.arange(len(members))
+        inside = relink[left] & relink[right] & near_strong
+        comp = components(len(members), at[left[inside]], at[right[inside]])
+        lone = comp < 0
+        comp[lone] = np.flatnonzero(lone)  # an article with no such pair: a component alone
+        # A component is known by its lowest member and its size: components
+        # only grow, so those two unchanged mean the same members.
+        keys = list(zip(members[comp].tolist(), np.bincount(comp)[comp].tolist()))
+        done = {key: done[key] for key in set(keys) if key in done}
+        is_new = np.array([key not in done for key in keys], bool)
+        new = np.zeros(len(relink), bool)
+        new[members[is_new]] = True
         merges: list[tuple[int, int, float]] = []
-        mine = relink[left] & relink[right]
-        found = link_scored(scores[mine], left[mine], right[mine], threshold, times, span, merges)
+        sel = new[left] & new[right]  # (a weak pair across two components changes no merge)
+        found = link_scored(scores[sel], left[sel], right[sel], threshold, times, span, merges)
+        crossing = (new[left] & ~relink[right]) | (new[right] & ~relink[left])
         linked = _split_merges(found, merges)
-        crossing = relink[left] != relink[right]
         meet = _groups_that_may_meet(linked, kept, scores[crossing], left[crossing],
                                      right[crossing], relink, threshold, times, span)
+        for key in {key for key, fresh in zip(keys, is_new.tolist()) if fresh}:
+            done[key] = []
+        key_of = dict(zip(members.tolist(), keys))
+        for g in linked:
+            done[key_of[g.members[0]]].append(g)
         if not meet:
-            return kept, linked
+            return kept, [g for groups in done.values() for g in groups]
         for g in meet:
             relink[g.members] = True
         kept = [g for g in kept if not relink[g.members[0]]]
@@ -370,15 +397,24 @@ def _groups_that_may_meet(linked: list[Group], kept: list[Group], scores: np.nda
     if not len(scores):
         return []
     mine, theirs = _Forest(linked, times), _Forest(kept, times)
-    sums: dict[tuple[int, int], float] = defaultdict(float)
-    for p, u, v in zip(scores.tolist(), left.tolist(), right.tolist()):
-        a, r = (u, v) if relink[u] else (v, u)
-        ours = mine.chain(a)
-        for y in theirs.chain(r):
+    ours_of: dict[int, list[int]] = {}  # an article's chain, made once
+    theirs_of: dict[int, list[int]] = {}
+    sums: dict[int, float] = defaultdict(float)  # x << 32 | y -> the sum of their pairs
+    ours_first = relink[left]
+    for p, a, r in zip(scores.tolist(), np.where(ours_first, left, right).tolist(),
+                       np.where(ours_first, right, left).tolist()):
+        ours = ours_of.get(a)
+        if ours is None:
+            ours = ours_of[a] = [x << 32 for x in mine.chain(a)]
+        chain = theirs_of.get(r)
+        if chain is None:
+            chain = theirs_of[r] = theirs.chain(r)
+        for y in chain:
             for x in ours:
-                sums[x, y] += p
+                sums[x | y] += p
     meet: dict[int, Group] = {}
-    for (x, y), total in sums.items():
+    for xy, total in sums.items():
+        x, y = xy >> 32, xy & 0xFFFFFFFF
         mean = total / (mine.size[x] * theirs.size[y])
         if mean < threshold - _EPS:
             continue

@@ -173,6 +173,45 @@ def test_other_settings_start_afresh(facial, tmp_path):
     assert state.counts["pairs_kept"] == 0 and state.warnings == []
 
 
+def _score_arrays(pairs):
+    """(scores, left, right) of (score, i, j) pairs, as kg.linkage takes them."""
+    import numpy as np
+
+    return (np.array([p[0] for p in pairs], float), np.array([p[1] for p in pairs], np.int64),
+            np.array([p[2] for p in pairs], np.int64))
+
+
+def _linked(pairs, threshold, times, span):
+    """The groups of one run over the pairs, each with its merges."""
+    from kg.linkage import _split_merges, link_scored
+
+    merges: list = []
+    return _split_merges(link_scored(*_score_arrays(pairs), threshold, times, span, merges), merges)
+
+
+def _relink(before, dirty, after, threshold, times, span, seed):
+    """relink_groups once the ``dirty`` articles' pairs changed, checked
+    against linking all the pairs ``after`` again: the articles to relink
+    at the start, and at the end."""
+    import numpy as np
+
+    from kg.linkage import link_scored, relink_groups
+
+    relink = np.zeros(len(times), bool)
+    kept = []
+    for g in before:
+        if dirty & set(g.members):
+            relink[g.members] = True
+        else:
+            kept.append(g)
+    relink[list(dirty)] = True
+    start = relink.copy()
+    kept, linked = relink_groups(*_score_arrays(after), relink, kept, threshold, times, span)
+    got = sorted((g.members, g.score) for g in kept + linked)
+    assert got == sorted(link_scored(*_score_arrays(after), threshold, times, span)), seed
+    return start, relink
+
+
 def test_relinking_part_of_the_articles_gives_the_groups_of_all():
     """kg.linkage.relink_groups: on random score graphs where the pairs and
     times of a few articles change, the kept groups of the last run plus the
@@ -180,18 +219,6 @@ def test_relinking_part_of_the_articles_gives_the_groups_of_all():
     sums and many ties)."""
     import itertools
     import random
-
-    import numpy as np
-
-    from kg.linkage import Group, _split_merges, link_scored, relink_groups
-
-    def arrays(pairs):
-        return (np.array([p[0] for p in pairs], float), np.array([p[1] for p in pairs], np.int64),
-                np.array([p[2] for p in pairs], np.int64))
-
-    def link(pairs, threshold, times, span):
-        merges: list = []
-        return _split_merges(link_scored(*arrays(pairs), threshold, times, span, merges), merges)
 
     grew = partial = 0
     for seed in range(400):
@@ -202,7 +229,7 @@ def test_relinking_part_of_the_articles_gives_the_groups_of_all():
                  if rng.random() < density}
         times = [rng.choice([None, 0.0, 1.0, 2.0, 3.0]) for _ in range(n)]
         threshold, span = rng.choice([0.25, 0.375, 0.5]), rng.choice([1.0, 2.0, 10.0])
-        before = link([(s, i, j) for (i, j), s in pairs.items()], threshold, times, span)
+        before = _linked([(s, i, j) for (i, j), s in pairs.items()], threshold, times, span)
         dirty = set(rng.sample(range(n), rng.randint(1, 2)))
         for d in dirty:
             if rng.random() < 0.3:
@@ -214,18 +241,49 @@ def test_relinking_part_of_the_articles_gives_the_groups_of_all():
                 elif rng.random() < 0.5:
                     pairs.pop(key, None)
         after = [(s, i, j) for (i, j), s in sorted(pairs.items())]
-        relink = np.zeros(n, bool)
-        kept: list[Group] = []
-        for g in before:
-            if dirty & set(g.members):
-                relink[g.members] = True
-            else:
-                kept.append(g)
-        relink[list(dirty)] = True
-        start = int(relink.sum())
-        kept, linked = relink_groups(*arrays(after), relink, kept, threshold, times, span)
-        got = sorted((g.members, g.score) for g in kept + linked)
-        assert got == sorted(link_scored(*arrays(after), threshold, times, span)), seed
-        grew += int(relink.sum()) > start
+        start, relink = _relink(before, dirty, after, threshold, times, span, seed)
+        grew += int(relink.sum()) > int(start.sum())
         partial += int(relink.sum()) < n
     assert grew > 20 and partial > 100, (grew, partial)  # both ways were taken
+
+
+def test_relinking_islands_that_settle_in_different_rounds_gives_the_groups_of_all():
+    """kg.linkage.relink_groups links again only the components of the
+    relinked articles that took in a kept group in the last round; on
+    several unconnected random score graphs at once (islands), where one
+    island stops growing while another grows on, the result still equals
+    linking everything again."""
+    import itertools
+    import random
+
+    uneven = 0
+    for seed in range(300):
+        rng = random.Random(seed)
+        threshold, span = rng.choice([0.25, 0.375, 0.5]), rng.choice([1.0, 2.0, 10.0])
+        pairs: dict[tuple[int, int], float] = {}
+        times: list[float | None] = []
+        islands: list[range] = []
+        dirty: set[int] = set()
+        for _ in range(rng.randint(2, 4)):
+            first, n = len(times), rng.randint(4, 20)
+            island = range(first, first + n)
+            islands.append(island)
+            density = rng.uniform(0.2, 0.6)
+            pairs.update({(i, j): rng.randint(1, 8) / 8 for i, j in itertools.combinations(island, 2)
+                          if rng.random() < density})
+            times += [rng.choice([None, 0.0, 1.0, 2.0, 3.0]) for _ in island]
+            if rng.random() < 0.8:
+                dirty.add(rng.choice(island))
+        before = _linked([(s, i, j) for (i, j), s in sorted(pairs.items())], threshold, times, span)
+        for d in dirty:  # new scores with the rest of its island
+            island = next(r for r in islands if d in r)
+            for other in island:
+                key = (min(d, other), max(d, other))
+                if other != d and rng.random() < 0.5:
+                    pairs[key] = rng.randint(1, 8) / 8
+        after = [(s, i, j) for (i, j), s in sorted(pairs.items())]
+        start, relink = _relink(before, dirty, after, threshold, times, span, seed)
+        grown = {any(relink[x] and not start[x] for x in island) for island in islands
+                 if start[island.start:island.stop].any()}
+        uneven += grown == {True, False}  # one island grew, another did not
+    assert uneven > 30, uneven
