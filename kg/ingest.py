@@ -44,7 +44,7 @@ from .records import (
     result_from_row,
 )
 
-__all__ = ["NoArticleFiles", "default_provider", "load_corpus", "read_article",
+__all__ = ["NoArticleFiles", "default_provider", "load_corpus", "load_scanned", "read_article",
            "parse_article", "find_files", "scan_files", "same_records", "normalize_extensions",
            "ARTICLE_SUFFIXES", "MAX_FILE_BYTES"]
 
@@ -334,7 +334,21 @@ def load_corpus(*paths: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES,
     """
     if not paths:
         raise TypeError("load_corpus() needs at least one path")
-    files, skipped = scan_files(paths, extensions)
+    return load_scanned(*scan_files(paths, extensions), max_bytes=max_bytes, workers=workers,
+                        cache=cache, progress=progress, provider=provider)
+
+
+def load_scanned(files: list[tuple[str, str]], skipped: dict[str, int], *,
+                 max_bytes: int = MAX_FILE_BYTES, workers: int | None = None,
+                 cache: RecordCache | None = None,
+                 progress: Callable[[int, int], None] | None = None,
+                 provider: Provider | None = None) -> Corpus:
+    """:func:`load_corpus` of the files :func:`scan_files` found (and skipped),
+    for a caller that scanned them already.
+
+    >>> load_scanned(*scan_files(["seeds"])).files[0].ok
+    True
+    """
     total = len(files)
     results: list[Any] = [None] * total  # (file, article, problems) in file order
     shared: dict = {}  # one Provider / Image object per distinct value

@@ -49,7 +49,7 @@ from .exports import (
     write_manifest,
     write_problems,
 )
-from .ingest import NoArticleFiles, load_corpus, normalize_extensions, same_records, scan_files
+from .ingest import NoArticleFiles, load_scanned, normalize_extensions, same_records, scan_files
 from .records import Problem, Provider, SourceFile
 
 if TYPE_CHECKING:
@@ -375,8 +375,8 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     from .stories import DEFAULT_THRESHOLD, DEFAULT_WINDOW, add_stories
     from .story_state import update_stories
 
-    corpus = load_corpus(*paths, cache=record_cache, extensions=suffixes, provider=provider,
-                         progress=lambda done, total: report("reading files", done, total))
+    corpus = load_scanned(found, not_read, cache=record_cache, provider=provider,
+                          progress=lambda done, total: report("reading files", done, total))
     left_out = Counter(a.item for a in corpus.articles if a.item) if only_news else Counter()
     if no_drafts:  # a draft that is not news is counted once, as not news
         left_out["draft"] = sum(1 for a in corpus.articles if a.draft and not (only_news and a.item))
