@@ -10,7 +10,8 @@ uses the machine's cores and memory is decided in one place:
 * :func:`process_map`: a function over many items in forked worker processes
   (they inherit the loaded modules and read-only data, nothing is re-imported).
 * :class:`Forked`: one function in a forked copy of this process, which shares
-  a large graph copy-on-write instead of pickling it.
+  a large graph copy-on-write instead of pickling it; with :class:`Shared`,
+  a list of calls that it and this process take in turn.
 * :func:`in_background`: one function in a thread, for work that runs outside
   the GIL (Oxigraph loads) or waits on the disk.
 * :func:`release_freed_memory`: give freed C heap pages back to the system.
@@ -35,8 +36,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-__all__ = ["gc_paused", "process_map", "Forked", "in_background", "release_freed_memory",
-           "can_fork"]
+__all__ = ["gc_paused", "process_map", "Forked", "Shared", "in_background",
+           "release_freed_memory", "can_fork"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -181,6 +182,37 @@ class Forked:
             os.close(self._read)
             os.waitpid(self._pid, 0)
             self._pid = 0
+
+
+class Shared:
+    """Calls that this process and the children it forks afterwards take in
+    turn, in order, each call once: whichever is free takes the next.
+    A forked child runs :meth:`run` (``Forked(shared.run)``) while this
+    process does other work, then runs it too; what work is left to each is
+    decided as they go, not beforehand.
+
+    >>> done = []
+    >>> shared = Shared([(done.append, (1,)), (done.append, (2,))])
+    >>> shared.run(); shared.run(); done
+    [1, 2]
+    """
+
+    def __init__(self, calls: list[tuple[Callable, tuple]]) -> None:
+        import multiprocessing
+
+        self.calls = calls
+        self._next = multiprocessing.Value("i", 0)  # in shared memory, with a lock
+
+    def run(self) -> None:
+        """Make the calls no process has taken yet, one at a time."""
+        while True:
+            with self._next.get_lock():
+                i = self._next.value
+                self._next.value = i + 1
+            if i >= len(self.calls):
+                return
+            fn, args = self.calls[i]
+            fn(*args)
 
 
 def _call(fn: Callable[..., object], args: tuple) -> tuple[bool, object]:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from ._perf import Forked, gc_paused, in_background, release_freed_memory
+from ._perf import Forked, Shared, gc_paused, in_background, release_freed_memory
 from ._util import atomic_writer, remove_stale_temps
 from .cache import RecordCache, build_fingerprint
 from .exports import (
@@ -83,9 +83,10 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
     args)`` pairs: the other exports of ``kg build``).  If
     ``out_dir`` already holds a store built from nearly the same graph, only
     the named graphs whose N-Quads changed are replaced in it (one
-    transaction), and a forked process writes the Turtle, the JSON-LD and
-    the ``also`` calls but the last, which this one makes after the
-    N-Quads; otherwise a fresh store replaces it atomically.
+    transaction), and a forked process writes the JSON-LD, the Turtle and
+    the ``also`` calls, of which this one takes those left once the
+    N-Quads and the store are done; otherwise a fresh store replaces it
+    atomically.
     ``lap(stage)`` is called as the ``"rdf"`` (N-Quads), ``"exports"`` and
     ``"store"`` (what is left of loading, and compaction) stages end;
     ``progress`` is as in :func:`build`, ``graphs`` the number of named
@@ -129,9 +130,10 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
         others = None
         if update.old:
             graphs = len(writer.inputs.graphs)  # walked before the fork: the child inherits it
-            others = unfinished.enter_context(Forked(
-                _run, [(writer.write_jsonld, (out / JSONLD,)), (writer.write_turtle, (out / TURTLE,)),
-                       *also[:-1]]))
+            # The child starts on these; this process takes what is left once the store is done.
+            shared = Shared([(writer.write_jsonld, (out / JSONLD,)),
+                             (writer.write_turtle, (out / TURTLE,)), *also])
+            others = unfinished.enter_context(Forked(shared.run))
 
         pending: list[str] = []  # graphs copied from the last N-Quads that the store lacks
 
@@ -170,8 +172,8 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
             builder.add_file(out / NQUADS)
         report("writing exports", 0, 0)
         if others is not None:
+            shared.run()
             writer.release()
-            _run(also[-1:])  # the last here: both cores finish together
             others.result()
             if builder is not None:  # too many graphs changed: a fresh store after all
                 for blocks in read_turtle_blocks(out / TURTLE):
@@ -192,7 +194,10 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
             # The store loads and compacts outside the GIL while this writes the others.
             with in_background(builder.commit, update.digests, name="kg-store-commit") as committed:
                 # (the walk let go of before the others, which read the graph)
-                _run([(writer.write_jsonld, (out / JSONLD,)), (writer.release, ()), *also])
+                calls: list[tuple[Callable, tuple]] = [(writer.write_jsonld, (out / JSONLD,)),
+                                                       (writer.release, ()), *also]
+                for fn, args in calls:
+                    fn(*args)
                 lap("exports")
                 report("loading and compacting the store", 0, 0)
                 committed.result()
@@ -200,11 +205,6 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
     return {"paths": [out / NQUADS, out / TURTLE, out / JSONLD, out / STORE_DIR],
             "quads": quads, "store_graphs_replaced": replaced, "nquads_graphs_rendered": nq.rendered,
             "warnings": nq.warnings + update.warnings}
-
-
-def _run(calls: Sequence[tuple[Callable, tuple]]) -> None:
-    for fn, args in calls:
-        fn(*args)
 
 
 # -- the whole build --------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kg._perf import Forked, release_freed_memory
+from kg._perf import Forked, Shared, release_freed_memory
 from kg._util import atomic_writer, remove_stale_temps
 
 
@@ -32,6 +32,27 @@ def test_forked_work_raises_its_exception_in_the_parent(tmp_path):
         Forked(_write, tmp_path / "bad\0name", "x").result()
     with pytest.raises(ChildProcessError, match="exit code 3"):
         Forked(os._exit, 3).result()  # died without a word
+
+
+def _take(log: Path, i: int) -> None:
+    time.sleep(0.05)  # long enough for the other process to take the next call
+    with open(log, "a") as f:
+        f.write(f"{i} {os.getpid()}\n")
+
+
+def test_shared_calls_are_each_made_once_by_whichever_process_is_free(tmp_path):
+    log = tmp_path / "log"
+    shared = Shared([(_take, (log, i)) for i in range(12)])
+    child = Forked(shared.run)
+    time.sleep(0.12)  # this process is busy with its own work meanwhile
+    shared.run()
+    child.result()
+    taken = [line.split() for line in log.read_text().splitlines()]
+    assert sorted(int(i) for i, _ in taken) == list(range(12))  # each once
+    by = {pid for _, pid in taken}
+    assert str(os.getpid()) in by and len(by) == 2  # both took some
+    mine = [int(i) for i, pid in taken if pid == str(os.getpid())]
+    assert min(mine) > 0  # the child, first at work, took the first
 
 
 def _slow_write(path) -> None:
