@@ -52,7 +52,7 @@ assert it.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -124,7 +124,10 @@ _ARTICLE_FIELDS = ("url", "excerpt", "published", "modified", "type", "category"
                    "heat", "locale", "item", "lead")
 
 
-class _Builder:
+class GraphBuilder:
+    """The graph of articles given in path order: :func:`build_graph` of a
+    corpus, :mod:`kg.graph_patch` of the files near a change."""
+
     def __init__(self) -> None:
         self.g = nx.MultiDiGraph(name="newskg")
         # NetworkX's own dicts, filled as add_node and add_edge would fill
@@ -137,7 +140,6 @@ class _Builder:
         self.provider_names: dict[str, Counter] = defaultdict(Counter)
         self.topic_labels: dict[str, Counter] = defaultdict(Counter)
         self.person_names: dict[str, Counter] = defaultdict(Counter)
-        self.alias: dict[str, str] = {}
         self.ids: dict[str, str] = {}
         self.no_url_titles: dict[str, str] = {}  # title key -> first file, articles without URL
 
@@ -225,29 +227,25 @@ class _Builder:
             self.sources[iid].add(source)
             self._edge(nid, iid, "image", source)
 
-    def add_related(self, src_id: str, ref: Article, source: str) -> None:
-        target = self.alias.get(ref.url) if ref.url else None
-        if target is None:
-            target = next((self.alias[u] for u in ref.urls if u in self.alias), None)
-        if target is None:
-            target = article_id(ref)
-            if target not in self.node:
-                attrs: dict[str, Any] = {"kind": "article", "title": ref.title}
-                for f in _ARTICLE_FIELDS:
-                    v = getattr(ref, f)
-                    if v is not None:
-                        attrs[f] = v
-                attrs["urls"] = list(ref.urls)
-                attrs["tags"] = []
-                attrs["files"] = []
-                attrs["reference_only"] = True
-                attrs["alt_titles"] = []
-                self._add_node(target, attrs)
-            for u in ref.urls:
-                self.alias.setdefault(u, target)
-        if target == src_id:
-            return  # a file listing itself: no self-loop
-        if self.node[target]["reference_only"]:
+    def add_related(self, src_id: str, ref: Article, source: str, target: str, loose: bool) -> None:
+        """The edge of a ``related`` entry to the article it resolved to
+        (:func:`related_targets`); a reference-only article (``loose``: the
+        entry names no file) is made by its first entry and described by each."""
+        if target not in self.node and not loose:  # a file outside a partial build (kg.graph_patch)
+            self._add_node(target, {"kind": "article", "outside": True})
+        elif target not in self.node:
+            attrs: dict[str, Any] = {"kind": "article", "title": ref.title}
+            for f in _ARTICLE_FIELDS:
+                v = getattr(ref, f)
+                if v is not None:
+                    attrs[f] = v
+            attrs["urls"] = list(ref.urls)
+            attrs["tags"] = []
+            attrs["files"] = []
+            attrs["reference_only"] = True
+            attrs["alt_titles"] = []
+            self._add_node(target, attrs)
+        if loose:
             self.sources[target].add(source)
             self._describe(target, ref, source)
         self._edge(src_id, target, "related", source)
@@ -318,8 +316,9 @@ def build_graph(corpus: Corpus | Iterable[Article], *, share_attrs: bool = False
 
     Files are merged by canonical URL; ``related`` entries become ``related``
     edges to the file article with a matching URL (web, AMP or original), or
-    to an article node marked ``reference_only``.  The result does not depend
-    on the order of the records.  Conflicts found while merging (one URL
+    to an article node marked ``reference_only`` (entries with a URL in
+    common are one: :func:`related_targets`).  The result does not depend
+    on the order of the records, and its nodes are in id order.  Conflicts found while merging (one URL
     under two headlines) are listed in ``graph.graph["problems"]``.
 
     With ``share_attrs``, the edges of one relation that one file states
@@ -335,21 +334,113 @@ def build_graph(corpus: Corpus | Iterable[Article], *, share_attrs: bool = False
     """
     articles = corpus.articles if isinstance(corpus, Corpus) else list(corpus)
     articles = sorted(articles, key=lambda a: a.source)
-    b = _Builder()
+    b = GraphBuilder()
     with gc_paused():
         ids = [b.add_file_article(a) for a in articles]
-        # URLs of files first, so a related entry always finds the file
-        # article whatever the order the files came in.
-        for a, nid in zip(articles, ids):
-            if a.url:
-                b.alias.setdefault(a.url, nid)
-        for a, nid in zip(articles, ids):
-            for u in a.urls:
-                b.alias.setdefault(u, nid)
-        for a, nid in zip(articles, ids):
-            for ref in a.related:
-                b.add_related(nid, ref, a.source)
-        return b.finish(share_attrs)
+        claims = file_claims(zip(articles, ids))
+        targets = related_targets(articles, ids, claims.get)
+        for a, nid, tos in zip(articles, ids, targets):
+            for ref, target in zip(a.related, tos):
+                if target is not None:
+                    b.add_related(nid, ref, a.source, *target)
+        return sort_nodes(b.finish(share_attrs))
+
+
+def file_claims(articles: Iterable[tuple[Article, str]]) -> dict[str, str]:
+    """Which file article each URL names: the first file (in path order) whose
+    canonical URL it is, else the first that lists it among its ``urls``.
+    ``articles``: (record, node id) pairs of the files, in path order."""
+    owner: dict[str, str] = {}
+    later: list[tuple[str, str]] = []
+    for a, nid in articles:
+        if a.url:
+            owner.setdefault(a.url, nid)
+        later.extend((u, nid) for u in a.urls)
+    for u, nid in later:
+        owner.setdefault(u, nid)
+    return owner
+
+
+def ref_keys(ref: Article) -> list[str]:
+    """What ties ``related`` entries to one reference-only article: any URL
+    in common, or the same id (:func:`article_id`: for an entry without a
+    URL, its provider, headline and date)."""
+    keys = list(ref.urls)
+    if ref.url and ref.url not in keys:
+        keys.append(ref.url)
+    keys.append(article_id(ref))  # ("article/...": never a URL)
+    return keys
+
+
+def file_target(ref: Article, owner: Callable[[str], str | None]) -> str | None:
+    """The file article a ``related`` entry names: by its canonical URL, else
+    by the first of its ``urls`` that a file claims (:func:`file_claims`)."""
+    target = owner(ref.url) if ref.url else None
+    if target is None:
+        for u in ref.urls:
+            target = owner(u)
+            if target is not None:
+                break
+    return target
+
+
+def related_targets(articles: Sequence[Article], ids: Sequence[str],
+                    owner: Callable[[str], str | None]) -> list[list[tuple[str, bool] | None]]:
+    """The node each ``related`` entry of each article links to, and whether
+    the entry is loose (names no file article); ``None``: the file itself.
+    An entry that names no file article is one of the reference-only articles: entries with a URL or an id in common
+    (:func:`ref_keys`) are one, identified and described by the first of them
+    in path order.  The result is the same whatever the order of the files."""
+    out: list[list[tuple[str, bool] | None]] = []
+    loose: list[tuple[list[tuple[str, bool] | None], int, Article]] = []
+    for a, nid in zip(articles, ids):
+        row: list[tuple[str, bool] | None] = []
+        for ref in a.related:
+            target = file_target(ref, owner)
+            if target is None:
+                loose.append((row, len(row), ref))
+                row.append(None)  # (set below)
+            else:
+                row.append(None if target == nid else (target, False))
+        out.append(row)
+    for (row, i, _), node in zip(loose, reference_only_ids([ref for *_, ref in loose])):
+        row[i] = (node, True)
+    return out
+
+
+def reference_only_ids(refs: Sequence[Article]) -> list[str]:
+    """The node of each entry of ``refs`` (in path order, none naming a file
+    article): entries joined by a key in common (:func:`ref_keys`) share the
+    id of the first of them."""
+    parent: dict[str, str] = {}
+
+    def find(k: str) -> str:
+        root = k
+        while (up := parent.setdefault(root, root)) != root:
+            root = up
+        while k != root:  # path compression
+            parent[k], k = root, parent[k]
+        return root
+
+    keys = [ref_keys(ref) for ref in refs]
+    for ks in keys:
+        root = find(ks[0])
+        for k in ks[1:]:
+            other = find(k)
+            if other != root:
+                parent[other] = root
+    first: dict[str, str] = {}
+    return [first.setdefault(find(ks[0]), article_id(ref)) for ks, ref in zip(keys, refs)]
+
+
+def sort_nodes(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """Put the nodes in id order (a graph patched by :mod:`kg.graph_patch` then
+    iterates as one built whole), in place; returns ``graph``."""
+    for d in (graph._node, graph._succ, graph._pred):  # (_adj is _succ)
+        ordered = sorted(d.items())
+        d.clear()
+        d.update(ordered)
+    return graph
 
 
 def unshare_attrs(graph: nx.MultiDiGraph) -> None:
