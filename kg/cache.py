@@ -258,6 +258,15 @@ class RecordCache:
         except OSError:
             return None
 
+    def records(self, name: str, sha256: str, shared: dict) -> tuple | None:
+        """The cached records of a file with this name and content, checked as
+        :meth:`lookup` checks them (a damaged entry counts as ``corrupt``),
+        without looking at the file.  Counts no hit or miss."""
+        entry = self._entry(name)
+        if entry is None or entry[0] != sha256:
+            return None
+        return self._decode(name, sha256, entry[2], shared)
+
     def row(self, name: str, sha256: str) -> list | None:
         """The cached result row of a file with this name and content, as
         JSON decodes it (lists for tuples), if its line is intact.  Counts
@@ -295,6 +304,24 @@ class RecordCache:
             return  # no valid cache file to add to: the file is parsed next time
         with open(self.path, "ab") as f:
             f.write(self._line(sha256, self._stat_field(stat), name, payload) + b"\n")
+
+    def append_new(self) -> None:
+        """Add this build's new entries (files parsed, or whose times moved)
+        at the end of the cache file and leave the others as they are, even
+        those this build did not look up (a build that read only the files
+        that changed: :mod:`kg.graph_patch`).  With no valid cache file, as
+        :meth:`save`."""
+        if not self._data:
+            return self.save()
+        data, entries = self._data, self._entries
+        lines = []
+        for name, line in self._used.items():
+            span = entries.get(orjson.dumps(name))
+            if span is None or data[span[0]:span[1]] != line:
+                lines.append(bytes(line))
+        if lines:
+            with open(self.path, "ab") as f:  # (after a cut last line: on a line of its own)
+                f.write((b"" if data.endswith(b"\n") else b"\n") + b"\n".join(lines) + b"\n")
 
     def save(self) -> None:
         """Write the entries of this build (entries of deleted files are gone).

@@ -375,8 +375,9 @@ def _move_shared(graph: nx.MultiDiGraph, index: GraphIndex, n: str, was: Counter
 def same_graph(a: nx.MultiDiGraph, b: nx.MultiDiGraph) -> bool:
     """Whether two graphs have the same nodes, edges and attributes, in the
     same order (edges into a node: in any order), and the same problems."""
-    if list(a._node.items()) != list(b._node.items()):
-        return False
+    if [(n, list(d.items())) for n, d in a._node.items()] != \
+            [(n, list(d.items())) for n, d in b._node.items()]:
+        return False  # (and each node's attributes in the same order: they are exported so)
     for n, nbrs in a._succ.items():
         if [(v, list(kd.items())) for v, kd in nbrs.items()] != \
                 [(v, list(kd.items())) for v, kd in b._succ[n].items()]:
@@ -406,14 +407,14 @@ def save_state(path: str | os.PathLike, key: str, graph: nx.MultiDiGraph, index:
     node, succ = graph._node, graph._succ
     stories = {n for n, d in node.items() if d["kind"] == "story"}
     nodes: dict[str, dict] = {}
-    times: list[tuple[str, str, str]] = []
+    times: list[tuple[str, str]] = []
     for n, d in node.items():
         if n in stories:
             continue
-        dated = [(n, a, d[a].isoformat()) for a in _DATETIMES if a in d]
-        if dated:
-            times += dated
-            d = {k: x for k, x in d.items() if k not in _DATETIMES}
+        dated = [a for a in _DATETIMES if a in d]
+        if dated:  # as text, in their places (the order of a node's attributes is exported)
+            times += [(n, a) for a in dated]
+            d = {k: x.isoformat() if k in dated else x for k, x in d.items()}
         nodes[n] = d
     edges = {u: ({v: kd for v, kd in nbrs.items() if v not in stories}
                  if stories and not stories.isdisjoint(nbrs) else nbrs)
@@ -457,8 +458,8 @@ def load_state(path: str | os.PathLike, key: str) -> tuple[nx.MultiDiGraph, Grap
     with gc_paused():
         (meta, nodes, times, edges, claims, mentions, loose, counts, titles, problems,
          extra) = marshal.loads(body)
-        for n, a, v in times:
-            nodes[n][a] = datetime.fromisoformat(v)
+        for n, a in times:
+            nodes[n][a] = datetime.fromisoformat(nodes[n][a])
         graph = nx.MultiDiGraph(**meta)
         graph._node.update(nodes)
         graph._succ.update(edges)

@@ -33,6 +33,7 @@ from .fields import article_row
 from .frontmatter import FrontMatterError, read_front_matter
 from .normalize import clean_label, host_of, markdown_lead, registrable_domain
 from .records import (
+    Article,
     Corpus,
     FileResult,
     Problem,
@@ -44,7 +45,8 @@ from .records import (
     result_from_row,
 )
 
-__all__ = ["NoArticleFiles", "default_provider", "load_corpus", "load_scanned", "read_article",
+__all__ = ["NoArticleFiles", "default_provider", "load_corpus", "load_scanned", "read_scanned",
+           "count_unknown_keys", "read_article",
            "parse_article", "find_files", "scan_files", "same_records", "normalize_extensions",
            "ARTICLE_SUFFIXES", "MAX_FILE_BYTES"]
 
@@ -349,6 +351,36 @@ def load_scanned(files: list[tuple[str, str]], skipped: dict[str, int], *,
     >>> load_scanned(*scan_files(["seeds"])).files[0].ok
     True
     """
+    corpus = Corpus(skipped=skipped)
+    add_file, add_article, add_problems = (corpus.files.append, corpus.articles.append,
+                                           corpus.problems.extend)
+    with gc_paused():
+        for file, article, problems in read_scanned(files, max_bytes=max_bytes, workers=workers,
+                                                    cache=cache, progress=progress,
+                                                    provider=provider):
+            add_file(file)
+            if article is not None:
+                add_article(article)
+            if problems:
+                add_problems(problems)
+        corpus.unknown_keys = count_unknown_keys(corpus.problems)
+    return corpus
+
+
+def read_scanned(files: list[tuple[str, str]], *, max_bytes: int = MAX_FILE_BYTES,
+                 workers: int | None = None, cache: RecordCache | None = None,
+                 progress: Callable[[int, int], None] | None = None,
+                 provider: Provider | None = None) -> list[tuple[SourceFile, Article | None,
+                                                                 Sequence[Problem]]]:
+    """The records (file, article or ``None``, problems) of each of ``files``
+    (as :func:`scan_files` gives them), in their order: from ``cache`` when
+    a file is unchanged, else parsed (in worker processes when there are
+    many).  Each ``unknown-key`` problem is its file's own (see
+    :func:`count_unknown_keys`).  ``provider``: as in :func:`load_corpus`.
+
+    >>> [a.title[:22] for _, a, _ in read_scanned(scan_files(["seeds"])[0])]
+    ['Clearview AI fined in U']
+    """
     total = len(files)
     results: list[Any] = [None] * total  # (file, article, problems) in file order
     shared: dict = {}  # one Provider / Image object per distinct value
@@ -370,23 +402,15 @@ def load_scanned(files: list[tuple[str, str]], skipped: dict[str, int], *,
         elif cache is not None:
             cache.misses += total  # nothing to look up
         _parse_files(files, todo, results, shared, max_bytes, workers, cache, report)
-        corpus = Corpus(skipped=skipped)
-        add_file, add_article, add_problems = (corpus.files.append, corpus.articles.append,
-                                               corpus.problems.extend)
-        for file, article, problems in results:
-            add_file(file)
-            if article is not None:
-                if article.provider is None and provider is not None:
+        if provider is not None:
+            for _, article, _ in results:
+                if article is not None and article.provider is None:
                     article.provider = provider
-                add_article(article)
-            if problems:
-                add_problems(problems)
-        corpus.unknown_keys = _count_unknown_keys(corpus.problems)
     report(total, total)
-    return corpus
+    return results
 
 
-def _count_unknown_keys(problems: list[Problem]) -> dict[str, tuple[int, str]]:
+def count_unknown_keys(problems: list[Problem]) -> dict[str, tuple[int, str]]:
     """One ``unknown-key`` problem per key, at its first file, with the number
     of files (in place); answers {key: (files, first file)}."""
     first: dict[str | None, int] = {}

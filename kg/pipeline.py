@@ -32,10 +32,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import orjson
-
 from ._perf import Forked, Shared, gc_paused, in_background, release_freed_memory
-from ._util import atomic_writer, remove_stale_temps
+from ._util import remove_stale_temps
 from .cache import RecordCache, build_fingerprint
 from .exports import (
     GRAPH_JSON,
@@ -49,7 +47,8 @@ from .exports import (
     write_manifest,
     write_problems,
 )
-from .ingest import NoArticleFiles, load_scanned, normalize_extensions, same_records, scan_files
+from .ingest import NoArticleFiles, count_unknown_keys, normalize_extensions, read_scanned, scan_files
+from .last_build import STAMP, patch_last_graph, save_graph_state, up_to_date, write_stamp
 from .records import Problem, Provider, SourceFile
 
 if TYPE_CHECKING:
@@ -59,7 +58,6 @@ __all__ = ["build", "built", "BuildResult", "export_rdf", "CACHE", "STAMP"]
 
 CACHE = ".cache/records.jsonl"
 STORY_STATE = ".cache/stories.state"  # what the last build's stories were made from
-STAMP = ".cache/build.json"  # what the last complete build was made from, and wrote
 #: A test hook (tests/test_faults.py): ``build`` kills its own process with
 #: SIGKILL as the stage of this name ends (see ``timings``), as a crash would.
 KILL_AT = "NEWSKG_TEST_KILL_AT"
@@ -232,6 +230,9 @@ class BuildResult:
     #: What was found damaged in the last build's state (the record cache, the
     #: stamp, the store or its state) and so not trusted, but rebuilt.
     warnings: list[str] = field(default_factory=list)
+    #: How many files changed (added, changed, removed) when the last build's
+    #: graph was patched (:mod:`kg.graph_patch`); ``None`` when it was built whole.
+    patched: int | None = None
     _graph: nx.MultiDiGraph | None = field(default=None, repr=False)
     _shared_attrs: bool = field(default=False, repr=False)
 
@@ -359,8 +360,10 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     rdf_key += " no_drafts" if no_drafts else ""  # as before without it: the stamp holds
     record_cache = RecordCache(out / CACHE) if cache else None
     warnings: list[str] = []
+    hashes: dict[str, str] = {}  # name -> SHA-256 of the files checked
     if record_cache is not None and paths:
-        done = _up_to_date(out, found, record_cache, rdf_key + options, report, warnings.append)
+        done = up_to_date(out, found, record_cache, rdf_key + options, report, warnings.append,
+                          hashes)
         # A damaged cache may be damage beyond it: build, and save it whole.
         if done is not None and not record_cache.corrupt:
             lap("check")
@@ -372,18 +375,39 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         remove_stale_temps(folder)
     from .curation import apply_curation
     from .graph import build_graph, graph_summary  # not needed when up to date
+    from .graph_patch import index_graph
     from .stories import DEFAULT_THRESHOLD, DEFAULT_WINDOW, add_stories
     from .story_state import update_stories
 
-    corpus = load_scanned(found, not_read, cache=record_cache, provider=provider,
-                          progress=lambda done, total: report("reading files", done, total))
-    left_out = Counter(a.item for a in corpus.articles if a.item) if only_news else Counter()
-    if no_drafts:  # a draft that is not news is counted once, as not news
-        left_out["draft"] = sum(1 for a in corpus.articles if a.draft and not (only_news and a.item))
-    left_out = +left_out
-    if left_out:
-        corpus.articles = [a for a in corpus.articles if not (only_news and a.item)
-                           and not (no_drafts and a.draft)]
+    # The graph the last build kept is patched when few files changed
+    # (kg.last_build); else every file is read, and the graph built whole.
+    keep_graph = record_cache is not None and rules is None and not only_news and not no_drafts
+    last = None
+    if keep_graph and record_cache is not None and not record_cache.corrupt:
+        report("reading files", 0, 0)
+        last = patch_last_graph(out, rdf_key + options, found, record_cache, hashes, provider,
+                                warnings.append)
+        if record_cache.corrupt:  # found on the way: read everything, and save the cache whole
+            last = None
+    left_out: Counter[str] = Counter()
+    if last is None:
+        read = read_scanned(found, cache=record_cache, provider=provider,
+                            progress=lambda done, total: report("reading files", done, total))
+        files = [file for file, _, _ in read]
+        articles = [a for _, a, _ in read if a is not None]
+        found_problems = {file.path: list(ps) for file, _, ps in read if ps}
+        del read
+        left_out = Counter(a.item for a in articles if a.item) if only_news else Counter()
+        if no_drafts:  # a draft that is not news is counted once, as not news
+            left_out["draft"] = sum(1 for a in articles if a.draft and not (only_news and a.item))
+        left_out = +left_out
+        if left_out:
+            articles = [a for a in articles if not (only_news and a.item)
+                        and not (no_drafts and a.draft)]
+    else:
+        files, found_problems = last.files, last.problems
+    problems = [p for f in files for p in found_problems.get(f.path, ())]
+    unknown_keys = count_unknown_keys(problems)  # (one problem per key)
     if record_cache is not None and record_cache.corrupt:
         warnings.append(f"the record cache {record_cache.path} had {record_cache.corrupt:,} "
                         "damaged entries (an interrupted write, or damage on disk): not used; "
@@ -393,15 +417,22 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     # go, so that its lines are not held until the exports' peak.  Its rows
     # are right whatever happens to this build; what marks a build complete
     # is the stamp, written last.  Saved before anything forks.
-    with (in_background(record_cache.save, name="kg-cache-save") if record_cache is not None
-          else nullcontext()):
+    # (A patch read only the files that changed: the others' lines are kept as they are.)
+    with (in_background(record_cache.save if last is None else record_cache.append_new,
+                        name="kg-cache-save") if record_cache is not None else nullcontext()):
         del record_cache
         report("building the graph", 0, 0)
-        graph = build_graph(corpus, share_attrs=True)
+        index = None
+        if last is not None:
+            graph, index = last.graph, last.index
+        elif keep_graph:
+            graph, index = index_graph(articles)
+        else:
+            graph = build_graph(articles, share_attrs=True)
+        if last is None:
+            del articles  # the graph holds what the exports need
         if rules is not None:
             graph.graph["problems"] += apply_providers(graph, rules)
-        files, problems, unknown_keys = corpus.files, corpus.problems, corpus.unknown_keys
-        del corpus  # the graph holds what the exports need
         lap("graph")
         report("finding stories", 0, 0)
         threshold = DEFAULT_THRESHOLD if story_threshold is None else story_threshold
@@ -435,6 +466,9 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     others: list[tuple[Callable, tuple]] = [
         (write_graph_json, (graph, out / GRAPH_JSON)), (write_problems, (problems, out / PROBLEMS)),
         (write_graphml, (graph, out / GRAPHML, out / ".cache", build_fingerprint()))]
+    if index is not None:  # for the next build to patch
+        others.append((save_graph_state, (out, rdf_key + options, graph, index, files,
+                                          found_problems)))
     outputs: list[Path] = []
     if rdf:
         rdf_info = export_rdf(graph, out, also=others, lap=lap, progress=report,
@@ -456,10 +490,10 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
                     files, out / MANIFEST)
     outputs = [out / GRAPH_JSON, out / GRAPHML, out / PROBLEMS, out / MANIFEST] + outputs
     if cache:
-        _write_stamp(out, files, outputs, summary, rdf_key + options)
+        write_stamp(out, files, outputs, summary, rdf_key + options)
     lap("manifest")
     return BuildResult(files, problems, out, outputs, summary, timings, warnings=warnings,
-                       _graph=graph, _shared_attrs=True)
+                       patched=None if last is None else last.changed, _graph=graph, _shared_attrs=True)
 
 
 def built(path: str | os.PathLike) -> Path:
@@ -491,109 +525,3 @@ def built(path: str | os.PathLike) -> Path:
     out = root / f"{absolute.name or 'root'}-{hashlib.sha256(str(absolute).encode()).hexdigest()[:12]}"
     build(src, out=out)
     return out
-
-
-def _input_stamp(hashes: Iterable[tuple[str, str]], rdf: str) -> str:
-    """What a build is made from: the code, the options, the files' names and contents."""
-    h = hashlib.sha256(f"{build_fingerprint()} rdf={rdf}\n".encode())
-    for name, sha256 in hashes:
-        h.update(f"{name}\0{sha256}\n".encode())
-    return h.hexdigest()
-
-
-def _output_files(out: Path, outputs: list[Path], rdf: str) -> list[Path]:
-    from .store import STORE_DIR, state_path
-
-    files = [p for p in outputs if p.is_file()]
-    # The store's files change when it is opened for writing (read-only is
-    # fine), or damaged: then the build is not taken as up to date.
-    with_rdf = rdf.startswith("True")
-    store = sorted((out / STORE_DIR).iterdir()) if with_rdf else []
-    return files + store + [state_path(out / STORE_DIR)] if with_rdf else files
-
-
-def _write_stamp(out: Path, files: list[SourceFile], outputs: list[Path], summary: dict,
-                 rdf: str) -> None:
-    if not all(f.sha256 for f in files):
-        return  # an unreadable file: read it again next time
-    stamp = {"stamp": _input_stamp(((f.path, f.sha256) for f in files), rdf),
-             "outputs": {p.relative_to(out).as_posix(): [(st := p.stat()).st_size, st.st_mtime_ns]
-                         for p in _output_files(out, outputs, rdf)},
-             "paths": [p.relative_to(out).as_posix() for p in outputs],
-             "summary": summary}
-    with atomic_writer(out / STAMP) as f:
-        f.write(orjson.dumps(stamp))
-
-
-def _up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf: str,
-                report: Callable[[str, int, int], None],
-                warn: Callable[[str], None]) -> dict | None:
-    """The last build's files, outputs and summary if it was made from
-    exactly these files (and code and options) and its outputs are as it left
-    them (same sizes and modification times); else ``None``.
-
-    Files whose bytes changed but whose records did not (an edit of the body
-    text, of YAML formatting or comments) are parsed here and compared with
-    the cache: if every changed file gives the records it gave before, only
-    ``manifest.json`` (which lists each file's hash and size) and the stamp
-    are rewritten, and their new entries appended to the record cache;
-    ``"same_records"`` names those files.  A stamp or manifest that cannot
-    be read is said through ``warn`` (a missing one is not: the last build
-    did not finish, or there was none).
-    """
-    try:
-        stamp = orjson.loads((out / STAMP).read_bytes())
-        for rel, (size, mtime_ns) in stamp["outputs"].items():
-            st = os.stat(out / rel)
-            if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
-                return None
-        manifest = orjson.loads((out / MANIFEST).read_bytes())
-        hashes = []
-        for i, (path, name) in enumerate(found):
-            sha256 = cache.content_hash(path, name)
-            if not sha256:
-                return None
-            hashes.append((name, sha256))
-            if i % 1000 == 0:
-                report("checking for changes", i, len(found))
-        report("checking for changes", len(found), len(found))
-        files = [SourceFile(**f) for f in manifest["files"]]
-        changed: list[int] = []
-        if _input_stamp(hashes, rdf) != stamp["stamp"]:
-            if (_input_stamp(((f.path, f.sha256) for f in files), rdf) != stamp["stamp"]
-                    or [f.path for f in files] != [name for name, _ in hashes]):
-                return None  # other code or options, or files added or removed
-            changed = [i for i, (f, (_, sha256)) in enumerate(zip(files, hashes))
-                       if f.sha256 != sha256]
-            if len(changed) > _RECHECK_MAX or not _same_records(found, files, changed, cache):
-                return None
-        summary = {k: v for k, v in stamp["summary"].items() if k != "store_graphs_replaced"}
-        outputs = [out / p for p in stamp["paths"]]
-        if changed:
-            write_manifest(manifest["summary"], files, out / MANIFEST)
-            _write_stamp(out, files, outputs, stamp["summary"], rdf)
-        return {"files": files, "summary": summary, "outputs": outputs,
-                "same_records": [files[i].path for i in changed]}
-    except OSError:  # an output or input gone, or the first build
-        return None
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        warn(f"the last build's stamp or manifest in {out} is damaged ({type(exc).__name__}: "
-             f"{exc}): not used; everything was rebuilt")
-        return None
-
-
-#: At most this many changed files are parsed to see whether their records changed.
-_RECHECK_MAX = 1000
-
-
-def _same_records(found: list[tuple[str, str]], files: list[SourceFile], changed: list[int],
-                  cache: RecordCache) -> bool:
-    """Whether each changed file gives the records its last version gave; if
-    so, ``files`` now lists their new hashes and sizes, and the cache holds
-    their new content."""
-    fresh = same_records([(*found[i], files[i].sha256) for i in changed], cache)
-    if fresh is None:
-        return False
-    for i, file in zip(changed, fresh):
-        files[i] = file
-    return True

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 import kg
-from kg import pipeline
+from kg import last_build, pipeline
 from kg.cache import RecordCache
 from kg.pipeline import CACHE
 from kg.store import open_store
@@ -397,8 +397,9 @@ def test_other_options_or_code_rebuild(folder, tmp_path, monkeypatch):
     assert not kg.build(folder, out=out, rdf=False).built
     assert kg.build(folder, out=out).built  # now with the RDF
     assert not kg.build(folder, out=out).built
-    monkeypatch.setattr(pipeline, "build_fingerprint", lambda: "other code")
-    assert kg.build(folder, out=out).built
+    monkeypatch.setattr(last_build, "build_fingerprint", lambda: "other code")
+    rebuilt = kg.build(folder, out=out)
+    assert rebuilt.built and rebuilt.patched is None  # nor is the graph kept for other code patched
 
 
 def test_an_edit_of_the_bodys_lead_is_a_change_of_the_records(folder, tmp_path):

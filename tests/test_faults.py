@@ -30,6 +30,7 @@ import pytest
 
 import kg
 from kg.cache import RecordCache, _checksum
+from kg.last_build import GRAPH_STATE
 from kg.pipeline import CACHE, KILL_AT, STAMP, STORY_STATE
 from kg.store import open_store, state_path
 
@@ -246,10 +247,13 @@ def garble_a_line(out: Path) -> None:
     (out / CACHE).write_bytes(b"".join(lines))
 
 
-def rewrite_payload(out: Path, how: Callable[[list], object], line_no: int = 4) -> None:
-    """Give one line another payload, with a valid checksum (so that only
-    decoding it can tell)."""
+def rewrite_payload(out: Path, how: Callable[[list], object]) -> None:
+    """Give the line of the file :func:`edit_title` edits another payload,
+    with a valid checksum (so that only decoding it can tell; a build that
+    patches the last graph decodes only the entries of what changed)."""
+    victim = sorted((out.parent / "in").glob("2021-*.md"))[5].name
     lines = cache_lines(out)
+    line_no = next(i for i, line in enumerate(lines) if f'/{victim}"\t'.encode() in line)
     _, _, rest = lines[line_no].rstrip(b"\n").partition(b" ")
     head, name, payload = rest.split(b"\t", 2)
     rest = head + b"\t" + name + b"\t" + orjson.dumps(how(orjson.loads(payload)))
@@ -281,6 +285,11 @@ def garble_stamp(out: Path) -> None:
 def truncate_story_state(out: Path) -> None:
     path = out / STORY_STATE
     path.write_bytes(path.read_bytes()[:-100])
+
+
+def truncate_graph_state(out: Path) -> None:
+    path = out / GRAPH_STATE
+    path.write_bytes(path.read_bytes()[:-1000])
 
 
 def stamp_of_wrong_shape(out: Path) -> None:
@@ -317,14 +326,17 @@ def damage_store_files(out: Path) -> None:
 DAMAGE = [truncate_cache, garble_a_line, wrong_fields, article_dropped, other_content_hash,
           garble_cache_header, garble_stamp, stamp_of_wrong_shape, garble_store_state,
           store_state_of_wrong_shape, delete_store, empty_store_in_its_place, damage_store_files,
-          truncate_story_state]
+          truncate_story_state, truncate_graph_state]
 #: Damage found only when the entry is decoded, as the files it is for changed.
-READ_ONLY_WHEN_USED = {wrong_fields, article_dropped, other_content_hash, truncate_story_state}
+READ_ONLY_WHEN_USED = {wrong_fields, article_dropped, other_content_hash, truncate_story_state,
+                       truncate_graph_state}
 
 
 def warning_words(damage: Callable) -> str:
     """Words of the warning this damage gives."""
     name = damage.__name__
+    if "graph_state" in name:
+        return "graph state"
     if "story" in name:
         return "story state"
     if "store" in name:

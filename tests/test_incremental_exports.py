@@ -10,8 +10,9 @@ import networkx as nx
 import pytest
 
 import kg
-from kg.exports import GRAPHML, write_graphml
+from kg.exports import GRAPH_JSON, GRAPHML, MANIFEST, PROBLEMS, write_graphml
 from kg.graph import build_graph
+from kg.graph_patch import same_graph
 from kg.rdf_walk import graph_inputs, graph_parts, subjects
 from kg.rdf_writers import JSONLD, NQUADS, TURTLE, RdfWriter
 from kg.vocab import graph_block
@@ -88,10 +89,12 @@ def test_nquads_after_a_change_equal_a_cold_build(tmp_path, real_folder, real_fi
     inc = kg.build(src, out=tmp_path / "inc")
     cold = kg.build(src, out=tmp_path / "cold")
     assert inc.warnings == []
+    assert inc.patched and cold.patched is None  # the last graph patched (kg.graph_patch)
+    assert same_graph(inc.graph, cold.graph)
     graphs = cold.summary["nquads_graphs_rendered"]  # a cold build renders every graph
     # most graphs copied, and the result is the cold build's, byte for byte
     assert 0 < inc.summary["nquads_graphs_rendered"] < graphs / 4
-    for name in (NQUADS, TURTLE, JSONLD, GRAPHML):
+    for name in (NQUADS, TURTLE, JSONLD, GRAPHML, GRAPH_JSON, PROBLEMS, MANIFEST):
         assert (tmp_path / "inc" / name).read_bytes() == (tmp_path / "cold" / name).read_bytes(), name
     # the store was kept in step with it
     assert inc.summary.get("store_graphs_replaced", 0) >= 1

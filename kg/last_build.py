@@ -1,0 +1,258 @@
+"""What the last build into an export folder was made from, and what of it
+a new build can use.
+
+* The stamp (``.cache/build.json``): the code, options and input files of
+  the last complete build, and its outputs' sizes and times.  When nothing
+  changed, :func:`up_to_date` says so and nothing is rebuilt.
+* The graph state (``.cache/graph.state``, :mod:`kg.graph_patch`): the
+  graph of the files the last build read, and its index.  When a few files
+  changed, :func:`patch_last_graph` reads just those and patches the graph,
+  instead of reading every file and building it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
+
+from ._util import atomic_writer
+from .cache import RecordCache, build_fingerprint
+from .exports import MANIFEST, write_manifest
+from .ingest import read_scanned, same_records
+from .records import Article, Problem, Provider, SourceFile
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from .graph_patch import GraphIndex
+
+__all__ = ["STAMP", "GRAPH_STATE", "up_to_date", "write_stamp", "input_stamp", "patch_last_graph",
+           "save_graph_state", "LastGraph"]
+
+STAMP = ".cache/build.json"  # what the last complete build was made from, and wrote
+GRAPH_STATE = ".cache/graph.state"  # the graph of the files the last build read (kg.graph_patch)
+#: A patch reads this many changed files at least, or a tenth of the corpus; more, and
+#: the whole graph is built again (each changed file costs some dozen of the others).
+PATCH_MIN = 2000
+
+
+def input_stamp(hashes: Iterable[tuple[str, str]], rdf: str) -> str:
+    """What a build is made from: the code, the options, the files' names and contents."""
+    h = hashlib.sha256(f"{build_fingerprint()} rdf={rdf}\n".encode())
+    for name, sha256 in hashes:
+        h.update(f"{name}\0{sha256}\n".encode())
+    return h.hexdigest()
+
+
+def _output_files(out: Path, outputs: list[Path], rdf: str) -> list[Path]:
+    from .store import STORE_DIR, state_path
+
+    files = [p for p in outputs if p.is_file()]
+    # The store's files change when it is opened for writing (read-only is
+    # fine), or damaged: then the build is not taken as up to date.
+    with_rdf = rdf.startswith("True")
+    store = sorted((out / STORE_DIR).iterdir()) if with_rdf else []
+    return files + store + [state_path(out / STORE_DIR)] if with_rdf else files
+
+
+def write_stamp(out: Path, files: list[SourceFile], outputs: list[Path], summary: dict,
+                 rdf: str) -> None:
+    if not all(f.sha256 for f in files):
+        return  # an unreadable file: read it again next time
+    stamp = {"stamp": input_stamp(((f.path, f.sha256) for f in files), rdf),
+             "outputs": {p.relative_to(out).as_posix(): [(st := p.stat()).st_size, st.st_mtime_ns]
+                         for p in _output_files(out, outputs, rdf)},
+             "paths": [p.relative_to(out).as_posix() for p in outputs],
+             "summary": summary}
+    with atomic_writer(out / STAMP) as f:
+        f.write(orjson.dumps(stamp))
+
+
+def up_to_date(out: Path, found: list[tuple[str, str]], cache: RecordCache, rdf: str,
+               report: Callable[[str, int, int], None], warn: Callable[[str], None],
+               hashes_seen: dict[str, str]) -> dict | None:
+    """The last build's files, outputs and summary if it was made from
+    exactly these files (and code and options) and its outputs are as it left
+    them (same sizes and modification times); else ``None``.  The content
+    hashes it took are left in ``hashes_seen`` (name -> SHA-256).
+
+    Files whose bytes changed but whose records did not (an edit of the body
+    text, of YAML formatting or comments) are parsed here and compared with
+    the cache: if every changed file gives the records it gave before, only
+    ``manifest.json`` (which lists each file's hash and size) and the stamp
+    are rewritten, and their new entries appended to the record cache;
+    ``"same_records"`` names those files.  A stamp or manifest that cannot
+    be read is said through ``warn`` (a missing one is not: the last build
+    did not finish, or there was none).
+    """
+    try:
+        stamp = orjson.loads((out / STAMP).read_bytes())
+        for rel, (size, mtime_ns) in stamp["outputs"].items():
+            st = os.stat(out / rel)
+            if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+                return None
+        manifest = orjson.loads((out / MANIFEST).read_bytes())
+        hashes = []
+        for i, (path, name) in enumerate(found):
+            sha256 = cache.content_hash(path, name)
+            if not sha256:
+                return None
+            hashes.append((name, sha256))
+            hashes_seen[name] = sha256
+            if i % 1000 == 0:
+                report("checking for changes", i, len(found))
+        report("checking for changes", len(found), len(found))
+        files = [SourceFile(**f) for f in manifest["files"]]
+        changed: list[int] = []
+        if input_stamp(hashes, rdf) != stamp["stamp"]:
+            if (input_stamp(((f.path, f.sha256) for f in files), rdf) != stamp["stamp"]
+                    or [f.path for f in files] != [name for name, _ in hashes]):
+                return None  # other code or options, or files added or removed
+            changed = [i for i, (f, (_, sha256)) in enumerate(zip(files, hashes))
+                       if f.sha256 != sha256]
+            if len(changed) > _RECHECK_MAX or not _same_records(found, files, changed, cache):
+                return None
+        summary = {k: v for k, v in stamp["summary"].items() if k != "store_graphs_replaced"}
+        outputs = [out / p for p in stamp["paths"]]
+        if changed:
+            write_manifest(manifest["summary"], files, out / MANIFEST)
+            write_stamp(out, files, outputs, stamp["summary"], rdf)
+        return {"files": files, "summary": summary, "outputs": outputs,
+                "same_records": [files[i].path for i in changed]}
+    except OSError:  # an output or input gone, or the first build
+        return None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        warn(f"the last build's stamp or manifest in {out} is damaged ({type(exc).__name__}: "
+             f"{exc}): not used; everything was rebuilt")
+        return None
+
+
+#: At most this many changed files are parsed to see whether their records changed.
+_RECHECK_MAX = 1000
+
+
+def _same_records(found: list[tuple[str, str]], files: list[SourceFile], changed: list[int],
+                  cache: RecordCache) -> bool:
+    """Whether each changed file gives the records its last version gave; if
+    so, ``files`` now lists their new hashes and sizes, and the cache holds
+    their new content."""
+    fresh = same_records([(*found[i], files[i].sha256) for i in changed], cache)
+    if fresh is None:
+        return False
+    for i, file in zip(changed, fresh):
+        files[i] = file
+    return True
+
+
+# -- the graph state --------------------------------------------------------------------
+@dataclass
+class LastGraph:
+    """The graph of the files as they are, patched from the last build's."""
+
+    graph: nx.MultiDiGraph
+    index: GraphIndex
+    #: every input file, in the order found
+    files: list[SourceFile]
+    #: file -> its problems from reading (each ``unknown-key`` its own)
+    problems: dict[str, list[Problem]]
+    changed: int  # files added, changed or removed
+
+
+def state_key(rdf: str) -> str:
+    """What a graph state must have been made with: the code and the options."""
+    return f"{build_fingerprint()} rdf={rdf}"
+
+
+def save_graph_state(out: Path, rdf: str, graph: nx.MultiDiGraph, index: GraphIndex,
+                     files: list[SourceFile], problems: dict[str, list[Problem]]) -> None:
+    """Keep ``graph`` (its stories left out) and ``index`` in ``out`` for the next build."""
+    from .graph_patch import save_state
+
+    save_state(out / GRAPH_STATE, state_key(rdf), graph, index, extra=(
+        [(f.path, f.sha256, f.size, f.ok) for f in files],
+        {f: [(p.reason, p.message, p.severity, p.field, p.line) for p in ps]
+         for f, ps in problems.items()}))
+
+
+def patch_last_graph(out: Path, rdf: str, found: list[tuple[str, str]], cache: RecordCache,
+                     hashes: dict[str, str], provider: Provider | None,
+                     warn: Callable[[str], None]) -> LastGraph | None:
+    """The last build's graph (:data:`GRAPH_STATE`) patched to the files
+    ``found`` (path, name) as they are now: only the files that changed are
+    read, and the few others the patch needs come from the record cache.
+    ``hashes`` (name -> SHA-256) has the content hashes known already; the
+    others are taken now.  ``None`` when there is no state made with this
+    code and options, when too many files changed for a patch to pay
+    (:data:`PATCH_MIN`), or when the cache no longer has a record the patch
+    needs; then the graph is built whole.  A damaged state is said through
+    ``warn``, and not used.
+    """
+    from .graph_patch import load_state, patch_graph
+
+    try:
+        state = load_state(out / GRAPH_STATE, state_key(rdf))
+    except (ValueError, EOFError, TypeError) as exc:  # (marshal's: a damaged file)
+        warn(f"the graph state {out / GRAPH_STATE} is damaged ({exc}): not used; "
+             "every file was read again")
+        return None
+    if state is None:
+        return None
+    graph, index, (rows, raw) = state
+    last = {path: SourceFile(path, sha256, size, ok) for path, sha256, size, ok in rows}
+    for path, name in found:
+        if name not in hashes:
+            sha256 = cache.content_hash(path, name)
+            if sha256 is None:
+                return None  # unreadable: read and reported by a whole build
+            hashes[name] = sha256
+    names = {name for _, name in found}
+    changed = [(path, name) for path, name in found
+               if name not in last or last[name].sha256 != hashes[name]]
+    gone = sorted(last.keys() - names)
+    if len(changed) + len(gone) > max(PATCH_MIN, len(found) // 10):
+        return None
+    shared: dict = {}
+
+    def last_record(name: str) -> Article | None:
+        """The record of a file as the last build read it (the cache still has it)."""
+        records = cache.records(name, last[name].sha256, shared)
+        if records is None:
+            raise LookupError(name)
+        article = records[1]
+        if article is not None and article.provider is None and provider is not None:
+            article.provider = provider
+        return article
+
+    try:
+        old = {name: last_record(name) if name in last else None
+               for name in [name for _, name in changed] + gone}
+    except LookupError:
+        return None
+    fresh = read_scanned(changed, cache=cache, provider=provider)
+    new: dict[str, Article | None] = dict.fromkeys(gone)
+    files_now = {}
+    problems = {f: [Problem(f, *p) for p in ps] for f, ps in raw.items()}
+    for (_, name), (file, article, found_problems) in zip(changed, fresh):
+        new[name] = article
+        files_now[name] = file
+        problems[name] = list(found_problems)
+    for name in gone:
+        problems.pop(name, None)
+
+    def load(name: str) -> Article:
+        article = last_record(name)
+        assert article is not None, f"{name} has no article, yet the graph has its node"
+        return article
+
+    try:
+        patch_graph(graph, index, old, new, load=load)
+    except LookupError:
+        return None  # a record the cache lost: build whole
+    return LastGraph(graph, index, [files_now.get(name) or last[name] for _, name in found],
+                     {f: ps for f, ps in problems.items() if ps}, len(changed) + len(gone))
