@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import marshal
 import os
 import re
 import secrets
@@ -9,7 +11,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -69,6 +71,49 @@ def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
 #: Temporary files of :func:`atomic_writer` (``.NAME.PID-XXXX.tmp``) and folders
 #: of :class:`kg.store.StoreBuilder` (``.NAME.tmp-PID``, ``.NAME.old-PID``).
 _TEMP = re.compile(r"\..+\.(?:(?:tmp|old)-(\d+)|(\d+)-\w+\.tmp)")
+
+
+def write_checked(path: str | os.PathLike, key: str, value: Any) -> str:
+    """Write ``value`` (what :mod:`marshal` writes: plain values, nothing that
+    runs code when read) to ``path`` atomically, under ``key`` (what it was
+    made with) and a checksum; returns the checksum, for :func:`read_checked`.
+
+    >>> import tempfile
+    >>> path = tempfile.mkdtemp() + "/x"
+    >>> digest = write_checked(path, "v1", {"a": [1, 2]})
+    >>> read_checked(path, "v1") == ({"a": [1, 2]}, digest), read_checked(path, "v2")
+    (True, None)
+    """
+    body = marshal.dumps(value)
+    digest = hashlib.blake2b(body, digest_size=16).hexdigest()
+    with atomic_writer(path) as f:
+        f.write(b"%s\n%s\n%s\n" % (_CHECKED, key.encode(), digest.encode()) + body)
+    return digest
+
+
+def read_checked(path: str | os.PathLike, key: str) -> tuple[Any, str] | None:
+    """The value :func:`write_checked` wrote to ``path`` under ``key``, and its
+    checksum; ``None`` if there is no such file, or it was written under another
+    key.  Raises :class:`ValueError` if the file is damaged."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return None
+    head, _, rest = data.partition(b"\n")
+    stated, _, rest = rest.partition(b"\n")
+    digest, _, body = rest.partition(b"\n")
+    if head != _CHECKED or stated != key.encode():
+        return None
+    if hashlib.blake2b(body, digest_size=16).hexdigest().encode() != digest:
+        raise ValueError(f"{path}: the checksum does not match (a damaged or cut file)")
+    try:
+        return marshal.loads(body), digest.decode()
+    except (EOFError, TypeError) as exc:  # (intact bytes that marshal cannot read: another Python)
+        raise ValueError(f"{path}: {exc}") from None
+
+
+_CHECKED = b"newskg checked 1"
 
 
 def _alive(pid: int) -> bool:

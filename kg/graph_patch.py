@@ -33,8 +33,6 @@ True
 
 from __future__ import annotations
 
-import hashlib
-import marshal
 import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -45,7 +43,7 @@ from typing import Any
 import networkx as nx
 
 from ._perf import gc_paused
-from ._util import atomic_writer
+from ._util import read_checked, write_checked
 from .graph import (
     GraphBuilder,
     article_id,
@@ -389,20 +387,20 @@ def same_graph(a: nx.MultiDiGraph, b: nx.MultiDiGraph) -> bool:
 
 
 # -- kept between builds ------------------------------------------------------------
-_FORMAT = b"newskg graph state 1\n"
 _DATETIMES = ("published", "modified")
 
 
 @gc_paused()  # (copies of the node dicts: the collector would rescan the graph for nothing)
 def save_state(path: str | os.PathLike, key: str, graph: nx.MultiDiGraph, index: GraphIndex,
-               extra: Any = None) -> None:
+               extra: Any = None) -> str:
     """Write ``graph`` (less its stories: :func:`patch_graph` takes a graph
     without them) and ``index`` to ``path``, for :func:`load_state` with the
     same ``key`` (what the build was made with: code and options).  ``extra``:
-    anything :mod:`marshal` writes, given back as it was.
+    anything :mod:`marshal` writes, given back as it was.  Returns the file's
+    checksum (:func:`kg._util.write_checked`).
 
     marshal, not pickle: it makes nothing but values (and is several times
-    faster here); a checksum tells a damaged file from an intact one.
+    faster here).
     """
     node, succ = graph._node, graph._succ
     stories = {n for n, d in node.items() if d["kind"] == "story"}
@@ -419,45 +417,36 @@ def save_state(path: str | os.PathLike, key: str, graph: nx.MultiDiGraph, index:
     edges = {u: ({v: kd for v, kd in nbrs.items() if v not in stories}
                  if stories and not stories.isdisjoint(nbrs) else nbrs)
              for u, nbrs in succ.items() if u not in stories}
-    body = marshal.dumps((
+    return write_checked(path, key, (
         {k: v for k, v in graph.graph.items() if k != "problems"}, nodes, times, edges,
         index.claims, index.mentions, index.loose, {n: dict(c) for n, c in index.counts.items()},
         index.titles, {f: [astuple(p) for p in ps] for f, ps in index.problems.items()}, extra))
-    with atomic_writer(path) as f:
-        f.write(_FORMAT + key.encode() + b"\n" + hashlib.blake2b(body, digest_size=16).hexdigest().encode()
-                + b"\n" + body)
 
 
-def load_state(path: str | os.PathLike, key: str) -> tuple[nx.MultiDiGraph, GraphIndex, Any] | None:
+def load_state(path: str | os.PathLike,
+               key: str) -> tuple[nx.MultiDiGraph, GraphIndex, Any, str] | None:
     """The graph, index and ``extra`` that :func:`save_state` wrote to
-    ``path`` with ``key``; ``None`` if there is none, or it was made with
-    another key.  Raises :class:`ValueError` if the file is damaged.
+    ``path`` with ``key``, and the file's checksum; ``None`` if there is none,
+    or it was made with another key.  Raises :class:`ValueError` if the file
+    is damaged.
 
     >>> import kg, tempfile
     >>> graph, index = index_graph(kg.load("seeds").articles)
     >>> path = tempfile.mkdtemp() + "/graph.state"
-    >>> save_state(path, "v1", graph, index, extra=["anything"])
-    >>> again, same_index, extra = load_state(path, "v1")
+    >>> digest = save_state(path, "v1", graph, index, extra=["anything"])
+    >>> again, same_index, extra, same_digest = load_state(path, "v1")
     >>> same_graph(again, graph), same_index == index, extra, load_state(path, "v2")
     (True, True, ['anything'], None)
     """
     from .records import Problem
 
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        return None
-    head, _, rest = data.partition(b"\n")
-    stated, _, rest = rest.partition(b"\n")
-    digest, _, body = rest.partition(b"\n")
-    if head + b"\n" != _FORMAT or stated != key.encode():
-        return None
-    if hashlib.blake2b(body, digest_size=16).hexdigest().encode() != digest:
-        raise ValueError(f"{path}: the checksum does not match (a damaged or cut file)")
     with gc_paused():
+        read = read_checked(path, key)
+        if read is None:
+            return None
+        value, digest = read
         (meta, nodes, times, edges, claims, mentions, loose, counts, titles, problems,
-         extra) = marshal.loads(body)
+         extra) = value
         for n, a in times:
             nodes[n][a] = datetime.fromisoformat(nodes[n][a])
         graph = nx.MultiDiGraph(**meta)
@@ -471,4 +460,4 @@ def load_state(path: str | os.PathLike, key: str) -> tuple[nx.MultiDiGraph, Grap
         index = GraphIndex(claims, mentions, loose, {n: Counter(c) for n, c in counts.items()},
                            titles, {f: [Problem(*p) for p in ps] for f, ps in problems.items()})
         graph.graph["problems"] = [p for f in sorted(index.problems) for p in index.problems[f]]
-    return graph, index, extra
+    return graph, index, extra, digest

@@ -21,25 +21,29 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from ._util import atomic_writer
+from ._util import atomic_writer, read_checked, write_checked
 from .cache import RecordCache, build_fingerprint
 from .exports import MANIFEST, write_manifest
 from .ingest import read_scanned, same_records
-from .records import Article, Problem, Provider, SourceFile
+from .records import Article, Problem, Provider, SourceFile, records_from_row
 
 if TYPE_CHECKING:
     import networkx as nx
 
     from .graph_patch import GraphIndex
 
-__all__ = ["STAMP", "GRAPH_STATE", "up_to_date", "write_stamp", "input_stamp", "patch_last_graph",
-           "save_graph_state", "LastGraph"]
+__all__ = ["STAMP", "GRAPH_STATE", "GRAPH_JOURNAL", "up_to_date", "write_stamp", "input_stamp",
+           "patch_last_graph", "save_graph_state", "save_graph_journal", "keeps_journal", "LastGraph"]
 
 STAMP = ".cache/build.json"  # what the last complete build was made from, and wrote
-GRAPH_STATE = ".cache/graph.state"  # the graph of the files the last build read (kg.graph_patch)
+GRAPH_STATE = ".cache/graph.state"  # the graph of the files a build read (kg.graph_patch)
+GRAPH_JOURNAL = ".cache/graph.journal"  # the records, then, of the files changed since
 #: A patch reads this many changed files at least, or a tenth of the corpus; more, and
 #: the whole graph is built again (each changed file costs some dozen of the others).
 PATCH_MIN = 2000
+#: With more files than this in the journal, or this share of the corpus, the build
+#: writes the graph state anew: patching it by all of them would cost more.
+JOURNAL_MAX, JOURNAL_SHARE = 500, 0.01
 
 
 def input_stamp(hashes: Iterable[tuple[str, str]], rdf: str) -> str:
@@ -153,7 +157,7 @@ def _same_records(found: list[tuple[str, str]], files: list[SourceFile], changed
 # -- the graph state --------------------------------------------------------------------
 @dataclass
 class LastGraph:
-    """The graph of the files as they are, patched from the last build's."""
+    """The graph of the files as they are, patched from a build's graph."""
 
     graph: nx.MultiDiGraph
     index: GraphIndex
@@ -161,7 +165,9 @@ class LastGraph:
     files: list[SourceFile]
     #: file -> its problems from reading (each ``unknown-key`` its own)
     problems: dict[str, list[Problem]]
-    changed: int  # files added, changed or removed
+    changed: int  # files added, changed or removed since that build
+    #: what the journal holds after this build (see :func:`patch_last_graph`)
+    journal: tuple[str, dict[str, list | None]]
 
 
 def state_key(rdf: str) -> str:
@@ -171,40 +177,60 @@ def state_key(rdf: str) -> str:
 
 def save_graph_state(out: Path, rdf: str, graph: nx.MultiDiGraph, index: GraphIndex,
                      files: list[SourceFile], problems: dict[str, list[Problem]]) -> None:
-    """Keep ``graph`` (its stories left out) and ``index`` in ``out`` for the next build."""
+    """Keep ``graph`` (its stories left out) and ``index`` in ``out`` for the
+    next build, with an empty journal."""
     from .graph_patch import save_state
 
-    save_state(out / GRAPH_STATE, state_key(rdf), graph, index, extra=(
+    digest = save_state(out / GRAPH_STATE, state_key(rdf), graph, index, extra=(
         [(f.path, f.sha256, f.size, f.ok) for f in files],
         {f: [(p.reason, p.message, p.severity, p.field, p.line) for p in ps]
          for f, ps in problems.items()}))
+    write_checked(out / GRAPH_JOURNAL, state_key(rdf), (digest, {}))
+
+
+def keeps_journal(last: LastGraph) -> bool:
+    """Whether a patched build keeps a journal (else it writes the graph state anew)."""
+    return len(last.journal[1]) <= max(JOURNAL_MAX, int(len(last.files) * JOURNAL_SHARE))
+
+
+def save_graph_journal(out: Path, rdf: str, journal: tuple[str, dict[str, list | None]]) -> None:
+    """Keep the journal of a patched build (:func:`patch_last_graph`)."""
+    write_checked(out / GRAPH_JOURNAL, state_key(rdf), journal)
 
 
 def patch_last_graph(out: Path, rdf: str, found: list[tuple[str, str]], cache: RecordCache,
                      hashes: dict[str, str], provider: Provider | None,
                      warn: Callable[[str], None]) -> LastGraph | None:
-    """The last build's graph (:data:`GRAPH_STATE`) patched to the files
-    ``found`` (path, name) as they are now: only the files that changed are
-    read, and the few others the patch needs come from the record cache.
+    """The graph a build kept (:data:`GRAPH_STATE`) patched to the files
+    ``found`` (path, name) as they are now: only the files that changed since
+    are read, and the few others the patch needs come from the record cache.
+
+    The graph state is not written again by every build that patches it
+    (that would cost more than the patch): beside it, the journal
+    (:data:`GRAPH_JOURNAL`) keeps the records, as that build read them, of the
+    files changed since, and each build patches the state by all of them.
     ``hashes`` (name -> SHA-256) has the content hashes known already; the
-    others are taken now.  ``None`` when there is no state made with this
-    code and options, when too many files changed for a patch to pay
+    others are taken now.  ``None`` when there is no state made with this code
+    and options, when too many files changed for a patch to pay
     (:data:`PATCH_MIN`), or when the cache no longer has a record the patch
-    needs; then the graph is built whole.  A damaged state is said through
-    ``warn``, and not used.
+    needs; then the graph is built whole.  A damaged state or journal is said
+    through ``warn``, and not used.
     """
     from .graph_patch import load_state, patch_graph
 
+    key = state_key(rdf)
     try:
-        state = load_state(out / GRAPH_STATE, state_key(rdf))
-    except (ValueError, EOFError, TypeError) as exc:  # (marshal's: a damaged file)
-        warn(f"the graph state {out / GRAPH_STATE} is damaged ({exc}): not used; "
+        state = load_state(out / GRAPH_STATE, key)
+        journal = read_checked(out / GRAPH_JOURNAL, key) if state is not None else None
+    except ValueError as exc:
+        warn(f"the graph state in {out / '.cache'} is damaged ({exc}): not used; "
              "every file was read again")
         return None
-    if state is None:
-        return None
-    graph, index, (rows, raw) = state
-    last = {path: SourceFile(path, sha256, size, ok) for path, sha256, size, ok in rows}
+    if state is None or journal is None or journal[0][0] != state[3]:
+        return None  # none, or for other code or options, or a journal of another state
+    graph, index, (rows, raw), digest = state
+    kept: dict[str, list | None] = journal[0][1]
+    then = {path: SourceFile(path, sha256, size, ok) for path, sha256, size, ok in rows}
     for path, name in found:
         if name not in hashes:
             sha256 = cache.content_hash(path, name)
@@ -213,25 +239,40 @@ def patch_last_graph(out: Path, rdf: str, found: list[tuple[str, str]], cache: R
             hashes[name] = sha256
     names = {name for _, name in found}
     changed = [(path, name) for path, name in found
-               if name not in last or last[name].sha256 != hashes[name]]
-    gone = sorted(last.keys() - names)
+               if name not in then or then[name].sha256 != hashes[name]]
+    gone = sorted(then.keys() - names)
     if len(changed) + len(gone) > max(PATCH_MIN, len(found) // 10):
         return None
     shared: dict = {}
 
-    def last_record(name: str) -> Article | None:
-        """The record of a file as the last build read it (the cache still has it)."""
-        records = cache.records(name, last[name].sha256, shared)
-        if records is None:
-            raise LookupError(name)
-        article = records[1]
+    def with_provider(article: Article | None) -> Article | None:
         if article is not None and article.provider is None and provider is not None:
             article.provider = provider
         return article
 
+    def row_then(name: str) -> list | None:
+        """The result row of a file as the state's build read it."""
+        if name in kept:
+            return kept[name]
+        if name not in then:
+            return None  # added since
+        row = cache.row(name, then[name].sha256)
+        if row is None:
+            raise LookupError(name)
+        return row
+
+    def record_then(name: str) -> Article | None:
+        if name not in kept:  # (the cache checks its rows as it decodes them)
+            records = cache.records(name, then[name].sha256, shared)
+            if records is None:
+                raise LookupError(name)
+            return with_provider(records[1])
+        row = kept[name]
+        return None if row is None else with_provider(records_from_row(name, tuple(row), shared)[1])
+
     try:
-        old = {name: last_record(name) if name in last else None
-               for name in [name for _, name in changed] + gone}
+        journal_now = {name: row_then(name) for name in [name for _, name in changed] + gone}
+        old = {name: record_then(name) if name in then else None for name in journal_now}
     except LookupError:
         return None
     fresh = read_scanned(changed, cache=cache, provider=provider)
@@ -246,7 +287,7 @@ def patch_last_graph(out: Path, rdf: str, found: list[tuple[str, str]], cache: R
         problems.pop(name, None)
 
     def load(name: str) -> Article:
-        article = last_record(name)
+        article = record_then(name)
         assert article is not None, f"{name} has no article, yet the graph has its node"
         return article
 
@@ -254,5 +295,6 @@ def patch_last_graph(out: Path, rdf: str, found: list[tuple[str, str]], cache: R
         patch_graph(graph, index, old, new, load=load)
     except LookupError:
         return None  # a record the cache lost: build whole
-    return LastGraph(graph, index, [files_now.get(name) or last[name] for _, name in found],
-                     {f: ps for f, ps in problems.items() if ps}, len(changed) + len(gone))
+    return LastGraph(graph, index, [files_now.get(name) or then[name] for _, name in found],
+                     {f: ps for f, ps in problems.items() if ps}, len(journal_now),
+                     (digest, journal_now))

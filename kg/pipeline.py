@@ -48,7 +48,15 @@ from .exports import (
     write_problems,
 )
 from .ingest import NoArticleFiles, count_unknown_keys, normalize_extensions, read_scanned, scan_files
-from .last_build import STAMP, patch_last_graph, save_graph_state, up_to_date, write_stamp
+from .last_build import (
+    STAMP,
+    keeps_journal,
+    patch_last_graph,
+    save_graph_journal,
+    save_graph_state,
+    up_to_date,
+    write_stamp,
+)
 from .records import Problem, Provider, SourceFile
 
 if TYPE_CHECKING:
@@ -466,7 +474,10 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     others: list[tuple[Callable, tuple]] = [
         (write_graph_json, (graph, out / GRAPH_JSON)), (write_problems, (problems, out / PROBLEMS)),
         (write_graphml, (graph, out / GRAPHML, out / ".cache", build_fingerprint()))]
-    if index is not None:  # for the next build to patch
+    # For the next build to patch: the graph anew, or what changed since the one kept.
+    if last is not None and keeps_journal(last):
+        others.append((save_graph_journal, (out, rdf_key + options, last.journal)))
+    elif index is not None:
         others.append((save_graph_state, (out, rdf_key + options, graph, index, files,
                                           found_problems)))
     outputs: list[Path] = []

@@ -30,7 +30,7 @@ import pytest
 
 import kg
 from kg.cache import RecordCache, _checksum
-from kg.last_build import GRAPH_STATE
+from kg.last_build import GRAPH_JOURNAL, GRAPH_STATE
 from kg.pipeline import CACHE, KILL_AT, STAMP, STORY_STATE
 from kg.store import open_store, state_path
 
@@ -292,6 +292,12 @@ def truncate_graph_state(out: Path) -> None:
     path.write_bytes(path.read_bytes()[:-1000])
 
 
+def garble_graph_journal(out: Path) -> None:
+    path = out / GRAPH_JOURNAL
+    data = path.read_bytes()
+    path.write_bytes(data[:-3] + bytes(b ^ 0xFF for b in data[-3:]))
+
+
 def stamp_of_wrong_shape(out: Path) -> None:
     (out / STAMP).write_bytes(b'{"stamp": 1, "outputs": [], "paths": 2}')
 
@@ -326,16 +332,16 @@ def damage_store_files(out: Path) -> None:
 DAMAGE = [truncate_cache, garble_a_line, wrong_fields, article_dropped, other_content_hash,
           garble_cache_header, garble_stamp, stamp_of_wrong_shape, garble_store_state,
           store_state_of_wrong_shape, delete_store, empty_store_in_its_place, damage_store_files,
-          truncate_story_state, truncate_graph_state]
+          truncate_story_state, truncate_graph_state, garble_graph_journal]
 #: Damage found only when the entry is decoded, as the files it is for changed.
 READ_ONLY_WHEN_USED = {wrong_fields, article_dropped, other_content_hash, truncate_story_state,
-                       truncate_graph_state}
+                       truncate_graph_state, garble_graph_journal}
 
 
 def warning_words(damage: Callable) -> str:
     """Words of the warning this damage gives."""
     name = damage.__name__
-    if "graph_state" in name:
+    if "graph_state" in name or "graph_journal" in name:
         return "graph state"
     if "story" in name:
         return "story state"

@@ -151,7 +151,7 @@ def test_the_state_kept_between_builds_gives_back_the_graph_and_index(tmp_path):
     graph.add_node("story/1", kind="story", label="A story")  # stories are not kept
     graph.add_edge("article/" + kg.normalize.short_hash("https://x.example/1"), "story/1", key="inStory")
     save_state(tmp_path / "graph.state", "key", graph, index, extra={"files": [1, 2]})
-    again, same_index, extra = load_state(tmp_path / "graph.state", "key")
+    again, same_index, extra, _ = load_state(tmp_path / "graph.state", "key")
     graph.remove_node("story/1")
     assert same_graph(again, graph) and same_index == index and extra == {"files": [1, 2]}
     node = again.nodes["article/" + kg.normalize.short_hash("https://x.example/1")]

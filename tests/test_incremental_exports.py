@@ -10,9 +10,11 @@ import networkx as nx
 import pytest
 
 import kg
+from kg import last_build
 from kg.exports import GRAPH_JSON, GRAPHML, MANIFEST, PROBLEMS, write_graphml
 from kg.graph import build_graph
 from kg.graph_patch import same_graph
+from kg.last_build import GRAPH_STATE
 from kg.rdf_walk import graph_inputs, graph_parts, subjects
 from kg.rdf_writers import JSONLD, NQUADS, TURTLE, RdfWriter
 from kg.vocab import graph_block
@@ -181,3 +183,30 @@ def test_graphml_copies_the_lines_of_unchanged_nodes(tmp_path, real_graph):
     write_graphml(graph, tmp_path / "fresh.graphml")
     assert third.copied == 0
     assert (tmp_path / GRAPHML).read_bytes() == (tmp_path / "fresh.graphml").read_bytes()
+
+
+def test_builds_patch_the_kept_graph_by_every_change_since_it_was_kept(tmp_path, real_folder,
+                                                                         real_files, monkeypatch):
+    """The graph state is written by a whole build; the builds after it keep a
+    journal of the files changed since, patch the state by all of them, and
+    write the state anew once the journal is long."""
+    src = shutil.copytree(real_folder, tmp_path / "in")
+    out = tmp_path / "inc"
+    assert kg.build(src, out=out).patched is None
+    state = (out / GRAPH_STATE).read_bytes()
+    retitle(src, real_files)
+    assert kg.build(src, out=out).patched == 1
+    remove(src, real_files)
+    again = kg.build(src, out=out)
+    assert again.patched == 2 and (out / GRAPH_STATE).read_bytes() == state  # not written again
+    cold = kg.build(src, out=tmp_path / "cold")
+    assert same_graph(again.graph, cold.graph)
+    for name in (NQUADS, GRAPH_JSON, PROBLEMS, MANIFEST):
+        assert (out / name).read_bytes() == (tmp_path / "cold" / name).read_bytes(), name
+    monkeypatch.setattr(last_build, "JOURNAL_MAX", 2)
+    monkeypatch.setattr(last_build, "JOURNAL_SHARE", 0)
+    add_topic(src, real_files)  # three files in the journal: the state is written anew
+    assert kg.build(src, out=out).patched == 3
+    assert (out / GRAPH_STATE).read_bytes() != state
+    undate(src, real_files)
+    assert kg.build(src, out=out).patched == 1
