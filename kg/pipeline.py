@@ -1,9 +1,10 @@
 """The pipeline: files -> records -> graph -> stories -> exports, RDF and store.
 
 :func:`build` runs the stages in order and decides what can be reused from
-the last build into the same folder: nothing at all (the same files, code
-and options: only checked), the record cache's parsed files, or the store
-(only the named graphs that changed are replaced in it).  It also decides
+the last build into the same folder (:mod:`kg.last_build`): nothing at all
+(the same files, code and options: only checked), the graph it kept (patched
+where a few files changed, which alone are read), the record cache's parsed
+files, or the store (only the named graphs that changed are replaced in it).  It also decides
 what overlaps: the store loads on the other core while the RDF is written,
 and a forked process writes the other exports while the store is updated in
 place.  What each file holds is decided by the writers (:mod:`kg.exports`,
