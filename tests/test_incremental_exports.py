@@ -15,6 +15,7 @@ from kg.exports import GRAPH_JSON, GRAPHML, MANIFEST, PROBLEMS, write_graphml
 from kg.graph import build_graph
 from kg.graph_patch import same_graph
 from kg.last_build import GRAPH_STATE
+from kg.pipeline import CACHE
 from kg.rdf_walk import graph_inputs, graph_parts, subjects
 from kg.rdf_writers import JSONLD, NQUADS, TURTLE, RdfWriter
 from kg.vocab import graph_block
@@ -209,4 +210,20 @@ def test_builds_patch_the_kept_graph_by_every_change_since_it_was_kept(tmp_path,
     assert kg.build(src, out=out).patched == 3
     assert (out / GRAPH_STATE).read_bytes() != state
     undate(src, real_files)
+    assert kg.build(src, out=out).patched == 1
+
+
+def test_without_the_records_the_state_was_made_from_the_graph_is_built_whole(tmp_path, real_folder,
+                                                                            real_files):
+    src = shutil.copytree(real_folder, tmp_path / "in")
+    out = tmp_path / "inc"
+    kg.build(src, out=out)
+    (out / CACHE).unlink()  # the state is there; the records it needs are not
+    retitle(src, real_files)
+    again = kg.build(src, out=out)
+    assert again.patched is None and again.warnings == []
+    kg.build(src, out=tmp_path / "cold")
+    for name in (NQUADS, GRAPH_JSON, MANIFEST):
+        assert (out / name).read_bytes() == (tmp_path / "cold" / name).read_bytes(), name
+    retitle(src, real_files[1:])  # and the next build patches the state the whole build kept
     assert kg.build(src, out=out).patched == 1
