@@ -100,11 +100,13 @@ def read_checked(path: str | os.PathLike, key: str) -> tuple[Any, str] | None:
             data = f.read()
     except FileNotFoundError:
         return None
-    head, _, rest = data.partition(b"\n")
-    stated, _, rest = rest.partition(b"\n")
-    digest, _, body = rest.partition(b"\n")
-    if head != _CHECKED or stated != key.encode():
+    # (offsets, not partition: that would copy the body, hundreds of MB, three times)
+    first = data.find(b"\n")
+    second = data.find(b"\n", first + 1)
+    third = data.find(b"\n", second + 1)
+    if third < 0 or data[:first] != _CHECKED or data[first + 1:second] != key.encode():
         return None
+    digest, body = data[second + 1:third], memoryview(data)[third + 1:]
     if hashlib.blake2b(body, digest_size=16).hexdigest().encode() != digest:
         raise ValueError(f"{path}: the checksum does not match (a damaged or cut file)")
     try:
