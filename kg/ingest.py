@@ -379,7 +379,7 @@ def read_scanned(files: list[tuple[str, str]], *, max_bytes: int = MAX_FILE_BYTE
     :func:`count_unknown_keys`).  ``provider``: as in :func:`load_corpus`.
 
     >>> [a.title[:22] for _, a, _ in read_scanned(scan_files(["seeds"])[0])]
-    ['Clearview AI fined in U']
+    ['Carmaker Xpeng Deletes']
     """
     total = len(files)
     results: list[Any] = [None] * total  # (file, article, problems) in file order
