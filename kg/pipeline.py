@@ -436,6 +436,9 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
             graph, index = last.graph, last.index
         elif keep_graph:
             graph, index = index_graph(articles)
+            # Kept now, and the index let go of, rather than held until the exports' peak.
+            save_graph_state(out, rdf_key + options, graph, index, files, found_problems)
+            index = None
         else:
             graph = build_graph(articles, share_attrs=True)
         if last is None:
@@ -475,12 +478,14 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     others: list[tuple[Callable, tuple]] = [
         (write_graph_json, (graph, out / GRAPH_JSON)), (write_problems, (problems, out / PROBLEMS)),
         (write_graphml, (graph, out / GRAPHML, out / ".cache", build_fingerprint()))]
-    # For the next build to patch: the graph anew, or what changed since the one kept.
+    # For the next build to patch: what changed since the graph kept, or the graph anew.
     if last is not None and keeps_journal(last):
         others.append((save_graph_journal, (out, rdf_key + options, last.journal)))
     elif index is not None:
         others.append((save_graph_state, (out, rdf_key + options, graph, index, files,
                                           found_problems)))
+    patched = None if last is None else last.changed
+    del last
     outputs: list[Path] = []
     if rdf:
         rdf_info = export_rdf(graph, out, also=others, lap=lap, progress=report,
@@ -505,7 +510,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         write_stamp(out, files, outputs, summary, rdf_key + options)
     lap("manifest")
     return BuildResult(files, problems, out, outputs, summary, timings, warnings=warnings,
-                       patched=None if last is None else last.changed, _graph=graph, _shared_attrs=True)
+                       patched=patched, _graph=graph, _shared_attrs=True)
 
 
 def built(path: str | os.PathLike) -> Path:
