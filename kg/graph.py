@@ -286,29 +286,32 @@ class GraphBuilder:
             else:
                 attrs = {"rel": rel, "sources": sorted(srcs)}
             succ[u][v][rel] = attrs
-        for pid, names in self.provider_names.items():
-            name, alt = _preferred(names)
-            node[pid]["name"] = name
-            node[pid]["alt_names"] = alt
+        for spellings in (self.provider_names, self.topic_labels, self.person_names):
+            for nid, counts in spellings.items():
+                name_node(node[nid], counts)
         for nid in nodes_of_kind(g, "provider"):
-            node[nid].setdefault("name", node[nid]["domain"])
-            node[nid].setdefault("alt_names", [])
-        for tid, labels in self.topic_labels.items():
-            label, alt = _preferred(labels)
-            node[tid]["label"] = label
-            node[tid]["alt_labels"] = alt
-        for pid, names in self.person_names.items():
-            name, alt = _preferred(names)
-            node[pid]["name"] = name
-            node[pid]["alt_names"] = alt
+            if "name" not in node[nid]:
+                name_node(node[nid], None)
         g.graph["problems"] = self.problems
         return g
 
 
-def _preferred(counts: Counter) -> tuple[str, list[str]]:
-    """Most frequent value (ties: alphabetical) and the others, sorted."""
-    best = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
-    return best, sorted(k for k in counts if k != best)
+def name_node(attrs: dict[str, Any], counts: Counter | None) -> None:
+    """Give a provider, topic or person its preferred spelling (the most
+    frequent; ties: alphabetical) and the others, sorted, from the spellings
+    counted; a provider named by none is named by its domain.
+
+    >>> d = {"kind": "topic", "key": "ai"}
+    >>> name_node(d, Counter({"AI": 3, "ai": 1, "A.I.": 1}))
+    >>> d["label"], d["alt_labels"]
+    ('AI', ['A.I.', 'ai'])
+    """
+    name, alt = ("label", "alt_labels") if attrs["kind"] == "topic" else ("name", "alt_names")
+    if counts:
+        best = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        attrs[name], attrs[alt] = best, sorted(k for k in counts if k != best)
+    elif attrs["kind"] == "provider":
+        attrs[name], attrs[alt] = attrs["domain"], []
 
 
 def build_graph(corpus: Corpus | Iterable[Article], *, share_attrs: bool = False) -> nx.MultiDiGraph:

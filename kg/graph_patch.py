@@ -49,6 +49,7 @@ from .graph import (
     article_id,
     file_claims,
     file_target,
+    name_node,
     ref_keys,
     reference_only_ids,
     related_targets,
@@ -312,7 +313,10 @@ def patch_graph(graph: nx.MultiDiGraph, index: GraphIndex, old: Mapping[str, Art
             if a is not None and not a.url:
                 key = topic_key(a.title)
                 group = index.titles.setdefault(key, set())
-                group.add(f) if state else group.discard(f)
+                if state:
+                    group.add(f)
+                else:
+                    group.discard(f)
                 if not group:
                     del index.titles[key]
     # Merge problems are between the files of one article, or of one title without URL.
@@ -358,14 +362,8 @@ def _move_shared(graph: nx.MultiDiGraph, index: GraphIndex, n: str, was: Counter
         d = after.node[n]
         node[n] = {k: d[k] for k in ("kind", "domain", "key") if k in d}
         succ[n], pred[n] = {}, {}
-    d = node[n]
-    d["sources"] = sorted(files)
-    name, alt = ("label", "alt_labels") if d["kind"] == "topic" else ("name", "alt_names")
-    if counts:
-        best = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
-        d[name], d[alt] = best, sorted(k for k in counts if k != best)
-    elif d["kind"] == "provider":
-        d[name], d[alt] = d["domain"], []
+    node[n]["sources"] = sorted(files)
+    name_node(node[n], counts)
     if not counts:
         index.counts.pop(n, None)
 

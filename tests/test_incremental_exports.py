@@ -227,3 +227,17 @@ def test_without_the_records_the_state_was_made_from_the_graph_is_built_whole(tm
         assert (out / name).read_bytes() == (tmp_path / "cold" / name).read_bytes(), name
     retitle(src, real_files[1:])  # and the next build patches the state the whole build kept
     assert kg.build(src, out=out).patched == 1
+
+
+def test_more_changes_than_a_patch_pays_for_build_the_graph_whole(tmp_path, real_folder, real_files,
+                                                                   monkeypatch):
+    """Past a tenth of the corpus (and ``PATCH_MIN`` files), every file is read."""
+    src = shutil.copytree(real_folder, tmp_path / "in")
+    out = tmp_path / "inc"
+    kg.build(src, out=out)
+    monkeypatch.setattr(last_build, "PATCH_MIN", 0)
+    for p in real_files[N:N + N // 5]:  # more than a tenth of the 720
+        shutil.copy(p, src / p.name)
+    assert kg.build(src, out=out).patched is None
+    retitle(src, real_files)
+    assert kg.build(src, out=out).patched == 1
