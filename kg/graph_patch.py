@@ -26,9 +26,9 @@ rebuilt: their spellings and files move by the difference of the two.
 >>> graph, index = index_graph(corpus.articles)
 >>> a = corpus.articles[0]
 >>> renamed = type(a)(**{**{f: getattr(a, f) for f in a.__slots__}, "title": "Renamed"})
->>> patch_graph(graph, index, {a.source: a}, {a.source: renamed}, load=None)
->>> same_graph(graph, build_graph([renamed]))
-True
+>>> touched = patch_graph(graph, index, {a.source: a}, {a.source: renamed}, load=None)
+>>> same_graph(graph, build_graph([renamed])), "provider/apnews.com" in touched
+(True, True)
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def index_graph(articles: Iterable[Article]) -> tuple[nx.MultiDiGraph, GraphInde
 
 @gc_paused()
 def patch_graph(graph: nx.MultiDiGraph, index: GraphIndex, old: Mapping[str, Article | None],
-                new: Mapping[str, Article | None], load: Callable[[str], Article] | None) -> None:
+                new: Mapping[str, Article | None], load: Callable[[str], Article] | None) -> set[str]:
     """Bring ``graph`` and ``index`` (from :func:`index_graph`, or from an
     earlier patch; ``graph`` without stories) to the graph of the files as they
     are now, in place.
@@ -160,7 +160,9 @@ def patch_graph(graph: nx.MultiDiGraph, index: GraphIndex, old: Mapping[str, Art
     (``None``: the file was added, or removed); ``load(file)`` gives the
     record of a file that did not change (the patch reads the few it needs).
     The result is the graph :func:`index_graph` would give for the new files,
-    node for node in the same order (see :func:`same_graph`).
+    node for node in the same order (see :func:`same_graph`).  Returns the
+    nodes (gone, new or kept) whose attributes or out-edges may have changed:
+    every other node is as it was.
     """
     changed = set(old) | set(new)
     states = (old, new)
@@ -286,7 +288,8 @@ def patch_graph(graph: nx.MultiDiGraph, index: GraphIndex, old: Mapping[str, Art
                 del pred[v][n]
             succ[n] = {}
     was, now = _counts(before), _counts(after)
-    for n in sorted({n for b in (before, after) for n, d in b.node.items() if d["kind"] in _SHARED}):
+    shared = sorted({n for b in (before, after) for n, d in b.node.items() if d["kind"] in _SHARED})
+    for n in shared:
         _move_shared(graph, index, n, was.get(n), now.get(n), before.sources.get(n, ()),
                      after, after.sources.get(n, ()))
     for n in touched:
@@ -337,6 +340,7 @@ def patch_graph(graph: nx.MultiDiGraph, index: GraphIndex, old: Mapping[str, Art
             index.problems.pop(f, None)
     graph.graph["problems"] = [p for f in sorted(index.problems) for p in index.problems[f]]
     sort_nodes(graph)
+    return touched.union(shared)
 
 
 def _move_shared(graph: nx.MultiDiGraph, index: GraphIndex, n: str, was: Counter | None,

@@ -8,6 +8,11 @@ a new build can use.
   graph of the files the last build read, and its index.  When a few files
   changed, :func:`patch_last_graph` reads just those and patches the graph,
   instead of reading every file and building it again.
+* The RDF's inputs (``.cache/rdf.inputs``, :func:`kg.rdf_walk.graph_inputs`):
+  what each block of the last build's RDF was made of, and which nodes that
+  build's graph had patched since the graph state.  A patched build walks
+  only the nodes either patch touched, and those whose stories changed
+  (:func:`previous_inputs`).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,13 +36,16 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from .graph_patch import GraphIndex
+    from .rdf_walk import Inputs
 
 __all__ = ["STAMP", "GRAPH_STATE", "GRAPH_JOURNAL", "up_to_date", "write_stamp", "input_stamp",
-           "patch_last_graph", "save_graph_state", "save_graph_journal", "keeps_journal", "LastGraph"]
+           "patch_last_graph", "save_graph_state", "save_graph_journal", "keeps_journal", "LastGraph",
+           "RDF_INPUTS", "GraphOrigin", "previous_inputs", "keep_inputs", "story_members"]
 
 STAMP = ".cache/build.json"  # what the last complete build was made from, and wrote
 GRAPH_STATE = ".cache/graph.state"  # the graph of the files a build read (kg.graph_patch)
 GRAPH_JOURNAL = ".cache/graph.journal"  # the records, then, of the files changed since
+RDF_INPUTS = ".cache/rdf.inputs"  # what the last build's RDF was made of, and from which graph
 #: A patch reads this many changed files at least, or a tenth of the corpus; more, and
 #: the whole graph is built again (each changed file costs some dozen of the others).
 PATCH_MIN = 2000
@@ -168,6 +176,8 @@ class LastGraph:
     changed: int  # files added, changed or removed since that build
     #: what the journal holds after this build (see :func:`patch_last_graph`)
     journal: tuple[str, dict[str, list | None]]
+    #: the nodes that may differ from the graph state's (:func:`kg.graph_patch.patch_graph`)
+    touched: set[str] = field(default_factory=set)
 
 
 def state_key(rdf: str) -> str:
@@ -176,9 +186,9 @@ def state_key(rdf: str) -> str:
 
 
 def save_graph_state(out: Path, rdf: str, graph: nx.MultiDiGraph, index: GraphIndex,
-                     files: list[SourceFile], problems: dict[str, list[Problem]]) -> None:
+                     files: list[SourceFile], problems: dict[str, list[Problem]]) -> str:
     """Keep ``graph`` (its stories left out) and ``index`` in ``out`` for the
-    next build, with an empty journal."""
+    next build, with an empty journal; returns the state's checksum."""
     from .graph_patch import save_state
 
     digest = save_state(out / GRAPH_STATE, state_key(rdf), graph, index, extra=(
@@ -186,6 +196,7 @@ def save_graph_state(out: Path, rdf: str, graph: nx.MultiDiGraph, index: GraphIn
         {f: [(p.reason, p.message, p.severity, p.field, p.line) for p in ps]
          for f, ps in problems.items()}))
     write_checked(out / GRAPH_JOURNAL, state_key(rdf), (digest, {}))
+    return digest
 
 
 def keeps_journal(last: LastGraph) -> bool:
@@ -292,9 +303,60 @@ def patch_last_graph(out: Path, rdf: str, found: list[tuple[str, str]], cache: R
         return article
 
     try:
-        patch_graph(graph, index, old, new, load=load)
+        touched = patch_graph(graph, index, old, new, load=load)
     except LookupError:
         return None  # a record the cache lost: build whole
     return LastGraph(graph, index, [files_now.get(name) or then[name] for _, name in found],
                      {f: ps for f, ps in problems.items() if ps}, len(journal_now),
-                     (digest, journal_now))
+                     (digest, journal_now), touched)
+
+
+# -- the RDF's inputs -------------------------------------------------------------------
+@dataclass
+class GraphOrigin:
+    """Where a build's graph comes from: the graph state it was patched from
+    (its checksum) and the nodes the patch touched (none: the state's own graph)."""
+
+    state: str
+    touched: set[str] = field(default_factory=set)
+
+
+def story_members(graph: nx.MultiDiGraph) -> dict[str, list[str]]:
+    """Article -> the stories it is in."""
+    out: dict[str, list[str]] = {}
+    for n, d in graph._node.items():
+        if d.get("kind") == "story":
+            for a in graph._pred[n]:
+                out.setdefault(a, []).append(n)
+    return out
+
+
+def previous_inputs(out: Path, rdf: str, origin: GraphOrigin, stories: dict[str, list[str]],
+                    warn: Callable[[str], None]) -> tuple[Inputs, set[str]] | None:
+    """The RDF inputs :func:`keep_inputs` kept, if they are of a graph patched
+    from the same state as this one (``origin``; ``stories``: its
+    :func:`story_members`), and the nodes that may differ between the two
+    graphs: those either patch touched, the articles whose stories changed,
+    and the stories (for :func:`kg.rdf_walk.graph_inputs`'s ``since``)."""
+    from .rdf_walk import Inputs
+
+    try:
+        saved = read_checked(out / RDF_INPUTS, state_key(rdf))
+    except ValueError as exc:
+        warn(f"the RDF inputs {out / RDF_INPUTS} are damaged ({exc}): not used; "
+             "every node was walked again")
+        return None
+    if saved is None or saved[0][0] != origin.state:
+        return None  # none, for other code or options, or of a graph from another state
+    _, touched, then, graphs, subjects = saved[0]
+    dirty = origin.touched.union(touched)
+    dirty.update(a for a in then.keys() | stories.keys() if then.get(a) != stories.get(a))
+    dirty.update(s for members in (then, stories) for ss in members.values() for s in ss)
+    return Inputs(graphs, subjects), dirty
+
+
+def keep_inputs(out: Path, rdf: str, origin: GraphOrigin, stories: dict[str, list[str]],
+                inputs: Inputs) -> None:
+    """Keep a build's RDF ``inputs`` for :func:`previous_inputs`."""
+    write_checked(out / RDF_INPUTS, state_key(rdf), (
+        origin.state, sorted(origin.touched), stories, inputs.graphs, inputs.subjects))

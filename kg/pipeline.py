@@ -21,12 +21,13 @@ False
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -51,10 +52,14 @@ from .exports import (
 from .ingest import NoArticleFiles, count_unknown_keys, normalize_extensions, read_scanned, scan_files
 from .last_build import (
     STAMP,
+    GraphOrigin,
+    keep_inputs,
     keeps_journal,
     patch_last_graph,
+    previous_inputs,
     save_graph_journal,
     save_graph_state,
+    story_members,
     up_to_date,
     write_stamp,
 )
@@ -62,6 +67,8 @@ from .records import Problem, Provider, SourceFile
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from .rdf_walk import Inputs
 
 __all__ = ["build", "built", "BuildResult", "export_rdf", "CACHE", "STAMP"]
 
@@ -78,7 +85,8 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
                also: Sequence[tuple[Callable, tuple]] = (),
                lap: Callable[[str], None] | None = None,
                progress: Callable[[str, int, int], None] | None = None,
-               graphs: int = 0) -> dict:
+               graphs: int = 0, since: tuple[Inputs, Collection[str]] | None = None,
+               keep: Callable[[Inputs], None] | None = None) -> dict:
     """The RDF part of ``kg build``: ``newskg.nq``, ``newskg.ttl``,
     ``newskg.jsonld`` and the embedded store ``store/`` in ``out_dir``.
 
@@ -97,7 +105,10 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
     ``lap(stage)`` is called as the ``"rdf"`` (N-Quads), ``"exports"`` and
     ``"store"`` (what is left of loading, and compaction) stages end;
     ``progress`` is as in :func:`build`, ``graphs`` the number of named
-    graphs expected (for its estimate of the time left).
+    graphs expected (for its estimate of the time left).  ``since``: an
+    earlier graph's RDF inputs and the nodes changed since
+    (:func:`kg.rdf_walk.graph_inputs`); ``keep(inputs)`` is called with this
+    graph's, among the ``also`` calls.
 
     Returns the ``paths`` written, the number of ``quads``,
     ``store_graphs_replaced`` (``None`` when the store was rebuilt),
@@ -122,7 +133,8 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
     replaced = None
     with ExitStack() as unfinished:  # an uncommitted store is deleted
         # Blocks the last build wrote from the same inputs are copied from its files.
-        writer = RdfWriter(graph, index_dir=out / ".cache", fingerprint=build_fingerprint())
+        writer = RdfWriter(graph, index_dir=out / ".cache", fingerprint=build_fingerprint(),
+                           since=since)
         report("writing RDF", 0, graphs)
 
         def fresh_store() -> StoreBuilder:
@@ -139,7 +151,8 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
             graphs = len(writer.inputs.graphs)  # walked before the fork: the child inherits it
             # The child starts on these; this process takes what is left once the store is done.
             shared = Shared([(writer.write_jsonld, (out / JSONLD,)),
-                             (writer.write_turtle, (out / TURTLE,)), *also])
+                             (writer.write_turtle, (out / TURTLE,)), *also,
+                             *([(keep, (writer.inputs,))] if keep else [])])
             others = unfinished.enter_context(Forked(shared.run))
 
         pending: list[str] = []  # graphs copied from the last N-Quads that the store lacks
@@ -168,7 +181,7 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
                 for g in pending:
                     f.seek(index[g].offset)
                     to_store(g, f.read(index[g].length).decode(), index[g].content)
-        quads = nq.lines
+        quads, walked = nq.lines, writer.inputs.walked
         report("writing RDF", written, written)
         lap("rdf")
         if update.worthwhile:  # a few files changed: replace their graphs
@@ -201,8 +214,9 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
             # The store loads and compacts outside the GIL while this writes the others.
             with in_background(builder.commit, update.digests, name="kg-store-commit") as committed:
                 # (the walk let go of before the others, which read the graph)
-                calls: list[tuple[Callable, tuple]] = [(writer.write_jsonld, (out / JSONLD,)),
-                                                       (writer.release, ()), *also]
+                calls: list[tuple[Callable, tuple]] = [
+                    *([(keep, (writer.inputs,))] if keep else []),
+                    (writer.write_jsonld, (out / JSONLD,)), (writer.release, ()), *also]
                 for fn, args in calls:
                     fn(*args)
                 lap("exports")
@@ -211,6 +225,7 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
         lap("store")
     return {"paths": [out / NQUADS, out / TURTLE, out / JSONLD, out / STORE_DIR],
             "quads": quads, "store_graphs_replaced": replaced, "nquads_graphs_rendered": nq.rendered,
+            "rdf_nodes_walked": walked,
             "warnings": nq.warnings + update.warnings}
 
 
@@ -432,12 +447,15 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         del record_cache
         report("building the graph", 0, 0)
         index = None
+        origin = None  # where the graph comes from, for the RDF walk (kg.last_build)
         if last is not None:
             graph, index = last.graph, last.index
+            origin = GraphOrigin(last.journal[0], last.touched)
         elif keep_graph:
             graph, index = index_graph(articles)
             # Kept now, and the index let go of, rather than held until the exports' peak.
-            save_graph_state(out, rdf_key + options, graph, index, files, found_problems)
+            origin = GraphOrigin(save_graph_state(out, rdf_key + options, graph, index, files,
+                                                  found_problems))
             index = None
         else:
             graph = build_graph(articles, share_attrs=True)
@@ -485,15 +503,27 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         others.append((save_graph_state, (out, rdf_key + options, graph, index, files,
                                           found_problems)))
     patched = None if last is None else last.changed
+    # The last build's RDF inputs, walked again where the graphs differ; this
+    # build's kept, unless it writes a new graph state (of which its graph is
+    # the state's own: no node patched; the state's checksum is known once written).
+    since, keep = None, None
+    if rdf and origin is not None and curation is None:
+        stories = story_members(graph)
+        if last is not None:
+            since = previous_inputs(out, rdf_key + options, origin, stories, warnings.append)
+        if last is None or keeps_journal(last):
+            keep = functools.partial(keep_inputs, out, rdf_key + options, origin, stories)
     del last
     outputs: list[Path] = []
     if rdf:
         rdf_info = export_rdf(graph, out, also=others, lap=lap, progress=report,
-                              graphs=summary["files"]["articles"] + 2)
+                              graphs=summary["files"]["articles"] + 2, since=since, keep=keep)
+        del since
         summary["quads"] = rdf_info["quads"]
         if rdf_info["store_graphs_replaced"] is not None:
             summary["store_graphs_replaced"] = rdf_info["store_graphs_replaced"]
         summary["nquads_graphs_rendered"] = rdf_info["nquads_graphs_rendered"]
+        summary["rdf_nodes_walked"] = rdf_info["rdf_nodes_walked"]
         warnings += rdf_info["warnings"]
         outputs = rdf_info["paths"]
     else:
@@ -503,7 +533,8 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         lap("exports")
     # Last, with the number of quads; not how this build updated the store or the N-Quads.
     write_manifest({k: v for k, v in summary.items()
-                    if k not in ("store_graphs_replaced", "nquads_graphs_rendered")},
+                    if k not in ("store_graphs_replaced", "nquads_graphs_rendered",
+                                 "rdf_nodes_walked")},
                     files, out / MANIFEST)
     outputs = [out / GRAPH_JSON, out / GRAPHML, out / PROBLEMS, out / MANIFEST] + outputs
     if cache:

@@ -13,17 +13,28 @@ True
 from __future__ import annotations
 
 import hashlib
+import heapq
 import itertools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
 import orjson
 
 from .terms import CLASSES, EDGE_PROPERTIES, SCHEME_STATEMENTS, Statement, describe, source_statements
-from .vocab import COMPUTED_GRAPH, PARTED_GRAPHS, SHARED_GRAPH, TOPIC_SCHEME, graph_block, iri, source_iri
+from .vocab import (
+    COMPUTED_GRAPH,
+    PARTED_GRAPHS,
+    SHARED_GRAPH,
+    SOURCE,
+    TOPIC_SCHEME,
+    graph_block,
+    iri,
+    source_iri,
+    source_path,
+)
 
 __all__ = ["Subject", "subjects", "graph_parts", "graph_inputs", "Inputs", "SHARED_KINDS", "SCHEME_KEY", "FILE_KEY"]
 
@@ -152,9 +163,80 @@ class Inputs:
     graphs: dict[str, tuple[str, list[str]]]
     #: subject key -> digest of its node (attributes, out-edges), in the walk's order
     subjects: dict[str, str]
+    #: how many nodes were walked to make these (not compared)
+    walked: int = field(default=0, compare=False)
 
 
-def graph_inputs(graph: nx.MultiDiGraph) -> Inputs:
+class _Parts:
+    """Each node's digest and its part of each block it states something in
+    (:func:`graph_inputs`), from one graph."""
+
+    def __init__(self, graph: nx.MultiDiGraph, every: bool) -> None:
+        self.nodes, self.succ = graph._node, graph._succ
+        self.every = every  # every node is exported: no edge is left out for its target
+        self.graphs_of = _Graphs()
+        self.sources: set[tuple[str, ...]] = set()  # every list of files named, once
+
+    def of(self, nid: str, d: dict) -> tuple[str, list[tuple[str, bytes]]]:
+        """The digest (hex) of node ``nid`` (attributes ``d``), and its
+        (block key, part) pairs, in the order the blocks list their members."""
+        nodes, graphs_of = self.nodes, self.graphs_of
+        srcs = d.get("sources") or ()
+        own = d.get("files") or ()
+        self.sources.add(tuple(own))
+        edges = []  # as _out_edges, inline: this walk is over every node of a whole build
+        edge_props = EDGE_PROPERTIES
+        for v, keydict in self.succ[nid].items():
+            if self.every or nodes[v].get("kind") in CLASSES:
+                for k, ed in keydict.items():
+                    prop = edge_props.get(k)
+                    if prop is not None:
+                        edges.append((prop, v, ed.get("sources") or ()))
+        if len(edges) > 1:
+            edges.sort(key=_prop_target)
+        shared = d["kind"] in SHARED_KINDS
+        if shared:
+            self.sources.add(tuple(srcs))
+            node_graphs = _SHARED
+        else:
+            node_graphs = graphs_of(srcs)
+        digest = hashlib.blake2b(orjson.dumps([d, edges], option=_SORTED, default=_plain),
+                                 digest_size=16).digest()
+        whole = nid.encode() + b"\0" + digest
+        edge_graphs: dict[str, list[int]] = {}
+        for i, (_, _, esrcs) in enumerate(edges):
+            if esrcs == srcs and not shared:
+                continue  # the node's own graphs
+            for g in graphs_of(esrcs):
+                edge_graphs.setdefault(g, []).append(i)
+        parts = [(graph_block(g, iri(nid)) if g in PARTED_GRAPHS else g, whole) for g in node_graphs]
+        for g, idx in edge_graphs.items():
+            if g not in node_graphs:
+                parts.append((graph_block(g, iri(nid)) if g in PARTED_GRAPHS else g,
+                              nid.encode() + b"\1" + orjson.dumps(
+                                  [own or srcs, [edges[i][:2] for i in idx]], default=_plain)))
+        return digest.hex(), parts
+
+    def files(self) -> set[str]:
+        """Every file named by the nodes walked so far."""
+        return {f for key in itertools.chain(self.sources, self.graphs_of.of) for f in key}
+
+
+_SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+_SCHEME_BLOCK = graph_block(COMPUTED_GRAPH, TOPIC_SCHEME)
+
+
+def _special_part(key: str) -> bytes:
+    """The part of the topic scheme's or a file's key in its block."""
+    return key.encode() if key == SCHEME_KEY else FILE_KEY.encode() + key[len(FILE_KEY):].encode()
+
+
+def _block_digest(parts: Iterable[bytes]) -> str:
+    return hashlib.blake2b(b"\n".join(parts), digest_size=16).hexdigest()
+
+
+def graph_inputs(graph: nx.MultiDiGraph, since: tuple[Inputs, Collection[str]] | None = None,
+                 ) -> Inputs:
     """For every named graph (every part of one of :data:`kg.vocab.PARTED_GRAPHS`),
     in key order: a digest of what its N-Quads are made of, and the member keys
     of the subjects that state something in it (for :func:`subjects`'s
@@ -165,82 +247,136 @@ def graph_inputs(graph: nx.MultiDiGraph) -> Inputs:
     files it is derived from; the digest covers every member's part, in order.
     Nothing is described: this walk only reads attributes.
 
+    ``since=(inputs, nodes)``: the inputs of an earlier graph, and the nodes
+    (there or here) whose attributes or out-edges may differ from it; then
+    only those nodes, and the other members of the blocks those that did
+    change are or were in, are walked.  The result is the same.
+
     >>> import kg
     >>> from kg.graph import build_graph
     >>> from kg.vocab import SHARED_GRAPH
-    >>> inputs = graph_inputs(build_graph(kg.load("seeds")))
+    >>> graph = build_graph(kg.load("seeds"))
+    >>> inputs = graph_inputs(graph)
     >>> shared = [k for k in inputs.graphs if k.startswith(SHARED_GRAPH)]
     >>> len(shared) > 1, all(m.startswith(("provider/", "topic/"))
     ...                      for k in shared for m in inputs.graphs[k][1])
     (True, True)
+    >>> graph.nodes["topic/ai"]["label"] = "Artificial intelligence"
+    >>> graph_inputs(graph, since=(inputs, {"topic/ai"})) == graph_inputs(graph)
+    True
     """
+    if since is not None:
+        return _inputs_since(graph, *since)
     members: dict[str, list[str]] = defaultdict(list)
     parts: dict[str, list[bytes]] = defaultdict(list)
     digests: dict[str, str] = {}
-    graphs_of = _Graphs()
-    sources: set[tuple[str, ...]] = set()  # every list of files named, once
-    has_topics = False
-    nodes, succ = graph._node, graph._succ
+    nodes = graph._node
     exported = {n for n, d in nodes.items() if d.get("kind") in CLASSES}
-    every = len(exported) == len(nodes)  # the usual case: no edge left out for its target
-    edge_props = EDGE_PROPERTIES
-    dumps, blake2b = orjson.dumps, hashlib.blake2b
-    opt = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+    walk = _Parts(graph, every=len(exported) == len(nodes))
+    has_topics = False
     for nid in sorted(exported):
         d = nodes[nid]
-        kind = d["kind"]
-        has_topics = has_topics or kind == "topic"
-        srcs = d.get("sources") or ()
-        own = d.get("files") or ()
-        sources.add(tuple(own))
-        edges = []  # as _out_edges, inline: this walk is over every node of every build
-        for v, keydict in succ[nid].items():
-            if every or v in exported:
-                for k, ed in keydict.items():
-                    prop = edge_props.get(k)
-                    if prop is not None:
-                        edges.append((prop, v, ed.get("sources") or ()))
-        if len(edges) > 1:
-            edges.sort(key=_prop_target)
-        shared = kind in SHARED_KINDS
-        if shared:
-            sources.add(tuple(srcs))
-            node_graphs = _SHARED
-        else:
-            node_graphs = graphs_of(srcs)
-        digest = blake2b(dumps([d, edges], option=opt, default=_plain), digest_size=16).digest()
-        digests[nid] = digest.hex()
-        whole = nid.encode() + b"\0" + digest
-        edge_graphs: dict[str, list[int]] = {}
-        for i, (_, _, esrcs) in enumerate(edges):
-            if esrcs == srcs and not shared:
-                continue  # the node's own graphs
-            for g in graphs_of(esrcs):
-                edge_graphs.setdefault(g, []).append(i)
-        for g in node_graphs:
-            g = graph_block(g, iri(nid)) if g in PARTED_GRAPHS else g
+        has_topics = has_topics or d["kind"] == "topic"
+        digests[nid], node_parts = walk.of(nid, d)
+        for g, part in node_parts:
             members[g].append(nid)
-            parts[g].append(whole)
-        for g, idx in edge_graphs.items():
-            if g in node_graphs:
-                continue
-            g = graph_block(g, iri(nid)) if g in PARTED_GRAPHS else g
-            members[g].append(nid)
-            parts[g].append(nid.encode() + b"\1" + dumps(
-                [own or srcs, [edges[i][:2] for i in idx]], default=_plain))
-    files = {f for key in itertools.chain(sources, graphs_of.of) for f in key}
+            parts[g].append(part)
     if has_topics:
-        scheme = graph_block(COMPUTED_GRAPH, TOPIC_SCHEME)
-        members[scheme].append(SCHEME_KEY)
-        parts[scheme].append(SCHEME_KEY.encode())
+        members[_SCHEME_BLOCK].append(SCHEME_KEY)
+        parts[_SCHEME_BLOCK].append(SCHEME_KEY.encode())
         digests[SCHEME_KEY] = "scheme"
-    for f in sorted(files):
+    for f in sorted(walk.files()):
         g = source_iri(f)
         members[g].append(FILE_KEY + f)
-        parts[g].append(FILE_KEY.encode() + f.encode())
+        parts[g].append(_special_part(FILE_KEY + f))
         digests[FILE_KEY + f] = "file"
-    return Inputs({g: (hashlib.blake2b(b"\n".join(parts[g]), digest_size=16).hexdigest(),
-                       members[g]) for g in sorted(members)}, digests)
+    return Inputs({g: (_block_digest(parts[g]), members[g]) for g in sorted(members)}, digests,
+                  walked=len(exported))
+
+
+def _inputs_since(graph: nx.MultiDiGraph, old: Inputs, dirty: Collection[str]) -> Inputs:
+    """:func:`graph_inputs` from ``old`` and the nodes that may have changed since.
+
+    A file's subject is there while some node names the file.  Every node
+    that names a file also states something in the file's graph (its
+    statements, as an article's file does, or an edge from it, as a
+    provider's files do), so a file whose graph keeps no node is named no
+    more; tests/test_graph_patch.py checks this on random corpora.
+    """
+    nodes = graph._node
+    dirty = set(dirty)
+    probe = _Parts(graph, every=False)
+    fresh = {n: probe.of(n, nodes[n]) for n in sorted(dirty)
+             if n in nodes and nodes[n].get("kind") in CLASSES}
+    # A node of the same digest has the same parts in the same blocks.
+    same = {n for n, (digest, _) in fresh.items() if old.subjects.get(n) == digest}
+    dirty = {n for n in dirty if n not in same and (n in fresh or n in old.subjects)}
+    walk = _Parts(graph, every=False)
+    fresh = {n: walk.of(n, nodes[n]) for n in fresh if n not in same}
+    # Blocks that held a dirty node, hold one now, or are of a file one names.
+    touched = {g for g, (_, m) in old.graphs.items() if not dirty.isdisjoint(m)}
+    joining: dict[str, list[str]] = defaultdict(list)
+    for n, (_, node_parts) in fresh.items():
+        for g, _ in node_parts:
+            joining[g].append(n)
+    named = walk.files()
+    touched.update(joining)
+    touched.update(map(source_iri, named))
+    old_has_topics = SCHEME_KEY in old.subjects
+    if any(n not in fresh for n in dirty):  # one gone: is there a topic left?
+        has_topics = any(d.get("kind") == "topic" for d in nodes.values())
+    else:
+        has_topics = old_has_topics or any(nodes[n]["kind"] == "topic" for n in fresh)
+    if has_topics != old_has_topics:
+        touched.add(_SCHEME_BLOCK)
+    cache: dict[str, list[tuple[str, bytes]]] = {n: p for n, (_, p) in fresh.items()}
+    graphs = dict(old.graphs)
+    files_gone, files_new = set(), set()
+    for g in sorted(touched):
+        was = old.graphs[g][1] if g in old.graphs else []
+        special = was[-1:] if was and was[-1].startswith("\0") else []  # (no node id does)
+        kept = [m for m in (was[:-1] if special else was) if m not in dirty]
+        now = list(heapq.merge(kept, joining.get(g, ())))
+        if g == _SCHEME_BLOCK:
+            special = [SCHEME_KEY] if has_topics else []
+        elif g.startswith(SOURCE):
+            f = source_path(g)
+            if now or f in named:
+                if not special:
+                    special = [FILE_KEY + f]
+                    files_new.add(f)
+            elif special:
+                special = []
+                files_gone.add(f)
+        if not now and not special:
+            graphs.pop(g, None)
+            continue
+        block_parts = []
+        for m in now:
+            if m not in cache:
+                cache[m] = walk.of(m, nodes[m])[1]
+            block_parts.append(next(p for b, p in cache[m] if b == g))
+        block_parts += map(_special_part, special)
+        graphs[g] = (_block_digest(block_parts), now + special)
+    subjects = dict(old.subjects)
+    for n in dirty:
+        if n in fresh:
+            subjects[n] = fresh[n][0]
+        else:
+            subjects.pop(n, None)
+    if has_topics != old_has_topics or files_new or files_gone or any(
+            n not in old.subjects for n in fresh):
+        # a key joins: in the walk's order again (nodes, the scheme, the files)
+        files = sorted({k[len(FILE_KEY):] for k in old.subjects if k.startswith(FILE_KEY)}
+                       - files_gone | files_new)
+        node_keys = sorted(k for k in subjects if not k.startswith("\0"))
+        subjects = {k: subjects[k] for k in node_keys}
+        if has_topics:
+            subjects[SCHEME_KEY] = "scheme"
+        subjects.update((FILE_KEY + f, "file") for f in files)
+    if any(g not in old.graphs for g in touched if g in graphs):  # a block joins: in key order
+        graphs = {g: graphs[g] for g in sorted(graphs)}
+    return Inputs(graphs, subjects, walked=len(same) + len(cache))
 
 
 def _prop_target(edge: tuple) -> tuple[str, str]:

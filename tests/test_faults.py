@@ -30,7 +30,7 @@ import pytest
 
 import kg
 from kg.cache import RecordCache, _checksum
-from kg.last_build import GRAPH_JOURNAL, GRAPH_STATE
+from kg.last_build import GRAPH_JOURNAL, GRAPH_STATE, RDF_INPUTS
 from kg.pipeline import CACHE, KILL_AT, STAMP, STORY_STATE
 from kg.store import open_store, state_path
 
@@ -298,6 +298,11 @@ def garble_graph_journal(out: Path) -> None:
     path.write_bytes(data[:-3] + bytes(b ^ 0xFF for b in data[-3:]))
 
 
+def truncate_rdf_inputs(out: Path) -> None:
+    path = out / RDF_INPUTS
+    path.write_bytes(path.read_bytes()[:-1000])
+
+
 def stamp_of_wrong_shape(out: Path) -> None:
     (out / STAMP).write_bytes(b'{"stamp": 1, "outputs": [], "paths": 2}')
 
@@ -332,10 +337,10 @@ def damage_store_files(out: Path) -> None:
 DAMAGE = [truncate_cache, garble_a_line, wrong_fields, article_dropped, other_content_hash,
           garble_cache_header, garble_stamp, stamp_of_wrong_shape, garble_store_state,
           store_state_of_wrong_shape, delete_store, empty_store_in_its_place, damage_store_files,
-          truncate_story_state, truncate_graph_state, garble_graph_journal]
+          truncate_story_state, truncate_graph_state, garble_graph_journal, truncate_rdf_inputs]
 #: Damage found only when the entry is decoded, as the files it is for changed.
 READ_ONLY_WHEN_USED = {wrong_fields, article_dropped, other_content_hash, truncate_story_state,
-                       truncate_graph_state, garble_graph_journal}
+                       truncate_graph_state, garble_graph_journal, truncate_rdf_inputs}
 
 
 def warning_words(damage: Callable) -> str:
@@ -345,6 +350,8 @@ def warning_words(damage: Callable) -> str:
         return "graph state"
     if "story" in name:
         return "story state"
+    if "rdf_inputs" in name:
+        return "RDF inputs"
     if "store" in name:
         return "store"
     if "stamp" in name:

@@ -11,7 +11,9 @@ import pytest
 import kg
 from kg.graph import build_graph
 from kg.graph_patch import index_graph, load_state, patch_graph, same_graph, save_state
+from kg.rdf_walk import FILE_KEY, graph_inputs
 from kg.records import Article, Image, Provider
+from kg.vocab import SOURCE, source_path
 
 # Few of each, so that files share URLs, entries, images and names often.
 URLS = [f"https://n{i % 5}.example/a{i}" for i in range(14)]
@@ -79,21 +81,45 @@ def _loader(files: dict[str, Article], changes: dict) -> Callable[[str], Article
     return load
 
 
+def _snapshot(graph) -> dict[str, tuple]:
+    """Each node's attributes and out-edges, as values."""
+    return {n: (repr(d), repr(graph._succ[n])) for n, d in graph._node.items()}
+
+
+def _file_graphs_with_members(inputs) -> set[str]:
+    return {source_path(g) for g, (_, members) in inputs.graphs.items()
+            if g.startswith(SOURCE) and any(not m.startswith("\0") for m in members)}
+
+
 @pytest.mark.parametrize("seed", range(300))
 def test_a_patched_graph_is_the_graph_of_the_new_files(seed):
     rng = random.Random(seed)
     files = _corpus(rng, rng.randint(1, 30))
     graph, index = index_graph(files.values())
+    inputs = graph_inputs(graph)
+    since: set[str] = set()  # changed since `inputs` were taken: patches add up
     for _ in range(3):  # patches on patches
         changes = _edit(rng, files, rng.randint(1, 4))
         after = _apply(files, changes)
         old = {f: files.get(f) for f in changes}
         new = {f: after.get(f) for f in changes}
-        patch_graph(graph, index, old, new, load=_loader(after, changes))
+        before = _snapshot(graph)
+        touched = patch_graph(graph, index, old, new, load=_loader(after, changes))
+        now = _snapshot(graph)
+        assert {n for n in before.keys() | now.keys() if before.get(n) != now.get(n)} <= touched
         whole, whole_index = index_graph(after.values())
         assert same_graph(graph, whole), (seed, sorted(changes))
         assert same_graph(graph, build_graph(after.values()))
         assert index == whole_index
+        # The RDF's inputs, walked only where the patches reached, are the whole walk's.
+        since |= touched
+        every = graph_inputs(graph)
+        assert graph_inputs(graph, since=(inputs, since)) == every
+        # (what that relies on: a file named by a node has a node in its graph)
+        assert _file_graphs_with_members(every) == {
+            k[len(FILE_KEY):] for k in every.subjects if k.startswith(FILE_KEY)}
+        if rng.random() < 0.5:
+            inputs, since = every, set()
         files = after
 
 

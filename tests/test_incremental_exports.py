@@ -97,6 +97,9 @@ def test_nquads_after_a_change_equal_a_cold_build(tmp_path, real_folder, real_fi
     graphs = cold.summary["nquads_graphs_rendered"]  # a cold build renders every graph
     # most graphs copied, and the result is the cold build's, byte for byte
     assert 0 < inc.summary["nquads_graphs_rendered"] < graphs / 4
+    # the RDF walk went over the nodes the patch touched (and their blocks), not every node
+    print(change.__name__, inc.summary["rdf_nodes_walked"], cold.summary["rdf_nodes_walked"])
+    assert 0 < inc.summary["rdf_nodes_walked"] < cold.summary["rdf_nodes_walked"]
     for name in (NQUADS, TURTLE, JSONLD, GRAPHML, GRAPH_JSON, PROBLEMS, MANIFEST):
         assert (tmp_path / "inc" / name).read_bytes() == (tmp_path / "cold" / name).read_bytes(), name
     # the store was kept in step with it
@@ -195,22 +198,39 @@ def test_builds_patch_the_kept_graph_by_every_change_since_it_was_kept(tmp_path,
     out = tmp_path / "inc"
     assert kg.build(src, out=out).patched is None
     state = (out / GRAPH_STATE).read_bytes()
+    every = kg.build(src, out=out)
+    assert every.patched is None
+    state = (out / GRAPH_STATE).read_bytes()
     retitle(src, real_files)
-    assert kg.build(src, out=out).patched == 1
+    first = kg.build(src, out=out)
+    assert first.patched == 1
     remove(src, real_files)
     again = kg.build(src, out=out)
     assert again.patched == 2 and (out / GRAPH_STATE).read_bytes() == state  # not written again
-    cold = kg.build(src, out=tmp_path / "cold")
-    assert same_graph(again.graph, cold.graph)
-    for name in (NQUADS, GRAPH_JSON, PROBLEMS, MANIFEST):
-        assert (out / name).read_bytes() == (tmp_path / "cold" / name).read_bytes(), name
+    # the RDF walk: the nodes either patch touched, from the last build's inputs
+    walked = every.summary["rdf_nodes_walked"]
+    assert 0 < first.summary["rdf_nodes_walked"] < walked / 4
+    assert 0 < again.summary["rdf_nodes_walked"] < walked
+
+    def same_as_cold() -> kg.BuildResult:
+        shutil.rmtree(tmp_path / "cold", ignore_errors=True)
+        cold = kg.build(src, out=tmp_path / "cold")
+        assert same_graph(kg.open(out).graph, cold.graph)
+        for name in (NQUADS, TURTLE, GRAPH_JSON, PROBLEMS, MANIFEST):
+            assert (out / name).read_bytes() == (tmp_path / "cold" / name).read_bytes(), name
+        return cold
+
+    same_as_cold()
     monkeypatch.setattr(last_build, "JOURNAL_MAX", 2)
     monkeypatch.setattr(last_build, "JOURNAL_SHARE", 0)
     add_topic(src, real_files)  # three files in the journal: the state is written anew
     assert kg.build(src, out=out).patched == 3
     assert (out / GRAPH_STATE).read_bytes() != state
     undate(src, real_files)
-    assert kg.build(src, out=out).patched == 1
+    # (the last inputs kept were of a graph patched from the old state: walked whole)
+    last = kg.build(src, out=out)
+    assert last.patched == 1
+    assert last.summary["rdf_nodes_walked"] == same_as_cold().summary["rdf_nodes_walked"]
 
 
 def test_without_the_records_the_state_was_made_from_the_graph_is_built_whole(tmp_path, real_folder,
