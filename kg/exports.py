@@ -33,7 +33,7 @@ import gzip
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +42,7 @@ import orjson
 
 from ._perf import gc_paused
 from ._util import atomic_writer
-from .blocks import BlockWriter, Written, runs
+from .blocks import BlockWriter, Written, content_digest, node_runs, runs
 from .records import Problem, SourceFile
 
 if TYPE_CHECKING:
@@ -63,22 +63,48 @@ def _json_line(obj: dict) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
 
 
-def write_graph_json(graph: nx.MultiDiGraph, path: str | os.PathLike) -> None:
-    """Node-link JSON, one node or edge per line (diff-friendly)."""
+def write_graph_json(graph: nx.MultiDiGraph, path: str | os.PathLike,
+                     index_dir: str | os.PathLike | None = None, fingerprint: str = "",
+                     digests: Mapping[str, str] | None = None) -> Written:
+    """Node-link JSON, one node or edge per line (diff-friendly).
+
+    With ``index_dir`` (an index kept for the next build, :mod:`kg.blocks`,
+    of code ``fingerprint``), the lines of a run of nodes, and those of their
+    out-edges, are copied from the previous ``path`` when none of the nodes
+    changed; ``digests`` has the :func:`kg.blocks.node_digest` of nodes
+    whose digest is known already (the others' are computed).
+    """
     meta = {k: v for k, v in graph.graph.items() if k != "problems"}
-    with atomic_writer(path) as f:
-        f.write(b'{"directed": true, "multigraph": true, "graph": ' + _json_line(meta))
-        f.write(b',\n"nodes": [\n')
-        first = True
-        for n, d in graph.nodes(data=True):
-            f.write((b"" if first else b",\n") + _json_line({"id": n, **d}))
-            first = False
-        f.write(b'\n],\n"edges": [\n')
-        first = True
-        for u, v, k, d in graph.edges(keys=True, data=True):
-            f.write((b"" if first else b",\n") + _json_line({"source": u, "target": v, "key": k, **d}))
-            first = False
-        f.write(b"\n]}\n")
+    nodes, succ = graph._node, graph._succ  # networkx's dicts: its views cost more here
+    head = (b'{"directed": true, "multigraph": true, "graph": ' + _json_line(meta)
+            + b',\n"nodes": [\n')
+    middle, tail = b'\n],\n"edges": [\n', b"\n]}\n"
+    if index_dir is None:
+        made = [(run, "") for run in runs(nodes)]
+    else:
+        made = node_runs(nodes, succ, digests)
+    first_edges = next((i for i, (run, _) in enumerate(made) if any(succ[n] for n in run)), -1)
+
+    def node_lines(run: list[str], first: bool) -> bytes:
+        lines = b",\n".join(_json_line({"id": n, **nodes[n]}) for n in run)
+        return lines if first else b",\n" + lines
+
+    def edge_lines(run: list[str], first: bool) -> bytes:
+        lines = b",\n".join(_json_line({"source": u, "target": v, "key": k, **d})
+                            for u in run for v, keydict in succ[u].items() for k, d in keydict.items())
+        return lines if first or not lines else b",\n" + lines
+
+    # (the first run's lines, and the first edges', have no comma before them)
+    out = BlockWriter(path, None if index_dir is None else Path(index_dir) / f"{Path(path).name}.blocks",
+                      fingerprint)
+    blocks: list[tuple[str, str, Callable[[], bytes]]] = [(" head", content_digest(head), lambda: head)]
+    blocks += ((f"n {run[-1]}", f"{i == 0} {digest}", functools.partial(node_lines, run, i == 0))
+               for i, (run, digest) in enumerate(made))
+    blocks.append((" middle", "", lambda: middle))
+    blocks += ((f"e {run[-1]}", f"{i == first_edges} {digest}",
+                functools.partial(edge_lines, run, i == first_edges)) for i, (run, digest) in enumerate(made))
+    blocks.append((" tail", "", lambda: tail))
+    return out.write(blocks)
 
 
 _DATETIME_ATTRS = ("published", "modified")
@@ -174,7 +200,8 @@ def _node_label(node: str, d: dict) -> str:
 
 
 def write_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike,
-                  index_dir: str | os.PathLike | None = None, fingerprint: str = "") -> Written:
+                  index_dir: str | os.PathLike | None = None, fingerprint: str = "",
+                  digests: Mapping[str, str] | None = None) -> Written:
     """GraphML that ``networkx.read_graphml`` (and Gephi, yEd, igraph) reads.
 
     Streamed by hand: NetworkX's writer builds the whole XML tree in memory.
@@ -184,38 +211,31 @@ def write_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike,
 
     With ``index_dir`` (an index kept for the next build, :mod:`kg.blocks`,
     of code ``fingerprint``), the lines of a node whose attributes and
-    out-edges did not change since the previous ``path`` are copied from it.
+    out-edges did not change since the previous ``path`` are copied from it
+    (``digests``: as :func:`write_graph_json`'s).
     """
     # Every node has a label (what Gephi and Cytoscape show) and its stable id
     # as ``name`` (igraph's vertex name); a provider's own name is its label.
     keys: dict[tuple[str, str], str] = {("node", "label"): "string", ("node", "name"): "string"}
     nodes, succ = graph._node, graph._succ  # networkx's dicts: its views cost more here
-    indexed = index_dir is not None
     # Blocks of a run of nodes' lines and of their edges' lines (kg.blocks.runs),
-    # each with a digest of the run's attributes and out-edges, in order.
-    node_runs: list[tuple[list[str], str]] = []
+    # each with a digest of the run's nodes (kg.blocks.node_digest), in order.
     node_keys: set[str] = {"label", "name"}
     edge_keys: set[str] = set()
-    dumps, blake2b = orjson.dumps, hashlib.blake2b
-    for run in runs(nodes):
-        made = []
-        for n in run:
-            d = nodes[n]
-            if not node_keys.issuperset(d):  # a key's type is that of its first value
-                for k, v in d.items():
-                    if k not in node_keys:
-                        node_keys.add(k)
-                        keys["node", k] = _GRAPHML_TYPES.get(type(v), "string")
-            edges = [[v, k, ed] for v, keydict in succ[n].items() for k, ed in keydict.items()]
-            for _, _, ed in edges:
+    for n, d in nodes.items():
+        if not node_keys.issuperset(d):  # a key's type is that of its first value
+            for k, v in d.items():
+                if k not in node_keys:
+                    node_keys.add(k)
+                    keys["node", k] = _GRAPHML_TYPES.get(type(v), "string")
+        for keydict in succ[n].values():
+            for ed in keydict.values():
                 if not edge_keys.issuperset(ed):
                     for k, v in ed.items():
                         if k not in edge_keys:
                             edge_keys.add(k)
                             keys["edge", k] = _GRAPHML_TYPES.get(type(v), "string")
-            if indexed:
-                made.append(dumps([n, d, edges], default=repr, option=orjson.OPT_NON_STR_KEYS))
-        node_runs.append((run, blake2b(b"\n".join(made), digest_size=16).hexdigest() if indexed else ""))
+    made = [(run, "") for run in runs(nodes)] if index_dir is None else node_runs(nodes, succ, digests)
     ordered = sorted(keys)
     node_data = _graphml_data({name: f"d{i}" for i, (dom, name) in enumerate(ordered)
                                if dom == "node"})
@@ -248,8 +268,8 @@ def write_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike,
     out = BlockWriter(path, None if index_dir is None else Path(index_dir) / f"{Path(path).name}.blocks",
                       f"{fingerprint} {hashlib.blake2b(head, digest_size=16).hexdigest()}")
     blocks: list[tuple[str, str, Callable[[], bytes]]] = [(" head", "", lambda: head)]
-    blocks += ((f"n {run[-1]}", digest, functools.partial(node_lines, run)) for run, digest in node_runs)
-    blocks += ((f"e {run[-1]}", digest, functools.partial(edge_lines, run)) for run, digest in node_runs)
+    blocks += ((f"n {run[-1]}", digest, functools.partial(node_lines, run)) for run, digest in made)
+    blocks += ((f"e {run[-1]}", digest, functools.partial(edge_lines, run)) for run, digest in made)
     blocks.append((" tail", "", lambda: tail))
     return out.write(blocks)
 

@@ -27,7 +27,7 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -85,7 +85,7 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
                also: Sequence[tuple[Callable, tuple]] = (),
                lap: Callable[[str], None] | None = None,
                progress: Callable[[str, int, int], None] | None = None,
-               graphs: int = 0, since: tuple[Inputs, Collection[str]] | None = None,
+               graphs: int = 0, inputs: Inputs | None = None,
                keep: Callable[[Inputs], None] | None = None) -> dict:
     """The RDF part of ``kg build``: ``newskg.nq``, ``newskg.ttl``,
     ``newskg.jsonld`` and the embedded store ``store/`` in ``out_dir``.
@@ -105,10 +105,9 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
     ``lap(stage)`` is called as the ``"rdf"`` (N-Quads), ``"exports"`` and
     ``"store"`` (what is left of loading, and compaction) stages end;
     ``progress`` is as in :func:`build`, ``graphs`` the number of named
-    graphs expected (for its estimate of the time left).  ``since``: an
-    earlier graph's RDF inputs and the nodes changed since
-    (:func:`kg.rdf_walk.graph_inputs`); ``keep(inputs)`` is called with this
-    graph's, among the ``also`` calls.
+    graphs expected (for its estimate of the time left), ``inputs`` the
+    graph's :func:`kg.rdf_walk.graph_inputs` if the caller has them;
+    ``keep(inputs)`` is called with them before the ``also`` calls.
 
     Returns the ``paths`` written, the number of ``quads``,
     ``store_graphs_replaced`` (``None`` when the store was rebuilt),
@@ -134,7 +133,8 @@ def export_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike, *,
     with ExitStack() as unfinished:  # an uncommitted store is deleted
         # Blocks the last build wrote from the same inputs are copied from its files.
         writer = RdfWriter(graph, index_dir=out / ".cache", fingerprint=build_fingerprint(),
-                           since=since)
+                           inputs=inputs)
+        del inputs  # (the writer lets go of them before the exports' peak)
         report("writing RDF", 0, graphs)
 
         def fresh_store() -> StoreBuilder:
@@ -400,6 +400,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     from .curation import apply_curation
     from .graph import build_graph, graph_summary  # not needed when up to date
     from .graph_patch import index_graph
+    from .rdf_walk import graph_inputs
     from .stories import DEFAULT_THRESHOLD, DEFAULT_WINDOW, add_stories
     from .story_state import update_stories
 
@@ -491,11 +492,30 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     summary["problems"] = dict(sorted(Counter(p.reason for p in problems).items()))
     if unknown_keys:  # key -> [files, first file]
         summary["unknown_keys"] = {k: list(v) for k, v in unknown_keys.items()}
+    # The graph's RDF inputs (kg.rdf_walk.graph_inputs): in a patched build, the
+    # last build's, walked again where the graphs differ.  Kept for the next
+    # build, unless this one writes a new graph state (its graph is the state's
+    # own, no node patched, but the state's checksum is known only once written).
+    inputs, keep = None, None
+    if rdf and origin is not None and curation is None:
+        stories = story_members(graph)
+        since = None
+        if last is not None:
+            since = previous_inputs(out, rdf_key + options, origin, stories, warnings.append)
+        if since is not None:
+            inputs = graph_inputs(graph, since)
+        del since
+        if last is None or keeps_journal(last):
+            keep = functools.partial(keep_inputs, out, rdf_key + options, origin, stories)
     # Written while the store loads, or in parallel with the N-Quads when
-    # the store is updated in place (see export_rdf).
+    # the store is updated in place (see export_rdf); with the node digests
+    # of a patched build's inputs (a whole build lets them go before these).
+    digests = inputs.subjects if inputs is not None else None
     others: list[tuple[Callable, tuple]] = [
-        (write_graph_json, (graph, out / GRAPH_JSON)), (write_problems, (problems, out / PROBLEMS)),
-        (write_graphml, (graph, out / GRAPHML, out / ".cache", build_fingerprint()))]
+        (write_graph_json, (graph, out / GRAPH_JSON, out / ".cache", build_fingerprint(), digests)),
+        (write_problems, (problems, out / PROBLEMS)),
+        (write_graphml, (graph, out / GRAPHML, out / ".cache", build_fingerprint(), digests))]
+    del digests
     # For the next build to patch: what changed since the graph kept, or the graph anew.
     if last is not None and keeps_journal(last):
         others.append((save_graph_journal, (out, rdf_key + options, last.journal)))
@@ -503,22 +523,12 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         others.append((save_graph_state, (out, rdf_key + options, graph, index, files,
                                           found_problems)))
     patched = None if last is None else last.changed
-    # The last build's RDF inputs, walked again where the graphs differ; this
-    # build's kept, unless it writes a new graph state (of which its graph is
-    # the state's own: no node patched; the state's checksum is known once written).
-    since, keep = None, None
-    if rdf and origin is not None and curation is None:
-        stories = story_members(graph)
-        if last is not None:
-            since = previous_inputs(out, rdf_key + options, origin, stories, warnings.append)
-        if last is None or keeps_journal(last):
-            keep = functools.partial(keep_inputs, out, rdf_key + options, origin, stories)
     del last
     outputs: list[Path] = []
     if rdf:
         rdf_info = export_rdf(graph, out, also=others, lap=lap, progress=report,
-                              graphs=summary["files"]["articles"] + 2, since=since, keep=keep)
-        del since
+                              graphs=summary["files"]["articles"] + 2, inputs=inputs, keep=keep)
+        del inputs
         summary["quads"] = rdf_info["quads"]
         if rdf_info["store_graphs_replaced"] is not None:
             summary["store_graphs_replaced"] = rdf_info["store_graphs_replaced"]

@@ -23,6 +23,7 @@ from typing import Any
 import networkx as nx
 import orjson
 
+from .blocks import node_digest
 from .terms import CLASSES, EDGE_PROPERTIES, SCHEME_STATEMENTS, Statement, describe, source_statements
 from .vocab import (
     COMPUTED_GRAPH,
@@ -148,12 +149,6 @@ def subjects(graph: nx.MultiDiGraph, only: Collection[str] | None = None) -> Ite
         yield Subject(g, source_statements(f), [g])
 
 
-def _plain(value: object) -> object:
-    if isinstance(value, (set, frozenset)):
-        return sorted(value, key=repr)
-    return repr(value)
-
-
 @dataclass
 class Inputs:
     """What each block of the RDF exports is made of (:func:`graph_inputs`)."""
@@ -200,9 +195,8 @@ class _Parts:
             node_graphs = _SHARED
         else:
             node_graphs = graphs_of(srcs)
-        digest = hashlib.blake2b(orjson.dumps([d, edges], option=_SORTED, default=_plain),
-                                 digest_size=16).digest()
-        whole = nid.encode() + b"\0" + digest
+        digest = node_digest(d, self.succ[nid])
+        whole = nid.encode() + b"\0" + digest.encode()
         edge_graphs: dict[str, list[int]] = {}
         for i, (_, _, esrcs) in enumerate(edges):
             if esrcs == srcs and not shared:
@@ -214,15 +208,14 @@ class _Parts:
             if g not in node_graphs:
                 parts.append((graph_block(g, iri(nid)) if g in PARTED_GRAPHS else g,
                               nid.encode() + b"\1" + orjson.dumps(
-                                  [own or srcs, [edges[i][:2] for i in idx]], default=_plain)))
-        return digest.hex(), parts
+                                  [own or srcs, [edges[i][:2] for i in idx]])))
+        return digest, parts
 
     def files(self) -> set[str]:
         """Every file named by the nodes walked so far."""
         return {f for key in itertools.chain(self.sources, self.graphs_of.of) for f in key}
 
 
-_SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 _SCHEME_BLOCK = graph_block(COMPUTED_GRAPH, TOPIC_SCHEME)
 
 

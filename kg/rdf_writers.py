@@ -308,16 +308,14 @@ class RdfWriter:
     """
 
     def __init__(self, graph: nx.MultiDiGraph, index_dir: str | os.PathLike | None = None,
-                 fingerprint: str = "", since: tuple[Inputs, Collection[str]] | None = None) -> None:
+                 fingerprint: str = "", inputs: Inputs | None = None) -> None:
         self.graph = graph
-        #: an earlier graph's inputs and the nodes changed since (see :func:`graph_inputs`)
-        self.since = since
         #: Where each file's block index is kept (``None``: every block rendered, no index).
         self.index_dir = Path(index_dir) if index_dir is not None else None
         #: The code that wrote an index (an index of other code is not trusted).
         self.fingerprint = fingerprint
         self._subjects: list[Subject] | None = None
-        self._inputs: Inputs | None = None
+        self._inputs = inputs  # (made on first use if not given)
 
     @property
     def subjects(self) -> list[Subject]:
@@ -330,8 +328,7 @@ class RdfWriter:
     def inputs(self) -> Inputs:
         """What each block is made of (:func:`kg.rdf_walk.graph_inputs`, made on first use)."""
         if self._inputs is None:
-            self._inputs = graph_inputs(self.graph, self.since)
-            self.since = None  # (used once: the walk lets go of the earlier inputs)
+            self._inputs = graph_inputs(self.graph)
         return self._inputs
 
     def release(self) -> None:

@@ -328,7 +328,7 @@ def test_a_failure_while_a_fresh_store_is_finished_fails_the_build_and_the_next_
     a failure in either fails the build; nothing half-made is left behind."""
     out = tmp_path / "out"
 
-    def disk_full(graph, path):
+    def disk_full(graph, path, *index):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pipeline, "write_graph_json", disk_full)

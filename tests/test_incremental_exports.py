@@ -11,7 +11,8 @@ import pytest
 
 import kg
 from kg import last_build
-from kg.exports import GRAPH_JSON, GRAPHML, MANIFEST, PROBLEMS, write_graphml
+from kg.blocks import node_digest, runs
+from kg.exports import GRAPH_JSON, GRAPHML, MANIFEST, PROBLEMS, read_graph, write_graph_json, write_graphml
 from kg.graph import build_graph
 from kg.graph_patch import same_graph
 from kg.last_build import GRAPH_STATE
@@ -187,6 +188,42 @@ def test_graphml_copies_the_lines_of_unchanged_nodes(tmp_path, real_graph):
     write_graphml(graph, tmp_path / "fresh.graphml")
     assert third.copied == 0
     assert (tmp_path / GRAPHML).read_bytes() == (tmp_path / "fresh.graphml").read_bytes()
+
+
+def test_graph_json_copies_the_lines_of_unchanged_nodes(tmp_path, real_graph):
+    graph = real_graph
+    graph.graph.pop("problems")  # (not in the JSON: problems.jsonl has them)
+    index = tmp_path / ".cache"
+    first = write_graph_json(graph, tmp_path / GRAPH_JSON, index, "code-1")
+    assert first.copied == 0 and len(first.blocks) > 20  # runs of nodes, then of their edges
+    articles = sorted(n for n, d in graph.nodes(data=True) if d["kind"] == "article")
+    article, other = articles[0], articles[len(articles) // 2]
+    graph.nodes[article]["title"] = 'Changed "quoted" \u2028'
+    graph.add_edge(other, article, key="related", sources=["x.md"])
+    digests = {n: node_digest(graph._node[n], graph._succ[n]) for n in articles[-5:]}
+    again = write_graph_json(graph, tmp_path / GRAPH_JSON, index, "code-1", digests)
+    write_graph_json(graph, tmp_path / "fresh.json")  # no index: every line rendered
+    assert (tmp_path / GRAPH_JSON).read_bytes() == (tmp_path / "fresh.json").read_bytes()
+    # the runs of the two nodes: their lines and their edges
+    assert 2 <= again.rendered <= 4 and again.copied == len(again.blocks) - again.rendered
+    assert same_graph(read_graph(tmp_path / GRAPH_JSON), graph)
+    # The first node's and the first edge's lines start without a comma: the
+    # first run gone, then the edges of the first run that has some.
+    small = nx.MultiDiGraph()
+    small.add_nodes_from((f"n{i:03d}", {"kind": "topic"}) for i in range(100))
+    small.add_edges_from((f"n{i:03d}", "n099", "broader", {}) for i in range(0, 99, 3))
+    for cut in ("nodes", "edges"):
+        write_graph_json(small, tmp_path / GRAPH_JSON, index, "code-1")
+        first = next(runs(n for n in small if cut == "nodes" or small._succ[n]))
+        if cut == "nodes":
+            small.remove_nodes_from(first)
+        else:
+            small.remove_edges_from([(u, v, k) for u in first for v in small._succ[u]
+                                     for k in small._succ[u][v]])
+        written = write_graph_json(small, tmp_path / GRAPH_JSON, index, "code-1")
+        write_graph_json(small, tmp_path / "fresh.json")
+        assert (tmp_path / GRAPH_JSON).read_bytes() == (tmp_path / "fresh.json").read_bytes()
+        assert same_graph(read_graph(tmp_path / GRAPH_JSON), small) and written.copied > 5
 
 
 def test_builds_patch_the_kept_graph_by_every_change_since_it_was_kept(tmp_path, real_folder,
