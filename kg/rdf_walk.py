@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
-import orjson
 
 from .blocks import node_digest
 from .terms import CLASSES, EDGE_PROPERTIES, SCHEME_STATEMENTS, Statement, describe, source_statements
@@ -162,8 +161,8 @@ class Inputs:
     walked: int = field(default=0, compare=False)
 
 
-class _Parts:
-    """Each node's digest and its part of each block it states something in
+class _Walk:
+    """Each node's digest and the blocks it states something in
     (:func:`graph_inputs`), from one graph."""
 
     def __init__(self, graph: nx.MultiDiGraph, every: bool) -> None:
@@ -172,44 +171,28 @@ class _Parts:
         self.graphs_of = _Graphs()
         self.sources: set[tuple[str, ...]] = set()  # every list of files named, once
 
-    def of(self, nid: str, d: dict) -> tuple[str, list[tuple[str, bytes]]]:
-        """The digest (hex) of node ``nid`` (attributes ``d``), and its
-        (block key, part) pairs, in the order the blocks list their members."""
+    def of(self, nid: str, d: dict) -> tuple[str, list[str]]:
+        """The digest (hex, :func:`kg.blocks.node_digest`) of node ``nid``
+        (attributes ``d``), and the blocks it states something in."""
         nodes, graphs_of = self.nodes, self.graphs_of
         srcs = d.get("sources") or ()
-        own = d.get("files") or ()
-        self.sources.add(tuple(own))
-        edges = []  # as _out_edges, inline: this walk is over every node of a whole build
-        edge_props = EDGE_PROPERTIES
-        for v, keydict in self.succ[nid].items():
-            if self.every or nodes[v].get("kind") in CLASSES:
-                for k, ed in keydict.items():
-                    prop = edge_props.get(k)
-                    if prop is not None:
-                        edges.append((prop, v, ed.get("sources") or ()))
-        if len(edges) > 1:
-            edges.sort(key=_prop_target)
-        shared = d["kind"] in SHARED_KINDS
-        if shared:
+        self.sources.add(tuple(d.get("files") or ()))
+        if d["kind"] in SHARED_KINDS:
             self.sources.add(tuple(srcs))
             node_graphs = _SHARED
         else:
             node_graphs = graphs_of(srcs)
-        digest = node_digest(d, self.succ[nid])
-        whole = nid.encode() + b"\0" + digest.encode()
-        edge_graphs: dict[str, list[int]] = {}
-        for i, (_, _, esrcs) in enumerate(edges):
-            if esrcs == srcs and not shared:
-                continue  # the node's own graphs
-            for g in graphs_of(esrcs):
-                edge_graphs.setdefault(g, []).append(i)
-        parts = [(graph_block(g, iri(nid)) if g in PARTED_GRAPHS else g, whole) for g in node_graphs]
-        for g, idx in edge_graphs.items():
-            if g not in node_graphs:
-                parts.append((graph_block(g, iri(nid)) if g in PARTED_GRAPHS else g,
-                              nid.encode() + b"\1" + orjson.dumps(
-                                  [own or srcs, [edges[i][:2] for i in idx]])))
-        return digest, parts
+        graphs = list(node_graphs)
+        edge_props = EDGE_PROPERTIES
+        for v, keydict in self.succ[nid].items():
+            if self.every or nodes[v].get("kind") in CLASSES:
+                for k, ed in keydict.items():
+                    if k in edge_props:
+                        esrcs = ed.get("sources") or ()
+                        if esrcs != srcs or node_graphs is _SHARED:  # (else the node's own graphs)
+                            graphs += (g for g in graphs_of(esrcs) if g not in graphs)
+        return node_digest(d, self.succ[nid]), [
+            graph_block(g, iri(nid)) if g in PARTED_GRAPHS else g for g in graphs]
 
     def files(self) -> set[str]:
         """Every file named by the nodes walked so far."""
@@ -219,13 +202,13 @@ class _Parts:
 _SCHEME_BLOCK = graph_block(COMPUTED_GRAPH, TOPIC_SCHEME)
 
 
-def _special_part(key: str) -> bytes:
-    """The part of the topic scheme's or a file's key in its block."""
-    return key.encode() if key == SCHEME_KEY else FILE_KEY.encode() + key[len(FILE_KEY):].encode()
-
-
-def _block_digest(parts: Iterable[bytes]) -> str:
-    return hashlib.blake2b(b"\n".join(parts), digest_size=16).hexdigest()
+def _block_digest(members: Iterable[str], digests: dict[str, str]) -> str:
+    """What a block is made of: its members, and each one's digest.  A
+    member's part of a block (its statements and edges there) is made from
+    its node alone, so its digest stands for it (the topic scheme's and a
+    file's subject are always the same)."""
+    return hashlib.blake2b("\n".join(m if m[0] == "\0" else f"{m}\0{digests[m]}"
+                                     for m in members).encode(), digest_size=16).hexdigest()
 
 
 def graph_inputs(graph: nx.MultiDiGraph, since: tuple[Inputs, Collection[str]] | None = None,
@@ -235,15 +218,14 @@ def graph_inputs(graph: nx.MultiDiGraph, since: tuple[Inputs, Collection[str]] |
     of the subjects that state something in it (for :func:`subjects`'s
     ``only``); and a digest of every subject.
 
-    A member's part of a graph is its whole node (attributes, out-edges) if
-    the node's statements sit there, else the edges it states there and the
-    files it is derived from; the digest covers every member's part, in order.
-    Nothing is described: this walk only reads attributes.
+    A member of a graph states its node's statements there, or some of its
+    edges, all made from the node (:func:`kg.blocks.node_digest`): a graph's
+    digest is of its members and their digests, in order.  Nothing is
+    described: this walk only reads attributes.
 
     ``since=(inputs, nodes)``: the inputs of an earlier graph, and the nodes
     (there or here) whose attributes or out-edges may differ from it; then
-    only those nodes, and the other members of the blocks those that did
-    change are or were in, are walked.  The result is the same.
+    only those nodes are walked.  The result is the same.
 
     >>> import kg
     >>> from kg.graph import build_graph
@@ -261,30 +243,25 @@ def graph_inputs(graph: nx.MultiDiGraph, since: tuple[Inputs, Collection[str]] |
     if since is not None:
         return _inputs_since(graph, *since)
     members: dict[str, list[str]] = defaultdict(list)
-    parts: dict[str, list[bytes]] = defaultdict(list)
     digests: dict[str, str] = {}
     nodes = graph._node
     exported = {n for n, d in nodes.items() if d.get("kind") in CLASSES}
-    walk = _Parts(graph, every=len(exported) == len(nodes))
+    walk = _Walk(graph, every=len(exported) == len(nodes))
     has_topics = False
     for nid in sorted(exported):
         d = nodes[nid]
         has_topics = has_topics or d["kind"] == "topic"
-        digests[nid], node_parts = walk.of(nid, d)
-        for g, part in node_parts:
+        digests[nid], blocks = walk.of(nid, d)
+        for g in blocks:
             members[g].append(nid)
-            parts[g].append(part)
     if has_topics:
         members[_SCHEME_BLOCK].append(SCHEME_KEY)
-        parts[_SCHEME_BLOCK].append(SCHEME_KEY.encode())
         digests[SCHEME_KEY] = "scheme"
     for f in sorted(walk.files()):
-        g = source_iri(f)
-        members[g].append(FILE_KEY + f)
-        parts[g].append(_special_part(FILE_KEY + f))
+        members[source_iri(f)].append(FILE_KEY + f)
         digests[FILE_KEY + f] = "file"
-    return Inputs({g: (_block_digest(parts[g]), members[g]) for g in sorted(members)}, digests,
-                  walked=len(exported))
+    return Inputs({g: (_block_digest(members[g], digests), members[g]) for g in sorted(members)},
+                  digests, walked=len(exported))
 
 
 def _inputs_since(graph: nx.MultiDiGraph, old: Inputs, dirty: Collection[str]) -> Inputs:
@@ -297,20 +274,26 @@ def _inputs_since(graph: nx.MultiDiGraph, old: Inputs, dirty: Collection[str]) -
     more; tests/test_graph_patch.py checks this on random corpora.
     """
     nodes = graph._node
-    dirty = set(dirty)
-    probe = _Parts(graph, every=False)
+    probe = _Walk(graph, every=False)
     fresh = {n: probe.of(n, nodes[n]) for n in sorted(dirty)
              if n in nodes and nodes[n].get("kind") in CLASSES}
-    # A node of the same digest has the same parts in the same blocks.
+    walked = len(fresh)
+    # A node of the same digest is in the same blocks, with the same part in each.
     same = {n for n, (digest, _) in fresh.items() if old.subjects.get(n) == digest}
     dirty = {n for n in dirty if n not in same and (n in fresh or n in old.subjects)}
-    walk = _Parts(graph, every=False)
+    walk = _Walk(graph, every=False)  # (for the files the changed nodes name)
     fresh = {n: walk.of(n, nodes[n]) for n in fresh if n not in same}
-    # Blocks that held a dirty node, hold one now, or are of a file one names.
+    subjects = dict(old.subjects)
+    for n in dirty:
+        if n in fresh:
+            subjects[n] = fresh[n][0]
+        else:
+            subjects.pop(n, None)
+    # Blocks that held a changed node, hold one now, or are of a file one names.
     touched = {g for g, (_, m) in old.graphs.items() if not dirty.isdisjoint(m)}
     joining: dict[str, list[str]] = defaultdict(list)
-    for n, (_, node_parts) in fresh.items():
-        for g, _ in node_parts:
+    for n, (_, blocks) in fresh.items():
+        for g in blocks:
             joining[g].append(n)
     named = walk.files()
     touched.update(joining)
@@ -322,7 +305,6 @@ def _inputs_since(graph: nx.MultiDiGraph, old: Inputs, dirty: Collection[str]) -
         has_topics = old_has_topics or any(nodes[n]["kind"] == "topic" for n in fresh)
     if has_topics != old_has_topics:
         touched.add(_SCHEME_BLOCK)
-    cache: dict[str, list[tuple[str, bytes]]] = {n: p for n, (_, p) in fresh.items()}
     graphs = dict(old.graphs)
     files_gone, files_new = set(), set()
     for g in sorted(touched):
@@ -341,22 +323,11 @@ def _inputs_since(graph: nx.MultiDiGraph, old: Inputs, dirty: Collection[str]) -
             elif special:
                 special = []
                 files_gone.add(f)
-        if not now and not special:
-            graphs.pop(g, None)
-            continue
-        block_parts = []
-        for m in now:
-            if m not in cache:
-                cache[m] = walk.of(m, nodes[m])[1]
-            block_parts.append(next(p for b, p in cache[m] if b == g))
-        block_parts += map(_special_part, special)
-        graphs[g] = (_block_digest(block_parts), now + special)
-    subjects = dict(old.subjects)
-    for n in dirty:
-        if n in fresh:
-            subjects[n] = fresh[n][0]
+        now += special
+        if now:
+            graphs[g] = (_block_digest(now, subjects), now)
         else:
-            subjects.pop(n, None)
+            graphs.pop(g, None)
     if has_topics != old_has_topics or files_new or files_gone or any(
             n not in old.subjects for n in fresh):
         # a key joins: in the walk's order again (nodes, the scheme, the files)
@@ -369,11 +340,7 @@ def _inputs_since(graph: nx.MultiDiGraph, old: Inputs, dirty: Collection[str]) -
         subjects.update((FILE_KEY + f, "file") for f in files)
     if any(g not in old.graphs for g in touched if g in graphs):  # a block joins: in key order
         graphs = {g: graphs[g] for g in sorted(graphs)}
-    return Inputs(graphs, subjects, walked=len(same) + len(cache))
-
-
-def _prop_target(edge: tuple) -> tuple[str, str]:
-    return edge[0], edge[1]
+    return Inputs(graphs, subjects, walked=walked)
 
 
 def graph_parts(s: Subject) -> Iterator[str]:
