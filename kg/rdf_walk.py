@@ -289,7 +289,8 @@ def _inputs_since(graph: nx.MultiDiGraph, old: Inputs, dirty: Collection[str]) -
             subjects[n] = fresh[n][0]
         else:
             subjects.pop(n, None)
-    # Blocks that held a changed node, hold one now, or are of a file one names.
+    # Blocks that held a changed node, hold one now, or are of a file one names
+    # that had no subject (a file's subject goes with the last node in its graph).
     touched = {g for g, (_, m) in old.graphs.items() if not dirty.isdisjoint(m)}
     joining: dict[str, list[str]] = defaultdict(list)
     for n, (_, blocks) in fresh.items():
@@ -297,7 +298,7 @@ def _inputs_since(graph: nx.MultiDiGraph, old: Inputs, dirty: Collection[str]) -
             joining[g].append(n)
     named = walk.files()
     touched.update(joining)
-    touched.update(map(source_iri, named))
+    touched.update(source_iri(f) for f in named if FILE_KEY + f not in old.subjects)
     old_has_topics = SCHEME_KEY in old.subjects
     if any(n not in fresh for n in dirty):  # one gone: is there a topic left?
         has_topics = any(d.get("kind") == "topic" for d in nodes.values())
