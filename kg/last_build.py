@@ -348,15 +348,15 @@ def previous_inputs(out: Path, rdf: str, origin: GraphOrigin, stories: dict[str,
         return None
     if saved is None or saved[0][0] != origin.state:
         return None  # none, for other code or options, or of a graph from another state
-    _, touched, then, graphs, subjects = saved[0]
+    _, touched, then, graphs, subjects, placed = saved[0]
     dirty = origin.touched.union(touched)
     dirty.update(a for a in then.keys() | stories.keys() if then.get(a) != stories.get(a))
     dirty.update(s for members in (then, stories) for ss in members.values() for s in ss)
-    return Inputs(graphs, subjects), dirty
+    return Inputs(graphs, subjects, placed), dirty
 
 
 def keep_inputs(out: Path, rdf: str, origin: GraphOrigin, stories: dict[str, list[str]],
                 inputs: Inputs) -> None:
     """Keep a build's RDF ``inputs`` for :func:`previous_inputs`."""
     write_checked(out / RDF_INPUTS, state_key(rdf), (
-        origin.state, sorted(origin.touched), stories, inputs.graphs, inputs.subjects))
+        origin.state, sorted(origin.touched), stories, inputs.graphs, inputs.subjects, inputs.placed))

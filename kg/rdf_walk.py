@@ -157,6 +157,9 @@ class Inputs:
     graphs: dict[str, tuple[str, list[str]]]
     #: subject key -> digest of its node (attributes, out-edges), in the walk's order
     subjects: dict[str, str]
+    #: node -> digest of its attributes and the out-edges stated in a source
+    #: file's graph (:func:`placed_digest`), where it differs from ``subjects``'
+    placed: dict[str, str] = field(default_factory=dict)
     #: how many nodes were walked to make these (not compared)
     walked: int = field(default=0, compare=False)
 
@@ -171,9 +174,10 @@ class _Walk:
         self.graphs_of = _Graphs()
         self.sources: set[tuple[str, ...]] = set()  # every list of files named, once
 
-    def of(self, nid: str, d: dict) -> tuple[str, list[str]]:
+    def of(self, nid: str, d: dict) -> tuple[str, str | None, list[str]]:
         """The digest (hex, :func:`kg.blocks.node_digest`) of node ``nid``
-        (attributes ``d``), and the blocks it states something in."""
+        (attributes ``d``), its :func:`placed_digest` if that differs, and
+        the blocks it states something in."""
         nodes, graphs_of = self.nodes, self.graphs_of
         srcs = d.get("sources") or ()
         self.sources.add(tuple(d.get("files") or ()))
@@ -184,15 +188,18 @@ class _Walk:
             node_graphs = graphs_of(srcs)
         graphs = list(node_graphs)
         edge_props = EDGE_PROPERTIES
-        for v, keydict in self.succ[nid].items():
+        computed = False  # an edge of no file (a story's): in the computed graph
+        out = self.succ[nid]
+        for v, keydict in out.items():
             if self.every or nodes[v].get("kind") in CLASSES:
                 for k, ed in keydict.items():
                     if k in edge_props:
                         esrcs = ed.get("sources") or ()
+                        computed = computed or not esrcs
                         if esrcs != srcs or node_graphs is _SHARED:  # (else the node's own graphs)
                             graphs += (g for g in graphs_of(esrcs) if g not in graphs)
-        return node_digest(d, self.succ[nid]), [
-            graph_block(g, iri(nid)) if g in PARTED_GRAPHS else g for g in graphs]
+        return (node_digest(d, out), placed_digest(d, out) if computed else None,
+                [graph_block(g, iri(nid)) if g in PARTED_GRAPHS else g for g in graphs])
 
     def files(self) -> set[str]:
         """Every file named by the nodes walked so far."""
@@ -202,13 +209,27 @@ class _Walk:
 _SCHEME_BLOCK = graph_block(COMPUTED_GRAPH, TOPIC_SCHEME)
 
 
-def _block_digest(members: Iterable[str], digests: dict[str, str]) -> str:
-    """What a block is made of: its members, and each one's digest.  A
+def placed_digest(attrs: dict, out_edges: dict) -> str:
+    """:func:`kg.blocks.node_digest` of a node less its out-edges of no file
+    (a story's, in the computed graph): what its statements in the graphs
+    of source files, and in the shared graph, are made of.  An article that
+    joins or leaves a story keeps the same lines in its file's graph."""
+    return node_digest(attrs, {v: kept for v, keydict in out_edges.items()
+                               if (kept := {k: ed for k, ed in keydict.items() if ed.get("sources")})})
+
+
+def _block_digest(g: str, members: Iterable[str], digests: dict[str, str],
+                  placed: dict[str, str]) -> str:
+    """What block ``g`` is made of: its members, and each one's digest.  A
     member's part of a block (its statements and edges there) is made from
     its node alone, so its digest stands for it (the topic scheme's and a
-    file's subject are always the same)."""
-    return hashlib.blake2b("\n".join(m if m[0] == "\0" else f"{m}\0{digests[m]}"
-                                     for m in members).encode(), digest_size=16).hexdigest()
+    file's subject are always the same); outside the computed graph, its
+    placed digest does."""
+    if g.startswith(COMPUTED_GRAPH):
+        parts = (m if m[0] == "\0" else f"{m}\0{digests[m]}" for m in members)
+    else:
+        parts = (m if m[0] == "\0" else f"{m}\0{placed.get(m) or digests[m]}" for m in members)
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
 
 
 def graph_inputs(graph: nx.MultiDiGraph, since: tuple[Inputs, Collection[str]] | None = None,
@@ -244,6 +265,7 @@ def graph_inputs(graph: nx.MultiDiGraph, since: tuple[Inputs, Collection[str]] |
         return _inputs_since(graph, *since)
     members: dict[str, list[str]] = defaultdict(list)
     digests: dict[str, str] = {}
+    placed: dict[str, str] = {}
     nodes = graph._node
     exported = {n for n, d in nodes.items() if d.get("kind") in CLASSES}
     walk = _Walk(graph, every=len(exported) == len(nodes))
@@ -251,7 +273,9 @@ def graph_inputs(graph: nx.MultiDiGraph, since: tuple[Inputs, Collection[str]] |
     for nid in sorted(exported):
         d = nodes[nid]
         has_topics = has_topics or d["kind"] == "topic"
-        digests[nid], blocks = walk.of(nid, d)
+        digests[nid], where, blocks = walk.of(nid, d)
+        if where is not None:
+            placed[nid] = where
         for g in blocks:
             members[g].append(nid)
     if has_topics:
@@ -260,8 +284,8 @@ def graph_inputs(graph: nx.MultiDiGraph, since: tuple[Inputs, Collection[str]] |
     for f in sorted(walk.files()):
         members[source_iri(f)].append(FILE_KEY + f)
         digests[FILE_KEY + f] = "file"
-    return Inputs({g: (_block_digest(members[g], digests), members[g]) for g in sorted(members)},
-                  digests, walked=len(exported))
+    return Inputs({g: (_block_digest(g, members[g], digests, placed), members[g])
+                   for g in sorted(members)}, digests, placed, walked=len(exported))
 
 
 def _inputs_since(graph: nx.MultiDiGraph, old: Inputs, dirty: Collection[str]) -> Inputs:
@@ -279,21 +303,24 @@ def _inputs_since(graph: nx.MultiDiGraph, old: Inputs, dirty: Collection[str]) -
              if n in nodes and nodes[n].get("kind") in CLASSES}
     walked = len(fresh)
     # A node of the same digest is in the same blocks, with the same part in each.
-    same = {n for n, (digest, _) in fresh.items() if old.subjects.get(n) == digest}
+    same = {n for n, (digest, _, _) in fresh.items() if old.subjects.get(n) == digest}
     dirty = {n for n in dirty if n not in same and (n in fresh or n in old.subjects)}
     walk = _Walk(graph, every=False)  # (for the files the changed nodes name)
     fresh = {n: walk.of(n, nodes[n]) for n in fresh if n not in same}
-    subjects = dict(old.subjects)
+    subjects, placed = dict(old.subjects), dict(old.placed)
     for n in dirty:
+        placed.pop(n, None)
         if n in fresh:
-            subjects[n] = fresh[n][0]
+            subjects[n], where, _ = fresh[n]
+            if where is not None:
+                placed[n] = where
         else:
             subjects.pop(n, None)
     # Blocks that held a changed node, hold one now, or are of a file one names
     # that had no subject (a file's subject goes with the last node in its graph).
     touched = {g for g, (_, m) in old.graphs.items() if not dirty.isdisjoint(m)}
     joining: dict[str, list[str]] = defaultdict(list)
-    for n, (_, blocks) in fresh.items():
+    for n, (_, _, blocks) in fresh.items():
         for g in blocks:
             joining[g].append(n)
     named = walk.files()
@@ -326,7 +353,7 @@ def _inputs_since(graph: nx.MultiDiGraph, old: Inputs, dirty: Collection[str]) -
                 files_gone.add(f)
         now += special
         if now:
-            graphs[g] = (_block_digest(now, subjects), now)
+            graphs[g] = (_block_digest(g, now, subjects, placed), now)
         else:
             graphs.pop(g, None)
     if has_topics != old_has_topics or files_new or files_gone or any(
@@ -341,7 +368,7 @@ def _inputs_since(graph: nx.MultiDiGraph, old: Inputs, dirty: Collection[str]) -
         subjects.update((FILE_KEY + f, "file") for f in files)
     if any(g not in old.graphs for g in touched if g in graphs):  # a block joins: in key order
         graphs = {g: graphs[g] for g in sorted(graphs)}
-    return Inputs(graphs, subjects, walked=walked)
+    return Inputs(graphs, subjects, placed, walked=walked)
 
 
 def graph_parts(s: Subject) -> Iterator[str]:

@@ -19,7 +19,8 @@ from kg.last_build import GRAPH_STATE
 from kg.pipeline import CACHE
 from kg.rdf_walk import graph_inputs, graph_parts, subjects
 from kg.rdf_writers import JSONLD, NQUADS, TURTLE, RdfWriter
-from kg.vocab import graph_block
+from kg.stories import add_stories
+from kg.vocab import COMPUTED_GRAPH, graph_block, iri, source_iri
 
 N = 600  # files of the real corpus in the small corpus
 
@@ -140,6 +141,30 @@ def test_graph_inputs_name_the_members_the_writer_finds(corpus_dir):
     assert [s.iri for s in subjects(graph, graph_inputs(graph).subjects)] == [s.iri for s in every]
     for g, (_, keys) in inputs.items():
         assert [s.iri for s in subjects(graph, keys)] == members[g]
+
+
+def test_an_article_joining_a_story_changes_the_computed_graph_not_its_file(real_graph):
+    """An ``inStory`` edge has no file: it is stated in the computed graph, so
+    the article's file graph keeps its digest (and its N-Quads are copied)."""
+    graph = real_graph
+    add_stories(graph)
+    inputs = graph_inputs(graph)
+    story = next(n for n, d in graph.nodes(data=True) if d["kind"] == "story")
+    article = next(n for n, d in graph.nodes(data=True) if d["kind"] == "article"
+                   and d["files"] and story not in graph._succ[n])
+    graph.add_edge(article, story, key="inStory", rel="inStory")
+    graph.nodes[story]["size"] += 1
+    after = graph_inputs(graph)
+    assert graph_inputs(graph, since=(inputs, {article, story})) == after
+    assert after.subjects[article] != inputs.subjects[article]  # (the graph JSON's line changed)
+    own = source_iri(graph.nodes[article]["files"][0])
+    assert after.graphs[own] == inputs.graphs[own]
+    part = graph_block(COMPUTED_GRAPH, iri(article))
+    assert after.graphs[part][0] != inputs.graphs.get(part, ("",))[0]
+    # and the other way: it leaves the story again
+    graph.remove_edge(article, story, key="inStory")
+    graph.nodes[story]["size"] -= 1
+    assert graph_inputs(graph, since=(after, {article, story})) == graph_inputs(graph) == inputs
 
 
 def test_writers_copy_what_did_not_change(tmp_path, real_graph):
