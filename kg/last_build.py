@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 
 __all__ = ["STAMP", "GRAPH_STATE", "GRAPH_JOURNAL", "up_to_date", "write_stamp", "input_stamp",
            "patch_last_graph", "save_graph_state", "save_graph_journal", "keeps_journal", "LastGraph",
-           "RDF_INPUTS", "GraphOrigin", "previous_inputs", "keep_inputs", "story_members"]
+           "RDF_INPUTS", "GraphOrigin", "previous_inputs", "keep_inputs", "story_members",
+           "new_state_name"]
 
 STAMP = ".cache/build.json"  # what the last complete build was made from, and wrote
 GRAPH_STATE = ".cache/graph.state"  # the graph of the files a build read (kg.graph_patch)
@@ -176,6 +177,8 @@ class LastGraph:
     changed: int  # files added, changed or removed since that build
     #: what the journal holds after this build (see :func:`patch_last_graph`)
     journal: tuple[str, dict[str, list | None]]
+    #: the graph state's name (:func:`save_graph_state`)
+    state: str = ""
     #: the nodes that may differ from the graph state's (:func:`kg.graph_patch.patch_graph`)
     touched: set[str] = field(default_factory=set)
 
@@ -186,17 +189,24 @@ def state_key(rdf: str) -> str:
 
 
 def save_graph_state(out: Path, rdf: str, graph: nx.MultiDiGraph, index: GraphIndex,
-                     files: list[SourceFile], problems: dict[str, list[Problem]]) -> str:
+                     files: list[SourceFile], problems: dict[str, list[Problem]],
+                     name: str) -> None:
     """Keep ``graph`` (its stories left out) and ``index`` in ``out`` for the
-    next build, with an empty journal; returns the state's checksum."""
+    next build, with an empty journal, under ``name`` (:func:`new_state_name`:
+    what the RDF inputs kept with it are of, :class:`GraphOrigin`)."""
     from .graph_patch import save_state
 
     digest = save_state(out / GRAPH_STATE, state_key(rdf), graph, index, extra=(
         [(f.path, f.sha256, f.size, f.ok) for f in files],
         {f: [(p.reason, p.message, p.severity, p.field, p.line) for p in ps]
-         for f, ps in problems.items()}))
+         for f, ps in problems.items()}, name))
     write_checked(out / GRAPH_JOURNAL, state_key(rdf), (digest, {}))
-    return digest
+
+
+def new_state_name() -> str:
+    """A name no other graph state has (the state's checksum is known only
+    once it is written, which a build may do in another process)."""
+    return os.urandom(16).hex()
 
 
 def keeps_journal(last: LastGraph) -> bool:
@@ -239,7 +249,7 @@ def patch_last_graph(out: Path, rdf: str, found: list[tuple[str, str]], cache: R
         return None
     if state is None or journal is None or journal[0][0] != state[3]:
         return None  # none, or for other code or options, or a journal of another state
-    graph, index, (rows, raw), digest = state
+    graph, index, (rows, raw, state_name), digest = state
     kept: dict[str, list | None] = journal[0][1]
     then = {path: SourceFile(path, sha256, size, ok) for path, sha256, size, ok in rows}
     for path, name in found:
@@ -308,14 +318,14 @@ def patch_last_graph(out: Path, rdf: str, found: list[tuple[str, str]], cache: R
         return None  # a record the cache lost: build whole
     return LastGraph(graph, index, [files_now.get(name) or then[name] for _, name in found],
                      {f: ps for f, ps in problems.items() if ps}, len(journal_now),
-                     (digest, journal_now), touched)
+                     (digest, journal_now), state_name, touched)
 
 
 # -- the RDF's inputs -------------------------------------------------------------------
 @dataclass
 class GraphOrigin:
     """Where a build's graph comes from: the graph state it was patched from
-    (its checksum) and the nodes the patch touched (none: the state's own graph)."""
+    (its name) and the nodes the patch touched (none: the state's own graph)."""
 
     state: str
     touched: set[str] = field(default_factory=set)

@@ -55,6 +55,7 @@ from .last_build import (
     GraphOrigin,
     keep_inputs,
     keeps_journal,
+    new_state_name,
     patch_last_graph,
     previous_inputs,
     save_graph_journal,
@@ -451,12 +452,13 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         origin = None  # where the graph comes from, for the RDF walk (kg.last_build)
         if last is not None:
             graph, index = last.graph, last.index
-            origin = GraphOrigin(last.journal[0], last.touched)
+            origin = GraphOrigin(last.state, last.touched)
         elif keep_graph:
             graph, index = index_graph(articles)
             # Kept now, and the index let go of, rather than held until the exports' peak.
-            origin = GraphOrigin(save_graph_state(out, rdf_key + options, graph, index, files,
-                                                  found_problems))
+            origin = GraphOrigin(new_state_name())
+            save_graph_state(out, rdf_key + options, graph, index, files, found_problems,
+                             origin.state)
             index = None
         else:
             graph = build_graph(articles, share_attrs=True)
@@ -492,10 +494,11 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     summary["problems"] = dict(sorted(Counter(p.reason for p in problems).items()))
     if unknown_keys:  # key -> [files, first file]
         summary["unknown_keys"] = {k: list(v) for k, v in unknown_keys.items()}
+    # For the next build to patch: what changed since the graph kept (a journal),
+    # or, once the journal is long, the graph anew (a state of a new name).
+    renewed = last is not None and not keeps_journal(last)
     # The graph's RDF inputs (kg.rdf_walk.graph_inputs): in a patched build, the
-    # last build's, walked again where the graphs differ.  Kept for the next
-    # build, unless this one writes a new graph state (its graph is the state's
-    # own, no node patched, but the state's checksum is known only once written).
+    # last build's, walked again where the graphs differ; kept for the next one.
     inputs, keep = None, None
     if rdf and origin is not None and curation is None:
         stories = story_members(graph)
@@ -505,8 +508,9 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         if since is not None:
             inputs = graph_inputs(graph, since)
         del since
-        if last is None or keeps_journal(last):
-            keep = functools.partial(keep_inputs, out, rdf_key + options, origin, stories)
+        if renewed:  # this graph is the new state's own: no node patched since
+            origin = GraphOrigin(new_state_name())
+        keep = functools.partial(keep_inputs, out, rdf_key + options, origin, stories)
     # Written while the store loads, or in parallel with the N-Quads when
     # the store is updated in place (see export_rdf); with the node digests
     # of a patched build's inputs (a whole build lets them go before these).
@@ -516,12 +520,11 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
         (write_problems, (problems, out / PROBLEMS)),
         (write_graphml, (graph, out / GRAPHML, out / ".cache", build_fingerprint(), digests))]
     del digests
-    # For the next build to patch: what changed since the graph kept, or the graph anew.
-    if last is not None and keeps_journal(last):
+    if last is not None and not renewed:
         others.append((save_graph_journal, (out, rdf_key + options, last.journal)))
-    elif index is not None:
+    elif renewed:
         others.append((save_graph_state, (out, rdf_key + options, graph, index, files,
-                                          found_problems)))
+                                          found_problems, origin.state if origin else new_state_name())))
     patched = None if last is None else last.changed
     del last
     outputs: list[Path] = []

@@ -289,10 +289,10 @@ def test_builds_patch_the_kept_graph_by_every_change_since_it_was_kept(tmp_path,
     assert kg.build(src, out=out).patched == 3
     assert (out / GRAPH_STATE).read_bytes() != state
     undate(src, real_files)
-    # (the last inputs kept were of a graph patched from the old state: walked whole)
+    # (the inputs that build kept are of the new state's own graph)
     last = kg.build(src, out=out)
     assert last.patched == 1
-    assert last.summary["rdf_nodes_walked"] == same_as_cold().summary["rdf_nodes_walked"]
+    assert 0 < last.summary["rdf_nodes_walked"] < same_as_cold().summary["rdf_nodes_walked"]
 
 
 def test_without_the_records_the_state_was_made_from_the_graph_is_built_whole(tmp_path, real_folder,
