@@ -14,7 +14,8 @@ import numpy as np
 from ._perf import gc_paused
 from .anchors import describe
 from .curation import resolve_article
-from .stories import CONFLICT, DEFAULT_WINDOW, RELATED_BONUS, SYNDICATION_BONUS, UNDATED_FADE, StoryDocs
+from .stories import DEFAULT_WINDOW
+from .story_docs import CONFLICT, RELATED_BONUS, SYNDICATION_BONUS, UNDATED_FADE, StoryDocs
 
 __all__ = ["PairExplanation", "explain_pair", "resolve_article", "CONFLICT"]
 

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import kg
-from kg import blocking, stories
+from kg import blocking, stories, story_docs
 from kg.graph import build_graph
 
 # -- labelled pairs ------------------------------------------------------------
@@ -830,7 +830,7 @@ def test_headlines_naming_other_days_or_places_are_kept_apart():
     places = graph([("Maryland schools to stay closed for remainder of academic year", 8),
                     ("Connecticut schools to stay closed for remainder of academic year", 9)] + fillers)
     docs = stories.StoryDocs(places)
-    assert docs.conflicts(np.array([0]), np.array([1])).tolist() == [stories.CONFLICT]
+    assert docs.conflicts(np.array([0]), np.array([1])).tolist() == [story_docs.CONFLICT]
 
 
 def test_the_lead_of_the_body_joins_posts_that_have_no_excerpt(tmp_path):
