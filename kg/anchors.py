@@ -36,9 +36,10 @@ import functools
 import hashlib
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 __all__ = ["anchor_words", "with_anchors", "AnchorMemo", "headline_anchors", "describe", "title_marks",
+           "marks_text", "read_marks",
            "ALIASES", "USD_RATES", "PLACES"]
 
 #: Approximate US dollars per unit (2020-2022): a tolerance of about 10 %
@@ -322,31 +323,24 @@ def with_anchors(titles: list[str], excerpts: list[str],
 
 
 class AnchorMemo:
-    """The anchors (:func:`with_anchors`) and marks (:func:`title_marks`)
-    of the texts seen, by a digest of each text: what story detection
-    computes per text, kept between builds by :mod:`kg.story_state`.
-    :meth:`items` gives the entries used since it was made, so that a
-    saved memo holds no text the corpus no longer has.
+    """The anchors (:func:`with_anchors`) and marks (:func:`marks_text`) of
+    the texts seen in one run, by a digest of each text: same-story copies
+    repeat their headlines and excerpts.
 
     >>> memo = AnchorMemo()
     >>> memo.anchors("Clearview AI faces £17m fine", "The Information Commissioner's Office said")
     ('zzusd92a zzusd93b', 'ico')
-    >>> again = AnchorMemo(memo.items())  # as a saved memo is read back
-    >>> [sorted(x) for x in again.marks("Oregon reports 70 new cases on May 7")], len(again.items())
-    ([['oregon'], ['7', '70'], ['zzd0507']], 1)
+    >>> memo.marks("Oregon reports 70 new cases on May 7")
+    'oregon\\n7 70\\nzzd0507'
     """
 
-    def __init__(self, items: Iterable[tuple[bytes, str]] = ()) -> None:
-        self.known: dict[bytes, str] = dict(items)
-        self.used: dict[bytes, str] = {}
+    def __init__(self) -> None:
+        self.known: dict[bytes, str] = {}
 
     def _get(self, key: bytes, make: Callable[[], str]) -> str:
-        value = self.used.get(key)
+        value = self.known.get(key)
         if value is None:
-            value = self.known.get(key)
-            if value is None:
-                value = make()
-            self.used[key] = value
+            value = self.known[key] = make()
         return value
 
     def anchors(self, title: str, excerpt: str) -> tuple[str, str]:
@@ -360,21 +354,34 @@ class AnchorMemo:
         head, _, body = self._get(key, make).partition("\n")
         return head, body
 
-    def marks(self, title: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-        """:func:`title_marks` and the days a headline names (its date
-        anchors: two different ones, two events), remembered."""
-        def make() -> str:
-            places, figures = title_marks(title)
-            days = [w for w in headline_anchors(title) if w.startswith("zzd")]
-            return "\n".join(" ".join(sorted(x)) for x in (places, figures, days))
+    def marks(self, title: str) -> str:
+        """:func:`marks_text` of a headline, remembered."""
+        return self._get(_digest("m", title), lambda: marks_text(title))
 
-        places, figures, days = self._get(_digest("m", title), make).split("\n")
-        # Most headlines name none: one shared empty set, not one per headline.
-        marks = [frozenset(x.split()) if x else _NONE for x in (places, figures, days)]
-        return marks[0], marks[1], marks[2]
 
-    def items(self) -> list[tuple[bytes, str]]:
-        return list(self.used.items())
+def marks_text(title: str) -> str:
+    """:func:`title_marks` and the days a headline names (its date anchors:
+    two different ones, two events) as one line each, words sorted: what
+    :func:`read_marks` reads back.
+
+    >>> marks_text("Oregon reports 70 new cases on May 7")
+    'oregon\\n7 70\\nzzd0507'
+    """
+    places, figures = title_marks(title)
+    days = [w for w in headline_anchors(title) if w.startswith("zzd")]
+    return "\n".join(" ".join(sorted(x)) for x in (places, figures, days))
+
+
+def read_marks(text: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """The places, figures and days of :func:`marks_text`.
+
+    >>> [sorted(x) for x in read_marks("oregon\\n7 70\\nzzd0507")]
+    [['oregon'], ['7', '70'], ['zzd0507']]
+    """
+    places, figures, days = text.split("\n")
+    # Most headlines name none: one shared empty set, not one per headline.
+    marks = [frozenset(x.split()) if x else _NONE for x in (places, figures, days)]
+    return marks[0], marks[1], marks[2]
 
 
 _NONE: frozenset[str] = frozenset()

@@ -143,9 +143,10 @@ def _find_stories(graph: nx.MultiDiGraph, threshold: float, window: timedelta) -
                                          window.total_seconds()))
 
 
-def make_stories(docs: StoryDocs, groups: list[tuple[list[int], float]]) -> list[Story]:
+def make_stories(docs: StoryDocs, groups: list[tuple[list[int], float]],
+                 labels: list[str] | None = None) -> list[Story]:
     """The stories of groups of ``docs`` indices with their scores, labelled
-    (:func:`story_labels`), sorted by id.
+    (``labels``, else :func:`story_labels`), sorted by id.
 
     >>> import kg
     >>> from kg.graph import build_graph
@@ -154,7 +155,9 @@ def make_stories(docs: StoryDocs, groups: list[tuple[list[int], float]]) -> list
     True
     """
     stories = []
-    for (members, score), label in zip(groups, story_labels(docs, [m for m, _ in groups])):
+    if labels is None:
+        labels = story_labels(docs, [m for m, _ in groups])
+    for (members, score), label in zip(groups, labels):
         ids = tuple(sorted(docs.ids[i] for i in members))
         stories.append(Story(id=story_id(ids), members=ids, label=label, score=score))
     stories.sort(key=lambda s: s.id)

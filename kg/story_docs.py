@@ -20,16 +20,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import timedelta
-from itertools import chain, repeat
+from itertools import repeat
 from typing import Any
 
 import networkx as nx
 import numpy as np
 
-from .anchors import AnchorMemo, with_anchors
+from .anchors import read_marks
 from .blocking import MAX_POSTINGS, member, ranges, window_candidates
 from .frequencies import span_frequencies, time_buckets
-from .text import sorted_unique, stem_words, strip_tail, text_terms
+from .story_texts import ArticleTexts, article_texts
+from .text import sorted_unique
 
 __all__ = [
     "StoryDocs", "RELATED_BONUS", "SYNDICATION_BONUS", "CONFLICT", "DATE_CLASH", "UNDATED_FADE",
@@ -75,50 +76,24 @@ class StoryDocs:
     """
 
     def __init__(self, graph: nx.MultiDiGraph, nodes: Iterable[str] | None = None,
-                 memo: AnchorMemo | None = None) -> None:
-        if nodes is None:  # (its node dict: NodeDataView makes a tuple per node)
-            nodes = [n for n, d in graph._node.items() if d.get("kind") == "article"]
-        ids = sorted(nodes)
+                 texts: ArticleTexts | None = None) -> None:
+        if texts is not None:
+            ids = texts.ids
+        else:
+            if nodes is None:  # (its node dict: NodeDataView makes a tuple per node)
+                nodes = [n for n, d in graph._node.items() if d.get("kind") == "article"]
+            ids = sorted(nodes)
+            texts = article_texts(graph, ids)
         n = len(ids)
         attrs = graph._node  # networkx's node dict: its NodeView adds a call per lookup
-        data = list(map(attrs.__getitem__, ids))
-        titles = [strip_tail(d.get("title", "")) for d in data]
-        # The excerpt, and the lead of the body (files of blogs and sites often
-        # have no excerpt: their lead is what an excerpt would say).
-        memo = AnchorMemo() if memo is None else memo  # (kg.story_state keeps one)
-        titles, bodies = with_anchors(titles, [" ".join(filter(None, (d.get("excerpt"), d.get("lead"))))
-                                                for d in data], memo)
-        times = [_timestamp(d.get("published")) for d in data]
-        del data
-        # Each distinct text once: same-story copies repeat their texts.
-        texts = list(dict.fromkeys(chain(titles, bodies)))
-        number = dict(zip(texts, range(len(texts))))
-        title_text = np.fromiter(map(number.__getitem__, titles), np.int64, n)
-        body_text = np.fromiter(map(number.__getitem__, bodies), np.int64, n)
-        del titles, bodies, number
-        words, text_ptr, text_term = text_terms(texts)
-        del texts
-        # Words of one stem are one term ("fined", "fines"): numbered by stem.
-        stems = sorted(set(stem_words(words)))
-        stem_number = dict(zip(stems, range(len(stems))))
-        text_term = np.array([stem_number[s] for s in stem_words(words)], np.int64)[text_term]
-        words = stems
+        times = [_timestamp(d.get("published")) for d in map(attrs.__getitem__, ids)]
+        words = texts.words
         nv = len(words)
-        lens = np.diff(text_ptr)
-        # (article, term, 0 for title / 1 for excerpt), deduplicated keeping
-        # the title: a term in both counts once, with the title's weight.
-        keys = []
-        for flag, which in ((0, title_text), (1, body_text)):
-            owner, pos = ranges(text_ptr[which], lens[which])
-            keys.append((owner * nv + text_term[pos]) * 2 + flag)
-        key = np.concatenate(keys)
-        key.sort()
-        code = key >> 1
-        first = np.ones(len(key), bool)
-        first[1:] = code[1:] != code[:-1]
-        is_title = (key[first] & 1) == 0
-        code = code[first]
-        art, term = np.divmod(code, max(nv, 1))
+        self.size = np.diff(texts.ptr)  # terms per article
+        art = np.repeat(np.arange(n), self.size)
+        term = texts.entries >> 1
+        is_title = (texts.entries & 1) == 0
+        code = art * max(nv, 1) + term
         # Document frequencies of the months around the article's
         # (:func:`kg.frequencies.df_spans`), not of the whole corpus: a change elsewhere
         # leaves its vector as it is.
@@ -133,9 +108,7 @@ class StoryDocs:
         # Blocking tries an article's rarest terms in its bucket first.
         self.rarity = df * max(nv, 1) + term
         raw = np.where(is_title, idf * _TITLE_WEIGHT, idf)  # IDF weights before normalisation
-        self.ptr = np.zeros(n + 1, np.int64)
-        np.cumsum(np.bincount(self.art, minlength=n), out=self.ptr[1:])
-        self.size = np.diff(self.ptr)  # terms per article
+        self.ptr = texts.ptr
         norm = np.sqrt(np.bincount(self.art, weights=raw * raw, minlength=n))
         norm[norm == 0] = 1.0
         self.unit = raw / norm[self.art]
@@ -155,11 +128,13 @@ class StoryDocs:
         self.words = words  # by term number
         self.excerpt_code = _codes([d.get("excerpt", "") if len(d.get("excerpt", "")) >= 40 else None
                                     for d in map(attrs.__getitem__, ids)])
-        marks = [memo.marks(strip_tail(attrs[a].get("title", ""))) for a in ids]
+        read = {m: read_marks(m) for m in dict.fromkeys(texts.marks)}  # copies share headlines
+        marks = list(map(read.__getitem__, texts.marks))
         self.marks = [(places, figures) for places, figures, _ in marks]
         # Days named in a headline ("on May 7"): two different ones, two events.
         self.title_dates = [days for *_, days in marks]
-        self.slug_code = _codes([_slug(d.get("url", "")) for d in map(attrs.__getitem__, ids)])
+        self.slug_code = _codes([s or None for s in texts.slugs])
+        self.texts = texts
         self.ties = self._undated_ties()
         self._borrow_times()
 
@@ -368,15 +343,6 @@ def _codes(values: list[str | None]) -> np.ndarray:
     """A number per distinct value (-1 for None), in order of first sight."""
     number: dict[str, int] = {}
     return np.array([-1 if v is None else number.setdefault(v, len(number)) for v in values], np.int64)
-
-
-def _slug(url: str) -> str | None:
-    """The last segment of a URL's path when long enough to name one article."""
-    path = url.split("?", 1)[0].split("#", 1)[0].rstrip("/")
-    last = path.rsplit("/", 1)[-1]
-    if last.isdigit() and len(last) >= 6:  # an article number: of its site only
-        return path.split("/")[2] + "/" + last if path.count("/") >= 3 else None
-    return last if len(last) >= 24 else None
 
 
 def _timestamp(value: Any) -> float | None:  # a datetime, or anything without a time

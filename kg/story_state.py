@@ -68,7 +68,6 @@ import orjson
 
 from ._perf import gc_paused
 from ._util import atomic_writer
-from .anchors import AnchorMemo
 from .cache import build_fingerprint
 from .frequencies import DF_ARTICLES
 from .linkage import Group, components, link_groups, relink_groups
@@ -81,12 +80,14 @@ from .stories import (
     StoryDocs,
     make_stories,
     put_stories,
+    story_labels,
 )
+from .story_texts import ArticleTexts, article_texts, pack_strings, unpack_strings
 
 __all__ = ["StoryState", "update_stories", "FORMAT"]
 
 #: The state's format: a file of another is not read.
-FORMAT = "newskg-stories-3"
+FORMAT = "newskg-stories-4"
 
 _U64 = np.uint64
 
@@ -149,9 +150,16 @@ class StoryState:
                     f"df={DF_ARTICLES} code={build_fingerprint()}")
         self.warnings = []
         old = self._load(settings)
-        memo = AnchorMemo() if old is None else AnchorMemo(zip(
-            (k.tobytes() for k in old["memo_keys"]), old["memo_values"].tobytes().decode().split("\0")))
-        docs = StoryDocs(graph, memo=memo)
+        earlier = None  # the saved run's article texts
+        if old is not None:
+            try:
+                earlier = ArticleTexts.from_arrays(list(old["ids"]), old)
+            except (ValueError, KeyError, UnicodeDecodeError) as e:
+                self.warnings.append(f"the story state {self.path} is damaged ({e}): not used; "
+                                     "stories found anew")
+                old = None
+        articles = sorted(n for n, d in graph._node.items() if d.get("kind") == "article")
+        docs = StoryDocs(graph, texts=article_texts(graph, articles, earlier, keyed=True))
         ids, n, index = docs.ids, len(docs.ids), docs.index
         keys = _id_hashes(ids)
         digests = _digests(docs, keys)
@@ -206,8 +214,9 @@ class StoryState:
                        "articles_removed": removed, "articles_touched": int(touched.sum()),
                        "pairs_rescored": rescored, "pairs_kept": kept,
                        "groups_kept": len(kept_groups), "articles_relinked": int(relink.sum())}
-        entries = memo.items()
+        labels = _labels(docs, saved, changed, old, old_at)
         flat = [m for g in saved for m in g.merges]
+        label_lens, label_text = pack_strings(labels)
         self._save(
             head=np.frombuffer(orjson.dumps({"format": FORMAT, "settings": settings}), np.uint8),
             ids=np.frombuffer("\n".join(ids).encode(), np.uint8), digests=digests, times=times,
@@ -218,10 +227,10 @@ class StoryState:
             merge_a=np.array([a for a, _, _ in flat], np.int64),
             merge_b=np.array([b for _, b, _ in flat], np.int64),
             merge_h=np.array([h for _, _, h in flat], float),
-            memo_keys=np.frombuffer(b"".join(k for k, _ in entries), np.uint8).reshape(-1, 16),
-            memo_values=np.frombuffer("\0".join(v for _, v in entries).encode(), np.uint8))
+            group_label_lens=label_lens, group_labels=label_text, **docs.texts.arrays())
+        self.counts["texts_read"] = docs.texts.fresh
         groups = [(g.members, g.score) for g in saved]
-        return make_stories(docs, groups)
+        return make_stories(docs, groups, labels)
 
 
 def update_stories(graph: nx.MultiDiGraph, path: str | os.PathLike, *,
@@ -284,21 +293,20 @@ def _digests(docs: StoryDocs, keys: np.ndarray) -> np.ndarray:
     """Per article, a digest of everything its pairs and candidates read:
     (n, 2) uint64."""
     n = len(docs.ids)
-    nodes = docs.graph._node  # (its node dict: the NodeView adds a call per lookup)
     # its vector: each term's word, unit weight and document frequency
     # (words, not term numbers: numbers move as terms come and go)
     word = _hash_texts(docs.words)
     rank = docs.rarity // max(docs.nv, 1)  # the term's document frequency
     out = np.zeros((n, 2), _U64)
-    fields = _hash_texts([repr((nodes[a].get("title", ""), nodes[a].get("excerpt", ""),
-                                nodes[a].get("url", ""), bool(d)))
-                          for a, d in zip(docs.ids, docs.dated.tolist())])
+    fields = docs.texts.keys  # title, excerpt, lead and URL
+    assert fields is not None, "StoryDocs made from keyed texts (kg.story_texts.article_texts)"
     with np.errstate(over="ignore"):
         for lane, salt in enumerate(_SALTS):
             entry = _mix(word[docs.terms, lane] ^ _mix(_bits(docs.unit) ^ salt) ^ _mix(_bits(rank) + salt))
             out[:, lane] = np.bincount(docs.art, minlength=n).astype(_U64) * salt  # term count
             np.add.at(out[:, lane], docs.art, entry)
-            out[:, lane] += _mix(fields[:, lane] ^ _mix(_bits(docs.time_array) ^ salt))
+            out[:, lane] += _mix(fields[:, lane] ^ _mix(_bits(docs.time_array) ^ salt)
+                                 ^ _mix(docs.dated.astype(_U64) + salt))
             # related partners and undated ties, each side
             for label, codes in ((1, docs.related_pairs()), (2, docs.ties)):
                 a, b = np.divmod(codes, max(n, 1))
@@ -336,6 +344,29 @@ def _dirty(old: dict[str, np.ndarray], old_at: np.ndarray, was: np.ndarray, touc
         dirty[codes // max(n, 1)] = True
         dirty[codes % max(n, 1)] = True
     return dirty
+
+
+def _labels(docs: StoryDocs, groups: list[Group], changed: np.ndarray,
+            old: dict[str, np.ndarray] | None, old_at: np.ndarray) -> list[str]:
+    """Each group's label: the saved one when the saved run had a group of
+    the same members and none of them changed (a label reads its members'
+    headlines, times and vectors only: :func:`kg.stories.story_labels`),
+    else made anew."""
+    was: dict[tuple[int, ...], str] = {}
+    if old is not None:
+        members = old_at[old["group_members"]].tolist()
+        at = 0
+        for size, label in zip(old["group_sizes"].tolist(),
+                               unpack_strings(old["group_label_lens"], old["group_labels"])):
+            was[tuple(members[at:at + size])] = label
+            at += size
+    flags = changed.tolist()
+    labels = [None if any(flags[m] for m in g.members) else was.get(tuple(g.members))
+              for g in groups]
+    missing = [k for k, label in enumerate(labels) if label is None]
+    for k, label in zip(missing, story_labels(docs, [groups[k].members for k in missing])):
+        labels[k] = label
+    return [label or "" for label in labels]
 
 
 def _kept_groups(old: dict[str, np.ndarray], old_at: np.ndarray, comp: np.ndarray,
