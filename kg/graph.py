@@ -54,6 +54,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 import networkx as nx
@@ -477,20 +478,22 @@ def graph_summary(graph: nx.MultiDiGraph) -> dict:
     >>> s["nodes"]["article"], s["edges"]["related"]
     (8, 7)
     """
-    kinds = Counter(k for _, k in graph.nodes(data="kind"))
-    rels = Counter(k for _, _, k in graph.edges(keys=True))
-    arts = [d for _, d in graph.nodes(data=True) if d["kind"] == "article"]
+    # (networkx's dicts, not its views: a view makes a tuple per node and edge)
+    node, succ, pred = graph._node, graph._succ, graph._pred
+    kinds = Counter(d["kind"] for d in node.values())
+    rels = Counter(chain.from_iterable(kd for nbrs in succ.values() for kd in nbrs.values()))
+    arts = [d for d in node.values() if d["kind"] == "article"]
     dates = [d["published"] for d in arts if isinstance(d.get("published"), datetime)]
-    top_providers: Counter[str] = Counter()
-    top_topics: Counter[str] = Counter()
-    top_people: Counter[str] = Counter()
-    for _, v, k in graph.edges(keys=True):
-        if k == "publishedBy":
-            top_providers[v] += 1
-        elif k == "about":
-            top_topics[v] += 1
-        elif k == "author":
-            top_people[v] += 1
+
+    def linked(kind: str, rel: str) -> Counter[str]:
+        """The nodes of ``kind`` by how many ``rel`` edges reach them."""
+        counts = ((n, sum(rel in kd for kd in pred[n].values())) for n, d in node.items()
+                  if d["kind"] == kind)
+        return Counter({n: c for n, c in counts if c})
+
+    top_providers = linked("provider", "publishedBy")
+    top_topics = linked("topic", "about")
+    top_people = linked("person", "author")
     nodes = graph.nodes
 
     def top(counter: Counter, attr: str) -> list[list]:
