@@ -69,6 +69,8 @@ class Written:
     rendered: int = 0
     copied: int = 0
     copied_bytes: int = 0
+    #: members of rendered blocks whose lines were copied (see :meth:`kg.rdf.RdfWriter.write_nquads`)
+    copied_members: int = 0
     warnings: list[str] = field(default_factory=list)
 
     @property

@@ -162,6 +162,11 @@ class Inputs:
     placed: dict[str, str] = field(default_factory=dict)
     #: how many nodes were walked to make these (not compared)
     walked: int = field(default=0, compare=False)
+    #: made from earlier inputs (``since``): the subject keys whose digests
+    #: differ from theirs, and their digests of the blocks that hold those
+    #: (``None``, ``{}``: made by a whole walk) (not compared)
+    changed: set[str] | None = field(default=None, compare=False)
+    before: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 class _Walk:
@@ -368,7 +373,8 @@ def _inputs_since(graph: nx.MultiDiGraph, old: Inputs, dirty: Collection[str]) -
         subjects.update((FILE_KEY + f, "file") for f in files)
     if any(g not in old.graphs for g in touched if g in graphs):  # a block joins: in key order
         graphs = {g: graphs[g] for g in sorted(graphs)}
-    return Inputs(graphs, subjects, placed, walked=walked)
+    return Inputs(graphs, subjects, placed, walked=walked, changed=dirty,
+                  before={g: old.graphs[g][0] for g in touched if g in old.graphs})
 
 
 def graph_parts(s: Subject) -> Iterator[str]:

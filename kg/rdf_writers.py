@@ -23,8 +23,8 @@ import orjson
 
 from ._perf import gc_paused
 from ._util import ONTOLOGY_DIR
-from .blocks import BlockWriter, PreviousBlocks, Written, runs
-from .rdf_walk import Inputs, Subject, graph_inputs, graph_parts, subjects
+from .blocks import BlockWriter, PreviousBlocks, Written, content_digest, runs
+from .rdf_walk import FILE_KEY, SCHEME_KEY, Inputs, Subject, graph_inputs, graph_parts, subjects
 from .terms import CLASS_TERMS, PROPERTIES
 from .vocab import (
     DCTERMS,
@@ -35,10 +35,13 @@ from .vocab import (
     RDFS,
     SCHEMA,
     SKOS,
+    TOPIC_SCHEME,
     XSD,
     block_graph,
     escape_literal,
     graph_block,
+    iri,
+    source_iri,
 )
 
 __all__ = ["write_rdf", "RdfWriter", "TURTLE_PROLOGUE", "iter_quads", "nquads_of_graph",
@@ -100,11 +103,12 @@ def _encoded(chunks: list[str]) -> bytes:
     return "".join(chunks).encode()
 
 
-def _nquads_by_graph(subjects: list[Subject],
-                     wanted: Collection[str] | None = None) -> Iterator[tuple[str, list[str]]]:
+def _nquads_by_graph(subjects: list[Subject], wanted: Collection[str] | None = None,
+                     by_member: Collection[str] = ()) -> Iterator[tuple[str, list[str]]]:
     """(block key, N-Quads text chunks) for every named graph, in IRI order,
     a graph of :data:`kg.vocab.PARTED_GRAPHS` in parts (:func:`kg.vocab.graph_block`);
-    or for the blocks ``wanted``, whose members must all be in ``subjects``.
+    or for the blocks ``wanted`` that some of ``subjects`` state something in.
+    For the blocks ``by_member``, the chunks are (subject IRI, its text) pairs.
 
     Streamed: one graph's text is built at a time, from an index of the
     subjects each graph mentions, so the whole N-Quads (the largest export)
@@ -153,9 +157,11 @@ def _nquads_by_graph(subjects: list[Subject],
         if wanted is not None and key not in wanted:
             continue
         tail = f" <{g}> .\n"
-        out: list[str] = []
+        out: list = []
+        each = key in by_member
         for i in block_members:
             s = subjects[i]
+            start = len(out)
             subj = f"<{s.iri}> "
             in_g = holds(s.graphs, g)
             if in_g:
@@ -168,6 +174,8 @@ def _nquads_by_graph(subjects: list[Subject],
             for prop, target, graphs in s.edges:
                 if holds(graphs, g):
                     out.append(f"{subj}{nt_pred[prop]} <{target}>{tail}")
+            if each:
+                out[start:] = [(s.iri, "".join(out[start:]))]
         yield key, out
 
 
@@ -360,7 +368,11 @@ class RdfWriter:
         With an ``index_dir`` (indexes kept for the next build, :mod:`kg.blocks`), a
         graph whose inputs (:func:`kg.rdf_walk.graph_inputs`) are unchanged
         since the previous ``path`` was written is copied from it, and only
-        the subjects of the other graphs are walked.
+        the subjects of the other graphs are walked.  When the inputs were
+        made from the previous ones (``since``), the members of a changed part
+        of a large graph whose nodes did not change keep their lines too
+        (``copied_members``): one article that joins a story does not make
+        its part of the stories' graph described again.
         ``each_graph(graph_iri, content_digest, nquads)`` is called for every
         graph in order, ``nquads`` being ``None`` for a copied one.
         """
@@ -372,11 +384,67 @@ class RdfWriter:
             return out.write(blocks, each=each_graph)
         graphs = self.inputs.graphs
         dirty = [g for g, (digest, _) in graphs.items() if not out.unchanged(g, digest)]
-        walked = (self.subjects if len(dirty) == len(graphs)
-                  else list(subjects(self.graph, {k for g in dirty for k in graphs[g][1]})))
-        render = _in_step((g, _encoded(chunks)) for g, chunks in _nquads_by_graph(walked, set(dirty)))
-        return out.write(((g, digest, functools.partial(render, g))
-                          for g, (digest, _) in graphs.items()), each=each_graph)
+        kept = self._kept_members(out, dirty)
+        walked = (self.subjects if len(dirty) == len(graphs) and not kept
+                  else list(subjects(self.graph, {k for g in dirty for k in graphs[g][1]
+                                                  if k not in kept.get(g, ())})))
+        made = _nquads_by_graph(walked, set(dirty), kept.keys())
+        copied = 0
+
+        def rendered() -> Iterator[tuple[str, bytes]]:
+            nonlocal copied
+            pending = next(made, None)
+            for g in dirty:
+                chunks: list = []  # (none when every member of the block is kept)
+                if pending is not None and pending[0] == g:
+                    chunks, pending = pending[1], next(made, None)
+                if g not in kept:
+                    yield g, _encoded(chunks)
+                    continue
+                old, fresh = kept[g], dict(chunks)
+                copied += len(old)
+                yield g, b"".join(old[m] if m in old else fresh[_member_iri(m)].encode()
+                                  for m in graphs[g][1])
+
+        render = _in_step(rendered())
+        written = out.write(((g, digest, functools.partial(render, g))
+                             for g, (digest, _) in graphs.items()), each=each_graph)
+        written.copied_members = copied
+        return written
+
+    def _kept_members(self, out: BlockWriter, dirty: list[str]) -> dict[str, dict[str, bytes]]:
+        """For the changed parts of large graphs (:data:`kg.vocab.PARTED_GRAPHS`):
+        the lines, in the file ``out`` replaces, of each member whose node
+        is unchanged since, by member key.  Only when these inputs were made
+        from the ones that part was written from (so a member of the same
+        digest has the same lines), and its bytes are as written."""
+        inputs = self.inputs
+        changed = inputs.changed
+        if changed is None or not out.old:
+            return {}
+        kept: dict[str, dict[str, bytes]] = {}
+        try:
+            fd = os.open(out.path, os.O_RDONLY)
+        except OSError:
+            return {}
+        try:
+            for g in dirty:
+                prev = out.old.get(g)
+                if (prev is None or block_graph(g)[1] is None
+                        or inputs.before.get(g) != prev.digest):
+                    continue
+                data = os.pread(fd, prev.length, prev.offset)
+                lines = _by_subject(data) if content_digest(data) == prev.content else None
+                if lines is None:
+                    continue
+                members = {m: text for m in inputs.graphs[g][1]
+                           if m[0] != "\0" and m not in changed
+                           and (text := lines.get(iri(m))) is not None}
+                if members:
+                    kept[g] = members
+        finally:
+            os.close(fd)
+        return kept
 
     def _write_subjects(self, path: str | os.PathLike, head: bytes, sep: bytes, tail: bytes,
                         blocks: Callable[[list[Subject]], Iterator[bytes]],
@@ -436,6 +504,31 @@ class RdfWriter:
         head = b'{"@context": ' + orjson.dumps(context) + b',\n"@graph": [\n'
         return self._write_subjects(path, head, b",\n", b"\n]}\n",
                                     lambda walked: _jsonld(walked, context))
+
+
+def _by_subject(nquads: bytes) -> dict[str, bytes] | None:
+    """The lines of each subject of ``nquads`` (those of one subject follow one
+    another, as :func:`_nquads_by_graph` writes them: ``None`` if not)."""
+    out: dict[str, bytes] = {}
+    lines = nquads.splitlines(keepends=True)
+    start = 0
+    for i, line in enumerate(lines):
+        if i + 1 == len(lines) or not lines[i + 1].startswith(line[:line.index(b">") + 1]):
+            subject = line[1:line.index(b">")].decode()
+            if subject in out:
+                return None
+            out[subject] = b"".join(lines[start:i + 1])
+            start = i + 1
+    return out
+
+
+def _member_iri(key: str) -> str:
+    """The subject IRI of a block member's key (:func:`kg.rdf_walk.graph_inputs`)."""
+    if key == SCHEME_KEY:
+        return TOPIC_SCHEME
+    if key.startswith(FILE_KEY):
+        return source_iri(key[len(FILE_KEY):])
+    return iri(key)
 
 
 def _digest(data: bytes) -> str:

@@ -3,6 +3,7 @@ blocks of the last export writes the same bytes as a cold build."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 
@@ -190,6 +191,64 @@ def test_writers_copy_what_did_not_change(tmp_path, real_graph):
     # Turtle and JSON-LD: the runs of the changed article and of the two new
     # nodes (the first subject's run, which loses its first, among them)
     assert again[TURTLE].rendered == again[JSONLD].rendered <= 3
+
+
+def test_a_changed_part_keeps_the_lines_of_its_unchanged_members(tmp_path, real_graph):
+    """An article joins a story: its part of the computed graph, and the
+    story's, are written again, but only the lines of the article and the
+    story are made anew; the other members' lines come from the last
+    N-Quads, whose bytes are checked first."""
+    graph = real_graph
+    add_stories(graph)
+    before = graph_inputs(graph)
+
+    def write(inputs, folder):
+        w = RdfWriter(graph, index_dir=folder / ".cache", fingerprint="code-1", inputs=inputs)
+        return w.write_nquads(folder / NQUADS)
+
+    for folder in ("kept", "damaged", "skipped"):
+        write(before, tmp_path / folder)
+    story = next(n for n, d in graph.nodes(data=True) if d["kind"] == "story")
+    article = next(n for n, d in graph.nodes(data=True) if d["kind"] == "article"
+                   and story not in graph._succ[n]
+                   and graph_block(COMPUTED_GRAPH, iri(n)) != graph_block(COMPUTED_GRAPH, iri(story)))
+    graph.add_edge(article, story, key="inStory", rel="inStory")
+    graph.nodes[story]["size"] += 1
+    after = graph_inputs(graph, since=(before, {article, story}))
+    assert after.changed == {article, story}
+    own, story_part = (after.graphs[graph_block(COMPUTED_GRAPH, iri(n))][1] for n in (article, story))
+    assert article in own and article not in before.graphs[graph_block(COMPUTED_GRAPH, iri(article))][1]
+    fresh = write(graph_inputs(graph), tmp_path / "fresh")  # a whole walk: nothing kept
+    assert fresh.copied_members == 0
+
+    again = write(after, tmp_path / "kept")
+    assert (tmp_path / "kept" / NQUADS).read_bytes() == (tmp_path / "fresh" / NQUADS).read_bytes()
+    assert again.rendered == 2
+    assert again.copied_members == len(own) + len(story_part) - 2  # all but the two that changed
+
+    # A byte of an unchanged member of the story's part is not what the index
+    # says (the file's size and time as they were): that part is made whole.
+    nq = tmp_path / "damaged" / NQUADS
+    st = nq.stat()
+    other = next(m for m in story_part if m != story)
+    with open(nq, "r+b") as f:
+        f.seek(f.read().index(f"<{iri(other)}>".encode()) + 1)
+        f.write(b"X")
+    os.utime(nq, ns=(st.st_atime_ns, st.st_mtime_ns))
+    again = write(after, tmp_path / "damaged")
+    assert nq.read_bytes() == (tmp_path / "fresh" / NQUADS).read_bytes()
+    assert again.copied_members == len(own) - 1
+
+    # Inputs made from inputs the file was not written from (a build killed
+    # before its N-Quads): the parts changed in between are made whole.
+    headline = next(n for n, d in graph.nodes(data=True) if d["kind"] == "article"
+                    and n not in (article, story))
+    graph.nodes[headline]["title"] = "Changed"
+    later = graph_inputs(graph, since=(after, {headline}))
+    assert later.changed == {headline}
+    write(later, tmp_path / "skipped")
+    write(graph_inputs(graph), tmp_path / "fresh2")
+    assert (tmp_path / "skipped" / NQUADS).read_bytes() == (tmp_path / "fresh2" / NQUADS).read_bytes()
 
 
 def test_graphml_copies_the_lines_of_unchanged_nodes(tmp_path, real_graph):
