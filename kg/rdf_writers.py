@@ -324,6 +324,9 @@ class RdfWriter:
         self.fingerprint = fingerprint
         self._subjects: list[Subject] | None = None
         self._inputs = inputs  # (made on first use if not given)
+        # The subjects of the last partial walk: the Turtle and the JSON-LD
+        # change in the same runs, so the second file reuses the first's.
+        self._part: tuple[list[str], list[Subject]] | None = None
 
     @property
     def subjects(self) -> list[Subject]:
@@ -341,7 +344,7 @@ class RdfWriter:
 
     def release(self) -> None:
         """Let go of the walk and the inputs (a new walk is made if a file is written after)."""
-        self._subjects = self._inputs = None
+        self._subjects = self._inputs = self._part = None
 
     def _index(self, path: str | os.PathLike) -> Path | None:
         return self.index_dir / f"{Path(path).name}.blocks" if self.index_dir is not None else None
@@ -358,7 +361,9 @@ class RdfWriter:
         """The subjects of member ``keys``: the whole walk if that is all of them."""
         if len(keys) == total:
             return self.subjects
-        return list(subjects(self.graph, keys))
+        if self._part is None or self._part[0] != keys:
+            self._part = (keys, list(subjects(self.graph, keys)))
+        return self._part[1]
 
     def write_nquads(self, path: str | os.PathLike,
                      each_graph: Callable[[str, str, bytes | None], None] | None = None) -> Written:

@@ -251,6 +251,30 @@ def test_a_changed_part_keeps_the_lines_of_its_unchanged_members(tmp_path, real_
     assert (tmp_path / "skipped" / NQUADS).read_bytes() == (tmp_path / "fresh2" / NQUADS).read_bytes()
 
 
+def test_turtle_and_jsonld_walk_their_changed_runs_once(tmp_path, real_graph, monkeypatch):
+    import kg.rdf_writers
+
+    graph = real_graph
+
+    def write(folder):
+        w = RdfWriter(graph, index_dir=folder / ".cache", fingerprint="code-1")
+        return w.write_turtle(folder / TURTLE), w.write_jsonld(folder / JSONLD)
+
+    write(tmp_path)
+    article = sorted(n for n, d in graph.nodes(data=True) if d["kind"] == "article")[100]
+    graph.nodes[article]["title"] = "Changed"
+    walks = []
+    walk = kg.rdf_writers.subjects
+    monkeypatch.setattr(kg.rdf_writers, "subjects", lambda g, only=None: walks.append(only) or walk(g, only))
+    ttl, jsonld = write(tmp_path)
+    assert len(walks) == 1 and article in walks[0]  # the changed runs, walked for both files
+    assert ttl.rendered == jsonld.rendered == 1
+    monkeypatch.setattr(kg.rdf_writers, "subjects", walk)
+    write(tmp_path / "fresh")
+    for name in (TURTLE, JSONLD):
+        assert (tmp_path / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
+
+
 def test_graphml_copies_the_lines_of_unchanged_nodes(tmp_path, real_graph):
     graph = real_graph
     index = tmp_path / ".cache"
