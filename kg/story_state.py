@@ -337,8 +337,16 @@ def _dirty(old: dict[str, np.ndarray], old_at: np.ndarray, was: np.ndarray, touc
     old_codes = np.minimum(oi[live], oj[live]) * n + np.maximum(oi[live], oj[live])
     fs, fi, fj = fresh
     new_codes = np.minimum(fi, fj) * n + np.maximum(fi, fj)
-    odd = np.setxor1d(old_codes, new_codes)
-    _, at_old, at_new = np.intersect1d(old_codes, new_codes, assume_unique=True, return_indices=True)
+    # One sort of both (each side's codes are unique): a code seen once is a
+    # pair that appeared or vanished; one seen twice, old then new, may have moved.
+    both = np.concatenate([old_codes, new_codes])
+    order = np.argsort(both, kind="stable")
+    ranked = both[order]
+    twice = np.flatnonzero(ranked[1:] == ranked[:-1])
+    once = np.ones(len(ranked), bool)
+    once[twice] = once[twice + 1] = False
+    at_old, at_new = order[twice], order[twice + 1] - len(old_codes)
+    odd = ranked[once]
     moved = old_codes[at_old][old["pair_s"][live][at_old] != fs[at_new]]
     for codes in (odd, moved):
         dirty[codes // max(n, 1)] = True
