@@ -36,7 +36,8 @@ from .vocab import (
     source_path,
 )
 
-__all__ = ["Subject", "subjects", "graph_parts", "graph_inputs", "Inputs", "SHARED_KINDS", "SCHEME_KEY", "FILE_KEY"]
+__all__ = ["Subject", "subjects", "graph_parts", "graph_inputs", "Inputs", "member_iri", "SHARED_KINDS",
+           "SCHEME_KEY", "FILE_KEY"]
 
 #: Kinds whose descriptions are stated once, in :data:`kg.vocab.SHARED_GRAPH`.
 SHARED_KINDS = frozenset({"provider", "topic", "person"})
@@ -146,6 +147,19 @@ def subjects(graph: nx.MultiDiGraph, only: Collection[str] | None = None) -> Ite
     for f in sorted(files):
         g = source_iri(f)
         yield Subject(g, source_statements(f), [g])
+
+
+def member_iri(key: str) -> str:
+    """The subject IRI of a block member's key (:attr:`Inputs.graphs`).
+
+    >>> member_iri("topic/ai") == iri("topic/ai"), member_iri(SCHEME_KEY) == TOPIC_SCHEME
+    (True, True)
+    """
+    if key == SCHEME_KEY:
+        return TOPIC_SCHEME
+    if key.startswith(FILE_KEY):
+        return source_iri(key[len(FILE_KEY):])
+    return iri(key)
 
 
 @dataclass

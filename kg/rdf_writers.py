@@ -24,7 +24,7 @@ import orjson
 from ._perf import gc_paused
 from ._util import ONTOLOGY_DIR
 from .blocks import BlockWriter, PreviousBlocks, Written, content_digest, runs
-from .rdf_walk import FILE_KEY, SCHEME_KEY, Inputs, Subject, graph_inputs, graph_parts, subjects
+from .rdf_walk import Inputs, Subject, graph_inputs, graph_parts, member_iri, subjects
 from .terms import CLASS_TERMS, PROPERTIES
 from .vocab import (
     DCTERMS,
@@ -35,13 +35,11 @@ from .vocab import (
     RDFS,
     SCHEMA,
     SKOS,
-    TOPIC_SCHEME,
     XSD,
     block_graph,
     escape_literal,
     graph_block,
     iri,
-    source_iri,
 )
 
 __all__ = ["write_rdf", "RdfWriter", "TURTLE_PROLOGUE", "iter_quads", "nquads_of_graph",
@@ -408,7 +406,7 @@ class RdfWriter:
                     continue
                 old, fresh = kept[g], dict(chunks)
                 copied += len(old)
-                yield g, b"".join(old[m] if m in old else fresh[_member_iri(m)].encode()
+                yield g, b"".join(old[m] if m in old else fresh[member_iri(m)].encode()
                                   for m in graphs[g][1])
 
         render = _in_step(rendered())
@@ -512,28 +510,22 @@ class RdfWriter:
 
 
 def _by_subject(nquads: bytes) -> dict[str, bytes] | None:
-    """The lines of each subject of ``nquads`` (those of one subject follow one
-    another, as :func:`_nquads_by_graph` writes them: ``None`` if not)."""
+    r"""The lines of each subject of ``nquads`` (those of one subject follow one
+    another, as :func:`_nquads_by_graph` writes them: ``None`` if not).
+
+    >>> _by_subject(b"<a> <p> <o> <g> .\n<a> <q> <o> <g> .\n<b> <p> <o> <g> .\n")["a"]
+    b'<a> <p> <o> <g> .\n<a> <q> <o> <g> .\n'
+    >>> _by_subject(b"<a> <p> <o> <g> .\n<b> <p> <o> <g> .\n<a> <q> <o> <g> .\n") is None
+    True
+    """
     out: dict[str, bytes] = {}
-    lines = nquads.splitlines(keepends=True)
-    start = 0
-    for i, line in enumerate(lines):
-        if i + 1 == len(lines) or not lines[i + 1].startswith(line[:line.index(b">") + 1]):
-            subject = line[1:line.index(b">")].decode()
-            if subject in out:
-                return None
-            out[subject] = b"".join(lines[start:i + 1])
-            start = i + 1
+    for subject, lines in itertools.groupby(nquads.splitlines(keepends=True),
+                                            key=lambda line: line[1:line.index(b">")]):
+        key = subject.decode()
+        if key in out:
+            return None
+        out[key] = b"".join(lines)
     return out
-
-
-def _member_iri(key: str) -> str:
-    """The subject IRI of a block member's key (:func:`kg.rdf_walk.graph_inputs`)."""
-    if key == SCHEME_KEY:
-        return TOPIC_SCHEME
-    if key.startswith(FILE_KEY):
-        return source_iri(key[len(FILE_KEY):])
-    return iri(key)
 
 
 def _digest(data: bytes) -> str:
