@@ -14,6 +14,8 @@ uses the machine's cores and memory is decided in one place:
   a list of calls that it and this process take in turn.
 * :func:`in_background`: one function in a thread, for work that runs outside
   the GIL (Oxigraph loads) or waits on the disk.
+* :func:`thread_map`: a function over blocks of numpy work in two threads
+  (numpy sorts, searches and indexes outside the GIL).
 * :func:`release_freed_memory`: give freed C heap pages back to the system.
 
 >>> list(process_map(abs, [-1, -2, 3], processes=1))
@@ -36,7 +38,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-__all__ = ["gc_paused", "process_map", "Forked", "Shared", "in_background",
+__all__ = ["gc_paused", "process_map", "Forked", "Shared", "in_background", "thread_map",
            "release_freed_memory", "can_fork"]
 
 T = TypeVar("T")
@@ -109,6 +111,22 @@ def in_background(fn: Callable[..., R], *args: Any, name: str = "kg-background")
         # not when the block ends: this frame keeps no reference to it.
         del fn, args
         yield future
+
+
+def thread_map(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """``list(map(fn, items))``, two items at a time in two threads (one
+    where there is one core): for blocks of numpy work, which sorts,
+    searches and indexes outside the GIL.  Two blocks are in memory at once:
+    callers size their blocks for that.
+
+    >>> thread_map(abs, [-1, -2, 3])
+    [1, 2, 3]
+    """
+    items = list(items)
+    if len(items) < 2 or (os.cpu_count() or 1) < 2:
+        return list(map(fn, items))
+    with ThreadPoolExecutor(2, thread_name_prefix="kg-numpy") as pool:
+        return list(pool.map(fn, items))
 
 
 def release_freed_memory() -> None:

@@ -26,6 +26,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from ._perf import thread_map
 from .anchors import read_marks
 from .blocking import MAX_POSTINGS, member, ranges, window_candidates
 from .frequencies import span_frequencies, time_buckets
@@ -54,7 +55,9 @@ DATE_CLASH = 0.2
 UNDATED_FADE = 0.75
 _TITLE_WEIGHT = 2.0
 IDF_POWER = 1.0
-_SCORE_BLOCK = 4_000_000  # candidates scored at once: their temporaries, not the corpus, set the memory
+# Candidates scored at once, two blocks at a time: their temporaries, not the
+# corpus, set the memory.
+_SCORE_BLOCK = 1_000_000
 
 
 class StoryDocs:
@@ -314,9 +317,11 @@ class StoryDocs:
         pairs = sorted_unique(np.concatenate([self.candidates(span, owners), related[near], self.ties]))
         if touching is not None:
             pairs = pairs[touching[pairs // max(n, 1)] | touching[pairs % max(n, 1)]]
-        found = [self._score_block(pairs[at:at + _SCORE_BLOCK], related, span, floor)
-                 for at in range(0, max(len(pairs), 1), _SCORE_BLOCK)]  # (one block when none)
+        blocks = [pairs[at:at + _SCORE_BLOCK]  # (one block when none)
+                  for at in range(0, max(len(pairs), 1), _SCORE_BLOCK)]
         del pairs
+        found = thread_map(lambda block: self._score_block(block, related, span, floor), blocks)
+        del blocks
         scores, left, right = (np.concatenate(part) for part in zip(*found))
         order = np.lexsort((right, left, -scores))
         return scores[order], left[order], right[order]

@@ -34,6 +34,7 @@ from itertools import chain
 import networkx as nx
 import numpy as np
 
+from ._perf import Forked, can_fork, gc_paused
 from .anchors import AnchorMemo, with_anchors
 from .blocking import ranges
 from .text import stem_words, strip_tail, text_terms
@@ -178,9 +179,49 @@ def _field_keys(data: list[dict]) -> np.ndarray:
     return np.frombuffer(raw, np.uint64).reshape(-1, 2).copy() if data else np.zeros((0, 2), np.uint64)
 
 
-def _read_texts(data: list[dict]) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
+#: At least this many articles are read in two processes (the other half
+#: in a forked copy of this one): below it, forking costs more than it saves.
+SPLIT_MIN = 20_000
+
+Read = tuple[list[str], np.ndarray, np.ndarray, list[str]]
+
+
+def _read_texts(data: list[dict]) -> Read:
     """The sorted stems of these articles, their entries (as
-    :class:`ArticleTexts`, numbered in those stems) and headline marks."""
+    :class:`ArticleTexts`, numbered in those stems) and headline marks.
+
+    Each article's are made from its fields alone, so two halves read apart
+    and joined are the whole's: the second half is read by a forked copy of
+    this process while this one reads the first (anchoring and stemming hold
+    the GIL, so threads would take turns)."""
+    if len(data) < SPLIT_MIN or not can_fork():
+        return _read_part(data)
+    half = len(data) // 2
+    with Forked(_read_part, data[half:]) as other:
+        first = _read_part(data[:half])
+        second: Read = other.result()  # type: ignore[assignment]
+    return _joined(first, second)
+
+
+def _joined(first: Read, second: Read) -> Read:
+    """The :func:`_read_texts` of two lists of articles, one after the other.
+
+    >>> a = (["fine", "ico"], np.array([0, 2]), np.array([0, 3]), ["m1"])
+    >>> b = (["clearview", "fine"], np.array([0, 1, 2]), np.array([2, 1]), ["m2", "m3"])
+    >>> words, ptr, entries, marks = _joined(a, b)
+    >>> words, ptr.tolist(), entries.tolist(), marks
+    (['clearview', 'fine', 'ico'], [0, 2, 3, 4], [2, 5, 2, 1], ['m1', 'm2', 'm3'])
+    """
+    words = sorted(set(first[0]).union(second[0]))
+    number = dict(zip(words, range(len(words))))
+    ptr = np.concatenate([first[1], first[1][-1] + second[1][1:]])
+    entries = np.concatenate([_renumber(first[2], first[0], number),
+                              _renumber(second[2], second[0], number)])
+    return words, ptr, entries, first[3] + second[3]
+
+
+@gc_paused()  # (in a forked child too: a collection there would copy the parent's heap)
+def _read_part(data: list[dict]) -> Read:
     n = len(data)
     memo = AnchorMemo()  # same-story copies repeat their texts
     heads = [strip_tail(d.get("title", "")) for d in data]

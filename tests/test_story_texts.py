@@ -103,3 +103,41 @@ def test_a_kept_label_changes_when_its_headline_does(corpus_dir, tmp_path):
     assert state.counts["texts_read"] == 1 and state.counts["groups_kept"] > 0
     # (the labels the saved state holds would not do)
     assert {s.label for s in after} != {s.label for s in before}
+
+
+@pytest.mark.parametrize("split_min", [2, 101])
+def test_texts_read_in_two_processes_equal_texts_read_in_one(real_graph, monkeypatch, split_min):
+    """Above ``SPLIT_MIN`` articles, a forked copy reads half of them: the
+    joined halves are the whole's, whichever half holds which words."""
+    from kg import story_texts
+
+    ids = _articles(real_graph)
+    one = article_texts(real_graph, ids, keyed=True)
+    monkeypatch.setattr(story_texts, "SPLIT_MIN", split_min)
+    pids: list[int] = []
+    forked = story_texts.Forked
+
+    class Counted(forked):  # type: ignore[misc,valid-type]
+        def __init__(self, *args):
+            super().__init__(*args)
+            pids.append(self._pid)
+
+    monkeypatch.setattr(story_texts, "Forked", Counted)
+    two = article_texts(real_graph, ids, keyed=True)
+    assert len(pids) == 1 and pids[0] > 0  # the second half was read by a child
+    assert two == one and two.marks == one.marks
+    # Fewer articles than SPLIT_MIN: no child.
+    few = ids[:split_min - 1]
+    assert article_texts(real_graph, few, keyed=True) == article_texts(real_graph, few)
+    assert len(pids) == 1
+
+
+def test_a_failure_in_the_forked_half_is_raised_here(real_graph, monkeypatch):
+    from kg import story_texts
+
+    monkeypatch.setattr(story_texts, "SPLIT_MIN", 2)
+    ids = _articles(real_graph)
+    g = real_graph.copy()
+    g.nodes[ids[-1]]["title"] = None  # not text: fails in the child, which reads the second half
+    with pytest.raises(TypeError, match="NoneType"):
+        article_texts(g, ids)
