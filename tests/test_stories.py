@@ -312,6 +312,12 @@ def test_candidates_and_screening_match_a_plain_computation(graphs, monkeypatch)
             expect.sort(key=lambda x: (-x[0], x[1], x[2]))
             got = docs.scored_arrays(timedelta(days=days), floor)
             assert list(zip(*(a.tolist() for a in got))) == expect
+            # Scored a few pairs at a time, two blocks at once: the same, in the same order.
+            with monkeypatch.context() as m:
+                m.setattr(story_docs, "_SCORE_BLOCK", 101)
+                again = docs.scored_arrays(timedelta(days=days), floor)
+            assert len(cands) > 10 * 101 and len(got[0]) > 100
+            assert all(np.array_equal(a, b) for a, b in zip(again, got))
 
 
 def test_stories_of_copies_of_a_corpus(graphs):
