@@ -261,8 +261,18 @@ def write_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike,
         return "".join(lines).encode()
 
     def edge_lines(run: list[str]) -> bytes:
-        return "".join(f'<edge source="{_xml(u)}" target="{_xml(v)}" id="{_xml(k)}">{edge_data(d)}</edge>\n'
-                       for u in run for v, keydict in succ[u].items() for k, d in keydict.items()).encode()
+        lines = []
+        for u in run:
+            # The edges of one relation that one file states from a node share
+            # one attribute dict (build_graph(share_attrs=True)): its data once.
+            made: dict[int, str] = {}
+            for v, keydict in succ[u].items():
+                for k, d in keydict.items():
+                    data = made.get(id(d))
+                    if data is None:
+                        data = made[id(d)] = edge_data(d)
+                    lines.append(f'<edge source="{_xml(u)}" target="{_xml(v)}" id="{_xml(k)}">{data}</edge>\n')
+        return "".join(lines).encode()
 
     # The key table decides every block's data ids: another table, another fingerprint.
     out = BlockWriter(path, None if index_dir is None else Path(index_dir) / f"{Path(path).name}.blocks",
