@@ -11,7 +11,8 @@ uses the machine's cores and memory is decided in one place:
   (they inherit the loaded modules and read-only data, nothing is re-imported).
 * :class:`Forked`: one function in a forked copy of this process, which shares
   a large graph copy-on-write instead of pickling it; with :class:`Shared`,
-  a list of calls that it and this process take in turn.
+  a list of calls that it and this process take in turn; :func:`room_to_fork`
+  says whether the system has the memory for such a copy.
 * :func:`in_background`: one function in a thread, for work that runs outside
   the GIL (Oxigraph loads) or waits on the disk.
 * :func:`thread_map`: a function over blocks of numpy work in two threads
@@ -39,7 +40,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 __all__ = ["gc_paused", "process_map", "Forked", "Shared", "in_background", "thread_map",
-           "release_freed_memory", "can_fork"]
+           "release_freed_memory", "can_fork", "room_to_fork"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -67,6 +68,29 @@ def can_fork() -> bool:
     import multiprocessing
 
     return "fork" in multiprocessing.get_all_start_methods()
+
+
+_STATM, _MEMINFO = "/proc/self/statm", "/proc/meminfo"  # (Linux)
+
+
+def room_to_fork() -> bool:
+    """Whether a forked copy of this process could copy every page it holds
+    and still fit in the memory the system has available.  A child copies a
+    page as soon as it writes to it, and Python writes to the pages of every
+    object it touches (their reference counts) and fills the holes of its
+    heap with what it allocates: next to a graph of many gigabytes, a child
+    that reads part of it can copy gigabytes.  Where that cannot be told
+    (no ``/proc``), yes.
+    """
+    try:
+        with open(_STATM) as f:
+            resident = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        with open(_MEMINFO) as f:
+            available = next(int(line.split()[1]) * 1024 for line in f
+                             if line.startswith("MemAvailable:"))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return True
+    return available > 2 * resident
 
 
 def process_map(fn: Callable[..., R], *iterables: Iterable[Any], processes: int | None = None,
@@ -126,7 +150,10 @@ def thread_map(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
     if len(items) < 2 or (os.cpu_count() or 1) < 2:
         return list(map(fn, items))
     with ThreadPoolExecutor(2, thread_name_prefix="kg-numpy") as pool:
-        return list(pool.map(fn, items))
+        done = list(pool.map(fn, items))
+    # What the threads freed stays in their own malloc arenas, resident, unless trimmed.
+    release_freed_memory()
+    return done
 
 
 def release_freed_memory() -> None:

@@ -28,7 +28,7 @@ __all__ = ["window_candidates", "ranges", "member", "KEYS", "MAX_POSTINGS", "MAX
 KEYS = 8             # rarest shared terms of an article used to look up candidates
 MAX_POSTINGS = 400   # a key shared by more articles in the window is no key
 MAX_CANDIDATES = 64  # an article's candidates: those sharing the most keys, then the nearest in time
-_BLOCK = 1_000_000   # slice entries expanded at once (memory)
+_BLOCK = 500_000     # slice entries expanded at once, in each of two threads (memory)
 _OWNERS = 12_500     # articles whose keys are looked up at once, two blocks at a time (memory)
 
 

@@ -253,7 +253,7 @@ class StoryDocs:
         by_b = np.argsort(b)
         a, b = a[by_b], b[by_b]
         codes, unit = self.codes, self.unit
-        step = max(1, 2_000_000 // max(1, int(size.mean()) + 1))  # bounded memory
+        step = max(1, 1_000_000 // max(1, int(size.mean()) + 1))  # bounded memory (two threads)
         for s in range(0, len(a), step):
             ca, cb = a[s:s + step], b[s:s + step]
             owner, pos = ranges(self.ptr[ca], size[ca])

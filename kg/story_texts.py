@@ -34,7 +34,7 @@ from itertools import chain
 import networkx as nx
 import numpy as np
 
-from ._perf import Forked, can_fork, gc_paused
+from ._perf import Forked, can_fork, gc_paused, room_to_fork
 from .anchors import AnchorMemo, with_anchors
 from .blocking import ranges
 from .text import stem_words, strip_tail, text_terms
@@ -193,8 +193,10 @@ def _read_texts(data: list[dict]) -> Read:
     Each article's are made from its fields alone, so two halves read apart
     and joined are the whole's: the second half is read by a forked copy of
     this process while this one reads the first (anchoring and stemming hold
-    the GIL, so threads would take turns)."""
-    if len(data) < SPLIT_MIN or not can_fork():
+    the GIL, so threads would take turns), when the system has the memory
+    for the copy (:func:`kg._perf.room_to_fork`: at a million articles on a
+    24 GB machine, it has not)."""
+    if len(data) < SPLIT_MIN or not can_fork() or not room_to_fork():
         return _read_part(data)
     half = len(data) // 2
     with Forked(_read_part, data[half:]) as other:

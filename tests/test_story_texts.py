@@ -130,6 +130,26 @@ def test_texts_read_in_two_processes_equal_texts_read_in_one(real_graph, monkeyp
     few = ids[:split_min - 1]
     assert article_texts(real_graph, few, keyed=True) == article_texts(real_graph, few)
     assert len(pids) == 1
+    # No memory to spare for a copy of this process: no child either.
+    monkeypatch.setattr(story_texts, "room_to_fork", lambda: False)
+    assert article_texts(real_graph, ids, keyed=True) == one and len(pids) == 1
+
+
+def test_room_to_fork_compares_the_memory_available_with_this_process(tmp_path, monkeypatch):
+    from kg import _perf
+
+    pages = 1_000_000  # resident, 4 GB of 4 KiB pages
+    statm = tmp_path / "statm"
+    statm.write_text(f"2000000 {pages} 10 1 0 50 0\n")
+    monkeypatch.setattr(_perf, "_STATM", str(statm))
+    monkeypatch.setattr(_perf.os, "sysconf", lambda name: 4096)
+    meminfo = tmp_path / "meminfo"
+    monkeypatch.setattr(_perf, "_MEMINFO", str(meminfo))
+    for available_kb, room in ((9_000_000, True), (7_000_000, False)):
+        meminfo.write_text(f"MemTotal: 16000000 kB\nMemFree: 1 kB\nMemAvailable: {available_kb} kB\n")
+        assert _perf.room_to_fork() is room
+    meminfo.write_text("MemTotal: 16000000 kB\n")  # an old kernel: no MemAvailable
+    assert _perf.room_to_fork() is True
 
 
 def test_a_failure_in_the_forked_half_is_raised_here(real_graph, monkeypatch):
