@@ -37,20 +37,9 @@ from typing import TYPE_CHECKING
 import networkx as nx
 
 from .normalize import topic_key
+from .rdf_syntax import PREFIXES, TURTLE_PROLOGUE, curie, read_turtle_blocks
 from .rdf_walk import SHARED_KINDS
-from .rdf_writers import (
-    JSONLD,
-    NQUADS,
-    PREFIXES,
-    TURTLE,
-    TURTLE_PROLOGUE,
-    RdfWriter,
-    curie,
-    iter_quads,
-    nquads_of_graph,
-    read_turtle_blocks,
-    write_rdf,
-)
+from .rdf_writers import JSONLD, NQUADS, TURTLE, RdfWriter, iter_quads, nquads_of_graph, write_rdf
 from .terms import EDGE_RELATIONS, ITEMS, KINDS, LIST_ATTRS, PROPERTIES, SCALAR_ATTRS
 from .vocab import ID, RDF_TYPE, SOURCE, TOPIC_SCHEME, RDFError, node_id, source_path
 

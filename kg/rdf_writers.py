@@ -1,6 +1,8 @@
 """The RDF export files: N-Quads (every named graph), Turtle and JSON-LD
-(their union), formatted by hand from the walk of :mod:`kg.rdf_walk`, each
-written atomically and deterministically (:func:`write_rdf`).
+(their union), written in the syntaxes of :mod:`kg.rdf_syntax` from the walk
+of :mod:`kg.rdf_walk`, each atomically and deterministically
+(:func:`write_rdf`), in blocks that a later build copies where their inputs
+did not change.
 
 >>> import kg, tempfile
 >>> from kg.graph import build_graph
@@ -14,167 +16,32 @@ import functools
 import hashlib
 import itertools
 import os
-from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import networkx as nx
 import orjson
 
 from ._perf import gc_paused
-from ._util import ONTOLOGY_DIR
 from .blocks import BlockWriter, PreviousBlocks, Written, content_digest, runs
-from .rdf_walk import Inputs, Subject, graph_inputs, graph_parts, member_iri, subjects
-from .terms import CLASS_TERMS, PROPERTIES
-from .vocab import (
-    DCTERMS,
-    ID,
-    NKG,
-    PARTED_GRAPHS,
-    PROV,
-    RDFS,
-    SCHEMA,
-    SKOS,
-    XSD,
-    block_graph,
-    escape_literal,
-    graph_block,
-    iri,
+from .rdf_syntax import (
+    TURTLE_PROLOGUE,
+    jsonld_context,
+    jsonld_subjects,
+    nquads_by_graph,
+    turtle_subjects,
 )
+from .rdf_walk import Inputs, Subject, graph_inputs, graph_parts, member_iri, subjects
+from .vocab import block_graph, iri
 
-__all__ = ["write_rdf", "RdfWriter", "TURTLE_PROLOGUE", "iter_quads", "nquads_of_graph",
-           "read_turtle_blocks", "curie", "PREFIXES", "NQUADS", "TURTLE", "JSONLD"]
+__all__ = ["write_rdf", "RdfWriter", "iter_quads", "nquads_of_graph", "NQUADS", "TURTLE", "JSONLD"]
 
 NQUADS = "newskg.nq"
 TURTLE = "newskg.ttl"
 JSONLD = "newskg.jsonld"
 
-# The prefixes of the Turtle exports, in the order of their prologue.
-PREFIXES = (("schema", SCHEMA), ("nkg", NKG), ("skos", SKOS), ("dcterms", DCTERMS),
-             ("prov", PROV), ("rdfs", RDFS), ("xsd", XSD))
-
-
-def curie(full: str) -> str:
-    """``full`` as a CURIE of the Turtle exports' prefixes, else as ``<IRI>``.
-
-    >>> curie("https://schema.org/headline"), curie("urn:x")
-    ('schema:headline', '<urn:x>')
-    """
-    for p, ns in PREFIXES:
-        if full.startswith(ns):
-            return f"{p}:{full[len(ns):]}"
-    return f"<{full}>"
-
-
-_NT_PRED = {k: f"<{v}>" for k, v in PROPERTIES.items()}
-_TTL_PRED = {k: ("a" if k == "type" else curie(v)) for k, v in PROPERTIES.items()}
-
-
-def _literal(value: str, dtype: str, datatype: str) -> str:
-    """A literal with its language tag (``@en``) or ``datatype`` reference."""
-    lit = '"' + escape_literal(value) + '"'
-    if not dtype:
-        return lit
-    if dtype[0] == "@":
-        return lit + dtype
-    return lit + "^^" + datatype
-
-
-def _nt_object(value: str, dtype: str) -> str:
-    if dtype == "@id":
-        return f"<{value}>"
-    return _literal(value, dtype, f"<{XSD}{dtype}>")
-
-
-def _ttl_object(value: str, dtype: str) -> str:
-    if dtype == "@id":
-        if value.startswith(ID):
-            return f"<{value[len(ID):]}>"  # relative to @base
-        if value in CLASS_TERMS:
-            return curie(value)
-        return f"<{value}>"
-    return _literal(value, dtype, f"xsd:{dtype}")
-
-
-
 def _encoded(chunks: list[str]) -> bytes:
     return "".join(chunks).encode()
-
-
-def _nquads_by_graph(subjects: list[Subject], wanted: Collection[str] | None = None,
-                     by_member: Collection[str] = ()) -> Iterator[tuple[str, list[str]]]:
-    """(block key, N-Quads text chunks) for every named graph, in IRI order,
-    a graph of :data:`kg.vocab.PARTED_GRAPHS` in parts (:func:`kg.vocab.graph_block`);
-    or for the blocks ``wanted`` that some of ``subjects`` state something in.
-    For the blocks ``by_member``, the chunks are (subject IRI, its text) pairs.
-
-    Streamed: one graph's text is built at a time, from an index of the
-    subjects each graph mentions, so the whole N-Quads (the largest export)
-    never sit in memory.  Within a graph, subjects keep their order.
-    """
-    members: dict[str, list[int]] = defaultdict(list)
-    for i, s in enumerate(subjects):
-        for g in dict.fromkeys(graph_parts(s)):
-            members[g].append(i)
-    nt_pred = _NT_PRED
-    shared: dict[int, list[str]] = {}  # node lines of subjects stated in several graphs
-
-    def node_lines(i: int, s: Subject) -> list[str]:
-        lines = shared.get(i)
-        if lines is None:
-            subj = f"<{s.iri}> "
-            lines = [subj + nt_pred[p] + " " + _nt_object(v, t)
-                     for p, v, t in s.statements if p != "wasDerivedFrom"]
-            if len(s.graphs) > 1:
-                shared[i] = lines
-        return lines
-
-    # A topic is stated in most files' graphs: "g in graphs" on its list would
-    # make the walk quadratic, so long lists are tested through a set.
-    sets: dict[int, frozenset[str]] = {}
-
-    def holds(graphs: list[str], g: str) -> bool:
-        if len(graphs) < 8:
-            return g in graphs
-        found = sets.get(id(graphs))
-        if found is None:
-            found = sets[id(graphs)] = frozenset(graphs)
-        return g in found
-
-    derived_pred = nt_pred["wasDerivedFrom"]
-    blocks: list[tuple[str, str, list[int]]] = []  # (block key, graph IRI, members)
-    for g in sorted(members):
-        if g in PARTED_GRAPHS:  # one block per part, members in their order
-            by_part: dict[str, list[int]] = defaultdict(list)
-            for i in members[g]:
-                by_part[graph_block(g, subjects[i].iri)].append(i)
-            blocks += [(key, g, by_part[key]) for key in sorted(by_part)]
-        else:
-            blocks.append((g, g, members[g]))
-    for key, g, block_members in blocks:
-        if wanted is not None and key not in wanted:
-            continue
-        tail = f" <{g}> .\n"
-        out: list = []
-        each = key in by_member
-        for i in block_members:
-            s = subjects[i]
-            start = len(out)
-            subj = f"<{s.iri}> "
-            in_g = holds(s.graphs, g)
-            if in_g:
-                out.append(tail.join(node_lines(i, s)) + tail)
-            for p, v, _ in s.statements:
-                # "derived from file F" is what file F states: asserting it in
-                # every file's graph would grow as (files per article) squared.
-                if p == "wasDerivedFrom" and (g == v or (in_g and not holds(s.graphs, v))):
-                    out.append(f"{subj}{derived_pred} <{v}>{tail}")
-            for prop, target, graphs in s.edges:
-                if holds(graphs, g):
-                    out.append(f"{subj}{nt_pred[prop]} <{target}>{tail}")
-            if each:
-                out[start:] = [(s.iri, "".join(out[start:]))]
-        yield key, out
 
 
 def iter_quads(graph: nx.MultiDiGraph) -> Iterator[str]:
@@ -188,7 +55,7 @@ def iter_quads(graph: nx.MultiDiGraph) -> Iterator[str]:
     >>> text.count(" .\\n") == text.count("\\n")
     True
     """
-    for _, chunks in _nquads_by_graph(list(subjects(graph))):
+    for _, chunks in nquads_by_graph(list(subjects(graph))):
         yield from chunks
 
 
@@ -205,94 +72,8 @@ def nquads_of_graph(graph: nx.MultiDiGraph, graph_iri: str) -> str:
     True
     """
     mentioning = [s for s in subjects(graph) if graph_iri in graph_parts(s)]
-    return "".join(chunk for key, chunks in _nquads_by_graph(mentioning)
+    return "".join(chunk for key, chunks in nquads_by_graph(mentioning)
                    if block_graph(key)[0] == graph_iri for chunk in chunks)
-
-
-#: The ``@base`` and ``@prefix`` lines that every Turtle export starts with.
-TURTLE_PROLOGUE = f"@base <{ID}> .\n" + "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES)
-
-
-def _turtle(subjects: Iterable[Subject]) -> Iterator[str]:
-    """One Turtle block per subject (after :data:`TURTLE_PROLOGUE`)."""
-    for s in subjects:
-        pairs = [(p, _ttl_object(v, t)) for p, v, t in s.statements]
-        pairs += [(p, _ttl_object(target, "@id")) for p, target, _ in s.edges]
-        parts: list[str] = []
-        last = None
-        for p, o in pairs:  # consecutive objects of one property: "p o1, o2"
-            if p == last:
-                parts[-1] += ", " + o
-            else:
-                parts.append(f"{_TTL_PRED[p]} {o}")
-                last = p
-        yield f"\n{_ttl_object(s.iri, '@id')} " + " ;\n    ".join(parts) + " .\n"
-
-
-def read_turtle_blocks(path: str | os.PathLike, chunk_chars: int = 8 << 20) -> Iterator[str]:
-    """A Turtle export read back in pieces of about ``chunk_chars``, each
-    whole subject blocks, valid Turtle after :data:`TURTLE_PROLOGUE`.
-
-    Blocks are separated by a blank line, which no literal holds (line
-    breaks are escaped), so each piece is extended to the next blank line.
-
-    >>> import kg, tempfile
-    >>> from kg.graph import build_graph
-    >>> ttl = write_rdf(build_graph(kg.load("seeds")), tempfile.mkdtemp())["turtle"]
-    >>> pieces = list(read_turtle_blocks(ttl, chunk_chars=1000))
-    >>> len(pieces) > 1, TURTLE_PROLOGUE + "".join(pieces) == ttl.read_text(encoding="utf-8")
-    (True, True)
-    """
-    with open(path, encoding="utf-8", newline="\n") as f:
-        if f.read(len(TURTLE_PROLOGUE)) != TURTLE_PROLOGUE:
-            raise ValueError(f"{path} is not a newskg Turtle export")
-        while piece := f.read(chunk_chars):
-            lines = [piece]
-            while not (piece.endswith("\n\n") or piece == "\n"):  # to a block's end
-                piece = f.readline()
-                if not piece:
-                    break
-                lines.append(piece)
-            yield "".join(lines)
-
-
-def _jsonld_value(value: str, dtype: str, coerced: bool) -> object:
-    if dtype == "@id":
-        if value.startswith(ID):
-            return value[len(ID):]
-        return CLASS_TERMS.get(value, value)
-    if dtype and dtype[0] == "@":
-        return {"@value": value, "@language": dtype[1:]}
-    if dtype and not coerced:
-        return {"@value": value, "@type": "xsd:" + dtype}
-    return value
-
-
-def _context() -> dict:
-    return orjson.loads((ONTOLOGY_DIR / "context.jsonld").read_bytes())["@context"]
-
-
-def _jsonld(subjects: Iterable[Subject], context: dict) -> Iterator[bytes]:
-    """One JSON-LD object per subject, without separators."""
-    # Terms whose datatype the context already coerces need no @type per value.
-    coerced = {k for k, v in context.items() if isinstance(v, dict) and "@type" in v}
-    for s in subjects:
-        obj: dict[str, object] = {"id": _jsonld_value(s.iri, "@id", True)}
-        for p, v, t in s.statements:
-            _append(obj, p, _jsonld_value(v, t, p in coerced))
-        for p, target, _ in s.edges:
-            _append(obj, p, _jsonld_value(target, "@id", True))
-        yield orjson.dumps(obj)
-
-
-def _append(obj: dict, key: str, value: object) -> None:
-    old = obj.get(key)
-    if old is None:
-        obj[key] = value
-    elif isinstance(old, list):
-        old.append(value)
-    else:
-        obj[key] = [old, value]
 
 
 class RdfWriter:
@@ -383,7 +164,7 @@ class RdfWriter:
         if out.index_path is None:
             blocks: Iterable[tuple[str, str, Callable[[], bytes]]] = (
                 (g, "", functools.partial(_encoded, chunks))
-                for g, chunks in _nquads_by_graph(self.subjects))
+                for g, chunks in nquads_by_graph(self.subjects))
             return out.write(blocks, each=each_graph)
         graphs = self.inputs.graphs
         dirty = [g for g, (digest, _) in graphs.items() if not out.unchanged(g, digest)]
@@ -391,7 +172,7 @@ class RdfWriter:
         walked = (self.subjects if len(dirty) == len(graphs) and not kept
                   else list(subjects(self.graph, {k for g in dirty for k in graphs[g][1]
                                                   if k not in kept.get(g, ())})))
-        made = _nquads_by_graph(walked, set(dirty), kept.keys())
+        made = nquads_by_graph(walked, set(dirty), kept.keys())
         copied = 0
 
         def rendered() -> Iterator[tuple[str, bytes]]:
@@ -490,7 +271,7 @@ class RdfWriter:
         rendered); each block is valid Turtle after :data:`TURTLE_PROLOGUE`.
         """
         def blocks(walked: list[Subject]) -> Iterator[bytes]:
-            return (b.encode() for b in _turtle(walked))
+            return (b.encode() for b in turtle_subjects(walked))
 
         def each(key: str, digest: str, data: bytes | None) -> None:
             if key not in (_HEAD, _TAIL):
@@ -503,15 +284,15 @@ class RdfWriter:
     def write_jsonld(self, path: str | os.PathLike) -> Written:
         """The union of the named graphs as JSON-LD (``ontology/context.jsonld``),
         in blocks of runs of subjects (with an ``index_dir``, see :meth:`write_turtle`)."""
-        context = _context()
+        context = jsonld_context()
         head = b'{"@context": ' + orjson.dumps(context) + b',\n"@graph": [\n'
         return self._write_subjects(path, head, b",\n", b"\n]}\n",
-                                    lambda walked: _jsonld(walked, context))
+                                    lambda walked: jsonld_subjects(walked, context))
 
 
 def _by_subject(nquads: bytes) -> dict[str, bytes] | None:
     r"""The lines of each subject of ``nquads`` (those of one subject follow one
-    another, as :func:`_nquads_by_graph` writes them: ``None`` if not).
+    another, as :func:`nquads_by_graph` writes them: ``None`` if not).
 
     >>> _by_subject(b"<a> <p> <o> <g> .\n<a> <q> <o> <g> .\n<b> <p> <o> <g> .\n")["a"]
     b'<a> <p> <o> <g> .\n<a> <q> <o> <g> .\n'

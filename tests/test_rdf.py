@@ -168,7 +168,7 @@ def test_rdf_stage_pauses_the_cyclic_collector(tmp_path, seeds_dir, monkeypatch,
         return running
 
     # the walk (subjects) and each writer's pass over it, as they run
-    for name in ("subjects", "_nquads_by_graph", "_turtle", "_jsonld"):
+    for name in ("subjects", "nquads_by_graph", "turtle_subjects", "jsonld_subjects"):
         monkeypatch.setattr(kg.rdf_writers, name, watched(getattr(kg.rdf_writers, name)))
 
     def count(phase, info):
@@ -184,7 +184,7 @@ def test_rdf_stage_pauses_the_cyclic_collector(tmp_path, seeds_dir, monkeypatch,
     finally:
         gc.callbacks.remove(count)
         gc.set_threshold(*DEFAULT_GC_THRESHOLDS)
-    assert walked == {"subjects", "_nquads_by_graph", "_turtle", "_jsonld"}
+    assert walked == {"subjects", "nquads_by_graph", "turtle_subjects", "jsonld_subjects"}
     assert started == []
     assert (tmp_path / "newskg.nq").stat().st_size > 0
 
