@@ -75,12 +75,14 @@ _STATM, _MEMINFO = "/proc/self/statm", "/proc/meminfo"  # (Linux)
 
 def room_to_fork() -> bool:
     """Whether a forked copy of this process could copy every page it holds
-    and still fit in the memory the system has available.  A child copies a
-    page as soon as it writes to it, and Python writes to the pages of every
-    object it touches (their reference counts) and fills the holes of its
-    heap with what it allocates: next to a graph of many gigabytes, a child
-    that reads part of it can copy gigabytes.  Where that cannot be told
-    (no ``/proc``), yes.
+    and leave as much again of the memory the system has available (this
+    process goes on allocating meanwhile).
+
+    A child copies a page as soon as it writes to it, and Python writes to
+    the pages of every object it touches (their reference counts) and fills
+    the holes of its heap with what it allocates: next to a graph of many
+    gigabytes, a child that reads part of it can copy gigabytes.  Where that
+    cannot be told (no ``/proc``), yes.
     """
     try:
         with open(_STATM) as f:
