@@ -139,7 +139,9 @@ def _find_stories(graph: nx.MultiDiGraph, threshold: float, window: timedelta) -
         raise ValueError(f"threshold must be between 0 and 1.5, not {threshold}")
     docs = StoryDocs(graph)
     scores, left, right = docs.scored_arrays(window, min(threshold, PAIR_FLOOR))
-    return make_stories(docs, link_pairs(scores, left, right, threshold, docs.window_times(),
+    times = docs.window_times()
+    docs.keep_only_vectors()  # linking holds a big corpus' peak: what it does not read goes
+    return make_stories(docs, link_pairs(scores, left, right, threshold, times,
                                          window.total_seconds()))
 
 

@@ -141,6 +141,24 @@ class StoryDocs:
         self.ties = self._undated_ties()
         self._borrow_times()
 
+    def keep_only_vectors(self) -> None:
+        """Let go of what scoring reads and labelling does not (the texts,
+        blocking's rarities, the headline marks, the copy codes, the related
+        pairs): afterwards only :meth:`cosines`, :meth:`vector` and the
+        times, ids and graph are left, which :func:`kg.stories.make_stories`
+        reads.
+
+        >>> import kg
+        >>> from kg.graph import build_graph
+        >>> docs = StoryDocs(build_graph(kg.load("seeds")))
+        >>> docs.keep_only_vectors()
+        >>> round(docs.cosine(0, 0), 6), hasattr(docs, "texts")
+        (1.0, False)
+        """
+        del self.texts, self.art, self.rarity, self.marks, self.title_dates
+        del self.excerpt_code, self.slug_code, self.ties
+        self._related = None
+
     def vector(self, i: int) -> dict[int, float]:
         """Article ``i``'s unit vector, term number -> weight, in term order."""
         v = self._vectors.get(i)
