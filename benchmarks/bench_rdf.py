@@ -6,7 +6,7 @@
 Stages timed on the corpus, in one process:
 
 ingest+graph   ``kg.load`` + ``build_graph`` + ``add_stories`` (context only)
-rdf_and_store  as ``kg build`` does it (``kg.pipeline.export_rdf``): the
+rdf_and_store  as ``kg build`` does it (``kg.rdf_export.export_rdf``): the
                N-Quads (all named graphs) and the Turtle (their union) are
                bulk-loaded by background threads into a fresh on-disk Oxigraph
                as they are written, then the JSON-LD is written while loading
@@ -47,8 +47,8 @@ sys.path.insert(0, str(ROOT))
 
 import kg  # noqa: E402
 from kg.graph import build_graph  # noqa: E402
-from kg.pipeline import export_rdf  # noqa: E402
 from kg.rdf import write_rdf  # noqa: E402
+from kg.rdf_export import export_rdf  # noqa: E402
 from kg.store import open_store  # noqa: E402
 from kg.stories import add_stories  # noqa: E402
 from kg.vocab import ID, iri  # noqa: E402
@@ -99,7 +99,7 @@ def run_queries(out: Path, graph, repeat: int = 3) -> dict:
 
 
 def rdf_and_store(graph, out: Path) -> int:
-    """The RDF + store stage of ``kg build`` (``kg.pipeline.export_rdf``); returns the quads."""
+    """The RDF + store stage of ``kg build`` (``kg.rdf_export.export_rdf``); returns the quads."""
     return export_rdf(graph, out)["quads"]
 
 

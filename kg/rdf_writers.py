@@ -81,7 +81,7 @@ class RdfWriter:
 
     The graph is walked once; each ``write_*`` method then writes one file,
     atomically and deterministically.  :func:`write_rdf` writes all three;
-    ``kg build`` (:func:`kg.pipeline.export_rdf`) also hands the N-Quads and
+    ``kg build`` (:func:`kg.rdf_export.export_rdf`) also hands the N-Quads and
     the Turtle to the store as they are written.  The caller pauses the
     cyclic collector around the whole stage (:func:`kg._perf.gc_paused`), as
     those two do: the walk and each writer allocate a great many objects.
@@ -332,7 +332,7 @@ _HEAD, _TAIL = " head", " tail"
 
 # The walk allocates a great many acyclic objects and frees them by reference
 # count: collections during it would rescan the whole graph and free nothing.
-# Paused once around the whole entry point (kg.pipeline.export_rdf does the same).
+# Paused once around the whole entry point (kg.rdf_export.export_rdf does the same).
 @gc_paused()
 def write_rdf(graph: nx.MultiDiGraph, out_dir: str | os.PathLike) -> dict:
     """Write ``newskg.nq``, ``newskg.ttl`` and ``newskg.jsonld`` into ``out_dir``.

@@ -11,7 +11,7 @@ import networkx as nx
 import pytest
 from test_rdf import built, fixture_graph
 
-from kg.pipeline import export_rdf
+from kg.rdf_export import export_rdf
 from kg.store import open_store
 from kg.vocab import iri
 

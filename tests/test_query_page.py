@@ -11,8 +11,8 @@ from test_browser import ARTIFACTS, HOSTILE
 
 import kg
 from kg.graph import build_graph
-from kg.pipeline import export_rdf
 from kg.queries import named_queries
+from kg.rdf_export import export_rdf
 from kg.server import serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]

@@ -17,8 +17,8 @@ from rdflib import RDF, SDO, XSD, Literal, URIRef
 import kg
 import kg.rdf_writers
 from kg.graph import build_graph
-from kg.pipeline import export_rdf
 from kg.rdf import TURTLE_PROLOGUE, from_rdf, nquads_of_graph, read_turtle_blocks, to_rdf, write_rdf
+from kg.rdf_export import export_rdf
 from kg.records import Article, Image, Provider
 from kg.stories import add_stories
 from kg.vocab import (

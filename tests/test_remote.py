@@ -27,7 +27,7 @@ from servers import Endpoint, oxigraph, start_oxigraph, stop_pid, virtuoso, virt
 
 import kg
 from kg.graph import build_graph
-from kg.pipeline import export_rdf
+from kg.rdf_export import export_rdf
 from kg.server import serve
 from kg.store import AuthenticationError, EmbeddedStore, RemoteStore, push, read_graphs, sparql_string
 from kg.vocab import COMPUTED_GRAPH, SHARED_GRAPH, source_iri

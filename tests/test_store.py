@@ -16,8 +16,8 @@ import pytest
 from test_rdf import built, fixture_graph
 
 import kg
-from kg.pipeline import export_rdf
 from kg.rdf import TURTLE_PROLOGUE, RdfWriter, nquads_of_graph, write_rdf
+from kg.rdf_export import export_rdf
 from kg.store import (
     EmbeddedStore,
     QueryResult,
