@@ -176,9 +176,16 @@ def link_scored(scores: np.ndarray, left: np.ndarray, right: np.ndarray, thresho
     is_strong = np.concatenate([scores, scores]) >= threshold
     strong: defaultdict[int, set[int]] = defaultdict(set, _neighbours(
         both_ends[is_strong], other_ends[is_strong], None))
-    ok = scores >= threshold
-    heap = list(zip((-scores[ok]).tolist(), left[ok].tolist(), right[ok].tolist()))
-    heapq.heapify(heap)
+    # The strong pairs in the order a heap of them would give them (best
+    # first, then by the ends); only the means of merged groups are pushed on
+    # a heap.  Most pairs are passed over once their ends merge: a heap of
+    # them all cost a pop of some twenty comparisons each.
+    ok = np.flatnonzero(scores >= threshold)
+    ok = ok[np.lexsort((right[ok], left[ok], -scores[ok]))]
+    queue = list(zip((-scores[ok]).tolist(), left[ok].tolist(), right[ok].tolist()))
+    del ok
+    heap: list[tuple[float, int, int]] = []
+    at, end = 0, len(queue)
     size: dict[int, int] = {}  # by handle; 1 when absent
     label: dict[int, int] = {}  # handle -> label; itself when absent
     handle: dict[int, int] = {}  # label -> handle (-1: merged into another); itself when absent
@@ -189,8 +196,12 @@ def link_scored(scores: np.ndarray, left: np.ndarray, right: np.ndarray, thresho
     # Only means that reach the threshold are queued: a mean changes only
     # when one of its groups merges, and then it is queued again, so an entry
     # below it could never be merged (the same merges, in the same order).
-    while heap:
-        neg, la, lb = heapq.heappop(heap)
+    while at < end or heap:
+        if heap and (at == end or heap[0] < queue[at]):
+            neg, la, lb = heapq.heappop(heap)
+        else:
+            neg, la, lb = queue[at]
+            at += 1
         ha, hb = handle.get(la, la), handle.get(lb, lb)
         if ha < 0 or hb < 0:
             continue  # one of them merged since
