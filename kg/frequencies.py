@@ -81,23 +81,38 @@ def span_frequencies(month: np.ndarray, art: np.ndarray, term: np.ndarray,
                      least: int = DF_ARTICLES) -> tuple[np.ndarray, np.ndarray]:
     """The document frequency of each distinct (article, term) entry over
     the months of its article's :func:`df_spans`, and the number of articles
-    of each article's span."""
+    of each article's span.
+
+    >>> month = np.array([0, 1, 2, -1])  # the last undated: it counts every month
+    >>> art, term = np.array([0, 1, 1, 2, 3]), np.array([0, 0, 1, 0, 1])
+    >>> df, total = span_frequencies(month, art, term, least=1)
+    >>> df.tolist(), total.tolist()
+    ([1, 1, 1, 1, 2], [1, 1, 1, 4])
+    """
     lo, hi = df_spans(month, least)
     dated = month >= 0
     first = int(month[dated].min()) if dated.any() else 0
     place = np.where(dated, month - first, -1) + 1  # 0: undated, then months
     width = int(place.max()) + 2
-    code = term * width + place[art]
-    code = np.sort(code)
     lo_p = np.where(dated, lo - first + 1, 0)
-    hi_p = np.where(dated, hi - first + 1, width - 1)
-    # Looked up in increasing order, the searches walk the codes once
-    # (numpy's searchsorted starts each from the previous answer).
-    low = term * width + lo_p[art]
-    order = np.argsort(low, kind="stable")
+    end_p = np.where(dated, hi - first + 1, width - 1) + 1  # one past the span's last place
+    # Each entry is a distinct article's: a term's articles counted by place and
+    # summed along the places make any span's count two lookups.  The table
+    # is made for a chunk of terms at a time, so it is never larger than the
+    # entries (a long corpus of many words would make it months x words).
+    nv = int(term.max()) + 1 if len(term) else 0
+    step = max(1, min(nv, (len(term) + width) // width))  # terms per chunk
     df = np.empty(len(term), np.int64)
-    df[order] = (np.searchsorted(code, (term * width + hi_p[art])[order], "right")
-                 - np.searchsorted(code, low[order], "left"))  # each entry a distinct article's
+    for t0 in range(0, nv, step):
+        if step < nv:
+            sel: np.ndarray | slice = np.flatnonzero((term >= t0) & (term < t0 + step))
+            a, t = art[sel], term[sel] - t0
+        else:
+            sel, a, t = slice(None), art, term
+        counts = np.bincount(t * width + place[a], minlength=step * width).reshape(step, width)
+        cum = np.zeros((step, width + 1), np.int64)
+        np.cumsum(counts, axis=1, out=cum[:, 1:])
+        df[sel] = cum[t, end_p[a]] - cum[t, lo_p[a]]
     per = np.concatenate([[0], np.cumsum(np.bincount(place, minlength=width))])
-    total = per[np.minimum(hi_p, width - 1) + 1] - per[lo_p]
+    total = per[np.minimum(end_p, width)] - per[lo_p]
     return df, total
