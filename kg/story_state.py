@@ -191,10 +191,10 @@ class StoryState:
             ok = (oi >= 0) & (oj >= 0)
             ok[ok] = ~touched[oi[ok]] & ~touched[oj[ok]]
             kept = int(ok.sum())
-            s = np.concatenate([s, old["pair_s"][ok]])
-            i, j = np.concatenate([i, oi[ok]]), np.concatenate([j, oj[ok]])
-        order = np.lexsort((j, i, -s))  # best first, then by indices: as find_stories
-        s, i, j = s[order], i[order], j[order]
+            # Best first, then by indices, as find_stories: the kept pairs are in
+            # that order already when the articles kept their order (ids sorted).
+            s, i, j = _merge_pairs((s, i, j), (old["pair_s"][ok], oi[ok], oj[ok]), n,
+                                   in_order=bool((np.diff(old_at[old_at >= 0]) > 0).all()))
 
         comp = components(n, i[s >= threshold], j[s >= threshold])
         in_part = (comp[i] >= 0) & (comp[i] == comp[j])
@@ -397,6 +397,40 @@ def _kept_groups(old: dict[str, np.ndarray], old_at: np.ndarray, comp: np.ndarra
         else:
             relink[[x for x in group if x >= 0]] = True
     return kept, relink
+
+
+def _merge_pairs(fresh: tuple[np.ndarray, np.ndarray, np.ndarray],
+                 kept: tuple[np.ndarray, np.ndarray, np.ndarray], n: int,
+                 in_order: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two sets of scored pairs ``(scores, i, j)`` of ``n`` articles, each
+    best first and then by ``i`` and ``j`` (``kept`` only if ``in_order``), as
+    one in that order.  The pairs are few where a build changed little: they
+    are put in their places among the kept ones rather than all sorted again.
+
+    >>> s, i, j = _merge_pairs((np.array([.9, .5]), np.array([0, 2]), np.array([1, 3])),
+    ...                        (np.array([.9, .7]), np.array([1, 0]), np.array([2, 3])), 4)
+    >>> s.tolist(), i.tolist(), j.tolist()
+    ([0.9, 0.9, 0.7, 0.5], [0, 1, 0, 2], [1, 2, 3, 3])
+    """
+    (fs, fi, fj), (ks, ki, kj) = fresh, kept
+    ranks = np.union1d(ks[np.flatnonzero(np.diff(ks, prepend=np.inf))], fs)[::-1]  # best first
+    if not in_order or len(ranks) * n * n >= 2**62:  # (one int64 key would overflow)
+        s, i, j = np.concatenate([fs, ks]), np.concatenate([fi, ki]), np.concatenate([fj, kj])
+        order = np.lexsort((j, i, -s))
+        return s[order], i[order], j[order]
+
+    def key(s: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        return np.searchsorted(-ranks, -s) * (n * n) + i * n + j
+
+    at = np.searchsorted(key(ks, ki, kj), key(fs, fi, fj)) + np.arange(len(fs))
+    is_fresh = np.zeros(len(fs) + len(ks), bool)
+    is_fresh[at] = True
+    merged = []
+    for f, k in ((fs, ks), (fi, ki), (fj, kj)):
+        both = np.empty(len(is_fresh), k.dtype)
+        both[is_fresh], both[~is_fresh] = f, k
+        merged.append(both)
+    return merged[0], merged[1], merged[2]
 
 
 def _near(times: np.ndarray, marks: np.ndarray, span: float) -> np.ndarray:

@@ -287,3 +287,29 @@ def test_relinking_islands_that_settle_in_different_rounds_gives_the_groups_of_a
                  if start[island.start:island.stop].any()}
         uneven += grown == {True, False}  # one island grew, another did not
     assert uneven > 30, uneven
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_merged_pairs_are_in_the_order_a_full_sort_gives(seed):
+    """Rescored pairs put among the kept ones (kg.story_state._merge_pairs)
+    land where sorting all of them would put them: best first, then by ends,
+    ties of rounded scores included."""
+    import numpy as np
+
+    from kg.story_state import _merge_pairs
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 40))
+    codes = np.unique(rng.integers(0, n * n, int(rng.integers(0, 300))))
+    i, j = np.divmod(codes, n)
+    i, j = np.minimum(i, j)[i != j], np.maximum(i, j)[i != j]
+    s = np.round(rng.random(len(i)) * rng.choice([0.01, 1.0]), 2)  # few scores: many ties
+    order = np.lexsort((j, i, -s))
+    s, i, j = s[order], i[order], j[order]
+    fresh = rng.random(len(s)) < rng.random()
+    merged = _merge_pairs((s[fresh], i[fresh], j[fresh]), (s[~fresh], i[~fresh], j[~fresh]), n)
+    assert [x.tolist() for x in merged] == [s.tolist(), i.tolist(), j.tolist()]
+    shuffled = rng.permutation(int((~fresh).sum()))  # kept pairs out of order: sorted anyway
+    kept = (s[~fresh][shuffled], i[~fresh][shuffled], j[~fresh][shuffled])
+    merged = _merge_pairs((s[fresh], i[fresh], j[fresh]), kept, n, in_order=False)
+    assert [x.tolist() for x in merged] == [s.tolist(), i.tolist(), j.tolist()]
