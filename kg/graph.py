@@ -480,15 +480,17 @@ def graph_summary(graph: nx.MultiDiGraph) -> dict:
     """
     # (networkx's dicts, not its views: a view makes a tuple per node and edge)
     node, succ, pred = graph._node, graph._succ, graph._pred
-    kinds = Counter(d["kind"] for d in node.values())
-    rels = Counter(chain.from_iterable(kd for nbrs in succ.values() for kd in nbrs.values()))
-    arts = [d for d in node.values() if d["kind"] == "article"]
-    dates = [d["published"] for d in arts if isinstance(d.get("published"), datetime)]
+    of_kind: dict[str, list[str]] = defaultdict(list)
+    for n, d in node.items():
+        of_kind[d["kind"]].append(n)
+    kinds = {k: len(ns) for k, ns in of_kind.items()}
+    rels = Counter(chain.from_iterable(chain.from_iterable(map(dict.values, succ.values()))))
+    arts = list(map(node.__getitem__, of_kind["article"]))
+    dates = [p for d in arts if isinstance(p := d.get("published"), datetime)]
 
     def linked(kind: str, rel: str) -> Counter[str]:
         """The nodes of ``kind`` by how many ``rel`` edges reach them."""
-        counts = ((n, sum(rel in kd for kd in pred[n].values())) for n, d in node.items()
-                  if d["kind"] == kind)
+        counts = ((n, sum(rel in kd for kd in pred[n].values())) for n in of_kind[kind])
         return Counter({n: c for n, c in counts if c})
 
     top_providers = linked("provider", "publishedBy")
