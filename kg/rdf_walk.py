@@ -316,16 +316,16 @@ def _inputs_since(graph: nx.MultiDiGraph, old: Inputs, dirty: Collection[str]) -
     provider's files do), so a file whose graph keeps no node is named no
     more; tests/test_graph_patch.py checks this on random corpora.
     """
-    nodes = graph._node
-    probe = _Walk(graph, every=False)
-    fresh = {n: probe.of(n, nodes[n]) for n in sorted(dirty)
-             if n in nodes and nodes[n].get("kind") in CLASSES}
-    walked = len(fresh)
-    # A node of the same digest is in the same blocks, with the same part in each.
-    same = {n for n, (digest, _, _) in fresh.items() if old.subjects.get(n) == digest}
-    dirty = {n for n in dirty if n not in same and (n in fresh or n in old.subjects)}
+    nodes, succ = graph._node, graph._succ
+    exported = [n for n in sorted(dirty) if n in nodes and nodes[n].get("kind") in CLASSES]
+    walked = len(exported)
+    # A node of the same digest is in the same blocks, with the same part in
+    # each: only the others are walked.
+    same = {n for n in exported if old.subjects.get(n) == node_digest(nodes[n], succ[n])}
+    is_exported = set(exported)
+    dirty = {n for n in dirty if n not in same and (n in is_exported or n in old.subjects)}
     walk = _Walk(graph, every=False)  # (for the files the changed nodes name)
-    fresh = {n: walk.of(n, nodes[n]) for n in fresh if n not in same}
+    fresh = {n: walk.of(n, nodes[n]) for n in exported if n not in same}
     subjects, placed = dict(old.subjects), dict(old.placed)
     for n in dirty:
         placed.pop(n, None)
