@@ -404,7 +404,7 @@ def save_state(path: str | os.PathLike, key: str, graph: nx.MultiDiGraph, index:
     marshal, not pickle: it makes nothing but values (and is several times
     faster here).
     """
-    node, succ = graph._node, graph._succ
+    node, succ, pred = graph._node, graph._succ, graph._pred
     stories = {n for n, d in node.items() if d["kind"] == "story"}
     nodes: dict[str, dict] = {}
     times: list[tuple[str, str]] = []
@@ -419,8 +419,12 @@ def save_state(path: str | os.PathLike, key: str, graph: nx.MultiDiGraph, index:
     edges = {u: ({v: kd for v, kd in nbrs.items() if v not in stories}
                  if stories and not stories.isdisjoint(nbrs) else nbrs)
              for u, nbrs in succ.items() if u not in stories}
+    # The predecessors too, though they hold nothing new: marshal writes each
+    # edge's key dict once and gives it back shared, as networkx shares it,
+    # faster than a loop over the edges makes them.  (A story has no out-edges.)
+    preds = {v: us for v, us in pred.items() if v not in stories}
     return write_checked(path, key, (
-        {k: v for k, v in graph.graph.items() if k != "problems"}, nodes, times, edges,
+        {k: v for k, v in graph.graph.items() if k != "problems"}, nodes, times, edges, preds,
         index.claims, index.mentions, index.loose, {n: dict(c) for n, c in index.counts.items()},
         index.titles, {f: [astuple(p) for p in ps] for f, ps in index.problems.items()}, extra))
 
@@ -447,18 +451,14 @@ def load_state(path: str | os.PathLike,
         if read is None:
             return None
         value, digest = read
-        (meta, nodes, times, edges, claims, mentions, loose, counts, titles, problems,
+        (meta, nodes, times, edges, preds, claims, mentions, loose, counts, titles, problems,
          extra) = value
         for n, a in times:
             nodes[n][a] = datetime.fromisoformat(nodes[n][a])
         graph = nx.MultiDiGraph(**meta)
         graph._node.update(nodes)
         graph._succ.update(edges)
-        pred = graph._pred
-        pred.update((n, {}) for n in nodes)
-        for u, nbrs in edges.items():
-            for v, keydict in nbrs.items():
-                pred[v][u] = keydict
+        graph._pred.update(preds)
         index = GraphIndex(claims, mentions, loose, {n: Counter(c) for n, c in counts.items()},
                            titles, {f: [Problem(*p) for p in ps] for f, ps in problems.items()})
         graph.graph["problems"] = [p for f in sorted(index.problems) for p in index.problems[f]]
