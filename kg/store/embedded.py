@@ -200,11 +200,14 @@ class EmbeddedStore:
             gain[graph_iri] |= new
         deletes: list[str] = []
         inserts: list[str] = []
-        taken_out: set[str] = set()  # triples some graph no longer holds
+        losing: dict[str, list[str]] = defaultdict(list)  # triple -> the graphs it leaves
+        added_somewhere: set[str] = set()
         for graph_iri in sorted(lose.keys() | gain.keys()):
             gone, added = lose[graph_iri] - gain[graph_iri], gain[graph_iri] - lose[graph_iri]
             g = ox.NamedNode(graph_iri)
-            taken_out |= gone
+            for t in gone:
+                losing[t].append(graph_iri)
+            added_somewhere |= added
             if graph_iri in whole and not added:
                 deletes.append(f"DROP SILENT GRAPH {g}")
             elif gone:
@@ -213,10 +216,22 @@ class EmbeddedStore:
             if added:
                 body = " .\n".join(sorted(added))
                 inserts += [f"INSERT DATA {{ GRAPH {g} {{\n{body}\n}} }}", f"INSERT DATA {{\n{body}\n}}"]
-        if taken_out:  # out of the union too, unless another graph still holds it
-            rows = "\n".join(f"({t})" for t in sorted(taken_out))
-            deletes.append(f"DELETE {{ ?s ?p ?o }} WHERE {{ VALUES (?s ?p ?o) {{\n{rows}\n}} "
-                           "FILTER NOT EXISTS { GRAPH ?h { ?s ?p ?o } } }")
+        # Out of the union too, unless another graph still holds it.  Which
+        # do is asked before the update, not in it: a query inside the update
+        # reads through every change before it, and slows the rest of it.
+        candidates = sorted(losing.keys() - added_somewhere)
+        if candidates:
+            held: dict[str, set[str]] = defaultdict(set)
+            rows = "\n".join(f"({t})" for t in candidates)
+            found = self.oxigraph.query(f"SELECT ?s ?p ?o ?h WHERE {{ VALUES (?s ?p ?o) {{\n{rows}\n}} "
+                                        "GRAPH ?h { ?s ?p ?o } }")
+            assert isinstance(found, ox.QuerySolutions)
+            for q in found:
+                held[f"{q['s']} {q['p']} {q['o']}"].add(q["h"].value)
+            unheld = [t for t in candidates if held[t].issubset(losing[t])]
+            if unheld:
+                body = " .\n".join(unheld)
+                deletes.append(f"DELETE DATA {{\n{body}\n}}")
         if deletes or inserts:
             # One SPARQL update is one transaction: readers see the old graphs
             # or the new ones, never a mix.
