@@ -202,6 +202,7 @@ class EmbeddedStore:
         inserts: list[str] = []
         losing: dict[str, list[str]] = defaultdict(list)  # triple -> the graphs it leaves
         added_somewhere: set[str] = set()
+        dropped: set[str] = set()  # graphs dropped whole: whatever they held goes
         for graph_iri in sorted(lose.keys() | gain.keys()):
             gone, added = lose[graph_iri] - gain[graph_iri], gain[graph_iri] - lose[graph_iri]
             g = ox.NamedNode(graph_iri)
@@ -210,6 +211,7 @@ class EmbeddedStore:
             added_somewhere |= added
             if graph_iri in whole and not added:
                 deletes.append(f"DROP SILENT GRAPH {g}")
+                dropped.add(graph_iri)
             elif gone:
                 body = " .\n".join(sorted(gone))
                 deletes.append(f"DELETE DATA {{ GRAPH {g} {{\n{body}\n}} }}")
@@ -228,7 +230,7 @@ class EmbeddedStore:
             assert isinstance(found, ox.QuerySolutions)
             for q in found:
                 held[f"{q['s']} {q['p']} {q['o']}"].add(q["h"].value)
-            unheld = [t for t in candidates if held[t].issubset(losing[t])]
+            unheld = [t for t in candidates if (held[t] - dropped).issubset(losing[t])]
             if unheld:
                 body = " .\n".join(unheld)
                 deletes.append(f"DELETE DATA {{\n{body}\n}}")
