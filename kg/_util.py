@@ -86,8 +86,9 @@ def write_checked(path: str | os.PathLike, key: str, value: Any) -> str:
     """
     body = marshal.dumps(value)
     digest = _body_digest(body)
-    with atomic_writer(path) as f:
-        f.write(b"%s\n%s\n%s\n" % (_CHECKED, key.encode(), digest.encode()) + body)
+    with atomic_writer(path) as f:  # (the head apart: joined, the body would be copied)
+        f.write(b"%s\n%s\n%s\n" % (_CHECKED, key.encode(), digest.encode()))
+        f.write(body)
     return digest
 
 

@@ -406,16 +406,7 @@ def save_state(path: str | os.PathLike, key: str, graph: nx.MultiDiGraph, index:
     """
     node, succ, pred = graph._node, graph._succ, graph._pred
     stories = {n for n, d in node.items() if d["kind"] == "story"}
-    nodes: dict[str, dict] = {}
-    times: list[tuple[str, str]] = []
-    for n, d in node.items():
-        if n in stories:
-            continue
-        dated = [a for a in _DATETIMES if a in d]
-        if dated:  # as text, in their places (the order of a node's attributes is exported)
-            times += [(n, a) for a in dated]
-            d = {k: x.isoformat() if k in dated else x for k, x in d.items()}
-        nodes[n] = d
+    nodes = {n: d for n, d in node.items() if n not in stories} if stories else node
     edges = {u: ({v: kd for v, kd in nbrs.items() if v not in stories}
                  if stories and not stories.isdisjoint(nbrs) else nbrs)
              for u, nbrs in succ.items() if u not in stories}
@@ -423,10 +414,25 @@ def save_state(path: str | os.PathLike, key: str, graph: nx.MultiDiGraph, index:
     # edge's key dict once and gives it back shared, as networkx shares it,
     # faster than a loop over the edges makes them.  (A story has no out-edges.)
     preds = {v: us for v, us in pred.items() if v not in stories}
-    return write_checked(path, key, (
-        {k: v for k, v in graph.graph.items() if k != "problems"}, nodes, times, edges, preds,
-        index.claims, index.mentions, index.loose, {n: dict(c) for n, c in index.counts.items()},
-        index.titles, {f: [astuple(p) for p in ps] for f, ps in index.problems.items()}, extra))
+    # marshal writes no datetimes: they go as text, in their places (the order
+    # of a node's attributes is exported).  Swapped into the graph's own dicts
+    # while marshal writes, and put back, rather than copied: copies of the
+    # nodes' dicts were gigabytes at a million articles.  Nothing else reads
+    # the graph meanwhile (a build writes it in its main thread, or in a forked
+    # child that has its own copy).
+    times = [(n, a) for n, d in nodes.items() for a in _DATETIMES if a in d]
+    were = [nodes[n][a] for n, a in times]
+    try:
+        for (n, a), value in zip(times, were):
+            nodes[n][a] = value.isoformat()
+        return write_checked(path, key, (
+            {k: v for k, v in graph.graph.items() if k != "problems"}, nodes, times, edges,
+            preds, index.claims, index.mentions, index.loose,
+            {n: dict(c) for n, c in index.counts.items()}, index.titles,
+            {f: [astuple(p) for p in ps] for f, ps in index.problems.items()}, extra))
+    finally:
+        for (n, a), value in zip(times, were):
+            nodes[n][a] = value
 
 
 def load_state(path: str | os.PathLike,

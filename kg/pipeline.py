@@ -304,6 +304,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
             origin = GraphOrigin(last.state, last.touched)
         elif keep_graph:
             graph, index = index_graph(articles)
+            del articles  # the graph holds what the exports need (and before the state's copy)
             # Kept now, and the index let go of, rather than held until the exports' peak.
             origin = GraphOrigin(new_state_name())
             save_graph_state(out, rdf_key + options, graph, index, files, found_problems,
@@ -311,8 +312,7 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
             index = None
         else:
             graph = build_graph(articles, share_attrs=True)
-        if last is None:
-            del articles  # the graph holds what the exports need
+            del articles
         if rules is not None:
             graph.graph["problems"] += apply_providers(graph, rules)
         lap("graph")

@@ -111,11 +111,14 @@ class StoryState:
             self.warnings.append(f"the story state {self.path} could not be read ({e}): "
                                  "stories found anew")
             return None
-        digest, _, body = raw.partition(b"\n")
+        at = raw.find(b"\n")
         try:
-            if hashlib.sha256(body).hexdigest().encode() != digest:
+            # (offsets, not partition: that would copy the body)
+            if at < 0 or hashlib.sha256(memoryview(raw)[at + 1:]).hexdigest().encode() != raw[:at]:
                 raise ValueError("its checksum does not match")
-            with np.load(io.BytesIO(body), allow_pickle=False) as npz:
+            body = io.BytesIO(raw)  # (shares the bytes)
+            body.seek(at + 1)
+            with np.load(body, allow_pickle=False) as npz:
                 state = {k: npz[k] for k in npz.files}
             head = orjson.loads(state.pop("head").tobytes())
             if head.get("format") != FORMAT:
@@ -133,8 +136,9 @@ class StoryState:
         buf = io.BytesIO()
         np.savez(buf, **arrays)  # type: ignore[arg-type]  # (the stubs read allow_pickle into **)
         body = buf.getvalue()
-        with atomic_writer(self.path) as f:
-            f.write(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+        with atomic_writer(self.path) as f:  # (the head apart: joined, the body would be copied)
+            f.write(hashlib.sha256(body).hexdigest().encode() + b"\n")
+            f.write(body)
 
     @gc_paused()
     def find(self, graph: nx.MultiDiGraph, *, threshold: float = DEFAULT_THRESHOLD,
@@ -196,10 +200,14 @@ class StoryState:
             s, i, j = _merge_pairs((s, i, j), (old["pair_s"][ok], oi[ok], oj[ok]), n,
                                    in_order=bool((np.diff(old_at[old_at >= 0]) > 0).all()))
 
+        window_times = docs.window_times()
+        # Linking holds a big corpus' peak: the texts are packed for the state
+        # now, and what labelling does not read goes (as in find_stories).
+        text_arrays, texts_read = docs.texts.arrays(), docs.texts.fresh
+        docs.keep_only_vectors()
         comp = components(n, i[s >= threshold], j[s >= threshold])
         in_part = (comp[i] >= 0) & (comp[i] == comp[j])
         ps, pi, pj = s[in_part], i[in_part], j[in_part]
-        window_times = docs.window_times()
         if old is None:
             relink = comp >= 0
             kept_groups: list[Group] = []
@@ -227,8 +235,8 @@ class StoryState:
             merge_a=np.array([a for a, _, _ in flat], np.int64),
             merge_b=np.array([b for _, b, _ in flat], np.int64),
             merge_h=np.array([h for _, _, h in flat], float),
-            group_label_lens=label_lens, group_labels=label_text, **docs.texts.arrays())
-        self.counts["texts_read"] = docs.texts.fresh
+            group_label_lens=label_lens, group_labels=label_text, **text_arrays)
+        self.counts["texts_read"] = texts_read
         groups = [(g.members, g.score) for g in saved]
         return make_stories(docs, groups, labels)
 

@@ -190,3 +190,16 @@ def test_the_state_kept_between_builds_gives_back_the_graph_and_index(tmp_path):
     (tmp_path / "graph.state").write_bytes(data[:-100])
     with pytest.raises(ValueError, match="checksum"):
         load_state(tmp_path / "graph.state", "key")
+
+
+def test_saving_the_state_leaves_the_graph_as_it_was_even_when_the_write_fails(tmp_path):
+    # The state writes the graph's datetimes as text in the graph's own dicts, then puts them back.
+    graph, index = index_graph(_corpus(random.Random(5), 30).values())
+    before = [(n, a, d[a]) for n, d in graph.nodes(data=True) for a in ("published", "modified")
+              if a in d]
+    assert len(before) > 10 and all(isinstance(t, datetime) for *_, t in before)
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(OSError):
+        save_state(tmp_path / "file" / "graph.state", "key", graph, index)
+    save_state(tmp_path / "graph.state", "key", graph, index)
+    assert all(graph.nodes[n][a] is t for n, a, t in before)
