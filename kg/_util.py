@@ -8,7 +8,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -84,18 +84,64 @@ def write_checked(path: str | os.PathLike, key: str, value: Any) -> str:
     >>> read_checked(path, "v1") == ({"a": [1, 2]}, digest), read_checked(path, "v2")
     (True, None)
     """
-    body = marshal.dumps(value)
-    digest = _body_digest(body)
-    with atomic_writer(path) as f:  # (the head apart: joined, the body would be copied)
-        f.write(b"%s\n%s\n%s\n" % (_CHECKED, key.encode(), digest.encode()))
-        f.write(body)
-    return digest
+    return write_parts(path, key, [value])
+
+
+def write_parts(path: str | os.PathLike, key: str, parts: Iterable[Any]) -> str:
+    """:func:`write_checked` for a value in ``parts``, each marshalled and
+    written in turn, so that only one part is ever held as bytes (a graph of
+    a million articles is gigabytes of them).  ``parts`` may be a generator
+    that makes each part when asked; it is closed whatever happens.  Objects
+    shared between parts are written once per part, and read back as copies.
+    Returns the checksum, for :func:`read_parts`.
+
+    >>> import tempfile
+    >>> path = tempfile.mkdtemp() + "/x"
+    >>> digest = write_parts(path, "v1", (n * [n] for n in range(3)))
+    >>> read_parts(path, "v1") == ([[], [1], [2, 2]], digest)
+    True
+    """
+    digest = hashlib.sha256()
+    each = iter(parts)
+    try:
+        with atomic_writer(path) as f:
+            f.write(b"%s\n%s\n" % (_CHECKED, key.encode()))
+            at = f.tell()
+            f.write(b"%s\n" % (b"-" * _DIGEST_CHARS))  # until the parts are written and hashed
+            for part in each:
+                body = marshal.dumps(part)
+                size = len(body).to_bytes(8, "little")
+                digest.update(size)
+                digest.update(body)
+                f.write(size)
+                f.write(body)
+                del body
+            checksum = digest.hexdigest()[:_DIGEST_CHARS]
+            f.seek(at)
+            f.write(checksum.encode())
+    finally:
+        close = getattr(each, "close", None)
+        if close is not None:
+            close()
+    return checksum
 
 
 def read_checked(path: str | os.PathLike, key: str) -> tuple[Any, str] | None:
     """The value :func:`write_checked` wrote to ``path`` under ``key``, and its
     checksum; ``None`` if there is no such file, or it was written under another
     key.  Raises :class:`ValueError` if the file is damaged."""
+    read = read_parts(path, key)
+    if read is None:
+        return None
+    parts, digest = read
+    if len(parts) != 1:
+        raise ValueError(f"{path}: {len(parts)} parts where one was written")
+    return parts[0], digest
+
+
+def read_parts(path: str | os.PathLike, key: str) -> tuple[list[Any], str] | None:
+    """The parts :func:`write_parts` wrote to ``path`` under ``key``, and the
+    checksum; as :func:`read_checked`."""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -108,20 +154,25 @@ def read_checked(path: str | os.PathLike, key: str) -> tuple[Any, str] | None:
     if third < 0 or data[:first] != _CHECKED or data[first + 1:second] != key.encode():
         return None
     digest, body = data[second + 1:third], memoryview(data)[third + 1:]
-    if _body_digest(body).encode() != digest:
+    if hashlib.sha256(body).hexdigest()[:_DIGEST_CHARS].encode() != digest:
         raise ValueError(f"{path}: the checksum does not match (a damaged or cut file)")
+    parts = []
+    at = 0
     try:
-        return marshal.loads(body), digest.decode()
-    except (EOFError, TypeError) as exc:  # (intact bytes that marshal cannot read: another Python)
+        while at < len(body):
+            size = int.from_bytes(body[at:at + 8], "little")
+            if at + 8 + size > len(body):
+                raise ValueError("a part runs past the end")
+            parts.append(marshal.loads(body[at + 8:at + 8 + size]))
+            at += 8 + size
+    except (EOFError, TypeError, ValueError) as exc:  # (intact bytes marshal cannot read: another Python)
         raise ValueError(f"{path}: {exc}") from None
+    return parts, digest.decode()
 
 
-_CHECKED = b"newskg checked 2"
-
-
-def _body_digest(body: bytes | memoryview) -> str:
-    # SHA-256 (cut to 128 bits), not BLAKE2: CPUs hash it in hardware, and these bodies are large
-    return hashlib.sha256(body).hexdigest()[:32]
+# SHA-256 (cut to 128 bits), not BLAKE2: CPUs hash it in hardware, and these bodies are large.
+_DIGEST_CHARS = 32
+_CHECKED = b"newskg checked 3"
 
 
 def _alive(pid: int) -> bool:

@@ -323,6 +323,13 @@ class RecordCache:
             with open(self.path, "ab") as f:  # (after a cut last line: on a line of its own)
                 f.write((b"" if data.endswith(b"\n") else b"\n") + b"\n".join(lines) + b"\n")
 
+    def close(self) -> None:
+        """Let go of the cache file's bytes and this build's entries (saved
+        first, if they are to be kept): a build does, once they are written,
+        rather than hold them while it builds the graph."""
+        self._data, self._view = b"", memoryview(b"")
+        self._entries, self._used = {}, {}
+
     def save(self) -> None:
         """Write the entries of this build (entries of deleted files are gone).
 
@@ -332,8 +339,10 @@ class RecordCache:
             return
         with atomic_writer(self.path) as f:
             f.write(orjson.dumps({"format": FORMAT, "fingerprint": self.fingerprint}) + b"\n")
-            used = self._used
-            if used:
-                f.write(b"\n".join([used[name] for name in sorted(used)]) + b"\n")
+            used, names = self._used, sorted(self._used)
+            # A few thousand lines at a time: joined whole (and then ended), the
+            # lines would be copied twice over (gigabytes at a million files).
+            for at in range(0, len(names), 4096):
+                f.write(b"\n".join([used[name] for name in names[at:at + 4096]]) + b"\n")
         self._changed = False
 

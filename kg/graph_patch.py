@@ -33,9 +33,10 @@ rebuilt: their spellings and files move by the difference of the two.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
@@ -43,7 +44,7 @@ from typing import Any
 import networkx as nx
 
 from ._perf import gc_paused
-from ._util import read_checked, write_checked
+from ._util import read_parts, write_parts
 from .graph import (
     GraphBuilder,
     article_id,
@@ -390,6 +391,7 @@ def same_graph(a: nx.MultiDiGraph, b: nx.MultiDiGraph) -> bool:
 
 # -- kept between builds ------------------------------------------------------------
 _DATETIMES = ("published", "modified")
+_NODES_PER_PART = 50_000
 
 
 @gc_paused()  # (copies of the node dicts: the collector would rescan the graph for nothing)
@@ -399,7 +401,7 @@ def save_state(path: str | os.PathLike, key: str, graph: nx.MultiDiGraph, index:
     without them) and ``index`` to ``path``, for :func:`load_state` with the
     same ``key`` (what the build was made with: code and options).  ``extra``:
     anything :mod:`marshal` writes, given back as it was.  Returns the file's
-    checksum (:func:`kg._util.write_checked`).
+    checksum (:func:`kg._util.write_parts`).
 
     marshal, not pickle: it makes nothing but values (and is several times
     faster here).
@@ -414,25 +416,36 @@ def save_state(path: str | os.PathLike, key: str, graph: nx.MultiDiGraph, index:
     # edge's key dict once and gives it back shared, as networkx shares it,
     # faster than a loop over the edges makes them.  (A story has no out-edges.)
     preds = {v: us for v, us in pred.items() if v not in stories}
-    # marshal writes no datetimes: they go as text, in their places (the order
-    # of a node's attributes is exported).  Swapped into the graph's own dicts
-    # while marshal writes, and put back, rather than copied: copies of the
-    # nodes' dicts were gigabytes at a million articles.  Nothing else reads
-    # the graph meanwhile (a build writes it in its main thread, or in a forked
-    # child that has its own copy).
-    times = [(n, a) for n, d in nodes.items() for a in _DATETIMES if a in d]
-    were = [nodes[n][a] for n, a in times]
-    try:
-        for (n, a), value in zip(times, were):
-            nodes[n][a] = value.isoformat()
-        return write_checked(path, key, (
-            {k: v for k, v in graph.graph.items() if k != "problems"}, nodes, times, edges,
-            preds, index.claims, index.mentions, index.loose,
-            {n: dict(c) for n, c in index.counts.items()}, index.titles,
-            {f: [astuple(p) for p in ps] for f, ps in index.problems.items()}, extra))
-    finally:
-        for (n, a), value in zip(times, were):
-            nodes[n][a] = value
+    meta = {k: v for k, v in graph.graph.items() if k != "problems"}
+
+    # In parts, each marshalled and written in turn (kg._util.write_parts), so
+    # that only one part is held as bytes: the nodes a run at a time.
+    def parts() -> Iterator[Any]:
+        yield (meta, {n: dict(c) for n, c in index.counts.items()}, index.titles,
+               {f: [astuple(p) for p in ps] for f, ps in index.problems.items()}, extra)
+        yield index.claims
+        yield index.mentions
+        yield index.loose
+        each = iter(nodes.items())
+        while run := dict(itertools.islice(each, _NODES_PER_PART)):
+            # marshal writes no datetimes: they go as text, in their places (the
+            # order of a node's attributes is exported), swapped into the graph's
+            # own dicts while the run is written, and put back, rather than
+            # copied (copies of the nodes' dicts are gigabytes at a million
+            # articles).  Nothing else reads the graph meanwhile (a build
+            # writes it in its main thread, or in a forked child of its own).
+            times = [(n, a) for n, d in run.items() for a in _DATETIMES if a in d]
+            were = [run[n][a] for n, a in times]
+            try:
+                for (n, a), value in zip(times, were):
+                    run[n][a] = value.isoformat()
+                yield run, times
+            finally:
+                for (n, a), value in zip(times, were):
+                    run[n][a] = value
+        yield edges, preds  # one part: an edge's key dict is shared by both sides
+
+    return write_parts(path, key, parts())
 
 
 def load_state(path: str | os.PathLike,
@@ -453,16 +466,19 @@ def load_state(path: str | os.PathLike,
     from .records import Problem
 
     with gc_paused():
-        read = read_checked(path, key)
+        read = read_parts(path, key)
         if read is None:
             return None
-        value, digest = read
-        (meta, nodes, times, edges, preds, claims, mentions, loose, counts, titles, problems,
-         extra) = value
-        for n, a in times:
-            nodes[n][a] = datetime.fromisoformat(nodes[n][a])
+        parts, digest = read
+        if len(parts) < 5:
+            raise ValueError(f"{path}: {len(parts)} parts, not a graph state")
+        (meta, counts, titles, problems, extra), claims, mentions, loose = parts[:4]
+        edges, preds = parts[-1]
         graph = nx.MultiDiGraph(**meta)
-        graph._node.update(nodes)
+        for nodes, times in parts[4:-1]:
+            for n, a in times:
+                nodes[n][a] = datetime.fromisoformat(nodes[n][a])
+            graph._node.update(nodes)
         graph._succ.update(edges)
         graph._pred.update(preds)
         index = GraphIndex(claims, mentions, loose, {n: Counter(c) for n, c in counts.items()},

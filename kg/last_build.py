@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from ._util import atomic_writer, read_checked, write_checked
+from ._util import atomic_writer, read_checked, read_parts, write_checked, write_parts
 from .cache import RecordCache, build_fingerprint
 from .exports import MANIFEST, write_manifest
 from .ingest import read_scanned, same_records
@@ -351,14 +351,16 @@ def previous_inputs(out: Path, rdf: str, origin: GraphOrigin, stories: dict[str,
     from .rdf_walk import Inputs
 
     try:
-        saved = read_checked(out / RDF_INPUTS, state_key(rdf))
+        saved = read_parts(out / RDF_INPUTS, state_key(rdf))
+        if saved is not None and len(saved[0]) != 5:
+            raise ValueError(f"{len(saved[0])} parts where keep_inputs writes 5")
     except ValueError as exc:
         warn(f"the RDF inputs {out / RDF_INPUTS} are damaged ({exc}): not used; "
              "every node was walked again")
         return None
-    if saved is None or saved[0][0] != origin.state:
+    if saved is None or saved[0][0][0] != origin.state:
         return None  # none, for other code or options, or of a graph from another state
-    _, touched, then, graphs, subjects, placed = saved[0]
+    (_, touched), then, graphs, subjects, placed = saved[0]
     dirty = origin.touched.union(touched)
     dirty.update(a for a in then.keys() | stories.keys() if then.get(a) != stories.get(a))
     dirty.update(s for members in (then, stories) for ss in members.values() for s in ss)
@@ -368,5 +370,6 @@ def previous_inputs(out: Path, rdf: str, origin: GraphOrigin, stories: dict[str,
 def keep_inputs(out: Path, rdf: str, origin: GraphOrigin, stories: dict[str, list[str]],
                 inputs: Inputs) -> None:
     """Keep a build's RDF ``inputs`` for :func:`previous_inputs`."""
-    write_checked(out / RDF_INPUTS, state_key(rdf), (
-        origin.state, sorted(origin.touched), stories, inputs.graphs, inputs.subjects, inputs.placed))
+    write_parts(out / RDF_INPUTS, state_key(rdf), (
+        (origin.state, sorted(origin.touched)), stories, inputs.graphs, inputs.subjects,
+        inputs.placed))

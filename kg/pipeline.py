@@ -293,8 +293,8 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     # are right whatever happens to this build; what marks a build complete
     # is the stamp, written last.  Saved before anything forks.
     # (A patch read only the files that changed: the others' lines are kept as they are.)
-    with (in_background(record_cache.save if last is None else record_cache.append_new,
-                        name="kg-cache-save") if record_cache is not None else nullcontext()):
+    with (in_background(_keep_records, record_cache, last is None, name="kg-cache-save")
+          if record_cache is not None else nullcontext()):
         del record_cache
         report("building the graph", 0, 0)
         index = None
@@ -304,7 +304,8 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
             origin = GraphOrigin(last.state, last.touched)
         elif keep_graph:
             graph, index = index_graph(articles)
-            del articles  # the graph holds what the exports need (and before the state's copy)
+            del articles  # the graph holds what the exports need
+            release_freed_memory()  # (not resident while the state is written)
             # Kept now, and the index let go of, rather than held until the exports' peak.
             origin = GraphOrigin(new_state_name())
             save_graph_state(out, rdf_key + options, graph, index, files, found_problems,
@@ -315,6 +316,8 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
             del articles
         if rules is not None:
             graph.graph["problems"] += apply_providers(graph, rules)
+        if last is None:  # the records, and the state's bytes, freed: not resident during the stories
+            release_freed_memory()
         lap("graph")
         report("finding stories", 0, 0)
         threshold = DEFAULT_THRESHOLD if story_threshold is None else story_threshold
@@ -404,6 +407,18 @@ def build(*paths: str | os.PathLike, out: str | os.PathLike = "exports",
     lap("manifest")
     return BuildResult(files, problems, out, outputs, summary, timings, warnings=warnings,
                        patched=patched, _graph=graph, _shared_attrs=True)
+
+
+def _keep_records(cache: RecordCache, whole: bool) -> None:
+    """Save the record cache (``whole``, or only this build's new entries),
+    then let go of its lines, and give their memory back to the system: the
+    graph's small objects would not reuse it."""
+    if whole:
+        cache.save()
+    else:
+        cache.append_new()
+    cache.close()
+    release_freed_memory()
 
 
 def built(path: str | os.PathLike) -> Path:
