@@ -59,8 +59,11 @@ import hashlib
 import io
 import os
 import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import IO
 
 import networkx as nx
 import numpy as np
@@ -90,6 +93,26 @@ __all__ = ["StoryState", "update_stories", "FORMAT"]
 FORMAT = "newskg-stories-4"
 
 _U64 = np.uint64
+#: What :func:`_labels` reads of the saved run.
+_LABELLED = ("group_members", "group_sizes", "group_label_lens", "group_labels")
+
+
+class _Hashing:
+    """A file that hashes what is written to it.  It cannot seek, so a
+    :class:`zipfile.ZipFile` writes to it in one pass, as to a stream."""
+
+    def __init__(self, f: IO[bytes]) -> None:
+        self.f, self.hash = f, hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.hash.update(data)
+        return self.f.write(data)
+
+    def flush(self) -> None:
+        self.f.flush()
+
+    def close(self) -> None:
+        """(the file is its writer's to close)"""
 
 
 class StoryState:
@@ -132,13 +155,26 @@ class StoryState:
         # Other settings or other code: a state for another run, not damage.
         return state if head.get("settings") == settings else None
 
-    def _save(self, **arrays: np.ndarray) -> None:
-        buf = io.BytesIO()
-        np.savez(buf, **arrays)  # type: ignore[arg-type]  # (the stubs read allow_pickle into **)
-        body = buf.getvalue()
-        with atomic_writer(self.path) as f:  # (the head apart: joined, the body would be copied)
-            f.write(hashlib.sha256(body).hexdigest().encode() + b"\n")
-            f.write(body)
+    @contextmanager
+    def _saving(self) -> Iterator[Callable[..., None]]:
+        """Write the state as :func:`numpy.savez` would, an array at a time
+        as ``save(name=array, ...)`` is called, each written at once rather
+        than all held until the end (for the stories' peak), and the
+        checksum of what was written, last, in its place at the start."""
+        with atomic_writer(self.path) as f:
+            f.write(b"-" * 64 + b"\n")
+            body = _Hashing(f)
+            with zipfile.ZipFile(body, "w", allowZip64=True) as npz:
+
+                def save(**arrays: np.ndarray) -> None:
+                    for name, array in arrays.items():
+                        with npz.open(f"{name}.npy", "w", force_zip64=True) as member:
+                            np.lib.format.write_array(member, np.asanyarray(array),
+                                                      allow_pickle=False)
+
+                yield save
+            f.seek(0)
+            f.write(body.hash.hexdigest().encode())
 
     @gc_paused()
     def find(self, graph: nx.MultiDiGraph, *, threshold: float = DEFAULT_THRESHOLD,
@@ -164,6 +200,7 @@ class StoryState:
                 old = None
         articles = sorted(n for n, d in graph._node.items() if d.get("kind") == "article")
         docs = StoryDocs(graph, texts=article_texts(graph, articles, earlier, keyed=True))
+        del earlier
         ids, n, index = docs.ids, len(docs.ids), docs.index
         keys = _id_hashes(ids)
         digests = _digests(docs, keys)
@@ -201,42 +238,46 @@ class StoryState:
                                    in_order=bool((np.diff(old_at[old_at >= 0]) > 0).all()))
 
         window_times = docs.window_times()
-        # Linking holds a big corpus' peak: the texts are packed for the state
-        # now, and what labelling does not read goes (as in find_stories).
-        text_arrays, texts_read = docs.texts.arrays(), docs.texts.fresh
-        docs.keep_only_vectors()
-        comp = components(n, i[s >= threshold], j[s >= threshold])
-        in_part = (comp[i] >= 0) & (comp[i] == comp[j])
-        ps, pi, pj = s[in_part], i[in_part], j[in_part]
-        if old is None:
-            relink = comp >= 0
-            kept_groups: list[Group] = []
-            linked = link_groups(ps, pi, pj, threshold, window_times, span)
-        else:
-            kept_groups, relink = _kept_groups(old, old_at, comp, _dirty(
-                old, old_at, was, touched, times, fresh_pairs))
-            kept_groups, linked = relink_groups(ps, pi, pj, relink, kept_groups, threshold,
-                                                window_times, span)
-        saved = sorted(kept_groups + linked, key=lambda g: g.members[0])
-        self.counts = {"articles": n, "articles_changed": int(changed.sum()),
-                       "articles_removed": removed, "articles_touched": int(touched.sum()),
-                       "pairs_rescored": rescored, "pairs_kept": kept,
-                       "groups_kept": len(kept_groups), "articles_relinked": int(relink.sum())}
-        labels = _labels(docs, saved, changed, old, old_at)
-        flat = [m for g in saved for m in g.merges]
-        label_lens, label_text = pack_strings(labels)
-        self._save(
-            head=np.frombuffer(orjson.dumps({"format": FORMAT, "settings": settings}), np.uint8),
-            ids=np.frombuffer("\n".join(ids).encode(), np.uint8), digests=digests, times=times,
-            pair_s=s, pair_i=i, pair_j=j,
-            group_sizes=np.array([len(g.members) for g in saved], np.int64),
-            group_scores=np.array([g.score for g in saved], float),
-            group_members=np.array([x for g in saved for x in g.members], np.int64),
-            merge_a=np.array([a for a, _, _ in flat], np.int64),
-            merge_b=np.array([b for _, b, _ in flat], np.int64),
-            merge_h=np.array([h for _, _, h in flat], float),
-            group_label_lens=label_lens, group_labels=label_text, **text_arrays)
-        self.counts["texts_read"] = texts_read
+        with self._saving() as save:
+            # Linking holds a big corpus' peak: what the state keeps of the texts
+            # and pairs is written first and let go of, and so is what labelling
+            # does not read (as in find_stories).
+            save(head=np.frombuffer(orjson.dumps({"format": FORMAT, "settings": settings}), np.uint8),
+                 ids=np.frombuffer("\n".join(ids).encode(), np.uint8), digests=digests,
+                 times=times, pair_s=s, pair_i=i, pair_j=j, **docs.texts.arrays())
+            texts_read = docs.texts.fresh
+            docs.keep_only_vectors()
+            comp = components(n, i[s >= threshold], j[s >= threshold])
+            in_part = (comp[i] >= 0) & (comp[i] == comp[j])
+            ps, pi, pj = s[in_part], i[in_part], j[in_part]
+            if old is None:
+                del s, i, j, fresh_pairs, in_part
+                relink = comp >= 0
+                kept_groups: list[Group] = []
+                linked = link_groups(ps, pi, pj, threshold, window_times, span)
+            else:
+                dirty = _dirty(old, old_at, was, touched, times, fresh_pairs)
+                del s, i, j, fresh_pairs, in_part
+                kept_groups, relink = _kept_groups(old, old_at, comp, dirty)
+                old = {k: old[k] for k in _LABELLED}  # (the rest of the saved run goes)
+                kept_groups, linked = relink_groups(ps, pi, pj, relink, kept_groups, threshold,
+                                                    window_times, span)
+            saved = sorted(kept_groups + linked, key=lambda g: g.members[0])
+            self.counts = {"articles": n, "articles_changed": int(changed.sum()),
+                           "articles_removed": removed, "articles_touched": int(touched.sum()),
+                           "pairs_rescored": rescored, "pairs_kept": kept,
+                           "groups_kept": len(kept_groups), "articles_relinked": int(relink.sum()),
+                           "texts_read": texts_read}
+            labels = _labels(docs, saved, changed, old, old_at)
+            flat = [m for g in saved for m in g.merges]
+            label_lens, label_text = pack_strings(labels)
+            save(group_sizes=np.array([len(g.members) for g in saved], np.int64),
+                 group_scores=np.array([g.score for g in saved], float),
+                 group_members=np.array([x for g in saved for x in g.members], np.int64),
+                 merge_a=np.array([a for a, _, _ in flat], np.int64),
+                 merge_b=np.array([b for _, b, _ in flat], np.int64),
+                 merge_h=np.array([h for _, _, h in flat], float),
+                 group_label_lens=label_lens, group_labels=label_text)
         groups = [(g.members, g.score) for g in saved]
         return make_stories(docs, groups, labels)
 

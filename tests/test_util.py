@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kg._perf import Forked, Shared, release_freed_memory
-from kg._util import atomic_writer, remove_stale_temps
+from kg._util import atomic_writer, read_checked, read_parts, remove_stale_temps, write_parts
 
 
 def _write(path, text: str) -> int:
@@ -139,3 +139,38 @@ def test_an_interrupted_writer_removes_its_temporary_file(tmp_path):
         f.write(b"half")
         raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_written_in_parts_reads_back_part_by_part_and_refuses_damage(tmp_path):
+    path = tmp_path / "state"
+    parts = [{"a": [1, 2]}, "text", (3.5, None), list(range(1000))]
+    digest = write_parts(path, "k", iter(parts))
+    assert read_parts(path, "k") == (parts, digest)
+    assert read_parts(path, "other key") is None and read_parts(tmp_path / "none", "k") is None
+    with pytest.raises(ValueError, match="parts where one"):  # read_checked wants one part
+        read_checked(path, "k")
+    data = path.read_bytes()
+    for damaged in (data[:-1], data[:-10] + bytes(10), data + b"\0"):
+        path.write_bytes(damaged)
+        with pytest.raises(ValueError, match="checksum"):
+            read_parts(path, "k")
+
+
+def test_a_failed_write_in_parts_closes_its_generator_and_leaves_the_last_file(tmp_path):
+    path = tmp_path / "state"
+    write_parts(path, "k", ["before"])
+    closed = []
+
+    def parts():
+        try:
+            yield "fine"
+            yield object()  # marshal cannot write it
+            yield "never"
+        finally:
+            closed.append(True)
+
+    with pytest.raises(ValueError):
+        write_parts(path, "k", parts())
+    assert closed == [True]
+    assert read_parts(path, "k") == (["before"], read_parts(path, "k")[1])
+    assert [p.name for p in tmp_path.iterdir()] == ["state"]  # no temporary file left
