@@ -419,31 +419,33 @@ def save_state(path: str | os.PathLike, key: str, graph: nx.MultiDiGraph, index:
     meta = {k: v for k, v in graph.graph.items() if k != "problems"}
 
     # In parts, each marshalled and written in turn (kg._util.write_parts), so
-    # that only one part is held as bytes: the nodes a run at a time.
+    # that only one part is held as bytes: the nodes' attributes a run at a time.
     def parts() -> Iterator[Any]:
         yield (meta, {n: dict(c) for n, c in index.counts.items()}, index.titles,
-               {f: [astuple(p) for p in ps] for f, ps in index.problems.items()}, extra)
-        yield index.claims
-        yield index.mentions
-        yield index.loose
-        each = iter(nodes.items())
-        while run := dict(itertools.islice(each, _NODES_PER_PART)):
+               {f: [astuple(p) for p in ps] for f, ps in index.problems.items()})
+        each = iter(nodes.values())
+        while run := list(itertools.islice(each, _NODES_PER_PART)):
             # marshal writes no datetimes: they go as text, in their places (the
             # order of a node's attributes is exported), swapped into the graph's
             # own dicts while the run is written, and put back, rather than
             # copied (copies of the nodes' dicts are gigabytes at a million
             # articles).  Nothing else reads the graph meanwhile (a build
             # writes it in its main thread, or in a forked child of its own).
-            times = [(n, a) for n, d in run.items() for a in _DATETIMES if a in d]
-            were = [run[n][a] for n, a in times]
+            times = [(k, a) for k, d in enumerate(run) for a in _DATETIMES if a in d]
+            were = [run[k][a] for k, a in times]
             try:
-                for (n, a), value in zip(times, were):
-                    run[n][a] = value.isoformat()
+                for (k, a), value in zip(times, were):
+                    run[k][a] = value.isoformat()
                 yield run, times
             finally:
-                for (n, a), value in zip(times, were):
-                    run[n][a] = value
-        yield edges, preds  # one part: an edge's key dict is shared by both sides
+                for (k, a), value in zip(times, were):
+                    run[k][a] = value
+        # The nodes' ids with the edges and what else names them (the index's
+        # URLs, ids and files, ``extra``), in one part: marshal writes each
+        # string and each edge's key dict (shared by both sides) once, and
+        # gives them back shared, as they were; the runs above are of
+        # attributes only.
+        yield list(nodes), edges, preds, index.claims, index.mentions, index.loose, extra
 
     return write_parts(path, key, parts())
 
@@ -470,15 +472,19 @@ def load_state(path: str | os.PathLike,
         if read is None:
             return None
         parts, digest = read
-        if len(parts) < 5:
+        if len(parts) < 2:
             raise ValueError(f"{path}: {len(parts)} parts, not a graph state")
-        (meta, counts, titles, problems, extra), claims, mentions, loose = parts[:4]
-        edges, preds = parts[-1]
+        meta, counts, titles, problems = parts[0]
+        ids, edges, preds, claims, mentions, loose, extra = parts[-1]
         graph = nx.MultiDiGraph(**meta)
-        for nodes, times in parts[4:-1]:
-            for n, a in times:
-                nodes[n][a] = datetime.fromisoformat(nodes[n][a])
-            graph._node.update(nodes)
+        node = graph._node
+        each = iter(ids)
+        for run, times in parts[1:-1]:
+            for k, a in times:
+                run[k][a] = datetime.fromisoformat(run[k][a])
+            node.update(zip(itertools.islice(each, len(run)), run))
+        if len(node) != len(ids):
+            raise ValueError(f"{path}: {len(ids):,} nodes, {len(node):,} attribute sets")
         graph._succ.update(edges)
         graph._pred.update(preds)
         index = GraphIndex(claims, mentions, loose, {n: Counter(c) for n, c in counts.items()},

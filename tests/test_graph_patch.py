@@ -192,6 +192,15 @@ def test_the_state_kept_between_builds_gives_back_the_graph_and_index(tmp_path):
         load_state(tmp_path / "graph.state", "key")
 
 
+def test_the_state_written_in_many_runs_of_nodes_gives_back_the_same_graph(tmp_path, monkeypatch):
+    graph, index = index_graph(_corpus(random.Random(9), 60).values())
+    for per_part in (1, 7, 10**6):  # (a run of one node; runs that do not divide the nodes; one run)
+        monkeypatch.setattr(kg.graph_patch, "_NODES_PER_PART", per_part)
+        save_state(tmp_path / "graph.state", "key", graph, index)
+        again, same_index, _, _ = load_state(tmp_path / "graph.state", "key")
+        assert same_graph(again, graph) and same_index == index
+
+
 def test_saving_the_state_leaves_the_graph_as_it_was_even_when_the_write_fails(tmp_path):
     # The state writes the graph's datetimes as text in the graph's own dicts, then puts them back.
     graph, index = index_graph(_corpus(random.Random(5), 30).values())
