@@ -394,7 +394,7 @@ _DATETIMES = ("published", "modified")
 _NODES_PER_PART = 50_000
 
 
-@gc_paused()  # (copies of the node dicts: the collector would rescan the graph for nothing)
+@gc_paused()  # (the runs' lists: the collector would rescan the graph for nothing)
 def save_state(path: str | os.PathLike, key: str, graph: nx.MultiDiGraph, index: GraphIndex,
                extra: Any = None) -> str:
     """Write ``graph`` (less its stories: :func:`patch_graph` takes a graph

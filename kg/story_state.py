@@ -236,6 +236,7 @@ class StoryState:
             # that order already when the articles kept their order (ids sorted).
             s, i, j = _merge_pairs((s, i, j), (old["pair_s"][ok], oi[ok], oj[ok]), n,
                                    in_order=bool((np.diff(old_at[old_at >= 0]) > 0).all()))
+            del oi, oj, ok  # (as long as the saved pairs: not held while linking)
 
         window_times = docs.window_times()
         with self._saving() as save:
