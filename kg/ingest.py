@@ -292,21 +292,13 @@ PARALLEL_MIN_FILES = 2_000
 _CHUNK = 500
 
 
-def _read_chunk(chunk: list[tuple[str, str]], max_bytes: int, encode: bool,
-                keep_rows: bool) -> list[tuple[tuple | None, ResultRow | None, bytes | None]]:
-    """(stat, row, payload) of each file of a chunk: the payload is the row as
-    the record cache stores it (if ``encode``); the row is kept if
-    ``keep_rows`` or if it has no payload.  For a record cache, worker
-    processes send its payloads alone (no second, pickled copy).
+def _read_chunk(chunk: list[tuple[str, str]],
+                max_bytes: int) -> list[tuple[tuple | None, ResultRow]]:
+    """(stat, row) of each file of a chunk.
 
     Runs with the cyclic collector paused by :func:`load_corpus`: in this
     process, or in workers forked while it was paused."""
-    out = []
-    for path, name in chunk:
-        stat, row = _read_row(path, name, max_bytes)
-        payload = encode_row(row) if encode else None
-        out.append((stat, row if keep_rows or payload is None else None, payload))
-    return out
+    return [_read_row(path, name, max_bytes) for path, name in chunk]
 
 
 def load_corpus(*paths: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES,
@@ -444,20 +436,19 @@ def _parse_files(files: list[tuple[str, str]], todo: range | list[int], results:
         workers = (os.cpu_count() or 1) if len(todo) >= PARALLEL_MIN_FILES else 1
     if len(chunks) <= 1:
         workers = 1
-    # In this process, rows are kept as they are; from workers they travel
-    # pickled, or as the cache's payloads alone when there is a cache.
-    parsed = process_map(_read_chunk, chunks, repeat(max_bytes), repeat(cache is not None),
-                         repeat(workers <= 1 or cache is None), processes=workers)
+    # Rows travel pickled, and the record cache's lines are made here: decoded
+    # from its JSON, the records would be made of many more objects, and the
+    # lists that JSON gives for tuples, freed among them, would leave holes
+    # that keep the heap large once the records are let go of.
+    parsed = process_map(_read_chunk, chunks, repeat(max_bytes), processes=workers)
     try:
         done = len(files) - len(todo)
         for k, rows in zip(range(0, len(todo), _CHUNK), parsed):
-            for i, (stat, row, payload) in zip(todo[k:k + _CHUNK], rows):
+            for i, (stat, row) in zip(todo[k:k + _CHUNK], rows):
                 name = files[i][1]
-                if row is None:
-                    row = orjson.loads(payload)  # type: ignore[arg-type] # dropped rows have one
                 results[i] = records_from_row(name, row, shared)  # in file order
                 if cache is not None:
-                    cache.store(name, row[0][0], stat, payload)
+                    cache.store(name, row[0][0], stat, encode_row(row))
             done += len(rows)
             report(done, len(files))
     finally:

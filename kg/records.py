@@ -212,7 +212,9 @@ def article_from_row(source: str, row: Sequence, shared: dict) -> Article:
     provider as ``(domain, name)``, images as ``(url, width, height)``, related
     articles as rows, and the date as a datetime or its ISO text; lists may
     stand for tuples (as JSON gives them).  ``shared`` maps those provider and
-    image tuples to the records already made, so equal ones are one object.
+    image tuples to the records already made, so equal ones are one object;
+    so too the values that articles repeat (type, category, locale, item,
+    topics, tags, authors), which the graph keeps for every article.
 
     >>> a = article_from_row("x.md", ("T", None, [], None, "2021-12-15T12:20:00+00:00", None,
     ...     None, None, None, None, ["example.org", "Example"], ["AI"], [], [], [], None, [], None,
@@ -247,12 +249,16 @@ def article_from_row(source: str, row: Sequence, shared: dict) -> Article:
                 record = shared[key] = Image(*key)
             found.append(record)
         images = tuple(found)
-    return Article(source, title, url, tuple(urls), excerpt, published, type_, category,
-                   quality, heat, locale, provider, tuple(topics) if topics else (),
-                   tuple(tags) if tags else (), images or (),
+    one = shared.setdefault
+    return Article(source, title, url, tuple(urls), excerpt, published,
+                   type_ and one(type_, type_), category and one(category, category),
+                   quality, heat, locale and one(locale, locale), provider,
+                   tuple([one(t, t) for t in topics]) if topics else (),
+                   tuple([one(t, t) for t in tags]) if tags else (), images or (),
                    tuple([article_from_row(source, r, shared) for r in related])
-                   if related else (), modified, tuple(authors) if authors else (), item,
-                   bool(draft), lead)
+                   if related else (), modified,
+                   tuple([one(a, a) for a in authors]) if authors else (),
+                   item and one(item, item), bool(draft), lead)
 
 
 _fromisoformat = datetime.fromisoformat

@@ -166,6 +166,22 @@ def test_parallel_loads_fill_and_use_the_cache(corpus_dir, tmp_path):
         assert corpus.problems == plain.problems
 
 
+def test_the_cache_file_is_the_same_whether_workers_parse_or_not(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(1200):  # three chunks: workers=2 really uses worker processes
+        (folder / f"{i:04d}.md").write_text(
+            f"---\ntitle: Story {i}\npublishedDateTime: 2021-12-{1 + i % 28:02d}T10:00:00Z\n"
+            f"webUrl: https://example.org/{i}\ntopics: [AI, Chips]\ncategory: news\n---\nBody.\n")
+    lines = []
+    for workers in (1, 2):
+        cache = RecordCache(tmp_path / f"c{workers}.jsonl")
+        kg.load(folder, cache=cache, workers=workers)
+        cache.save()
+        lines.append((tmp_path / f"c{workers}.jsonl").read_bytes().splitlines())
+    assert len(lines[0]) == 1201 and lines[0] == lines[1]
+
+
 def test_an_unchanged_cache_is_not_rewritten(folder, tmp_path):
     load(folder, tmp_path / "c.jsonl")
     os.utime(tmp_path / "c.jsonl", ns=(0, 0))

@@ -368,3 +368,22 @@ def test_parallel_reading_of_good_and_bad_files(tmp_path):
     assert one.articles == two.articles and one.files == two.files and one.problems == two.problems
     assert len(one.files) == 1_200 and {p.reason for p in one.problems} >= {
         "empty", "binary", "no-front-matter", "yaml-syntax", "wrong-type", "bad-date", "encoding"}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_values_articles_repeat_are_one_object_each(tmp_path, workers):
+    # The graph keeps them for every article: a million copies of "news" otherwise.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(1_200):
+        (folder / f"{i:04d}.md").write_text(
+            f"---\ntitle: Story {i}\ntype: article\ncategory: news\nlocale: en-us\n"
+            "topics: [AI, Chips]\ntags: [robots]\nauthors: [Ada Lovelace]\n---\n")
+    articles = kg.load(folder, workers=workers).articles
+    assert len(articles) == 1_200
+    for field in ("type", "category", "locale"):
+        assert len({id(getattr(a, field)) for a in articles}) == 1, field
+    for field in ("topics", "tags", "authors"):
+        assert len({id(v) for a in articles for v in getattr(a, field)}) == len(
+            {v for a in articles for v in getattr(a, field)}), field
+    assert articles[0].topics == ("AI", "Chips") and articles[7].category == "news"
