@@ -30,6 +30,66 @@ def _ontology_dir() -> Path:
 ONTOLOGY_DIR = _ontology_dir()
 
 
+class AtomicFile:
+    """A temporary file beside ``path`` (``.file``, open for writing) that
+    :meth:`commit` renames over ``path`` and :meth:`discard` removes; for a
+    file written over a longer span than one ``with`` block (see
+    :func:`atomic_writer`).
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> f = AtomicFile(path)
+    >>> _ = f.file.write(b"done"); path.exists()
+    False
+    >>> f.commit(); path.read_bytes(), [p.name for p in path.parent.iterdir()]
+    (b'done', ['x.txt'])
+    """
+
+    def __init__(self, path: str | os.PathLike, mode: str = "wb") -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # The writer's pid in the name tells a killed writer's file from a live one's.
+        # Named here, not by tempfile.mkstemp: a signal that stops the writer just
+        # after the file is made (a build's forked child, stopped with its parent)
+        # must find the name to remove.
+        while True:
+            self.tmp = str(self.path.parent / f".{self.path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+            try:
+                fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+                break
+            except FileExistsError:
+                continue
+            except BaseException:
+                Path(self.tmp).unlink(missing_ok=True)
+                raise
+        try:
+            self.file: IO = (os.fdopen(fd, mode) if "b" in mode
+                             else os.fdopen(fd, mode, encoding="utf-8", newline="\n"))
+        except BaseException:
+            os.close(fd)
+            self.discard()
+            raise
+        self.done = False
+
+    def commit(self) -> None:
+        """Close the file and put it in place of ``path``."""
+        self.file.close()
+        os.chmod(self.tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; exports are for sharing
+        os.replace(self.tmp, self.path)
+        self.done = True
+
+    def discard(self) -> None:
+        """Close and remove the file, unless committed (so it may be called twice)."""
+        if getattr(self, "done", False):
+            return
+        self.done = True
+        try:
+            if hasattr(self, "file"):
+                self.file.close()
+        finally:
+            Path(self.tmp).unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file beside ``path``; rename it over ``path`` on success.
@@ -37,35 +97,13 @@ def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     An interrupted write leaves the previous file (or none), never half a file;
     a killed one, its temporary file, which :func:`remove_stale_temps` removes.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The writer's pid in the name tells a killed writer's file from a live one's.
-    # Named here, not by tempfile.mkstemp: a signal that stops the writer just
-    # after the file is made (a build's forked child, stopped with its parent)
-    # must find the name to remove.
-    while True:
-        tmp = str(path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-            break
-        except FileExistsError:
-            continue
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    tmp = AtomicFile(path, mode)
     try:
-        with (os.fdopen(fd, mode) if "b" in mode
-              else os.fdopen(fd, mode, encoding="utf-8", newline="\n")) as f:
-            yield f
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; exports are for sharing
-        os.replace(tmp, path)
+        yield tmp.file
+        tmp.commit()
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        tmp.discard()
         raise
-
 
 
 #: Temporary files of :func:`atomic_writer` (``.NAME.PID-XXXX.tmp``) and folders

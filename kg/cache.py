@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import weakref
 import zlib
 from importlib import metadata
 from pathlib import Path
@@ -41,7 +42,7 @@ from pathlib import Path
 import orjson
 
 from ._perf import gc_paused
-from ._util import ONTOLOGY_DIR, atomic_writer
+from ._util import ONTOLOGY_DIR, AtomicFile, atomic_writer
 from .records import records_from_row
 
 __all__ = ["RecordCache", "build_fingerprint", "file_stat"]
@@ -125,6 +126,10 @@ class RecordCache:
         # the name as JSON -> offsets of its line: (start, end, first tab, second tab)
         self._entries: dict[bytes, tuple[int, int, int, int]] = {}
         self._used: dict[str, bytes | memoryview] = {}  # name -> line, for save()
+        # With no cache file to add to, the next one is written whole: its new
+        # lines go to it as they come rather than wait for save() in memory
+        # (gigabytes at a million files).  None until the first.
+        self._spool: AtomicFile | None = None
         self._changed = True  # whether save() has anything new to write
         self.hits = self.misses = self.corrupt = 0
         self._read()
@@ -286,8 +291,16 @@ class RecordCache:
         (``stat``: see :func:`file_stat`; ``None`` if unknown)."""
         if not sha256 or payload is None:
             return  # unreadable (nothing to key it by) or not encodable
-        self._used[name] = self._line(sha256, self._stat_field(stat), name, payload)
+        line = self._line(sha256, self._stat_field(stat), name, payload)
         self._changed = True
+        if self._data:
+            self._used[name] = line
+            return
+        if self._spool is None:
+            self._spool = spool = AtomicFile(self.path)
+            weakref.finalize(self, spool.discard)  # (a cache never saved nor closed)
+            spool.file.write(self._header())
+        self._spool.file.write(line + b"\n")  # (a name's last line counts)
 
     @staticmethod
     def _line(sha256: str, stat: bytes, name: str, payload: bytes | memoryview) -> bytes:
@@ -329,6 +342,9 @@ class RecordCache:
         rather than hold them while it builds the graph."""
         self._data, self._view = b"", memoryview(b"")
         self._entries, self._used = {}, {}
+        if self._spool is not None:
+            self._spool.discard()
+            self._spool = None
 
     def save(self) -> None:
         """Write the entries of this build (entries of deleted files are gone).
@@ -337,12 +353,27 @@ class RecordCache:
         """
         if not self._changed and len(self._used) == len(self._entries) and self.path.exists():
             return
-        with atomic_writer(self.path) as f:
-            f.write(orjson.dumps({"format": FORMAT, "fingerprint": self.fingerprint}) + b"\n")
-            used, names = self._used, sorted(self._used)
-            # A few thousand lines at a time: joined whole (and then ended), the
-            # lines would be copied twice over (gigabytes at a million files).
-            for at in range(0, len(names), 4096):
-                f.write(b"\n".join([used[name] for name in names[at:at + 4096]]) + b"\n")
+        used, names = self._used, sorted(self._used)
+        if self._spool is not None:  # (then no line was read: used holds none)
+            spool, self._spool = self._spool, None
+            try:
+                self._write_lines(spool.file, used, names)
+                spool.commit()
+            finally:
+                spool.discard()
+        else:
+            with atomic_writer(self.path) as f:
+                f.write(self._header())
+                self._write_lines(f, used, names)
         self._changed = False
+
+    def _header(self) -> bytes:
+        return orjson.dumps({"format": FORMAT, "fingerprint": self.fingerprint}) + b"\n"
+
+    @staticmethod
+    def _write_lines(f, used: dict[str, bytes | memoryview], names: list[str]) -> None:
+        # A few thousand lines at a time: joined whole (and then ended), the
+        # lines would be copied twice over (gigabytes at a million files).
+        for at in range(0, len(names), 4096):
+            f.write(b"\n".join([used[name] for name in names[at:at + 4096]]) + b"\n")
 

@@ -182,6 +182,37 @@ def test_the_cache_file_is_the_same_whether_workers_parse_or_not(tmp_path):
     assert len(lines[0]) == 1201 and lines[0] == lines[1]
 
 
+def test_a_new_cache_file_is_written_as_files_are_parsed_and_only_then_put_in_place(
+        folder, tmp_path):
+    path = tmp_path / "c.jsonl"
+    cache = RecordCache(path)
+    kg.load(folder, cache=cache, workers=1)
+    # Its lines are on disk already, in a temporary file: not yet the cache file.
+    temps = [p for p in tmp_path.iterdir() if p.name.startswith(".c.jsonl.")]
+    assert not path.exists() and len(temps) == 1 and temps[0].stat().st_size > 72 * 100
+    cache.save()
+    assert [p.name for p in tmp_path.iterdir() if p.name != "ai-facial"] == ["c.jsonl"]
+    # The same bytes as a cache that holds its new lines until it is saved
+    # (as it does when there is a cache file to add them to).
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(path.read_bytes().splitlines(keepends=True)[0])  # a valid, empty cache
+    held = RecordCache(other)
+    kg.load(folder, cache=held, workers=1)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".other.jsonl.")]
+    held.save()
+    assert other.read_bytes() == path.read_bytes() and len(RecordCache(path)) == 72
+
+
+def test_a_cache_closed_or_dropped_unsaved_leaves_no_file(folder, tmp_path):
+    cache = RecordCache(tmp_path / "c.jsonl")
+    kg.load(folder, cache=cache, workers=1)
+    cache.close()
+    dropped = RecordCache(tmp_path / "d.jsonl")
+    kg.load(folder, cache=dropped, workers=1)
+    del dropped
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ai-facial"]
+
+
 def test_an_unchanged_cache_is_not_rewritten(folder, tmp_path):
     load(folder, tmp_path / "c.jsonl")
     os.utime(tmp_path / "c.jsonl", ns=(0, 0))
