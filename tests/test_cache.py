@@ -166,13 +166,36 @@ def test_parallel_loads_fill_and_use_the_cache(corpus_dir, tmp_path):
         assert corpus.problems == plain.problems
 
 
-def test_the_cache_file_is_the_same_whether_workers_parse_or_not(tmp_path):
+def many_files(tmp_path: Path) -> Path:
+    """1,200 small articles: three chunks, so that workers=2 really uses worker processes."""
     folder = tmp_path / "in"
     folder.mkdir()
-    for i in range(1200):  # three chunks: workers=2 really uses worker processes
+    for i in range(1_200):
         (folder / f"{i:04d}.md").write_text(
             f"---\ntitle: Story {i}\npublishedDateTime: 2021-12-{1 + i % 28:02d}T10:00:00Z\n"
-            f"webUrl: https://example.org/{i}\ntopics: [AI, Chips]\ncategory: news\n---\nBody.\n")
+            f"webUrl: https://example.org/{i}\noriginalUrl: https://example.org/story?id={i}\n"
+            "topics: [AI, Chips]\ncategory: news\n---\nBody.\n")
+    return folder
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_records_from_the_cache_hold_the_canonical_url_once(tmp_path, workers):
+    # As parsing gives them: the URL seen again in ``urls`` is the same string,
+    # not a second copy that the graph would keep for every article.
+    folder = many_files(tmp_path)
+    cold = RecordCache(tmp_path / "c.jsonl")
+    parsed = kg.load(folder, cache=cold, workers=workers).articles
+    cold.save()
+    warm = RecordCache(tmp_path / "c.jsonl")
+    cached = kg.load(folder, cache=warm, workers=workers).articles
+    assert warm.hits == 1_200 and cached == parsed
+    for articles in (parsed, cached):
+        assert all(len(a.urls) == 2 and a.url in a.urls for a in articles)
+        assert all(any(u is a.url for u in a.urls) for a in articles)
+
+
+def test_the_cache_file_is_the_same_whether_workers_parse_or_not(tmp_path):
+    folder = many_files(tmp_path)
     lines = []
     for workers in (1, 2):
         cache = RecordCache(tmp_path / f"c{workers}.jsonl")
