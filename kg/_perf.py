@@ -53,6 +53,11 @@ def gc_paused() -> Iterator[None]:
     During bulk building the collector rescans millions of young objects and
     finds nothing to free; pausing it makes parsing and graph building much
     faster.  Reference counting still frees memory as usual.
+
+    What was made meanwhile is moved to the oldest generation when the
+    collector resumes (unless the caller froze objects of its own, which
+    this would thaw): left young, every object of a graph just built would
+    be walked by the next young collection, and again by the one after.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -60,6 +65,9 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            if not gc.get_freeze_count():
+                gc.freeze()  # (two list splices: no object is visited)
+                gc.unfreeze()
             gc.enable()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kg._perf import Forked, Shared, release_freed_memory
+from kg._perf import Forked, Shared, gc_paused, release_freed_memory
 from kg._util import atomic_writer, read_checked, read_parts, remove_stale_temps, write_parts
 
 
@@ -90,6 +91,28 @@ def _freed_then_released() -> tuple[float, float]:
 def test_freed_heap_memory_is_given_back():
     before, after = Forked(_freed_then_released).result()  # a fresh heap of its own
     assert before - after > 40, (before, after)
+
+
+def _paused_then_resumed() -> tuple[int, int, bool, int, int]:
+    gc.collect()
+    with gc_paused():
+        made = [[i] for i in range(10_000)]
+    oldest = {id(o) for o in gc.get_objects(generation=2)}
+    in_oldest = sum(id(x) in oldest for x in made)
+    # Objects the caller froze stay frozen: resuming must not thaw them.
+    mine = [[i] for i in range(1_000)]  # noqa: F841 (frozen with the rest)
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    with gc_paused():
+        made += [[i] for i in range(1_000)]
+    return in_oldest, len(made), gc.isenabled(), frozen, gc.get_freeze_count()
+
+
+def test_objects_made_while_the_collector_is_paused_are_not_left_young():
+    # (no young collection then walks the whole graph a build has just made)
+    in_oldest, made, enabled, frozen_before, frozen_after = Forked(_paused_then_resumed).result()
+    assert in_oldest == 10_000 and made == 11_000 and enabled
+    assert frozen_before > 1_000 and frozen_after == frozen_before
 
 
 def test_in_background_lets_go_of_its_work_as_soon_as_it_is_done():
