@@ -75,3 +75,26 @@ def test_json_summaries(folders: tuple[Path, Path], tmp_path: Path) -> None:
     assert answer == {"head": {}, "boolean": True}
     listing = json.loads(kg_cli("query", "--list", "--json").stdout)
     assert {q["name"] for q in listing} >= {"articles-by-provider", "topic-cooccurrence"}
+
+
+def test_kg_build_leaves_its_graph_to_the_end_of_the_process(tmp_path: Path) -> None:
+    # Freeing a whole graph object by object only delays the exit: `kg build`
+    # keeps it, and the end of the process frees it.  A caller of main() keeps nothing.
+    script = (
+        "import atexit, sys, weakref\n"
+        "import kg.cli, kg.pipeline\n"
+        "build, refs = kg.pipeline.build, []\n"
+        "def watched(*a, **k):\n"
+        "    result = build(*a, **k)\n"
+        "    refs.append(weakref.ref(result.graph))\n"
+        "    return result\n"
+        "kg.pipeline.build = watched\n"
+        "atexit.register(lambda: print('graph alive at exit:', refs[0]() is not None))\n"
+        f"sys.argv = ['kg', 'build', 'seeds', '--out', {str(tmp_path / 'out')!r}, '-q']\n"
+        "kg.cli.console_main()\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert (run.returncode, run.stdout, run.stderr) == (0, "graph alive at exit: True\n", "")
+    from kg.cli import main, output
+
+    assert main(["build", "seeds", "--out", str(tmp_path / "again"), "-q"]) == 0
+    assert output.kept is None

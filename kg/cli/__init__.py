@@ -11,7 +11,7 @@ import gc
 import os
 import sys
 
-from . import building, querying, reading
+from . import building, output, querying, reading
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def console_main() -> None:
     """The ``kg`` command: :func:`main`, then exit without a final collection."""
+    output.kept = []
     try:
         code = main()
         sys.stdout.flush()
@@ -59,8 +60,11 @@ def console_main() -> None:
         # Python would report the failed flush of stdout at exit: point it nowhere.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 141  # 128 + SIGPIPE, as a shell reports it
-    # Everything is written and closed.  Frozen, the objects left (a whole
-    # graph after `kg build`) are not walked by the interpreter's last
-    # garbage collection, which would otherwise walk them all before exiting.
+    # Everything is written and closed.  Frozen, the objects left are not
+    # walked by the interpreter's last garbage collection, which would
+    # otherwise walk them all before exiting; what commands kept (a whole
+    # graph after `kg build`) is held by a cycle that, frozen, only the end
+    # of the process frees, not the module's clean-up one object at a time.
+    output.kept.append(output.kept)
     gc.freeze()
     sys.exit(code)

@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .output import DEFAULT_OUT, print_summary, progress
+from .output import DEFAULT_OUT, keep_until_exit, print_summary, progress
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -81,6 +81,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:  # (bad providers/stories files: every entry named)
         print(f"kg build: {exc}", file=sys.stderr)
         return 2
+    keep_until_exit(result)
     if args.split_nq:
         from ..exports import write_split_nquads
 

@@ -132,3 +132,17 @@ def result_table(result) -> str:
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(lines)
+
+
+#: What commands leave to the end of the ``kg`` process (:func:`keep_until_exit`);
+#: ``None`` unless ``console_main`` runs them (not when a test calls ``main()``).
+kept: list[object] | None = None
+
+
+def keep_until_exit(obj: object) -> None:
+    """Let ``obj`` (a build, with its whole graph) outlive the command, never
+    freed: the process ends just after, and freeing millions of objects one
+    by one would only delay that by seconds (see ``console_main``)."""
+    if kept is not None:
+        kept.append(obj)
+
