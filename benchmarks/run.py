@@ -182,11 +182,15 @@ def _median(xs: list[float | None]) -> float | None:
 # --------------------------------------------------------------------- workers
 # Each measured run is this script again with --worker, so one process = one run.
 
+_kept: list[object] = []  # what the worker leaves to the end of its process
+
+
 def _worker_build(corpus: str, out: str, cache: bool) -> dict[str, Any]:
     import kg.pipeline
     t0 = time.monotonic()
     result = kg.pipeline.build(corpus, out=out, cache=cache, rdf=True)
     total = time.monotonic() - t0
+    _kept.append(result)  # left to the end of the process, as `kg build` leaves it
     s = result.summary
     return {"start": t0, "build_seconds": round(total, 3), "timings": result.timings,
             "stage_order": list(result.timings),  # the JSON below sorts the keys
@@ -759,7 +763,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             data = _worker_queries(rest[0], args.repeat)
         print(json.dumps(data, sort_keys=True), flush=True)
-        gc.freeze()  # and exit as the kg command does (kg.cli.console_main)
+        _kept.append(_kept)  # and exit as the kg command does (kg.cli.console_main)
+        gc.freeze()
         return 0
 
     if args.n < 1 or args.repeat < 1:
