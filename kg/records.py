@@ -251,7 +251,7 @@ def article_from_row(source: str, row: Sequence, shared: dict) -> Article:
         images = tuple(found)
     one = shared.setdefault
     if urls.__class__ is list:  # decoded from JSON: the canonical URL, seen again, is one object
-        urls = tuple([url if u == url else u for u in urls])
+        urls = [url if u == url else u for u in urls]
     return Article(source, title, url, tuple(urls), excerpt, published,
                    type_ and one(type_, type_), category and one(category, category),
                    quality, heat, locale and one(locale, locale), provider,

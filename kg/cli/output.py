@@ -145,4 +145,3 @@ def keep_until_exit(obj: object) -> None:
     by one would only delay that by seconds (see ``console_main``)."""
     if kept is not None:
         kept.append(obj)
-
